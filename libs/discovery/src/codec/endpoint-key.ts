@@ -1,0 +1,21 @@
+/**
+ * Keys: `<namespace>/<service>/<instance id>`. The trailing "/" of a service prefix matters:
+ * without it, a watch on `/services/foo` would also see `/services/foo_other` (etcd #15022).
+ */
+export function servicePrefix(namespace: string, service: string): string {
+  return `${namespace}/${service}/`;
+}
+
+export function endpointKey(namespace: string, service: string, id: string): string {
+  return `${servicePrefix(namespace, service)}${id}`;
+}
+
+/** Splits a key under `namespace` into its service and instance part, or undefined when it is not one. */
+export function parseEndpointKey(namespace: string, key: string): { service: string; id: string } | undefined {
+  const root = `${namespace}/`;
+  if (!key.startsWith(root)) return undefined;
+  const rest = key.slice(root.length);
+  const slash = rest.indexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  return { service: rest.slice(0, slash), id: rest.slice(slash + 1) };
+}

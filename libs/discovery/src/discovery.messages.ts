@@ -1,0 +1,59 @@
+/**
+ * Every message the library shows a user, in one place. Each says what went wrong and what to
+ * change, and none of them ever includes credentials.
+ */
+const where = 'DiscoveryModule.forRoot()/forRootAsync()';
+
+export const messages = {
+  noHosts: () =>
+    `No etcd hosts configured: set \`etcd.hosts\` in ${where} or the ETCD_HOSTS environment variable ` +
+    `(comma-separated, e.g. ETCD_HOSTS=127.0.0.1:2379).`,
+  badHost: (host: unknown) =>
+    `Invalid etcd host ${JSON.stringify(host)}: each entry of \`etcd.hosts\`/ETCD_HOSTS must be a non-empty ` +
+    `"host:port" or "http(s)://host:port" string.`,
+  badTtl: (ttl: unknown) =>
+    `Invalid \`ttl\` ${JSON.stringify(ttl)} in ${where}: the lease TTL is a whole number of seconds, at least 1 (default 10).`,
+  badNamespace: (namespace: unknown) =>
+    `Invalid \`namespace\` ${JSON.stringify(namespace)} in ${where}: it must start with "/" and have no empty ` +
+    `segments, e.g. "/services" (the default).`,
+  badRegistrationMode: (mode: unknown) =>
+    `Invalid \`registration\` ${JSON.stringify(mode)} in ${where}: use 'fail-fast' (default: the app does not start ` +
+    `while etcd is unreachable) or 'background' (the app starts and registration retries until etcd answers).`,
+  badDuration: (name: string, value: unknown, min: number) =>
+    `Invalid \`${name}\` ${JSON.stringify(value)} in ${where}: it must be a finite number of milliseconds ≥ ${min}.`,
+  badRetry: (initial: number, max: number) =>
+    `Invalid \`retry\` in ${where}: \`maxDelayMs\` (${max}) must be at least \`initialDelayMs\` (${initial}).`,
+  badServiceName: (name: unknown, origin: string) =>
+    `Invalid service name ${JSON.stringify(name)} in ${origin}: a service name is a non-empty string without "/", ` +
+    `and not "." or "..".`,
+  badInstanceId: (id: unknown, service: string) =>
+    `Invalid instance \`id\` ${JSON.stringify(id)} for service "${service}": an id is a non-empty string without "/" ` +
+    `(default: "host:port").`,
+  badPort: (port: unknown, service: string) =>
+    `Invalid \`port\` ${JSON.stringify(port)} for service "${service}": a port is a whole number from 1 to 65535.`,
+  badAdvertisedHost: (host: unknown, service: string) =>
+    `Invalid \`host\` ${JSON.stringify(host)} for service "${service}": a host is a non-empty name or IP address ` +
+    `without spaces or "/".`,
+  badWeight: (weight: unknown, service: string) =>
+    `Invalid \`weight\` ${JSON.stringify(weight)} for service "${service}": a weight is a whole number ≥ 0 ` +
+    `(0 = never picked, default 1).`,
+  badMetadata: (service: string, field: string) =>
+    `Invalid \`${field}\` for service "${service}": \`metadata\` is an object of string values, and ` +
+    `\`version\`/\`zone\` are non-empty strings.`,
+  duplicateService: (name: string, first: string, second: string) =>
+    `Service "${name}" is declared by both ${first} and ${second}: each service name may be @Discoverable() ` +
+    `on one class only. Rename one of them, or remove the duplicate decorator.`,
+  duplicateRegistration: (key: string) =>
+    `Service instance ${key} is already registered by this process: deregister it first, or give it another \`id\`.`,
+  noPort: (service: string) =>
+    `Cannot register "${service}": no port was given and the app has no HTTP server or TCP microservice ` +
+    `whose port could be used. Set \`port\` in @Discoverable("${service}", { port }).`,
+  etcdUnreachable: (hosts: readonly string[], timeoutMs: number, cause: string) =>
+    `Could not register with etcd at ${hosts.join(', ')} within ${timeoutMs} ms (${cause}). Check that etcd is ` +
+    `running and reachable, and \`etcd.hosts\`/ETCD_HOSTS and the credentials; or set \`registration: 'background'\` ` +
+    `to start anyway and keep retrying.`,
+  etcdRefused: (hosts: readonly string[], cause: string) =>
+    `etcd at ${hosts.join(', ')} refused the registry's requests (${cause}). Check \`etcd.auth\` (user and ` +
+    `password) and that the user's role may read and write the namespace's key range.`,
+  registryClosed: () => `The service registry is closed: the application is shutting down.`,
+} as const;

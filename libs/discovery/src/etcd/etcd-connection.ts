@@ -1,0 +1,26 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Etcd3 } from 'etcd3';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+
+/**
+ * Owns the app's one etcd client. It is closed last, in `onApplicationShutdown`, after the registry
+ * has revoked its lease and stopped its watchers (etcd3's `close()` closes channels only).
+ */
+@Injectable()
+export class EtcdConnection implements OnApplicationShutdown {
+  readonly client: Etcd3;
+
+  constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
+    this.client = new Etcd3(options.etcd);
+  }
+
+  onApplicationShutdown(): void {
+    this.client.close();
+  }
+}
+
+/** gRPC call options with a deadline, so that no etcd call can hang on a frozen or partitioned server. */
+export function withDeadline(timeoutMs: number): { deadline: number } {
+  return { deadline: Date.now() + timeoutMs };
+}

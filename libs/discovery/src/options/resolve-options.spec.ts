@@ -1,0 +1,51 @@
+import { DiscoveryOptionsError } from '../errors.js';
+import { resolveDiscoveryOptions } from './resolve-options.js';
+
+const hosts = { etcd: { hosts: ['127.0.0.1:2379'] } };
+
+describe('resolveDiscoveryOptions', () => {
+  it('applies the documented defaults', () => {
+    expect(resolveDiscoveryOptions(hosts, {})).toEqual({
+      etcd: { hosts: ['127.0.0.1:2379'] },
+      namespace: '/services',
+      ttl: 10,
+      registration: 'fail-fast',
+      connectTimeoutMs: 5000,
+      drainMs: 0,
+      retry: { initialDelayMs: 200, maxDelayMs: 5000 },
+    });
+  });
+
+  it('takes the hosts from ETCD_HOSTS, comma-separated, when etcd.hosts is not set', () => {
+    const resolved = resolveDiscoveryOptions({}, { ETCD_HOSTS: ' 10.0.0.1:2379, 10.0.0.2:2379 ,' });
+    expect(resolved.etcd.hosts).toEqual(['10.0.0.1:2379', '10.0.0.2:2379']);
+  });
+
+  it('prefers etcd.hosts over ETCD_HOSTS, accepts a single string, and passes other etcd3 options through', () => {
+    const auth = { username: 'svc', password: 'secret' };
+    const resolved = resolveDiscoveryOptions({ etcd: { hosts: 'h:1', auth } }, { ETCD_HOSTS: 'other:2' });
+    expect(resolved.etcd).toEqual({ hosts: ['h:1'], auth });
+  });
+
+  it('drops a trailing slash of the namespace', () => {
+    expect(resolveDiscoveryOptions({ ...hosts, namespace: '/prod/services/' }, {}).namespace).toBe('/prod/services');
+  });
+
+  it.each([
+    ['no hosts at all', {}, /No etcd hosts configured: set `etcd.hosts`.*ETCD_HOSTS/],
+    ['an empty host list', { etcd: { hosts: [] } }, /No etcd hosts configured/],
+    ['an empty host', { etcd: { hosts: ['127.0.0.1:2379', ' '] } }, /Invalid etcd host " "/],
+    ['ttl 0', { ...hosts, ttl: 0 }, /Invalid `ttl` 0.*at least 1/],
+    ['a fractional ttl', { ...hosts, ttl: 1.5 }, /Invalid `ttl` 1.5.*whole number of seconds/],
+    ['a namespace without a leading slash', { ...hosts, namespace: 'services' }, /Invalid `namespace` "services".*must start with "\/"/],
+    ['the root namespace', { ...hosts, namespace: '/' }, /Invalid `namespace` "\/"/],
+    ['an empty namespace segment', { ...hosts, namespace: '/a//b' }, /Invalid `namespace` "\/a\/\/b"/],
+    ['an unknown registration mode', { ...hosts, registration: 'lazy' as never }, /Invalid `registration` "lazy".*'fail-fast'.*'background'/],
+    ['a negative drain', { ...hosts, drainMs: -1 }, /Invalid `drainMs` -1.*≥ 0/],
+    ['a zero connect timeout', { ...hosts, connectTimeoutMs: 0 }, /Invalid `connectTimeoutMs` 0/],
+    ['a retry cap below its start', { ...hosts, retry: { initialDelayMs: 500, maxDelayMs: 100 } }, /`maxDelayMs` \(100\) must be at least `initialDelayMs` \(500\)/],
+  ])('rejects %s with a message that says what to fix', (_case, options, message) => {
+    expect(() => resolveDiscoveryOptions(options, {})).toThrow(DiscoveryOptionsError);
+    expect(() => resolveDiscoveryOptions(options, {})).toThrow(message);
+  });
+});

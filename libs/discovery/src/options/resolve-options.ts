@@ -1,0 +1,80 @@
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError } from '../errors.js';
+import type {
+  DiscoveryModuleOptions,
+  RegistrationMode,
+  ResolvedDiscoveryOptions,
+} from './discovery-module-options.interface.js';
+
+/** The defaults, written once: every other file reads resolved options. */
+export const DEFAULT_NAMESPACE = '/services';
+export const DEFAULT_TTL_SECONDS = 10;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
+export const DEFAULT_RETRY = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
+
+const registrationModes: readonly RegistrationMode[] = ['fail-fast', 'background'];
+
+/**
+ * Applies the defaults (including ETCD_HOSTS) and checks every option, so that a bad value fails
+ * at module init with a message that says what to fix.
+ */
+export function resolveDiscoveryOptions(
+  options: DiscoveryModuleOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedDiscoveryOptions {
+  const retry = {
+    initialDelayMs: options.retry?.initialDelayMs ?? DEFAULT_RETRY.initialDelayMs,
+    maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+  };
+  const resolved: ResolvedDiscoveryOptions = {
+    etcd: { ...options.etcd, hosts: resolveHosts(options.etcd?.hosts, env.ETCD_HOSTS) },
+    namespace: resolveNamespace(options.namespace ?? DEFAULT_NAMESPACE),
+    ttl: options.ttl ?? DEFAULT_TTL_SECONDS,
+    registration: options.registration ?? 'fail-fast',
+    connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    drainMs: options.drainMs ?? 0,
+    retry,
+  };
+  if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
+    throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
+  }
+  if (!registrationModes.includes(resolved.registration)) {
+    throw new DiscoveryOptionsError(messages.badRegistrationMode(options.registration));
+  }
+  assertDuration('connectTimeoutMs', resolved.connectTimeoutMs, 1);
+  assertDuration('drainMs', resolved.drainMs, 0);
+  assertDuration('retry.initialDelayMs', retry.initialDelayMs, 1);
+  assertDuration('retry.maxDelayMs', retry.maxDelayMs, 1);
+  if (retry.maxDelayMs < retry.initialDelayMs) {
+    throw new DiscoveryOptionsError(messages.badRetry(retry.initialDelayMs, retry.maxDelayMs));
+  }
+  return resolved;
+}
+
+function resolveHosts(hosts: unknown, fromEnv: string | undefined): string[] {
+  const given = hosts ?? fromEnv?.split(',').map((host) => host.trim()).filter((host) => host.length > 0);
+  const list = typeof given === 'string' ? [given] : given;
+  if (!Array.isArray(list) || list.length === 0) throw new DiscoveryOptionsError(messages.noHosts());
+  for (const host of list) {
+    if (typeof host !== 'string' || host.trim().length === 0) throw new DiscoveryOptionsError(messages.badHost(host));
+  }
+  return list as string[];
+}
+
+function resolveNamespace(namespace: unknown): string {
+  if (typeof namespace !== 'string' || !namespace.startsWith('/')) {
+    throw new DiscoveryOptionsError(messages.badNamespace(namespace));
+  }
+  // A trailing "/" is accepted and dropped: keys are always built as `${namespace}/${service}/…`.
+  const trimmed = namespace.replace(/\/+$/, '');
+  if (trimmed.length === 0 || trimmed.slice(1).split('/').some((segment) => segment.length === 0)) {
+    throw new DiscoveryOptionsError(messages.badNamespace(namespace));
+  }
+  return trimmed;
+}
+
+function assertDuration(name: string, value: number, min: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new DiscoveryOptionsError(messages.badDuration(name, value, min));
+  }
+}

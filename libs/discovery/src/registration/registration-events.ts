@@ -1,0 +1,31 @@
+import type { LoggerService } from '@nestjs/common';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+
+/** What happens to this process' registrations, in order; `ServiceRegistry.events$` emits them. */
+export type RegistrationEvent =
+  | { type: 'registered'; endpoint: ServiceEndpoint; key: string; leaseId: string }
+  | { type: 're-registered'; endpoint: ServiceEndpoint; key: string; leaseId: string }
+  | { type: 'lease-lost'; leaseId: string; reason: string }
+  | { type: 'key-lost'; key: string; reason: string }
+  | { type: 'retrying'; attempt: number; delayMs: number; error: string }
+  | { type: 'deregistered'; endpoint: ServiceEndpoint; key: string };
+
+/** One log line per event: failures once per backoff step, never with credentials. */
+export function logRegistrationEvent(logger: LoggerService, event: RegistrationEvent): void {
+  switch (event.type) {
+    case 'registered':
+      return logger.log(`Registered ${event.key} → ${event.endpoint.address} (lease ${event.leaseId})`);
+    case 're-registered':
+      return logger.log(`Re-registered ${event.key} → ${event.endpoint.address} (lease ${event.leaseId})`);
+    case 'lease-lost':
+      return logger.warn(`Lease ${event.leaseId} lost: ${event.reason}; registering again`);
+    case 'key-lost':
+      return logger.warn(`${event.key}: ${event.reason}; putting it back`);
+    case 'retrying':
+      return logger.warn(
+        `Registration attempt ${event.attempt} failed: ${event.error}; next attempt in ${event.delayMs} ms`,
+      );
+    case 'deregistered':
+      return logger.log(`Deregistered ${event.key}`);
+  }
+}

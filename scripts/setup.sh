@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what `npm test` and `npm run demo` need on a fresh machine, then builds:
+#   1. the npm packages (npm ci) when node_modules is missing or older than package-lock.json;
+#   2. the etcd server and etcdctl, from Debian's etcd-server/etcd-client packages, when they are
+#      not on PATH (needs root and apt-get; otherwise it says how to get them and stops);
+#   3. the library and the test fixtures (tsc -b).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if ! command -v etcd >/dev/null 2>&1 || ! command -v etcdctl >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing etcd from Debian's etcd-server and etcd-client packages"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq etcd-server etcd-client >/dev/null
+  else
+    cat >&2 <<'MSG'
+setup: etcd is not installed, and this script can only install it as root with apt-get.
+  Debian/Ubuntu:  sudo apt-get install etcd-server etcd-client
+  elsewhere:      put the etcd and etcdctl binaries (v3.4 or later) on PATH
+                  (https://etcd.io/docs/latest/install/)
+MSG
+    exit 1
+  fi
+fi
+
+npm run build --silent

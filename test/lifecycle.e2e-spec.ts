@@ -1,0 +1,98 @@
+import { Etcd3 } from 'etcd3';
+import { AppProcess } from './support/app-process.js';
+import { EtcdServer } from './support/etcd.js';
+import { readKeys } from './support/etcd-keys.js';
+import { acceptsConnections } from './support/tcp.js';
+import { waitFor } from './support/wait.js';
+
+// Apps run as real processes here: what matters is what happens when a process dies or is told to stop.
+let etcd: EtcdServer;
+let client: Etcd3;
+const running: AppProcess[] = [];
+let namespaceCount = 0;
+const freshNamespace = () => `/lifecycle-${++namespaceCount}`;
+
+function startApp(config: object): AppProcess {
+  const app = AppProcess.start('discoverable-app', config, { ETCD_HOSTS: etcd.host });
+  running.push(app);
+  return app;
+}
+
+async function registeredKey(app: AppProcess): Promise<{ key: string; address: string }> {
+  const message = await app.waitForMessage('registration', 15_000, (event) => event.type === 'registered');
+  return { key: message.key as string, address: (message.endpoint as { address: string }).address };
+}
+
+async function keyExists(key: string): Promise<boolean> {
+  return (await client.get(key).string()) !== null;
+}
+
+beforeAll(async () => {
+  etcd = await EtcdServer.start();
+  client = new Etcd3({ hosts: etcd.host });
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.stop()));
+});
+afterAll(async () => {
+  client.close();
+  await etcd.destroy();
+});
+
+describe('an app process and its registration', () => {
+  it('is gone from etcd within TTL + 1 s of kill -9', async () => {
+    const ttl = 2;
+    const app = startApp({ transport: 'http', services: [{ name: 'crashing' }], discovery: { namespace: freshNamespace(), ttl } });
+    const { key } = await registeredKey(app);
+    expect(await keyExists(key)).toBe(true);
+    app.kill('SIGKILL');
+    await app.exited();
+    // The bound is the requirement: the lease, not the dead process, removes the key.
+    await waitFor(`${key} to expire`, async () => !(await keyExists(key)), { timeoutMs: (ttl + 1) * 1000, intervalMs: 25 });
+  });
+
+  it.each(['http', 'tcp', 'hybrid'] as const)(
+    '(%s) on SIGTERM is removed within 1 s, while its server still accepts connections',
+    async (transport) => {
+      const app = startApp({
+        transport,
+        services: [{ name: `graceful-${transport}` }],
+        discovery: { namespace: freshNamespace(), drainMs: 1500 },
+      });
+      const { key, address } = await registeredKey(app);
+      expect(await acceptsConnections(address)).toBe(true);
+      app.kill('SIGTERM');
+      await waitFor(`${key} to be removed`, async () => !(await keyExists(key)), { timeoutMs: 1000, intervalMs: 10 });
+      // The key is gone and the process is draining: callers that still hold the address get through.
+      expect(await acceptsConnections(address)).toBe(true);
+      expect(await app.exited()).toEqual({ code: null, signal: 'SIGTERM' });
+      expect(await acceptsConnections(address)).toBe(false);
+    },
+  );
+
+  it('registers a TCP microservice at the port of its transport', async () => {
+    const app = startApp({ transport: 'tcp', services: [{ name: 'tcp-only' }], discovery: { namespace: freshNamespace() } });
+    const listening = await app.waitForMessage('listening');
+    const { address } = await registeredKey(app);
+    expect(address).toBe(`127.0.0.1:${listening.port as number}`);
+  });
+
+  it('registers a hybrid app at the port of its microservice transport, not its HTTP port', async () => {
+    const app = startApp({ transport: 'hybrid', services: [{ name: 'hybrid' }], discovery: { namespace: freshNamespace() } });
+    const listening = await app.waitForMessage('listening');
+    const { address } = await registeredKey(app);
+    expect(address).not.toBe(`127.0.0.1:${listening.port as number}`);
+    expect(await acceptsConnections(address)).toBe(true);
+  });
+
+  it('advertises an explicit host and port as given', async () => {
+    const app = startApp({
+      transport: 'http',
+      services: [{ name: 'explicit', options: { host: 'svc.internal', port: 8443, id: 'blue-1' } }],
+      discovery: { namespace: freshNamespace() },
+    });
+    const { key, address } = await registeredKey(app);
+    expect(key).toMatch(/\/explicit\/blue-1$/);
+    expect(address).toBe('svc.internal:8443');
+  });
+});

@@ -1,0 +1,60 @@
+import { Etcd3 } from 'etcd3';
+import { AppProcess } from './support/app-process.js';
+import { EtcdServer } from './support/etcd.js';
+import { readKeys } from './support/etcd-keys.js';
+import { freePort } from './support/free-port.js';
+import { waitFor } from './support/wait.js';
+
+const running: AppProcess[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.stop()));
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function startApp(config: object, etcdHost: string): AppProcess {
+  const app = AppProcess.start('discoverable-app', config, { ETCD_HOSTS: etcdHost });
+  running.push(app);
+  return app;
+}
+
+describe('start-up while etcd is unreachable', () => {
+  it("fails fast by default, with an error that names the hosts and what to do, and the process ends", async () => {
+    const deadHost = `127.0.0.1:${await freePort()}`;
+    const app = startApp({ transport: 'http', services: [{ name: 'eager' }], discovery: { connectTimeoutMs: 1500 } }, deadHost);
+    const failure = await app.waitForMessage('error');
+    expect(failure.name).toBe('EtcdUnavailableError');
+    expect(failure.message).toMatch(
+      new RegExp(`^Could not register with etcd at ${deadHost} within 1500 ms \\(.+\\)\\. Check that etcd is running`),
+    );
+    expect(failure.message).toMatch(/registration: 'background'/);
+    // The failed start leaves nothing running: the process ends without anyone killing it.
+    expect(await app.exited()).toEqual({ code: 1, signal: null });
+    expect(app.messages.some((message) => message.event === 'listening')).toBe(false);
+  });
+
+  it("starts anyway in 'background' mode, logs each failed attempt, and registers once etcd appears", async () => {
+    const port = await freePort();
+    const app = startApp(
+      {
+        transport: 'http',
+        services: [{ name: 'patient' }],
+        discovery: { registration: 'background', retry: { initialDelayMs: 100, maxDelayMs: 500 } },
+      },
+      `127.0.0.1:${port}`,
+    );
+    await app.waitForMessage('listening');
+    await app.waitForMessage('registration', 10_000, (event) => event.type === 'retrying');
+    expect(app.output).toMatch(/Registration attempt 1 failed: .+; next attempt in \d+ ms/);
+
+    const etcd = await EtcdServer.start({ clientPort: port });
+    const client = new Etcd3({ hosts: etcd.host });
+    cleanups.push(async () => {
+      client.close();
+      await etcd.destroy();
+    });
+    const registered = await app.waitForMessage('registration', 20_000, (event) => event.type === 'registered');
+    expect((await readKeys(client, '/services/')).has(registered.key as string)).toBe(true);
+  });
+});

@@ -1,0 +1,166 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { exited, track } from './child-processes.js';
+import { freePort } from './free-port.js';
+import { waitFor } from './wait.js';
+
+const run = promisify(execFile);
+
+interface MemberSpec {
+  name: string;
+  clientPort: number;
+  peerPort: number;
+  dataDir: string;
+}
+
+/**
+ * One etcd member on loopback with its own free ports and temp data dir. Start one alone with
+ * `EtcdServer.start()`, or three as a cluster with `EtcdCluster.start(3)`.
+ */
+export class EtcdServer {
+  private child: ChildProcess | undefined;
+  private output = '';
+
+  private constructor(
+    private readonly spec: MemberSpec,
+    private readonly initialCluster: string,
+    private readonly clusterToken: string,
+  ) {}
+
+  /** Starts a one-member cluster; on `clientPort` if given (a port a test has already handed to an app). */
+  static async start({ clientPort }: { clientPort?: number } = {}): Promise<EtcdServer> {
+    const [spec] = await memberSpecs(1, clientPort);
+    const server = new EtcdServer(spec!, `${spec!.name}=http://127.0.0.1:${spec!.peerPort}`, `solo-${spec!.clientPort}`);
+    await server.launch('new');
+    await server.waitHealthy();
+    return server;
+  }
+
+  /** `127.0.0.1:port`, what `etcd.hosts`/ETCD_HOSTS take. */
+  get host(): string {
+    return `127.0.0.1:${this.spec.clientPort}`;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Runs etcdctl (API v3) against this member and returns its stdout. */
+  async etcdctl(...args: string[]): Promise<string> {
+    const { stdout } = await run('etcdctl', [`--endpoints=http://${this.host}`, ...args], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+    });
+    return stdout;
+  }
+
+  /** Stops the member (SIGTERM, or SIGKILL for a crash) and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill(signal);
+    await exited(child);
+  }
+
+  /** Starts the member again: with its data, or with an empty data dir (revisions start over). */
+  async restart({ wipe = false }: { wipe?: boolean } = {}): Promise<void> {
+    await this.stop();
+    if (wipe) await rm(this.spec.dataDir, { recursive: true, force: true });
+    await this.launch(wipe ? 'new' : 'existing');
+    await this.waitHealthy();
+  }
+
+  async launch(state: 'new' | 'existing'): Promise<void> {
+    const { name, clientPort, peerPort, dataDir } = this.spec;
+    const client = `http://127.0.0.1:${clientPort}`;
+    const peer = `http://127.0.0.1:${peerPort}`;
+    this.output = '';
+    const child = spawn(
+      'etcd',
+      [
+        `--name=${name}`,
+        `--data-dir=${dataDir}`,
+        `--listen-client-urls=${client}`,
+        `--advertise-client-urls=${client}`,
+        `--listen-peer-urls=${peer}`,
+        `--initial-advertise-peer-urls=${peer}`,
+        `--initial-cluster=${this.initialCluster}`,
+        `--initial-cluster-state=${state}`,
+        `--initial-cluster-token=${this.clusterToken}`,
+        '--log-level=error',
+        '--logger=zap',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    track(child);
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString()).slice(-4000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    this.child = child;
+  }
+
+  async waitHealthy(timeoutMs = 20_000): Promise<void> {
+    await waitFor(
+      `etcd ${this.spec.name} on ${this.host} to be healthy`,
+      async () => {
+        if (!this.running) throw new Error(`etcd exited: ${this.output}`);
+        const response = await fetch(`http://${this.host}/health`);
+        const body = (await response.json()) as { health?: string };
+        return body.health === 'true';
+      },
+      { timeoutMs, intervalMs: 100 },
+    );
+  }
+
+  /** Stops the member for good and removes its data dir. */
+  async destroy(): Promise<void> {
+    await this.stop('SIGKILL');
+    await rm(this.spec.dataDir, { recursive: true, force: true });
+  }
+
+  static fromSpec(spec: MemberSpec, initialCluster: string, token: string): EtcdServer {
+    return new EtcdServer(spec, initialCluster, token);
+  }
+}
+
+/** Three (or n) members forming one cluster on loopback, for failover tests. */
+export class EtcdCluster {
+  private constructor(readonly members: EtcdServer[]) {}
+
+  static async start(size = 3): Promise<EtcdCluster> {
+    const specs = await memberSpecs(size);
+    const initialCluster = specs.map((spec) => `${spec.name}=http://127.0.0.1:${spec.peerPort}`).join(',');
+    const token = `cluster-${specs[0]!.clientPort}`;
+    const members = specs.map((spec) => EtcdServer.fromSpec(spec, initialCluster, token));
+    await Promise.all(members.map((member) => member.launch('new')));
+    await Promise.all(members.map((member) => member.waitHealthy()));
+    return new EtcdCluster(members);
+  }
+
+  get hosts(): string[] {
+    return this.members.map((member) => member.host);
+  }
+
+  async destroy(): Promise<void> {
+    await Promise.all(this.members.map((member) => member.destroy()));
+  }
+}
+
+async function memberSpecs(count: number, firstClientPort?: number): Promise<MemberSpec[]> {
+  const specs: MemberSpec[] = [];
+  for (let index = 0; index < count; index += 1) {
+    const clientPort = index === 0 && firstClientPort !== undefined ? firstClientPort : await freePort();
+    const peerPort = await freePort();
+    const dataDir = await mkdtemp(join(tmpdir(), 'etcd-test-'));
+    specs.push({ name: `member${index}-${clientPort}`, clientPort, peerPort, dataDir });
+  }
+  return specs;
+}
