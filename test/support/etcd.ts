@@ -28,12 +28,16 @@ export class EtcdServer {
     private readonly spec: MemberSpec,
     private readonly initialCluster: string,
     private readonly clusterToken: string,
+    private readonly extraArgs: readonly string[] = [],
   ) {}
 
-  /** Starts a one-member cluster; on `clientPort` if given (a port a test has already handed to an app). */
-  static async start({ clientPort }: { clientPort?: number } = {}): Promise<EtcdServer> {
+  /**
+   * Starts a one-member cluster; on `clientPort` if given (a port a test has already handed to an
+   * app), with `extraArgs` added to etcd's command line (e.g. `--max-txn-ops=2000`).
+   */
+  static async start({ clientPort, extraArgs = [] }: { clientPort?: number; extraArgs?: string[] } = {}): Promise<EtcdServer> {
     const [spec] = await memberSpecs(1, clientPort);
-    const server = new EtcdServer(spec!, `${spec!.name}=http://127.0.0.1:${spec!.peerPort}`, `solo-${spec!.clientPort}`);
+    const server = new EtcdServer(spec!, `${spec!.name}=http://127.0.0.1:${spec!.peerPort}`, `solo-${spec!.clientPort}`, extraArgs);
     await server.launch('new');
     await server.waitHealthy();
     return server;
@@ -95,6 +99,7 @@ export class EtcdServer {
         `--initial-cluster-token=${this.clusterToken}`,
         '--log-level=error',
         '--logger=zap',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -118,6 +123,26 @@ export class EtcdServer {
       },
       { timeoutMs, intervalMs: 100 },
     );
+  }
+
+  /**
+   * The sum of one metric from etcd's /metrics (all label sets, or those whose labels contain
+   * `labelFilter`), e.g. `grpc_server_handled_total` with `grpc_method="Range"`.
+   */
+  async metric(name: string, labelFilter = ''): Promise<number> {
+    const text = await (await fetch(`http://${this.host}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+      if (labelFilter && !line.includes(labelFilter)) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  }
+
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) the member: it keeps its sockets but answers nothing. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.child?.kill(signal);
   }
 
   /** Stops the member for good and removes its data dir. */

@@ -55,5 +55,27 @@ export const messages = {
   etcdRefused: (hosts: readonly string[], cause: string) =>
     `etcd at ${hosts.join(', ')} refused the registry's requests (${cause}). Check \`etcd.auth\` (user and ` +
     `password) and that the user's role may read and write the namespace's key range.`,
+  hashKeyMissing: (service: string) =>
+    `ConsistentHashStrategy needs a key to pick an endpoint of "${service}": call pick("${service}", key) ` +
+    `(or give the client proxy a \`keyOf\`), or use another strategy for this service.`,
+  badVirtualNodes: (count: unknown) =>
+    `Invalid number of virtual nodes ${JSON.stringify(count)} for ConsistentHashStrategy: a whole number ≥ 1 (default 160).`,
+  noEndpoint: (service: string, loaded: boolean) =>
+    loaded
+      ? `No endpoint available for service "${service}": no instance is registered in etcd, or none may be picked (weight 0).`
+      : `No endpoint available for service "${service}" yet: its endpoint list is still being read from etcd. Declare it ` +
+        `in \`requires\` (DiscoveryModule options or @Discoverable()) so it is watched from bootstrap, or await ` +
+        `discovery.waitFor("${service}").`,
+  waitTimeout: (service: string, count: number, timeoutMs: number, have: number) =>
+    `Timed out after ${timeoutMs} ms waiting for ${count} endpoint(s) of service "${service}" (found ${have}). Check that ` +
+    `the service runs and registers under the same namespace and etcd.`,
+  badStrategy: (where: string) =>
+    `Invalid load-balancing strategy in ${where}: give an object with a pick(endpoints, context) method, or a class ` +
+    `that implements LoadBalancingStrategy.`,
+  requiredListTimeout: (services: readonly string[], timeoutMs: number) =>
+    `Could not read the endpoints of the required services ${services.map((s) => `"${s}"`).join(', ')} from etcd ` +
+    `within ${timeoutMs} ms. Check that etcd is reachable, or set \`registration: 'background'\` to start anyway.`,
+  badRequires: (requires: unknown) =>
+    `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,
   registryClosed: () => `The service registry is closed: the application is shutting down.`,
 } as const;

@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
-import { DiscoveryModule as NestDiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule as NestDiscoveryModule, ModuleRef } from '@nestjs/core';
+import { LOAD_BALANCING_STRATEGY } from './balancing/load-balancing-strategy.js';
+import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
+import { DiscoveryClient } from './discovery/discovery-client.js';
+import { RequiredServicesLifecycle } from './discovery/required-services.lifecycle.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { ConfigurableDiscoveryModule, DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
 import { EtcdConnection } from './etcd/etcd-connection.js';
-import type { DiscoveryModuleOptions } from './options/discovery-module-options.interface.js';
+import type { DiscoveryModuleOptions, ResolvedDiscoveryOptions } from './options/discovery-module-options.interface.js';
 import { resolveDiscoveryOptions } from './options/resolve-options.js';
 import { DiscoverableExplorer } from './registration/discoverable.explorer.js';
 import { ListeningAddress } from './registration/listening-address.js';
@@ -22,12 +26,20 @@ import { ServiceRegistry } from './registration/service-registry.js';
       useFactory: (options: DiscoveryModuleOptions) => resolveDiscoveryOptions(options),
       inject: [DISCOVERY_MODULE_OPTIONS],
     },
+    {
+      provide: LOAD_BALANCING_STRATEGY,
+      useFactory: (options: ResolvedDiscoveryOptions, moduleRef: ModuleRef) => instantiateStrategy(moduleRef, options.strategy),
+      inject: [RESOLVED_DISCOVERY_OPTIONS, ModuleRef],
+    },
     EtcdConnection,
     ServiceRegistry,
     DiscoverableExplorer,
     ListeningAddress,
     RegistrationLifecycle,
+    StrategyResolver,
+    DiscoveryClient,
+    RequiredServicesLifecycle,
   ],
-  exports: [ServiceRegistry],
+  exports: [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY],
 })
 export class DiscoveryModule extends ConfigurableDiscoveryModule {}

@@ -12,3 +12,20 @@ export class EtcdUnavailableError extends Error {
 export class RegistryClosedError extends Error {
   override readonly name = 'RegistryClosedError';
 }
+
+/** Thrown by `pick()` (and the client proxy) when a service has no endpoint that may be picked. */
+export class NoEndpointAvailableError extends Error {
+  override readonly name = 'NoEndpointAvailableError';
+
+  constructor(
+    readonly service: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown by `waitFor()` and by bootstrap's wait for required services when the time is up. */
+export class DiscoveryTimeoutError extends Error {
+  override readonly name = 'DiscoveryTimeoutError';
+}

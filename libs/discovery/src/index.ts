@@ -13,3 +13,20 @@ export type { ServiceEndpoint } from './service-endpoint.interface.js';
 export { encodeEndpoint, decodeEndpoint, type DecodeResult, type StoredEndpointValue } from './codec/endpoint-codec.js';
 export { endpointKey, servicePrefix } from './codec/endpoint-key.js';
 export { DiscoveryOptionsError, EtcdUnavailableError, RegistryClosedError } from './errors.js';
+export { DiscoveryClient } from './discovery/discovery-client.js';
+export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
+export type { EndpointChange } from './discovery/endpoint-change.interface.js';
+export {
+  LOAD_BALANCING_STRATEGY,
+  isInFlightTracker,
+  type LoadBalancingStrategy,
+  type PickContext,
+  type InFlightTracker,
+} from './balancing/load-balancing-strategy.js';
+export { RoundRobinStrategy } from './balancing/round-robin.strategy.js';
+export { RandomStrategy } from './balancing/random.strategy.js';
+export { WeightedRoundRobinStrategy } from './balancing/weighted-round-robin.strategy.js';
+export { ConsistentHashStrategy } from './balancing/consistent-hash.strategy.js';
+export { LeastOutstandingStrategy } from './balancing/least-outstanding.strategy.js';
+export { NoEndpointAvailableError, DiscoveryTimeoutError } from './errors.js';
+export type { StrategyOption } from './options/discovery-module-options.interface.js';

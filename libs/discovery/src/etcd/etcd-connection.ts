@@ -10,12 +10,22 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 @Injectable()
 export class EtcdConnection implements OnApplicationShutdown {
   readonly client: Etcd3;
+  private readonly cleanups: (() => Promise<void>)[] = [];
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
     this.client = new Etcd3(options.etcd);
   }
 
-  onApplicationShutdown(): void {
+  /**
+   * Registers work that must finish before the client closes (cancelling watches, revoking the
+   * lease): Nest runs the shutdown hooks of one module concurrently, so the order is kept here.
+   */
+  beforeClose(cleanup: () => Promise<void>): void {
+    this.cleanups.push(cleanup);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.cleanups.map((cleanup) => cleanup().catch(() => undefined)));
     this.client.close();
   }
 }

@@ -1,4 +1,9 @@
+import type { Type } from '@nestjs/common';
 import type { IOptions } from 'etcd3';
+import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
+
+/** A strategy instance, or a class that Nest instantiates (resolving its dependencies through DI). */
+export type StrategyOption = LoadBalancingStrategy | Type<LoadBalancingStrategy>;
 
 /** How the app behaves when etcd cannot be reached at start-up. */
 export type RegistrationMode = 'fail-fast' | 'background';
@@ -54,8 +59,36 @@ export interface DiscoveryModuleOptions {
    * @default 0
    */
   drainMs?: number;
-  /** Backoff between registration attempts while etcd is unreachable. */
+  /** Backoff between registration attempts, and between re-list attempts of a watch, while etcd is unreachable. */
   retry?: RetryOptions;
+  /**
+   * The app's default load-balancing strategy, injectable as `LOAD_BALANCING_STRATEGY`.
+   * @default new RoundRobinStrategy()
+   */
+  strategy?: StrategyOption;
+  /**
+   * Per-service strategies that override `strategy`, by service name.
+   * @default {}
+   */
+  strategies?: Record<string, StrategyOption>;
+  /**
+   * Services this app calls. They are watched from bootstrap, so the first `pick()` after the app is
+   * up sees the endpoints that exist (also `@Discoverable(name, { requires })`).
+   * @default []
+   */
+  requires?: string[];
+  /**
+   * When > 0, bootstrap also waits up to this long for at least one endpoint of every required
+   * service, and fails with a clear error if one has none. 0: start without waiting for endpoints.
+   * @default 0
+   */
+  waitForRequiredMs?: number;
+  /**
+   * Every watched service is re-listed this often, a safety net against gaps that no watch event
+   * reveals (watches are also re-listed after every reconnect and cancellation).
+   * @default 300000
+   */
+  resyncIntervalMs?: number;
 }
 
 /** The options with every default applied and every value checked: what the library runs on. */
@@ -67,4 +100,9 @@ export interface ResolvedDiscoveryOptions {
   connectTimeoutMs: number;
   drainMs: number;
   retry: Required<RetryOptions>;
+  strategy: StrategyOption;
+  strategies: Record<string, StrategyOption>;
+  requires: string[];
+  waitForRequiredMs: number;
+  resyncIntervalMs: number;
 }

@@ -1,11 +1,14 @@
 import { DiscoveryOptionsError } from '../errors.js';
+import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
 import { resolveDiscoveryOptions } from './resolve-options.js';
 
 const hosts = { etcd: { hosts: ['127.0.0.1:2379'] } };
 
 describe('resolveDiscoveryOptions', () => {
   it('applies the documented defaults', () => {
-    expect(resolveDiscoveryOptions(hosts, {})).toEqual({
+    const { strategy, ...rest } = resolveDiscoveryOptions(hosts, {});
+    expect(strategy).toBeInstanceOf(RoundRobinStrategy);
+    expect(rest).toEqual({
       etcd: { hosts: ['127.0.0.1:2379'] },
       namespace: '/services',
       ttl: 10,
@@ -13,6 +16,10 @@ describe('resolveDiscoveryOptions', () => {
       connectTimeoutMs: 5000,
       drainMs: 0,
       retry: { initialDelayMs: 200, maxDelayMs: 5000 },
+      strategies: {},
+      requires: [],
+      waitForRequiredMs: 0,
+      resyncIntervalMs: 300_000,
     });
   });
 
@@ -43,6 +50,13 @@ describe('resolveDiscoveryOptions', () => {
     ['an unknown registration mode', { ...hosts, registration: 'lazy' as never }, /Invalid `registration` "lazy".*'fail-fast'.*'background'/],
     ['a negative drain', { ...hosts, drainMs: -1 }, /Invalid `drainMs` -1.*≥ 0/],
     ['a zero connect timeout', { ...hosts, connectTimeoutMs: 0 }, /Invalid `connectTimeoutMs` 0/],
+    ['a strategy without pick()', { ...hosts, strategy: {} as never }, /Invalid load-balancing strategy in `strategy`: give an object with a pick/],
+    ['a per-service strategy that is a string', { ...hosts, strategies: { svc: 'rr' as never } }, /Invalid load-balancing strategy in `strategies\["svc"\]`/],
+    ['a per-service strategy for a bad name', { ...hosts, strategies: { 'a/b': {} as never } }, /Invalid service name "a\/b" in `strategies`/],
+    ['requires that is not an array', { ...hosts, requires: 'log' as never }, /Invalid `requires` "log": give an array/],
+    ['a required service with a slash', { ...hosts, requires: ['a/b'] }, /Invalid service name "a\/b" in `requires`/],
+    ['a negative waitForRequiredMs', { ...hosts, waitForRequiredMs: -5 }, /Invalid `waitForRequiredMs` -5/],
+    ['a resync interval under a second', { ...hosts, resyncIntervalMs: 10 }, /Invalid `resyncIntervalMs` 10.*≥ 1000/],
     ['a retry cap below its start', { ...hosts, retry: { initialDelayMs: 500, maxDelayMs: 100 } }, /`maxDelayMs` \(100\) must be at least `initialDelayMs` \(500\)/],
   ])('rejects %s with a message that says what to fix', (_case, options, message) => {
     expect(() => resolveDiscoveryOptions(options, {})).toThrow(DiscoveryOptionsError);

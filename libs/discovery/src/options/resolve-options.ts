@@ -1,5 +1,7 @@
 import { messages } from '../discovery.messages.js';
+import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
 import { DiscoveryOptionsError } from '../errors.js';
+import { assertServiceName } from './validation.js';
 import type {
   DiscoveryModuleOptions,
   RegistrationMode,
@@ -11,6 +13,7 @@ export const DEFAULT_NAMESPACE = '/services';
 export const DEFAULT_TTL_SECONDS = 10;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_RETRY = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
+export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
 
 const registrationModes: readonly RegistrationMode[] = ['fail-fast', 'background'];
 
@@ -34,6 +37,11 @@ export function resolveDiscoveryOptions(
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     drainMs: options.drainMs ?? 0,
     retry,
+    strategy: options.strategy ?? new RoundRobinStrategy(),
+    strategies: options.strategies ?? {},
+    requires: [...new Set(options.requires ?? [])],
+    waitForRequiredMs: options.waitForRequiredMs ?? 0,
+    resyncIntervalMs: options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS,
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -47,6 +55,15 @@ export function resolveDiscoveryOptions(
   assertDuration('retry.maxDelayMs', retry.maxDelayMs, 1);
   if (retry.maxDelayMs < retry.initialDelayMs) {
     throw new DiscoveryOptionsError(messages.badRetry(retry.initialDelayMs, retry.maxDelayMs));
+  }
+  assertDuration('waitForRequiredMs', resolved.waitForRequiredMs, 0);
+  assertDuration('resyncIntervalMs', resolved.resyncIntervalMs, 1000);
+  if (!Array.isArray(options.requires ?? [])) throw new DiscoveryOptionsError(messages.badRequires(options.requires));
+  for (const service of resolved.requires) assertServiceName(service, '`requires`');
+  assertStrategy(resolved.strategy, '`strategy`');
+  for (const [service, strategy] of Object.entries(resolved.strategies)) {
+    assertServiceName(service, '`strategies`');
+    assertStrategy(strategy, `\`strategies["${service}"]\``);
   }
   return resolved;
 }
@@ -71,6 +88,12 @@ function resolveNamespace(namespace: unknown): string {
     throw new DiscoveryOptionsError(messages.badNamespace(namespace));
   }
   return trimmed;
+}
+
+function assertStrategy(strategy: unknown, where: string): void {
+  const isClass = typeof strategy === 'function';
+  const isInstance = typeof (strategy as { pick?: unknown } | null)?.pick === 'function';
+  if (!isClass && !isInstance) throw new DiscoveryOptionsError(messages.badStrategy(where));
 }
 
 function assertDuration(name: string, value: number, min: number): void {

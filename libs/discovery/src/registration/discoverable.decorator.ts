@@ -17,6 +17,11 @@ export interface DiscoverableOptions {
   weight?: number;
   version?: string;
   zone?: string;
+  /**
+   * Services this one calls: watched from bootstrap, so that the first `pick()` sees them (the
+   * `RequiredServices` of the design). Not stored in etcd. @default []
+   */
+  requires?: string[];
 }
 
 /** What the decorator stores on the class. */

@@ -25,6 +25,11 @@ export class DiscoverableExplorer implements OnModuleInit {
     return this.found;
   }
 
+  /** The services the declarations say they call. */
+  get requiredServices(): string[] {
+    return [...new Set(this.found.flatMap((declaration) => declaration.requires ?? []))];
+  }
+
   onModuleInit(): void {
     const wrappers = [
       ...this.nestDiscovery.getControllers({ metadataKey: DiscoverableMetadata.KEY }),
@@ -57,6 +62,10 @@ export class DiscoverableExplorer implements OnModuleInit {
     if (declaration.metadata !== undefined) validate.assertMetadata(declaration.metadata, name);
     validate.assertOptionalLabel(declaration.version, name, 'version');
     validate.assertOptionalLabel(declaration.zone, name, 'zone');
+    if (declaration.requires !== undefined) {
+      if (!Array.isArray(declaration.requires)) throw new DiscoveryOptionsError(messages.badRequires(declaration.requires));
+      for (const required of declaration.requires) validate.assertServiceName(required, `\`requires\` of @Discoverable() on ${className}`);
+    }
     return { ...declaration, className };
   }
 }

@@ -1,4 +1,5 @@
 import type { Etcd3, Watcher } from 'etcd3';
+import { cancelWatcher } from '../etcd/cancel-watcher.js';
 
 /**
  * Watches one of our own keys from the revision that wrote it, and reports when it disappears while
@@ -24,7 +25,6 @@ export class KeyGuard {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    // Cancelling waits for etcd while it is connected; a stalled cancel must not block shutdown.
-    await Promise.race([this.watcher.cancel().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+    await cancelWatcher(this.watcher);
   }
 }

@@ -66,15 +66,14 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
     if (wasRegistered && this.options.drainMs > 0) await sleep(this.options.drainMs);
   }
 
-  /** A safety net for shutdown paths that skip `beforeApplicationShutdown`; a no-op otherwise. */
-  async onApplicationShutdown(): Promise<void> {
+  /** For shutdown paths that skip `beforeApplicationShutdown` (the registry itself closes before the etcd client). */
+  onApplicationShutdown(): void {
     this.listening?.unsubscribe();
-    await this.registry.close();
   }
 
   private registerAll(declarations: readonly ServiceDeclaration[], bound: AddressInfo | undefined): void {
     for (const declaration of declarations) {
-      const { name, className: _className, host, port, ...rest } = declaration;
+      const { name, className: _className, requires: _requires, host, port, ...rest } = declaration;
       this.registry
         .register({
           ...rest,

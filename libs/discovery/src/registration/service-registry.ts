@@ -13,6 +13,7 @@ import * as validate from '../options/validation.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Deferred } from '../util/deferred.js';
+import { withTimeout } from '../util/with-timeout.js';
 import { KeyGuard } from './key-guard.js';
 import { LeaseSession, keepAliveOnce } from './lease-session.js';
 import { logRegistrationEvent, type RegistrationEvent } from './registration-events.js';
@@ -64,6 +65,7 @@ export class ServiceRegistry {
     private readonly connection: EtcdConnection,
   ) {
     this.events$.subscribe((event) => logRegistrationEvent(this.logger, event));
+    connection.beforeClose(() => this.close());
   }
 
   /** The id of the lease all registrations of this process share, while it is alive. */
@@ -117,15 +119,7 @@ export class ServiceRegistry {
   async connect(timeoutMs = this.options.connectTimeoutMs): Promise<void> {
     this.leaseWanted = true;
     this.kick();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.unreachable(timeoutMs)), timeoutMs);
-    });
-    try {
-      await Promise.race([this.leaseReady.promise, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(this.leaseReady.promise, timeoutMs, () => this.unreachable(timeoutMs));
   }
 
   /**

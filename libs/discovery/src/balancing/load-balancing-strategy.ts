@@ -1,0 +1,34 @@
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+
+/** What a strategy knows of the call it picks for. */
+export interface PickContext {
+  service: string;
+  /** A hash key (ConsistentHashStrategy): a user id, a session id … */
+  key?: string;
+}
+
+/**
+ * Picks one endpoint per call from the current list (sorted by id), or undefined when none may be
+ * picked. Called on every `pick()`/`send()`: it must be fast and must not touch etcd. One instance
+ * serves all services, so it keeps per-service state keyed by `context.service`.
+ */
+export interface LoadBalancingStrategy {
+  pick(endpoints: readonly ServiceEndpoint[], context: PickContext): ServiceEndpoint | undefined;
+}
+
+/** Injection token of the app's default strategy (`DiscoveryModule.forRoot({ strategy })`). */
+export const LOAD_BALANCING_STRATEGY = Symbol('LOAD_BALANCING_STRATEGY');
+
+/**
+ * Implemented by strategies that want to know how many calls each endpoint has in flight
+ * (LeastOutstandingStrategy); the discovery-aware client proxy reports every call's start and end.
+ */
+export interface InFlightTracker {
+  callStarted(endpoint: ServiceEndpoint): void;
+  callFinished(endpoint: ServiceEndpoint): void;
+}
+
+export function isInFlightTracker(strategy: unknown): strategy is InFlightTracker {
+  const candidate = strategy as Partial<InFlightTracker> | undefined;
+  return typeof candidate?.callStarted === 'function' && typeof candidate.callFinished === 'function';
+}

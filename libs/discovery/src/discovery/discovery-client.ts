@@ -1,0 +1,184 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout } from 'rxjs';
+import { StrategyResolver } from '../balancing/strategy-resolver.js';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError, DiscoveryTimeoutError, NoEndpointAvailableError, RegistryClosedError } from '../errors.js';
+import { EtcdConnection } from '../etcd/etcd-connection.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { assertServiceName } from '../options/validation.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { EndpointChange } from './endpoint-change.interface.js';
+import { NamespaceWatch } from './namespace-watch.js';
+import type { PrefixWatchSettings } from './prefix-watch.js';
+import { ServiceWatch } from './service-watch.js';
+
+interface WatchHandle {
+  readonly watch: ServiceWatch;
+  subscribers: number;
+  /** Kept until shutdown: required services, and services read through getEndpoints()/pick(). */
+  pinned: boolean;
+}
+
+/**
+ * Live endpoints of services, from one etcd list-then-watch per service, shared by every
+ * subscriber and every `pick()`. Inject it with `@InjectDiscovery()`.
+ */
+@Injectable()
+export class DiscoveryClient {
+  private readonly logger = new Logger('DiscoveryClient');
+  private readonly watches = new Map<string, WatchHandle>();
+  private namespaceWatch: { watch: NamespaceWatch; subscribers: number } | undefined;
+  private readonly settings: PrefixWatchSettings;
+  private readonly unreadableValues = new Map<string, string>();
+  private closed = false;
+
+  constructor(
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
+    private readonly connection: EtcdConnection,
+    private readonly strategies: StrategyResolver,
+  ) {
+    this.settings = {
+      callTimeoutMs: options.connectTimeoutMs,
+      resyncIntervalMs: options.resyncIntervalMs,
+      retry: options.retry,
+    };
+    connection.beforeClose(() => this.close());
+  }
+
+  /**
+   * The endpoints of `service`, sorted by id: the current list on subscribe (once read from etcd),
+   * then a new list on every change. Completes at shutdown. The etcd watch behind it is shared, and
+   * stops when the last subscriber leaves (unless the service is required or was picked from).
+   */
+  endpoints$(service: string): Observable<readonly ServiceEndpoint[]> {
+    assertServiceName(service, 'DiscoveryClient.endpoints$()');
+    return this.shared(service, (watch) => watch.endpoints$);
+  }
+
+  /**
+   * Added / removed / updated endpoints of `service` after its first list (which `endpoints$` and
+   * `getEndpoints` give), with the etcd revision of each change.
+   */
+  changes$(service: string): Observable<EndpointChange> {
+    assertServiceName(service, 'DiscoveryClient.changes$()');
+    return this.shared(service, (watch) => watch.changes$);
+  }
+
+  /** The names of the services registered under the namespace, sorted; a new list when it changes. */
+  services$(): Observable<readonly string[]> {
+    return new Observable<readonly string[]>((subscriber) => {
+      if (this.closed) return subscriber.complete();
+      this.namespaceWatch ??= {
+        watch: new NamespaceWatch(this.connection.client, this.options.namespace, this.settings, (error, nextAttemptMs) =>
+          this.logger.warn(`Listing the namespace failed (${error.message}); next attempt in ${nextAttemptMs} ms`),
+        ),
+        subscribers: 0,
+      };
+      const handle = this.namespaceWatch;
+      handle.subscribers += 1;
+      const subscription = handle.watch.services$.subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        handle.subscribers -= 1;
+        if (handle.subscribers === 0 && this.namespaceWatch === handle) {
+          this.namespaceWatch = undefined;
+          void handle.watch.stop();
+        }
+      };
+    });
+  }
+
+  /**
+   * The cached endpoints of `service`, synchronously. A service not watched yet is watched from now
+   * on (and this first call returns []): declare the services you call in `requires`.
+   */
+  getEndpoints(service: string): readonly ServiceEndpoint[] {
+    assertServiceName(service, 'DiscoveryClient.getEndpoints()');
+    return this.pinnedWatch(service).current;
+  }
+
+  /**
+   * One endpoint of `service`, chosen by its strategy from the cache: no etcd request.
+   * @throws NoEndpointAvailableError when there is none to pick.
+   */
+  pick(service: string, key?: string): ServiceEndpoint {
+    const watch = this.pinnedWatch(service);
+    const endpoint = this.strategies.forService(service).pick(watch.current, { service, key });
+    if (!endpoint) throw new NoEndpointAvailableError(service, messages.noEndpoint(service, watch.isLoaded));
+    return endpoint;
+  }
+
+  /** Resolves with the list once `service` has at least `count` endpoints; rejects after `timeoutMs`. */
+  async waitFor(
+    service: string,
+    { count = 1, timeoutMs = 10_000 }: { count?: number; timeoutMs?: number } = {},
+  ): Promise<readonly ServiceEndpoint[]> {
+    if (!Number.isInteger(count) || count < 1 || !(timeoutMs > 0)) {
+      throw new DiscoveryOptionsError(`waitFor("${service}") needs a whole count ≥ 1 and a timeoutMs > 0.`);
+    }
+    let have = 0;
+    const enough = this.endpoints$(service).pipe(
+      tap((list) => (have = list.length)),
+      filter((list) => list.length >= count),
+      timeout({
+        first: timeoutMs,
+        with: () => throwError(() => new DiscoveryTimeoutError(messages.waitTimeout(service, count, timeoutMs, have))),
+      }),
+    );
+    try {
+      return await firstValueFrom(enough);
+    } catch (error) {
+      if (error instanceof EmptyError) throw new RegistryClosedError(messages.registryClosed());
+      throw error;
+    }
+  }
+
+  /** Watches `services` until shutdown; resolves once each has been listed. Bootstrap calls it. */
+  async watchRequired(services: readonly string[]): Promise<void> {
+    await Promise.all(services.map((service) => this.pinnedWatch(service).ready));
+  }
+
+  /** Stops every watch and completes every observable; after it, lists stay as they were. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const stops = [...this.watches.values()].map((handle) => handle.watch.stop());
+    if (this.namespaceWatch) stops.push(this.namespaceWatch.watch.stop());
+    await Promise.all(stops);
+  }
+
+  private shared<T>(service: string, select: (watch: ServiceWatch) => Observable<T>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      if (this.closed) return subscriber.complete();
+      const handle = this.handleFor(service);
+      handle.subscribers += 1;
+      const subscription = select(handle.watch).subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        handle.subscribers -= 1;
+        if (handle.subscribers === 0 && !handle.pinned && this.watches.get(service) === handle) {
+          this.watches.delete(service);
+          void handle.watch.stop();
+        }
+      };
+    });
+  }
+
+  private pinnedWatch(service: string): ServiceWatch {
+    const handle = this.handleFor(service);
+    handle.pinned = true;
+    return handle.watch;
+  }
+
+  private handleFor(service: string): WatchHandle {
+    let handle = this.watches.get(service);
+    if (!handle) {
+      const { client } = this.connection;
+      const watch = new ServiceWatch(client, this.options.namespace, service, this.settings, this.logger, this.unreadableValues);
+      handle = { watch, subscribers: 0, pinned: false };
+      this.watches.set(service, handle);
+    }
+    return handle;
+  }
+}

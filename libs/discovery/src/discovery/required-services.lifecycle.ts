@@ -1,0 +1,38 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { messages } from '../discovery.messages.js';
+import { EtcdUnavailableError } from '../errors.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
+import { withTimeout } from '../util/with-timeout.js';
+import { DiscoveryClient } from './discovery-client.js';
+
+/**
+ * Watches the services the app declares it calls (`requires`) from bootstrap, so that the first
+ * `pick()` after the app is up sees the endpoints that exist. In 'fail-fast' mode bootstrap waits
+ * for their first list; with `waitForRequiredMs`, also for one endpoint of each.
+ */
+@Injectable()
+export class RequiredServicesLifecycle implements OnApplicationBootstrap {
+  constructor(
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
+    private readonly explorer: DiscoverableExplorer,
+    private readonly discovery: DiscoveryClient,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const services = [...new Set([...this.options.requires, ...this.explorer.requiredServices])];
+    if (services.length === 0) return;
+    const listed = this.discovery.watchRequired(services);
+    if (this.options.registration === 'fail-fast') {
+      const { connectTimeoutMs } = this.options;
+      await withTimeout(listed, connectTimeoutMs, () => new EtcdUnavailableError(messages.requiredListTimeout(services, connectTimeoutMs)));
+    } else {
+      listed.catch(() => undefined);
+    }
+    if (this.options.waitForRequiredMs > 0) {
+      const timeoutMs = this.options.waitForRequiredMs;
+      await Promise.all(services.map((service) => this.discovery.waitFor(service, { count: 1, timeoutMs })));
+    }
+  }
+}
