@@ -13,12 +13,20 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 // Inside the repository, so that `nestjs-etcd-discovery` resolves through node_modules as for a user.
 const workDir = fileURLToPath(new URL('./.readme/', import.meta.url));
 
-/** The code block that follows the `<!-- quickstart` marker in README.md. */
-async function quickStartSource(): Promise<string> {
+/** Compiles the code block that follows `<!-- example NAME` in README.md to `.readme/NAME/dist/main.js`. */
+async function compileExample(name: string): Promise<string> {
   const readme = await readFile(`${root}README.md`, 'utf8');
-  const match = /<!-- quickstart[^>]*-->\s*```ts\n([\s\S]*?)```/.exec(readme);
-  if (!match) throw new Error('README.md has no quick start block after <!-- quickstart -->');
-  return match[1]!;
+  const match = new RegExp(`<!-- example ${name}[^>]*-->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!match) throw new Error(`README.md has no code block after <!-- example ${name} -->`);
+  const dir = `${workDir}${name}/`;
+  await mkdir(dir, { recursive: true });
+  await writeFile(`${dir}main.ts`, match[1]!);
+  await writeFile(
+    `${dir}tsconfig.json`,
+    JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { outDir: 'dist', rootDir: '.' }, include: ['main.ts'] }),
+  );
+  await promisify(execFile)(`${root}node_modules/.bin/tsc`, ['-p', dir]);
+  return `${dir}dist/main.js`;
 }
 
 let etcd: EtcdServer;
@@ -34,20 +42,14 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-describe('the README quick start', () => {
-  it('compiles, registers hello-service once it listens, and deregisters on SIGTERM', async () => {
-    await mkdir(workDir, { recursive: true });
-    await writeFile(`${workDir}main.ts`, await quickStartSource());
-    await writeFile(
-      `${workDir}tsconfig.json`,
-      JSON.stringify({ extends: '../../tsconfig.base.json', compilerOptions: { outDir: 'dist', rootDir: '.' }, include: ['main.ts'] }),
-    );
-    await promisify(execFile)(`${root}node_modules/.bin/tsc`, ['-p', workDir]);
-
+describe('the README examples', () => {
+  it('hello-service registers once it listens, hello-caller discovers and calls it, SIGTERM deregisters it', async () => {
+    const [service, caller] = await Promise.all([compileExample('hello-service'), compileExample('hello-caller')]);
     const port = await freePort();
     const app = track(
-      spawn(process.execPath, [`${workDir}dist/main.js`], {
-        env: { ...process.env, ETCD_HOSTS: etcd.host, PORT: String(port) },
+      spawn(process.execPath, [service], {
+        // Bound to loopback, so that the address it advertises (and the caller dials) is 127.0.0.1.
+        env: { ...process.env, ETCD_HOSTS: etcd.host, PORT: String(port), HOST: '127.0.0.1' },
         stdio: 'ignore',
       }),
     );
@@ -59,6 +61,11 @@ describe('the README quick start', () => {
       expect(key).toMatch(new RegExp(`^/services/hello-service/[^/]+:${port}$`));
       expect(value.Addr).toMatch(new RegExp(`:${port}$`));
       expect(value.Metadata.metadata).toEqual({ team: 'docs' });
+
+      const { stdout } = await promisify(execFile)(process.execPath, [caller], { env: { ...process.env, ETCD_HOSTS: etcd.host } });
+      // Nest's own log lines share stdout; the example's lines are these two.
+      const printed = stdout.split('\n').filter((line) => /^(instances|answer):/.test(line));
+      expect(printed).toEqual([`instances: [ '127.0.0.1:${port}' ]`, 'answer: hello']);
 
       app.kill('SIGTERM');
       await waitFor('hello-service to be removed', async () => (await readKeys(client, '/services/')).size === 0, {

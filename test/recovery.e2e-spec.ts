@@ -27,8 +27,11 @@ async function registeredApp(): Promise<{ app: INestApplication; key: string; le
     appModule({ etcd: { hosts: [etcd.host] }, ttl, retry: { initialDelayMs: 100, maxDelayMs: 1000 } }, [['resilient']]),
   );
   const events: RegistrationEvent[] = [];
-  app.get(ServiceRegistry).events$.subscribe((event) => events.push(event));
-  const [key, stored] = await waitFor('the registration', async () => [...(await readKeys(client, '/services/'))][0]);
+  const registry = app.get(ServiceRegistry);
+  registry.events$.subscribe((event) => events.push(event));
+  // The registry's own state: once it says registered, its 'registered' event has been emitted too.
+  await waitFor('the registration', () => registry.registrations()[0]?.state === 'registered');
+  const [key, stored] = [...(await readKeys(client, '/services/'))][0]!;
   return { app, key, lease: stored.lease, events };
 }
 

@@ -254,16 +254,18 @@ export class ServiceRegistry {
       .options(withDeadline(this.options.connectTimeoutMs))
       .exec();
     if (this.closed || this.entries.get(entry.key) !== entry || !session.alive) return;
-    entry.storedUnder = session.leaseId;
-    entry.timesStored += 1;
-    await entry.guard?.stop();
+    const previousGuard = entry.guard;
     const fromRevision = (BigInt(response.header.revision) + 1n).toString();
     entry.guard = new KeyGuard(this.connection.client, entry.key, fromRevision, (reason) =>
       this.onKeyGone(entry, session, reason),
     );
+    entry.storedUnder = session.leaseId;
+    entry.timesStored += 1;
+    // State, event and promise change together, so that whoever sees one sees the others.
     const type = entry.timesStored === 1 ? 'registered' : 're-registered';
     this.events.next({ type, endpoint: entry.endpoint, key: entry.key, leaseId: session.leaseId });
     entry.firstStored.resolve(this.stateOf(entry));
+    await previousGuard?.stop();
   }
 
   private onLeaseLost(session: LeaseSession, reason: string): void {

@@ -1,0 +1,60 @@
+import { AppProcess, type AppMessage } from './support/app-process.js';
+import { EtcdServer } from './support/etcd.js';
+
+// A provider app and a consumer app, each its own process, as in production.
+const ttl = 2;
+let etcd: EtcdServer;
+const running: AppProcess[] = [];
+let namespaceCount = 0;
+const freshNamespace = () => `/processes-${++namespaceCount}`;
+
+beforeAll(async () => {
+  etcd = await EtcdServer.start();
+});
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((app) => app.stop()));
+});
+afterAll(async () => {
+  await etcd.destroy();
+});
+
+function start(fixture: string, config: object): AppProcess {
+  const app = AppProcess.start(fixture, config, { ETCD_HOSTS: etcd.host });
+  running.push(app);
+  return app;
+}
+
+type Endpoints = { id: string; address: string; metadata: Record<string, string> }[];
+const listOf = (message: AppMessage) => message.endpoints as Endpoints;
+
+describe('a consumer process follows a provider process', () => {
+  it.each([
+    ['kill -9', 'SIGKILL' as const, (ttl + 1) * 1000],
+    ['SIGTERM', 'SIGTERM' as const, 1000],
+  ])('sees it appear with its metadata, and disappear within the bound after %s', async (_how, signal, boundMs) => {
+    const namespace = freshNamespace();
+    const consumer = start('consumer-app', { services: ['provider'], discovery: { namespace, ttl } });
+    await consumer.waitForMessage('endpoints', 15_000, (message) => listOf(message).length === 0);
+    const provider = start('discoverable-app', {
+      transport: 'http',
+      services: [{ name: 'provider', options: { metadata: { color: 'blue' }, version: '3.1.0' } }],
+      discovery: { namespace, ttl },
+    });
+    const registered = await provider.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
+    const address = (registered.endpoint as { address: string }).address;
+    const seen = await consumer.waitForMessage('endpoints', 5000, (message) => listOf(message).length === 1);
+    expect(listOf(seen)[0]).toMatchObject({ address, metadata: { color: 'blue' }, version: '3.1.0' });
+
+    const stoppedAt = Date.now();
+    provider.kill(signal);
+    const gone = await consumer.waitForMessage('endpoints', boundMs + 2000, (message) => message.at as number > stoppedAt && listOf(message).length === 0);
+    expect((gone.at as number) - stoppedAt).toBeLessThanOrEqual(boundMs);
+  });
+
+  it('completes every observable at shutdown and leaves nothing open: the process exits by itself', async () => {
+    const consumer = start('consumer-app', { services: ['a', 'b'], discovery: { namespace: freshNamespace() }, closeAfterMs: 300 });
+    await consumer.waitForMessage('closed');
+    expect(consumer.messages.filter((message) => message.event === 'completed').map((message) => message.service).sort()).toEqual(['a', 'b']);
+    expect(await consumer.exited()).toEqual({ code: 0, signal: null });
+  });
+});

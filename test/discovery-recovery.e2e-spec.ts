@@ -1,0 +1,149 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { Etcd3 } from 'etcd3';
+import { encodeEndpoint, type EndpointChange, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import type { Subscription } from 'rxjs';
+import { startConsumer } from './support/consumer.js';
+import { EtcdCluster, EtcdServer } from './support/etcd.js';
+import { waitFor } from './support/wait.js';
+
+const contexts: INestApplicationContext[] = [];
+const subscriptions: Subscription[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  subscriptions.splice(0).forEach((subscription) => subscription.unsubscribe());
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const retry = { initialDelayMs: 50, maxDelayMs: 500 };
+
+async function consumer(hosts: string[], requires: string[]) {
+  const started = await startConsumer({ etcd: { hosts }, requires, retry });
+  contexts.push(started.app);
+  return started.discovery;
+}
+
+function value(service: string, id: string): string {
+  const port = 1000 + (parseInt(id.replace(/\D/g, ''), 10) || 0);
+  const endpoint: ServiceEndpoint = { service, id, host: '10.7.0.1', port, address: `10.7.0.1:${port}`, metadata: {}, weight: 1 };
+  return encodeEndpoint(endpoint);
+}
+
+/** The ids etcd holds for `service` right now: the truth a watcher must converge to. */
+async function truth(client: Etcd3, service: string): Promise<string[]> {
+  const keys = await client.getAll().prefix(`/services/${service}/`).keys();
+  return keys.map((key) => key.slice(`/services/${service}/`.length)).sort();
+}
+
+function clientFor(hosts: string[]): Etcd3 {
+  const client = new Etcd3({ hosts });
+  cleanups.push(async () => client.close());
+  return client;
+}
+
+describe('discovery keeps the truth across etcd failures', () => {
+  it('serves the last known endpoints while etcd is down, and converges when it returns', async () => {
+    const etcd = await EtcdServer.start();
+    cleanups.push(() => etcd.destroy());
+    const client = clientFor([etcd.host]);
+    await client.put('/services/svc/a1').value(value('svc', 'a1'));
+    await client.put('/services/svc/a2').value(value('svc', 'a2'));
+    const discovery = await consumer([etcd.host], ['svc']);
+    expect(discovery.getEndpoints('svc').map((endpoint) => endpoint.id)).toEqual(['a1', 'a2']);
+
+    await etcd.stop();
+    // Long enough for the watch stream to notice and start retrying.
+    await waitFor('the watch to notice', async () => {
+      discovery.pick('svc');
+      return true;
+    });
+    for (let call = 0; call < 100; call += 1) expect(['a1', 'a2']).toContain(discovery.pick('svc').id);
+
+    await etcd.restart();
+    await client.delete().key('/services/svc/a1');
+    await client.put('/services/svc/a3').value(value('svc', 'a3'));
+    await waitFor('the list to converge', () => discovery.getEndpoints('svc').map((endpoint) => endpoint.id).join() === 'a2,a3', {
+      timeoutMs: 15_000,
+    });
+  });
+
+  it('converges after an etcd restart in the middle of a stream of changes, never listing an id twice', async () => {
+    const etcd = await EtcdServer.start();
+    cleanups.push(() => etcd.destroy());
+    const client = clientFor([etcd.host]);
+    const discovery = await consumer([etcd.host], ['churn']);
+    const lists: string[][] = [];
+    subscriptions.push(discovery.endpoints$('churn').subscribe((list) => lists.push(list.map((endpoint) => endpoint.id))));
+
+    let writing = true;
+    const writer = (async () => {
+      for (let step = 0; writing; step += 1) {
+        const id = `n${step % 40}`;
+        try {
+          if (step % 3 === 2) await client.delete().key(`/services/churn/${id}`);
+          else await client.put(`/services/churn/${id}`).value(value('churn', id));
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 50)); // etcd is restarting
+        }
+      }
+    })();
+    await waitFor('changes to flow', () => lists.length > 20);
+    await etcd.restart();
+    await waitFor('changes to flow again', async () => lists.length > 40 && (await truth(client, 'churn')).length > 0, {
+      timeoutMs: 20_000,
+    });
+    writing = false;
+    await writer;
+
+    const expected = await truth(client, 'churn');
+    await waitFor('the watcher to converge', () => discovery.getEndpoints('churn').map((endpoint) => endpoint.id).sort().join() === expected.join(), {
+      timeoutMs: 15_000,
+    });
+    for (const list of lists) expect(new Set(list).size).toBe(list.length);
+  });
+
+  it('converges when etcd comes back with its data wiped (revisions start over)', async () => {
+    const etcd = await EtcdServer.start();
+    cleanups.push(() => etcd.destroy());
+    const client = clientFor([etcd.host]);
+    for (const id of ['w1', 'w2', 'w3']) await client.put(`/services/wiped/${id}`).value(value('wiped', id));
+    for (let step = 0; step < 50; step += 1) await client.put('/services/wiped/w1').value(value('wiped', 'w1'));
+    const discovery = await consumer([etcd.host], ['wiped']);
+    expect(discovery.getEndpoints('wiped')).toHaveLength(3);
+
+    await etcd.restart({ wipe: true });
+    await client.put('/services/wiped/w9').value(value('wiped', 'w9'));
+    await waitFor('the list to be the new truth', () => discovery.getEndpoints('wiped').map((endpoint) => endpoint.id).join() === 'w9', {
+      timeoutMs: 15_000,
+    });
+  });
+
+  it('after a compaction while its etcd member was down, re-lists and emits exactly the diff', async () => {
+    const cluster = await EtcdCluster.start(3);
+    cleanups.push(() => cluster.destroy());
+    const [watched, other] = cluster.members as [EtcdServer, EtcdServer];
+    const writer = clientFor([other.host]);
+    for (const id of ['c1', 'c2', 'c3']) await writer.put(`/services/compacted/${id}`).value(value('compacted', id));
+    // The consumer talks to one member only, so that stopping it cuts its watch.
+    const discovery = await consumer([watched.host], ['compacted']);
+    const changes: EndpointChange[] = [];
+    subscriptions.push(discovery.changes$('compacted').subscribe((change) => changes.push(change)));
+    expect(discovery.getEndpoints('compacted')).toHaveLength(3);
+
+    await watched.stop();
+    await writer.delete().key('/services/compacted/c1');
+    await writer.put('/services/compacted/c4').value(value('compacted', 'c4'));
+    await writer.put('/services/compacted/c5').value(value('compacted', 'c5'));
+    await writer.delete().key('/services/compacted/c5');
+    const { header } = await writer.getAll().prefix('/services/compacted/').exec();
+    await writer.kv.compact({ revision: header.revision, physical: true });
+    await watched.restart();
+
+    await waitFor('the list to converge', () => discovery.getEndpoints('compacted').map((endpoint) => endpoint.id).join() === 'c2,c3,c4', {
+      timeoutMs: 20_000,
+    });
+    // c5 came and went while the watch was away: invisible, as it should be; no change twice.
+    expect(changes.map((change) => `${change.type} ${change.endpoint.id}`).sort()).toEqual(['added c4', 'removed c1']);
+  });
+});
