@@ -77,5 +77,12 @@ export const messages = {
     `within ${timeoutMs} ms. Check that etcd is reachable, or set \`registration: 'background'\` to start anyway.`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,
+  unsupportedTransport: (name: string, transport: unknown) =>
+    `DiscoveryClientsModule entry "${name}": transport ${String(transport)} is not supported. Discovery picks a ` +
+    `host:port per call, which TCP (with or without TLS) uses. Broker transports (Redis, NATS, RabbitMQ, Kafka, MQTT) ` +
+    `route through their broker and need no discovery: use Nest's ClientsModule. For gRPC, use Nest's ClientsModule with ` +
+    `url 'etcd:///<service>' (see registerEtcdResolver).`,
+  badClientOption: (name: string, option: string, expected: string) =>
+    `DiscoveryClientsModule entry "${name}": \`${option}\` must be ${expected}.`,
   registryClosed: () => `The service registry is closed: the application is shutting down.`,
 } as const;

@@ -4,6 +4,7 @@ import { LOAD_BALANCING_STRATEGY } from './balancing/load-balancing-strategy.js'
 import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
 import { RequiredServicesLifecycle } from './discovery/required-services.lifecycle.js';
+import { RequiredServices } from './discovery/required-services.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { ConfigurableDiscoveryModule, DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
 import { EtcdConnection } from './etcd/etcd-connection.js';
@@ -38,8 +39,10 @@ import { ServiceRegistry } from './registration/service-registry.js';
     RegistrationLifecycle,
     StrategyResolver,
     DiscoveryClient,
+    RequiredServices,
     RequiredServicesLifecycle,
   ],
-  exports: [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY],
+  // StrategyResolver and RequiredServices are for DiscoveryClientsModule, not part of the public API.
+  exports: [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, StrategyResolver, RequiredServices],
 })
 export class DiscoveryModule extends ConfigurableDiscoveryModule {}

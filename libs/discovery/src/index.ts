@@ -30,3 +30,11 @@ export { ConsistentHashStrategy } from './balancing/consistent-hash.strategy.js'
 export { LeastOutstandingStrategy } from './balancing/least-outstanding.strategy.js';
 export { NoEndpointAvailableError, DiscoveryTimeoutError } from './errors.js';
 export type { StrategyOption } from './options/discovery-module-options.interface.js';
+export { DiscoveryClientsModule } from './transport/discovery-clients.module.js';
+export { DiscoveryClientProxy } from './transport/discovery-client-proxy.js';
+export type {
+  DiscoveryClientOptions,
+  DiscoveryClientAsyncOptions,
+  DiscoveryClientConfig,
+  DiscoveryClientOptionsFactory,
+} from './transport/discovery-client-options.interface.js';

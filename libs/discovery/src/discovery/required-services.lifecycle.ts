@@ -6,9 +6,10 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { DiscoveryClient } from './discovery-client.js';
+import { RequiredServices } from './required-services.js';
 
 /**
- * Watches the services the app declares it calls (`requires`) from bootstrap, so that the first
+ * Watches the services the app declares it calls (`requires`, DiscoveryClientsModule entries) from bootstrap, so that the first
  * `pick()` after the app is up sees the endpoints that exist. In 'fail-fast' mode bootstrap waits
  * for their first list; with `waitForRequiredMs`, also for one endpoint of each.
  */
@@ -18,10 +19,11 @@ export class RequiredServicesLifecycle implements OnApplicationBootstrap {
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly explorer: DiscoverableExplorer,
     private readonly discovery: DiscoveryClient,
+    private readonly required: RequiredServices,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const services = [...new Set([...this.options.requires, ...this.explorer.requiredServices])];
+    const services = [...new Set([...this.options.requires, ...this.explorer.requiredServices, ...this.required.all])];
     if (services.length === 0) return;
     const listed = this.discovery.watchRequired(services);
     if (this.options.registration === 'fail-fast') {

@@ -1,0 +1,38 @@
+import type { FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
+import type { TcpClientOptions, Transport } from '@nestjs/microservices';
+
+/** One `DiscoveryClientsModule.register([...])` entry: a ClientProxy for one discovered service. */
+export interface DiscoveryClientOptions {
+  /** Injection token: `@Inject(name) client: ClientProxy`. */
+  name: string | symbol;
+  /** The service whose instances the calls go to. */
+  service: string;
+  /** TCP, plain or TLS (`options.tlsOptions`): the transports that dial a host:port. @default Transport.TCP */
+  transport?: Transport.TCP;
+  /** ClientTCP options for every instance (tlsOptions, serializer, …); host and port come from discovery. */
+  options?: Omit<NonNullable<TcpClientOptions['options']>, 'host' | 'port'>;
+  /** A hash key per call, for ConsistentHashStrategy: `(pattern, data) => data.userId`. */
+  keyOf?: (pattern: unknown, data: unknown) => string | undefined;
+  /**
+   * How many other instances a call tries when its instance refuses or drops the connection before
+   * a reply. Errors raised by the remote handler are never retried.
+   * @default 2
+   */
+  retries?: number;
+}
+
+/** The client's options without its token, as a factory returns them. */
+export type DiscoveryClientConfig = Omit<DiscoveryClientOptions, 'name'>;
+
+export interface DiscoveryClientOptionsFactory {
+  createClientOptions(): DiscoveryClientConfig | Promise<DiscoveryClientConfig>;
+}
+
+/** One `DiscoveryClientsModule.registerAsync([...])` entry. */
+export interface DiscoveryClientAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  name: string | symbol;
+  useFactory?: (...args: any[]) => DiscoveryClientConfig | Promise<DiscoveryClientConfig>;
+  inject?: FactoryProvider['inject'];
+  useClass?: Type<DiscoveryClientOptionsFactory>;
+  useExisting?: Type<DiscoveryClientOptionsFactory>;
+}

@@ -1,0 +1,128 @@
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { catchError, connectable, defer, finalize, Observable, Subject, tap, type Subscription } from 'rxjs';
+import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
+import type { StrategyResolver } from '../balancing/strategy-resolver.js';
+import type { DiscoveryClient } from '../discovery/discovery-client.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { isConnectionError } from './connection-errors.js';
+import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
+
+/**
+ * A Nest ClientProxy whose every `send()`/`emit()` goes to a live instance of one service, chosen
+ * by that service's strategy. One pooled ClientTCP per instance, opened on first use and closed
+ * when the instance leaves the list or the app closes. A call whose instance refuses or drops the
+ * connection before replying moves on to an instance not tried yet (up to `retries` more).
+ */
+export class DiscoveryClientProxy extends ClientProxy implements OnApplicationShutdown {
+  private readonly pool = new Map<string, ClientTCP>();
+  private readonly departures: Subscription;
+
+  constructor(
+    private readonly config: Required<Pick<DiscoveryClientConfig, 'service' | 'retries'>> & DiscoveryClientConfig,
+    private readonly discovery: DiscoveryClient,
+    private readonly strategies: StrategyResolver,
+  ) {
+    super();
+    this.departures = discovery.endpoints$(config.service).subscribe((endpoints) => this.closeDeparted(endpoints));
+  }
+
+  /** Nothing to connect up front: each instance's connection opens on its first call. */
+  async connect(): Promise<void> {}
+
+  close(): void {
+    for (const client of this.pool.values()) client.close();
+    this.pool.clear();
+  }
+
+  onApplicationShutdown(): void {
+    this.departures.unsubscribe();
+    this.close();
+  }
+
+  /** The pooled clients, by instance (`id@address`). */
+  unwrap<T>(): T {
+    return this.pool as T;
+  }
+
+  override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    return defer(() => this.call<TResult>(pattern, data, new Set(), (client) => client.send<TResult, TInput>(pattern, data)));
+  }
+
+  override emit<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    // Hot, like Nest's own emit(): the event goes out whether or not anyone subscribes.
+    const source = connectable(
+      defer(() => this.call<TResult>(pattern, data, new Set(), (client) => client.emit<TResult, TInput>(pattern, data))),
+      { connector: () => new Subject<TResult>(), resetOnDisconnect: false },
+    );
+    source.connect();
+    return source;
+  }
+
+  private call<T>(pattern: unknown, data: unknown, tried: Set<string>, run: (client: ClientTCP) => Observable<T>): Observable<T> {
+    const endpoint = this.pickUntried(pattern, data, tried);
+    const instance = instanceKey(endpoint);
+    tried.add(instance);
+    const strategy = this.strategies.forService(this.config.service);
+    const tracker = isInFlightTracker(strategy) ? strategy : undefined;
+    tracker?.callStarted(endpoint);
+    let answered = false;
+    return run(this.clientFor(endpoint)).pipe(
+      tap(() => (answered = true)),
+      finalize(() => tracker?.callFinished(endpoint)),
+      catchError((error: unknown) => {
+        const another = tried.size <= this.config.retries && !answered && isConnectionError(error);
+        if (!another || !this.hasUntried(tried)) throw error;
+        // The instance is unreachable: its connection is useless until it comes back.
+        this.pool.get(instance)?.close();
+        this.pool.delete(instance);
+        return this.call(pattern, data, tried, run);
+      }),
+    );
+  }
+
+  private pickUntried(pattern: unknown, data: unknown, tried: ReadonlySet<string>): ServiceEndpoint {
+    const { service } = this.config;
+    const key = this.config.keyOf?.(pattern, data);
+    if (tried.size === 0) return this.discovery.pick(service, key);
+    const candidates = this.discovery.getEndpoints(service).filter((endpoint) => !tried.has(instanceKey(endpoint)));
+    return this.strategies.forService(service).pick(candidates, { service, key }) ?? candidates[0]!;
+  }
+
+  private hasUntried(tried: ReadonlySet<string>): boolean {
+    return this.discovery.getEndpoints(this.config.service).some((endpoint) => !tried.has(instanceKey(endpoint)));
+  }
+
+  private clientFor(endpoint: ServiceEndpoint): ClientTCP {
+    const instance = instanceKey(endpoint);
+    let client = this.pool.get(instance);
+    if (!client) {
+      client = new ClientTCP({ ...this.config.options, host: endpoint.host, port: endpoint.port });
+      this.pool.set(instance, client);
+    }
+    return client;
+  }
+
+  private closeDeparted(endpoints: readonly ServiceEndpoint[]): void {
+    const present = new Set(endpoints.map(instanceKey));
+    for (const [instance, client] of this.pool) {
+      if (!present.has(instance)) {
+        client.close();
+        this.pool.delete(instance);
+      }
+    }
+  }
+
+  // Never called: send() and emit() above go through the pooled clients.
+  protected publish(_packet: ReadPacket, _callback: (packet: WritePacket) => void): () => void {
+    throw new Error('DiscoveryClientProxy sends through its pooled clients');
+  }
+
+  protected async dispatchEvent<T = any>(_packet: ReadPacket): Promise<T> {
+    throw new Error('DiscoveryClientProxy emits through its pooled clients');
+  }
+}
+
+function instanceKey(endpoint: ServiceEndpoint): string {
+  return `${endpoint.id}@${endpoint.address}`;
+}

@@ -1,0 +1,196 @@
+/**
+ * `npm run demo`: a throwaway etcd (unless ETCD_HOSTS is set), 3 log-service instances,
+ * grading-service and portal as separate processes; traffic through the portal while one
+ * log-service instance is stopped (SIGTERM) and another killed (SIGKILL). Prints a table per phase
+ * and exits 0 when no request failed. `npm run demo -- --keep` leaves everything running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { exited, track } from '../test/support/child-processes.js';
+import { EtcdServer } from '../test/support/etcd.js';
+import { waitFor } from '../test/support/wait.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const keep = process.argv.includes('--keep');
+
+interface RunningApp {
+  name: string;
+  child: ChildProcess;
+  url: string;
+}
+
+type Directory = Record<string, { id: string; address: string }[]>;
+
+async function main(): Promise<number> {
+  const workDir = await mkdtemp(join(tmpdir(), 'nestjs-etcd-discovery-demo-'));
+  let etcd: EtcdServer | undefined;
+  let hosts = process.env.ETCD_HOSTS;
+  if (!hosts) {
+    etcd = await EtcdServer.start();
+    hosts = etcd.host;
+    console.log(`Started a throwaway etcd on ${hosts} (ETCD_HOSTS not set).`);
+  } else {
+    console.log(`Using etcd at ${hosts} (ETCD_HOSTS).`);
+  }
+  // A short TTL so that the killed instance visibly leaves within the demo; 1 s drain on SIGTERM.
+  const env = { ...process.env, ETCD_HOSTS: hosts, TTL: '3', DRAIN_MS: '1000', LOG_DIR: join(workDir, 'logs') };
+  const start = (app: string, label: string) => startApp(app, label, env, workDir);
+
+  const logs = await Promise.all([1, 2, 3].map((index) => start('log-service', `log-service #${index}`)));
+  const grading = await start('grading-service', 'grading-service');
+  const portal = await start('portal', 'portal');
+  const apps = [...logs, grading, portal];
+  console.log(`Apps' output: ${workDir}\n`);
+
+  const directory = () => getJson<Directory>(`${portal.url}/services`);
+  const logInstances = async () => (await directory())['log-service']?.length ?? 0;
+  await waitFor('3 log-service instances and grading-service in the portal', async () => {
+    const current = await directory();
+    return current['log-service']?.length === 3 && current['grading-service']?.length === 1;
+  });
+  printDirectory('Live instances, as the portal sees them', await directory());
+
+  let failures = 0;
+  let sent = 0;
+  const phase1 = await traffic(portal.url, 300, 8);
+  failures += phase1.failed;
+  sent += phase1.total;
+  printSpread('Phase 1 — 300 requests through portal → grading-service → log-service (round robin)', phase1);
+
+  const phase2 = await trafficDuring(portal.url, async () => {
+    logs[0]!.child.kill('SIGTERM');
+    await waitFor('log-service #1 to leave the portal', async () => (await logInstances()) === 2);
+  });
+  failures += phase2.failed;
+  sent += phase2.total;
+  printSpread(`Phase 2 — traffic while log-service #1 (${logs[0]!.url}) stops on SIGTERM`, phase2);
+  printDirectory('Live instances', await directory());
+
+  const phase3 = await trafficDuring(portal.url, async () => {
+    logs[1]!.child.kill('SIGKILL');
+    await waitFor('log-service #2 to leave the portal', async () => (await logInstances()) === 1, { timeoutMs: 15_000 });
+  });
+  failures += phase3.failed;
+  sent += phase3.total;
+  printSpread(`Phase 3 — traffic while log-service #2 (${logs[1]!.url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase3);
+  printDirectory('Live instances', await directory());
+
+  console.log(`${sent} requests, ${failures} failed.`);
+  if (keep) {
+    console.log(`\nStill running (--keep). Open the portal: ${portal.url}/   Ctrl-C stops everything.`);
+    await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  }
+  await Promise.all(apps.map(async (app) => {
+    app.child.kill('SIGTERM');
+    await exited(app.child);
+  }));
+  await etcd?.destroy();
+  console.log('Stopped everything the demo started.');
+  return failures === 0 ? 0 : 1;
+}
+
+async function startApp(app: string, label: string, env: NodeJS.ProcessEnv, workDir: string): Promise<RunningApp> {
+  const child = track(spawn(process.execPath, [join(root, 'apps/dist', app, 'src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const log = createWriteStream(join(workDir, `${label.replace(/\W+/g, '-')}.log`));
+  child.stderr!.pipe(log);
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      log.write(`${line}\n`);
+      const match = / listening on (\S+)/.exec(line);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before listening; see ${workDir}`)));
+  });
+  return { name: label, child, url };
+}
+
+interface Spread {
+  total: number;
+  failed: number;
+  byInstance: Map<string, number>;
+}
+
+async function traffic(portalUrl: string, count: number, concurrency: number): Promise<Spread> {
+  const spread: Spread = { total: 0, failed: 0, byInstance: new Map() };
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) {
+      next += 1;
+      await oneRequest(portalUrl, spread);
+    }
+  }));
+  return spread;
+}
+
+/** Sends requests without pause from before `event` starts until 100 requests after it ended. */
+async function trafficDuring(portalUrl: string, event: () => Promise<void>): Promise<Spread> {
+  const spread: Spread = { total: 0, failed: 0, byInstance: new Map() };
+  let stopAt = Infinity;
+  const senders = Array.from({ length: 4 }, async () => {
+    while (spread.total < stopAt) await oneRequest(portalUrl, spread);
+  });
+  await waitFor('some traffic first', () => spread.total >= 40);
+  await event();
+  stopAt = spread.total + 100;
+  await Promise.all(senders);
+  return spread;
+}
+
+async function oneRequest(portalUrl: string, spread: Spread): Promise<void> {
+  spread.total += 1;
+  try {
+    const score = spread.total % 101;
+    const result = await postJson<{ loggedBy?: string }>(`${portalUrl}/grade`, { student: `s${spread.total}`, score });
+    if (!result.loggedBy) throw new Error(JSON.stringify(result));
+    spread.byInstance.set(result.loggedBy, (spread.byInstance.get(result.loggedBy) ?? 0) + 1);
+  } catch {
+    spread.failed += 1;
+  }
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  return (await fetch(url)).json() as Promise<T>;
+}
+
+async function postJson<T>(url: string, body: unknown): Promise<T> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`${response.status}`);
+  return response.json() as Promise<T>;
+}
+
+function printSpread(title: string, spread: Spread): void {
+  console.log(title);
+  printTable(
+    ['log-service instance', 'requests', 'share'],
+    [...spread.byInstance].sort().map(([instance, count]) => [instance, String(count), `${((100 * count) / spread.total).toFixed(1)}%`]),
+  );
+  console.log(`  ${spread.total} sent, ${spread.failed} failed\n`);
+}
+
+function printDirectory(title: string, directory: Directory): void {
+  console.log(title);
+  const rows = Object.entries(directory).flatMap(([service, endpoints]) => endpoints.map((endpoint) => [service, endpoint.address]));
+  printTable(['service', 'address'], rows);
+  console.log('');
+}
+
+function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]) => `  ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`;
+  console.log(line(headers));
+  console.log(line(widths.map((width) => '─'.repeat(width))));
+  for (const row of rows) console.log(line(row));
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(`demo failed: ${error.message}`);
+    process.exit(1);
+  },
+);

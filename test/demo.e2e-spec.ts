@@ -1,0 +1,22 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+describe('npm run demo', () => {
+  it('starts its own etcd and the example apps, loses no request while instances stop and die, and exits 0', async () => {
+    const environment = { ...process.env };
+    delete environment.ETCD_HOSTS; // the demo must bring its own etcd
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/dist/scripts/demo.js'], {
+      cwd: root,
+      env: environment,
+      timeout: 120_000,
+    });
+    expect(stdout).toMatch(/^Started a throwaway etcd on 127\.0\.0\.1:\d+/);
+    expect(stdout).toMatch(/Phase 1 — 300 requests[^\n]*\n(?:.*\n){2}(?:  127\.0\.0\.1:\d+ +100 +33\.3%\n){3}  300 sent, 0 failed/);
+    expect(stdout).toMatch(/Phase 2 [^\n]*SIGTERM[\s\S]*?\d+ sent, 0 failed/);
+    expect(stdout).toMatch(/Phase 3 [^\n]*SIGKILL[\s\S]*?\d+ sent, 0 failed/);
+    expect(stdout).toMatch(/\n\d+ requests, 0 failed\.\nStopped everything the demo started\.\n$/);
+  }, 150_000);
+});
