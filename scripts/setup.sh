@@ -3,7 +3,8 @@
 #   1. the npm packages (npm ci) when node_modules is missing or older than package-lock.json;
 #   2. the etcd server and etcdctl, from Debian's etcd-server/etcd-client packages, when they are
 #      not on PATH (needs root and apt-get; otherwise it says how to get them and stops);
-#   3. the library and the test fixtures (tsc -b).
+#   3. Chromium from Debian's chromium package, for the portal page test;
+#   4. the library, the example apps, the demo and the test fixtures (tsc -b).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,18 @@ setup: etcd is not installed, and this script can only install it as root with a
   elsewhere:      put the etcd and etcdctl binaries (v3.4 or later) on PATH
                   (https://etcd.io/docs/latest/install/)
 MSG
+    exit 1
+  fi
+fi
+
+# The portal page test drives Debian's Chromium (playwright-core never downloads a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Chromium from Debian's chromium package (for the portal page test)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: /usr/bin/chromium is missing; the portal page test needs it (Debian/Ubuntu: sudo apt-get install chromium)" >&2
     exit 1
   fi
 fi

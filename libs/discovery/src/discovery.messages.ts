@@ -47,7 +47,7 @@ export const messages = {
     `Service instance ${key} is already registered by this process: deregister it first, or give it another \`id\`.`,
   noPort: (service: string) =>
     `Cannot register "${service}": no port was given and the app has no HTTP server or TCP microservice ` +
-    `whose port could be used. Set \`port\` in @Discoverable("${service}", { port }).`,
+    `whose port could be read (a gRPC server does not tell its port). Set \`port\` in @Discoverable("${service}", { port }).`,
   etcdUnreachable: (hosts: readonly string[], timeoutMs: number, cause: string) =>
     `Could not register with etcd at ${hosts.join(', ')} within ${timeoutMs} ms (${cause}). Check that etcd is ` +
     `running and reachable, and \`etcd.hosts\`/ETCD_HOSTS and the credentials; or set \`registration: 'background'\` ` +

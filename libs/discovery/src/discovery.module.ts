@@ -14,6 +14,7 @@ import { DiscoverableExplorer } from './registration/discoverable.explorer.js';
 import { ListeningAddress } from './registration/listening-address.js';
 import { RegistrationLifecycle } from './registration/registration.lifecycle.js';
 import { ServiceRegistry } from './registration/service-registry.js';
+import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js';
 
 /**
  * Service discovery on etcd. `DiscoveryModule.forRoot(options)` or `forRootAsync({ … })`, once, in
@@ -41,6 +42,7 @@ import { ServiceRegistry } from './registration/service-registry.js';
     DiscoveryClient,
     RequiredServices,
     RequiredServicesLifecycle,
+    EtcdGrpcResolverRegistration,
   ],
   // StrategyResolver and RequiredServices are for DiscoveryClientsModule, not part of the public API.
   exports: [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, StrategyResolver, RequiredServices],

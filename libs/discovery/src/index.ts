@@ -38,3 +38,4 @@ export type {
   DiscoveryClientConfig,
   DiscoveryClientOptionsFactory,
 } from './transport/discovery-client-options.interface.js';
+export { createEtcdResolverClass, ETCD_GRPC_SCHEME } from './transport/etcd-grpc-resolver.js';

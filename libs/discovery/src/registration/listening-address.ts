@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { filter, map, merge, of, take, type Observable } from 'rxjs';
+import { combineLatest, filter, map, of, take, type Observable } from 'rxjs';
 
 /** The parts of a Nest microservice server (`@nestjs/microservices` `Server`) that we read. */
 interface RpcServer {
@@ -10,13 +10,32 @@ interface RpcServer {
 }
 
 function isRpcServer(target: unknown): target is RpcServer {
-  const candidate = target as Partial<RpcServer> | undefined;
-  return typeof candidate?.unwrap === 'function' && typeof candidate.status?.subscribe === 'function';
+  return typeof (target as Partial<RpcServer> | undefined)?.unwrap === 'function';
 }
 
+/** The server's status stream; undefined where reading it throws (the gRPC server does). */
+function statusOf(server: RpcServer): Observable<string> | undefined {
+  try {
+    const status = server.status;
+    return typeof status?.subscribe === 'function' ? status : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The address a socket server (net, tls, http) is bound to; undefined for anything else. */
 function boundAddress(server: unknown): AddressInfo | undefined {
   const address = (server as { address?: () => unknown } | undefined)?.address?.();
   return typeof address === 'object' && address !== null ? (address as AddressInfo) : undefined;
+}
+
+/** The bound address of a microservice server that listens on a socket (TCP), if any. */
+function rpcBoundAddress(server: RpcServer): AddressInfo | undefined {
+  try {
+    return boundAddress(server.unwrap());
+  } catch {
+    return undefined; // unwrap() throws for servers that expose nothing to unwrap
+  }
 }
 
 /**
@@ -31,8 +50,12 @@ export class ListeningAddress {
     private readonly modulesContainer: ModulesContainer,
   ) {}
 
-  /** Emits the bound address once, when it accepts connections; undefined when the app has no server at all. */
-  whenListening(): Observable<AddressInfo> | undefined {
+  /**
+   * Emits once, when the app's servers accept connections: the bound address, or undefined for a
+   * server that tells neither (gRPC: give `port` in @Discoverable, whose first accepted connection
+   * then marks the server ready). Returns undefined when the app has no server at all.
+   */
+  whenListening(): Observable<AddressInfo | undefined> | undefined {
     const rpcServers: RpcServer[] = [];
     // A ReplaySubject: it hands over the servers created so far synchronously.
     this.modulesContainer
@@ -42,18 +65,20 @@ export class ListeningAddress {
       })
       .unsubscribe();
     if (rpcServers.length > 0) {
-      // Broker transports (Redis, NATS …) report 'connected' too, but unwrap to a client that has
-      // no bound address: only servers that listen on a socket have one to advertise.
-      const addresses = rpcServers.map((server) =>
-        server.status.pipe(
-          filter((status) => status === 'connected'),
-          map(() => boundAddress(server.unwrap())),
-        ),
-      );
-      return merge(...addresses).pipe(
-        filter((address): address is AddressInfo => address !== undefined),
-        take(1),
-      );
+      // Every server must be up. Broker transports (Redis, NATS …) and gRPC report 'connected' too,
+      // but unwrap to something without a bound address: the first server that has one is advertised.
+      // A server without a status (gRPC) cannot say when it listens: the registration then waits until
+      // its declared port accepts a connection.
+      const addresses = rpcServers.map((server) => {
+        const status = statusOf(server);
+        if (!status) return of(undefined);
+        return status.pipe(
+          filter((state) => state === 'connected'),
+          take(1),
+          map(() => rpcBoundAddress(server)),
+        );
+      });
+      return combineLatest(addresses).pipe(map((found) => found.find((address) => address !== undefined)));
     }
     const adapter = this.httpAdapterHost.httpAdapter;
     if (!adapter) return undefined;

@@ -14,6 +14,7 @@ import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError, RegistryClosedError } from '../errors.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { advertisedHost } from '../util/host-address.js';
+import { untilAccepting } from '../util/until-accepting.js';
 import { DiscoverableExplorer, type ServiceDeclaration } from './discoverable.explorer.js';
 import { ListeningAddress } from './listening-address.js';
 import { ServiceRegistry } from './service-registry.js';
@@ -27,6 +28,7 @@ import { ServiceRegistry } from './service-registry.js';
 export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('DiscoveryModule');
   private listening: Subscription | undefined;
+  private readonly shutdown = new AbortController();
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
@@ -61,6 +63,7 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
 
   async beforeApplicationShutdown(): Promise<void> {
     this.listening?.unsubscribe();
+    this.shutdown.abort();
     const wasRegistered = this.registry.registrations().length > 0;
     await this.registry.close();
     if (wasRegistered && this.options.drainMs > 0) await sleep(this.options.drainMs);
@@ -69,17 +72,24 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
   /** For shutdown paths that skip `beforeApplicationShutdown` (the registry itself closes before the etcd client). */
   onApplicationShutdown(): void {
     this.listening?.unsubscribe();
+    this.shutdown.abort();
   }
 
   private registerAll(declarations: readonly ServiceDeclaration[], bound: AddressInfo | undefined): void {
     for (const declaration of declarations) {
       const { name, className: _className, requires: _requires, host, port, ...rest } = declaration;
-      this.registry
-        .register({
-          ...rest,
-          service: name,
-          host: host ?? advertisedHost(bound?.address ?? '0.0.0.0'),
-          port: port ?? bound!.port,
+      const advertisedPort = port ?? bound?.port;
+      if (advertisedPort === undefined) {
+        this.logger.error(messages.noPort(name));
+        continue;
+      }
+      const advertised = host ?? advertisedHost(bound?.address ?? '0.0.0.0');
+      // A server that told its address is listening; one that did not (gRPC) is probed first.
+      const ready = bound ? Promise.resolve(true) : untilAccepting(host ?? '127.0.0.1', advertisedPort, this.shutdown.signal);
+      ready
+        .then((accepting) => {
+          if (!accepting) return undefined;
+          return this.registry.register({ ...rest, service: name, host: advertised, port: advertisedPort });
         })
         .catch((error: Error) => {
           // Closing before the first put is normal at shutdown; anything else is worth a line.
