@@ -4,24 +4,19 @@
  * log-service instance is stopped (SIGTERM) and another killed (SIGKILL). Prints a table per phase
  * and exits 0 when no request failed. `npm run demo -- --keep` leaves everything running.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { exited, track } from '../test/support/child-processes.js';
+import { exited } from '../test/support/child-processes.js';
 import { EtcdServer } from '../test/support/etcd.js';
+import { startExampleApp, type ExampleApp } from '../test/support/example-app.js';
 import { waitFor } from '../test/support/wait.js';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
 const keep = process.argv.includes('--keep');
 
-interface RunningApp {
+interface RunningApp extends ExampleApp {
   name: string;
-  child: ChildProcess;
-  url: string;
 }
 
 type Directory = Record<string, { id: string; address: string }[]>;
@@ -39,7 +34,13 @@ async function main(): Promise<number> {
   }
   // A short TTL so that the killed instance visibly leaves within the demo; 1 s drain on SIGTERM.
   const env = { ...process.env, ETCD_HOSTS: hosts, TTL: '3', DRAIN_MS: '1000', LOG_DIR: join(workDir, 'logs') };
-  const start = (app: string, label: string) => startApp(app, label, env, workDir);
+  const start = async (app: string, label: string): Promise<RunningApp> => {
+    const log = createWriteStream(join(workDir, `${label.replace(/\W+/g, '-')}.log`));
+    const started = await startExampleApp(app, env, log).catch((error: Error) => {
+      throw new Error(`${label}: ${error.message}; see ${workDir}`);
+    });
+    return { name: label, ...started };
+  };
 
   const logs = await Promise.all([1, 2, 3].map((index) => start('log-service', `log-service #${index}`)));
   const grading = await start('grading-service', 'grading-service');
@@ -92,21 +93,6 @@ async function main(): Promise<number> {
   await etcd?.destroy();
   console.log('Stopped everything the demo started.');
   return failures === 0 ? 0 : 1;
-}
-
-async function startApp(app: string, label: string, env: NodeJS.ProcessEnv, workDir: string): Promise<RunningApp> {
-  const child = track(spawn(process.execPath, [join(root, 'apps/dist', app, 'src/main.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const log = createWriteStream(join(workDir, `${label.replace(/\W+/g, '-')}.log`));
-  child.stderr!.pipe(log);
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      log.write(`${line}\n`);
-      const match = / listening on (\S+)/.exec(line);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before listening; see ${workDir}`)));
-  });
-  return { name: label, child, url };
 }
 
 interface Spread {

@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { exited, track } from './support/child-processes.js';
+import { exited } from './support/child-processes.js';
 import { EtcdServer } from './support/etcd.js';
+import { startExampleApp, type ExampleApp } from './support/example-app.js';
 
-const appsDir = fileURLToPath(new URL('../apps/dist/', import.meta.url));
 let etcd: EtcdServer;
 let browser: Browser | undefined;
 const children: ChildProcess[] = [];
@@ -22,23 +20,10 @@ afterAll(async () => {
   await etcd.destroy();
 });
 
-/** Starts an example app and resolves with the URL it prints once it listens. */
-async function startApp(app: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = track(
-    spawn(process.execPath, [`${appsDir}${app}/src/main.js`], {
-      env: { ...process.env, ETCD_HOSTS: etcd.host, TTL: '3', DRAIN_MS: '0' },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }),
-  );
-  children.push(child);
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = / listening on (\S+)/.exec(line);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', () => reject(new Error(`${app} exited before listening`)));
-  });
-  return { child, url };
+async function startApp(app: string): Promise<ExampleApp> {
+  const started = await startExampleApp(app, { ETCD_HOSTS: etcd.host, TTL: '3', DRAIN_MS: '0' });
+  children.push(started.child);
+  return started;
 }
 
 describe('the portal page', () => {
@@ -55,13 +40,13 @@ describe('the portal page', () => {
     await page.goto(`${portal.url}/`);
     const rows = page.locator('section[data-service="log-service"] tr.instance');
     await page.waitForFunction(() => document.querySelectorAll('section[data-service="log-service"] tr.instance').length === 3, undefined, { timeout: 15_000 });
-    for (const { url } of logs) await expectRowFor(url.replace('tcp://', ''));
+    for (const { address } of logs) await expectRowFor(address);
     await page.evaluate(() => ((window as unknown as { untouched: boolean }).untouched = true));
     await page.screenshot({ path: join(tmpdir(), 'portal-3-instances.png') });
 
     logs[0]!.child.kill('SIGTERM');
     await page.waitForFunction(() => document.querySelectorAll('section[data-service="log-service"] tr.instance').length === 2, undefined, { timeout: 15_000 });
-    expect(await rows.allInnerTexts()).not.toContainEqual(expect.stringContaining(logs[0]!.url.replace('tcp://', '')));
+    expect(await rows.allInnerTexts()).not.toContainEqual(expect.stringContaining(logs[0]!.address));
     // Same document: the list changed through server-sent events, not a reload.
     expect(await page.evaluate(() => (window as unknown as { untouched?: boolean }).untouched)).toBe(true);
     await page.screenshot({ path: join(tmpdir(), 'portal-2-instances.png') });

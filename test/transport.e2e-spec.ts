@@ -1,9 +1,6 @@
 import { Inject, Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientTCP, Transport, type ClientProxy } from '@nestjs/microservices';
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import {
   ConsistentHashStrategy,
   DiscoveryClient,
@@ -16,11 +13,11 @@ import {
 } from 'nestjs-etcd-discovery';
 import { firstValueFrom } from 'rxjs';
 import { AppProcess } from './support/app-process.js';
-import { exited, track } from './support/child-processes.js';
+import { exited } from './support/child-processes.js';
 import { EtcdServer } from './support/etcd.js';
+import { startExampleApp, type ExampleApp } from './support/example-app.js';
 import { waitFor } from './support/wait.js';
 
-const logServiceMain = fileURLToPath(new URL('../apps/dist/log-service/src/main.js', import.meta.url));
 let etcd: EtcdServer;
 const contexts: INestApplicationContext[] = [];
 const processes: { stop(): Promise<void> }[] = [];
@@ -36,28 +33,16 @@ afterAll(async () => {
   await etcd.destroy();
 });
 
-/** A log-service instance (apps/log-service) as its own process; resolves once it listens. */
-async function startLogService(namespaceTtl: { ttl: number }): Promise<{ address: string; kill: (signal: NodeJS.Signals) => void }> {
-  const child = track(
-    spawn(process.execPath, [logServiceMain], {
-      env: { ...process.env, ETCD_HOSTS: etcd.host, TTL: String(namespaceTtl.ttl), DRAIN_MS: '1000' },
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }),
-  );
+/** A log-service instance (apps/log-service) as its own process, stopped after the test. */
+async function startLogService({ ttl }: { ttl: number }): Promise<ExampleApp> {
+  const app = await startExampleApp('log-service', { ETCD_HOSTS: etcd.host, TTL: String(ttl), DRAIN_MS: '1000' });
   processes.push({
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited(child);
+      if (app.child.exitCode === null && app.child.signalCode === null) app.child.kill('SIGKILL');
+      await exited(app.child);
     },
   });
-  const address = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = /listening on tcp:\/\/(\S+)/.exec(line);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', () => reject(new Error('log-service exited before listening')));
-  });
-  return { address, kill: (signal) => child.kill(signal) };
+  return app;
 }
 
 /** An app inside the test process whose only job is to call `service` through DiscoveryClientsModule. */
@@ -108,9 +93,9 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
       }
     });
     await waitFor('traffic', () => sent > 50);
-    instances[0]!.kill('SIGTERM');
+    instances[0]!.child.kill('SIGTERM');
     await waitFor('traffic after the SIGTERM', () => sent > 200);
-    instances[1]!.kill('SIGKILL');
+    instances[1]!.child.kill('SIGKILL');
     // Until its lease expires the killed instance is still listed: its calls must move on, not fail.
     await waitFor('the list to shrink to one', () => app.get(DiscoveryClient).getEndpoints('log-service').length === 1, { timeoutMs: 10_000 });
     const after = sent;
