@@ -16,6 +16,16 @@ interface MemberSpec {
   dataDir: string;
 }
 
+/** PEM files for an etcd that serves clients over TLS and requires client certificates. */
+export interface EtcdTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** A client certificate signed by the same CA, for etcdctl and the health check. */
+  clientCertFile: string;
+  clientKeyFile: string;
+}
+
 /**
  * One etcd member on loopback with its own free ports and temp data dir. Start one alone with
  * `EtcdServer.start()`, or three as a cluster with `EtcdCluster.start(3)`.
@@ -29,15 +39,20 @@ export class EtcdServer {
     private readonly initialCluster: string,
     private readonly clusterToken: string,
     private readonly extraArgs: readonly string[] = [],
+    private readonly tls?: EtcdTlsFiles,
   ) {}
 
   /**
    * Starts a one-member cluster; on `clientPort` if given (a port a test has already handed to an
    * app), with `extraArgs` added to etcd's command line (e.g. `--max-txn-ops=2000`).
    */
-  static async start({ clientPort, extraArgs = [] }: { clientPort?: number; extraArgs?: string[] } = {}): Promise<EtcdServer> {
+  static async start({
+    clientPort,
+    extraArgs = [],
+    tls,
+  }: { clientPort?: number; extraArgs?: string[]; tls?: EtcdTlsFiles } = {}): Promise<EtcdServer> {
     const [spec] = await memberSpecs(1, clientPort);
-    const server = new EtcdServer(spec!, `${spec!.name}=http://127.0.0.1:${spec!.peerPort}`, `solo-${spec!.clientPort}`, extraArgs);
+    const server = new EtcdServer(spec!, `${spec!.name}=http://127.0.0.1:${spec!.peerPort}`, `solo-${spec!.clientPort}`, extraArgs, tls);
     await server.launch('new');
     await server.waitHealthy();
     return server;
@@ -56,9 +71,17 @@ export class EtcdServer {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** `http://host:port`, or `https://` when it serves TLS. */
+  get url(): string {
+    return `${this.tls ? 'https' : 'http'}://${this.host}`;
+  }
+
   /** Runs etcdctl (API v3) against this member and returns its stdout. */
   async etcdctl(...args: string[]): Promise<string> {
-    const { stdout } = await run('etcdctl', [`--endpoints=http://${this.host}`, ...args], {
+    const tlsArgs = this.tls
+      ? [`--cacert=${this.tls.caFile}`, `--cert=${this.tls.clientCertFile}`, `--key=${this.tls.clientKeyFile}`]
+      : [];
+    const { stdout } = await run('etcdctl', [`--endpoints=${this.url}`, ...tlsArgs, ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
     });
     return stdout;
@@ -82,7 +105,10 @@ export class EtcdServer {
 
   async launch(state: 'new' | 'existing'): Promise<void> {
     const { name, clientPort, peerPort, dataDir } = this.spec;
-    const client = `http://127.0.0.1:${clientPort}`;
+    const client = `${this.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
+    const tlsArgs = this.tls
+      ? [`--cert-file=${this.tls.certFile}`, `--key-file=${this.tls.keyFile}`, `--trusted-ca-file=${this.tls.caFile}`, '--client-cert-auth']
+      : [];
     const peer = `http://127.0.0.1:${peerPort}`;
     this.output = '';
     const child = spawn(
@@ -99,6 +125,7 @@ export class EtcdServer {
         `--initial-cluster-token=${this.clusterToken}`,
         '--log-level=error',
         '--logger=zap',
+        ...tlsArgs,
         ...this.extraArgs,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -117,6 +144,8 @@ export class EtcdServer {
       `etcd ${this.spec.name} on ${this.host} to be healthy`,
       async () => {
         if (!this.running) throw new Error(`etcd exited: ${this.output}`);
+        // etcdctl reports health on stderr; its exit code says it all.
+        if (this.tls) return this.etcdctl('endpoint', 'health').then(() => true);
         const response = await fetch(`http://${this.host}/health`);
         const body = (await response.json()) as { health?: string };
         return body.health === 'true';

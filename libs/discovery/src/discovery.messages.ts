@@ -52,9 +52,10 @@ export const messages = {
     `Could not register with etcd at ${hosts.join(', ')} within ${timeoutMs} ms (${cause}). Check that etcd is ` +
     `running and reachable, and \`etcd.hosts\`/ETCD_HOSTS and the credentials; or set \`registration: 'background'\` ` +
     `to start anyway and keep retrying.`,
-  etcdRefused: (hosts: readonly string[], cause: string) =>
-    `etcd at ${hosts.join(', ')} refused the registry's requests (${cause}). Check \`etcd.auth\` (user and ` +
-    `password) and that the user's role may read and write the namespace's key range.`,
+  etcdRefused: (hosts: readonly string[], cause: string, keyRange: string) =>
+    `etcd at ${hosts.join(', ')} refused the request (${cause}). Check \`etcd.auth\` (user and password), and that ` +
+    `the user's role may read and write the key range "${keyRange}" (etcdctl role grant-permission --prefix=true ` +
+    `<role> readwrite ${keyRange}).`,
   hashKeyMissing: (service: string) =>
     `ConsistentHashStrategy needs a key to pick an endpoint of "${service}": call pick("${service}", key) ` +
     `(or give the client proxy a \`keyOf\`), or use another strategy for this service.`,
@@ -72,9 +73,10 @@ export const messages = {
   badStrategy: (where: string) =>
     `Invalid load-balancing strategy in ${where}: give an object with a pick(endpoints, context) method, or a class ` +
     `that implements LoadBalancingStrategy.`,
-  requiredListTimeout: (services: readonly string[], timeoutMs: number) =>
+  requiredListTimeout: (services: readonly string[], timeoutMs: number, cause: string) =>
     `Could not read the endpoints of the required services ${services.map((s) => `"${s}"`).join(', ')} from etcd ` +
-    `within ${timeoutMs} ms. Check that etcd is reachable, or set \`registration: 'background'\` to start anyway.`,
+    `within ${timeoutMs} ms (${cause}). Check that etcd is reachable, \`etcd.hosts\`/ETCD_HOSTS, and for https:// ` +
+    `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,
   unsupportedTransport: (name: string, transport: unknown) =>

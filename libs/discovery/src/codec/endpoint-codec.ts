@@ -49,6 +49,9 @@ export function decodeEndpoint(namespace: string, key: string, value: string): D
   const parsedKey = parseEndpointKey(namespace, key);
   if (!parsedKey) return fail(`the key is not <namespace>/<service>/<id>`);
   const { service, id: keyId } = parsedKey;
+  if ([service, ...keyId.split('/')].some((segment) => segment === '.' || segment === '..' || segment === '')) {
+    return fail(`the key has an empty, "." or ".." segment`);
+  }
   const lastSegment = keyId.slice(keyId.lastIndexOf('/') + 1);
   const text = value.trim();
 

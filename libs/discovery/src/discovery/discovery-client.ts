@@ -139,6 +139,11 @@ export class DiscoveryClient {
     await Promise.all(services.map((service) => this.pinnedWatch(service).ready));
   }
 
+  /** Why the last attempt to list `service` failed, while its list could not be read. */
+  lastListError(service: string): Error | undefined {
+    return this.watches.get(service)?.watch.lastListError;
+  }
+
   /** Stops every watch and completes every observable; after it, lists stay as they were. */
   async close(): Promise<void> {
     if (this.closed) return;

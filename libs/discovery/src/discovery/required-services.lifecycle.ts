@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
 import { EtcdUnavailableError } from '../errors.js';
+import { isRefusal } from '../etcd/refusal.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
 import { withTimeout } from '../util/with-timeout.js';
@@ -27,8 +28,16 @@ export class RequiredServicesLifecycle implements OnApplicationBootstrap {
     if (services.length === 0) return;
     const listed = this.discovery.watchRequired(services);
     if (this.options.registration === 'fail-fast') {
-      const { connectTimeoutMs } = this.options;
-      await withTimeout(listed, connectTimeoutMs, () => new EtcdUnavailableError(messages.requiredListTimeout(services, connectTimeoutMs)));
+      const { connectTimeoutMs, etcd, namespace } = this.options;
+      try {
+        await withTimeout(listed, connectTimeoutMs, () => {
+          const cause = services.map((service) => this.discovery.lastListError(service)).find((error) => error !== undefined);
+          return new EtcdUnavailableError(messages.requiredListTimeout(services, connectTimeoutMs, cause?.message ?? 'no answer yet'));
+        });
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        throw new EtcdUnavailableError(messages.etcdRefused(etcd.hosts, `${(error as Error).name}: ${(error as Error).message}`, `${namespace}/`));
+      }
     } else {
       listed.catch(() => undefined);
     }

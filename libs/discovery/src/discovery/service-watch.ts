@@ -4,6 +4,8 @@ import { ReplaySubject, Subject, type Observable } from 'rxjs';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
 import { servicePrefix } from '../codec/endpoint-key.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { informativeError } from '../etcd/circuit-breaker.js';
+import { isRefusal } from '../etcd/refusal.js';
 import { Deferred } from '../util/deferred.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
@@ -21,6 +23,8 @@ export class ServiceWatch {
   private readonly firstList = new Deferred<void>();
   private readonly watch: PrefixWatch;
   private loaded = false;
+  /** Why the last list attempt failed, for error messages; undefined once a list succeeded. */
+  lastListError: Error | undefined;
 
   /** The current list on subscribe (once it has been read), then every new list. */
   readonly endpoints$: Observable<readonly ServiceEndpoint[]> = this.lists.asObservable();
@@ -41,8 +45,12 @@ export class ServiceWatch {
   ) {
     this.watch = new PrefixWatch(client, servicePrefix(namespace, service), settings, {
       update: (entries, revision) => this.update(entries, revision),
-      listFailed: (error, nextAttemptMs) =>
-        this.logger.warn(`Listing "${service}" failed (${error.message}); next attempt in ${nextAttemptMs} ms`),
+      listFailed: (error, nextAttemptMs) => {
+        this.lastListError = informativeError(error, this.lastListError);
+        this.logger.warn(`Listing "${service}" failed (${error.message}); next attempt in ${nextAttemptMs} ms`);
+        // Refused credentials or permission: whoever waits for the first list learns it now.
+        if (isRefusal(error)) this.firstList.reject(error);
+      },
     });
   }
 
@@ -94,6 +102,7 @@ export class ServiceWatch {
     // The first list is where changes start from, not a change: it is what endpoints$ gives first.
     if (this.loaded) for (const change of changes) this.changes.next(change);
     this.lists.next(this.list);
+    this.lastListError = undefined;
     if (!this.loaded) {
       this.loaded = true;
       this.firstList.resolve();

@@ -49,6 +49,7 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
     if (this.options.registration === 'fail-fast') {
       try {
         await this.registry.connect();
+        for (const declaration of declarations) await this.registry.checkWritable(declaration.name);
       } catch (error) {
         await this.registry.close();
         throw error;

@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EtcdAuthenticationFailedError, EtcdLeaseInvalidError, EtcdPermissionDeniedError } from 'etcd3';
+import { EtcdLeaseInvalidError } from 'etcd3';
+import { informativeError } from '../etcd/circuit-breaker.js';
+import { isRefusal } from '../etcd/refusal.js';
 import { Subject, type Observable } from 'rxjs';
 import { encodeEndpoint } from '../codec/endpoint-codec.js';
-import { endpointKey } from '../codec/endpoint-key.js';
+import { endpointKey, servicePrefix } from '../codec/endpoint-key.js';
 import { formatAddress } from '../codec/host-port.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
@@ -30,8 +32,6 @@ interface Entry {
   readonly firstStored: Deferred<RegistrationState>;
 }
 
-/** Errors that retrying will not cure: fail fast at start-up instead of waiting out the timeout. */
-const permanentErrors = [EtcdAuthenticationFailedError, EtcdPermissionDeniedError];
 
 /**
  * This process' registrations in etcd: one lease for all of them, kept alive, and put back —
@@ -53,6 +53,7 @@ export class ServiceRegistry {
   private leaseWanted = false;
   private leaseReady = new Deferred<void>();
   private lastError: unknown;
+  private lastRefusal: string | undefined;
   private closed = false;
   private loop: Promise<void> | undefined;
   private wake: () => void = () => undefined;
@@ -123,6 +124,27 @@ export class ServiceRegistry {
   }
 
   /**
+   * Fails with a clear error if this process may not write the keys of `service`. A transaction whose
+   * condition never holds writes nothing, but etcd checks its operations' permissions all the same.
+   * Start-up calls it in 'fail-fast' mode: a lease needs no permission, so connect() cannot tell.
+   */
+  async checkWritable(service: string): Promise<void> {
+    const { client } = this.connection;
+    const prefix = servicePrefix(this.options.namespace, service);
+    const probe = `${prefix}.write-check`;
+    try {
+      await client
+        .if(probe, 'Version', '<', 0)
+        .then(client.put(probe).value(''))
+        .options(withDeadline(this.options.connectTimeoutMs))
+        .commit();
+    } catch (error) {
+      if (!isRefusal(error)) throw error;
+      throw new EtcdUnavailableError(messages.etcdRefused(this.options.etcd.hosts, describe(error), prefix));
+    }
+  }
+
+  /**
    * Revokes the lease, which removes every registration at once, and stops the keepalives, the key
    * watches and the retry loop. Called before the servers close; never throws (an unreachable etcd
    * only means the keys expire after the TTL instead).
@@ -180,15 +202,19 @@ export class ServiceRegistry {
         failures = 0;
       } catch (error) {
         if (this.closed) break;
-        this.lastError = error;
+        this.lastError = informativeError(error, this.lastError);
         if (error instanceof EtcdLeaseInvalidError && this.session?.alive) {
           // A put that finds the lease gone is how a revoke from outside often shows first: that is
           // news, not a failure, so the next attempt (which grants a new lease) starts at once.
           this.session.markLost('etcd reports the lease is gone');
           continue;
         }
-        if (permanentErrors.some((type) => error instanceof type)) {
-          this.leaseReady.reject(new EtcdUnavailableError(messages.etcdRefused(this.options.etcd.hosts, describe(error))));
+        if (isRefusal(error)) {
+          const refused = messages.etcdRefused(this.options.etcd.hosts, describe(error), `${this.options.namespace}/`);
+          this.leaseReady.reject(new EtcdUnavailableError(refused));
+          // Said once as an error: the retries below go on, in case the permission is granted later.
+          if (refused !== this.lastRefusal) this.logger.error(refused);
+          this.lastRefusal = refused;
         }
         const delayMs = backoffDelay(failures, this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
         failures += 1;
