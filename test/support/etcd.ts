@@ -98,9 +98,14 @@ export class EtcdServer {
   /** Starts the member again: with its data, or with an empty data dir (revisions start over). */
   async restart({ wipe = false }: { wipe?: boolean } = {}): Promise<void> {
     await this.stop();
-    if (wipe) await rm(this.spec.dataDir, { recursive: true, force: true });
+    if (wipe) await this.wipe();
     await this.launch(wipe ? 'new' : 'existing');
     await this.waitHealthy();
+  }
+
+  /** Empties the data dir of a stopped member. */
+  async wipe(): Promise<void> {
+    await rm(this.spec.dataDir, { recursive: true, force: true });
   }
 
   async launch(state: 'new' | 'existing'): Promise<void> {
@@ -201,6 +206,24 @@ export class EtcdCluster {
 
   get hosts(): string[] {
     return this.members.map((member) => member.host);
+  }
+
+  /** The member that leads right now (from each running member's `etcd_server_is_leader` metric). */
+  async leader(): Promise<EtcdServer> {
+    return waitFor('a leader', async () => {
+      for (const member of this.members) {
+        if (member.running && (await member.metric('etcd_server_is_leader').catch(() => 0)) === 1) return member;
+      }
+      return undefined;
+    });
+  }
+
+  /** Stops every member and starts them again together (a quorum needs them at once), with data or wiped. */
+  async restartAll({ wipe = false }: { wipe?: boolean } = {}): Promise<void> {
+    await Promise.all(this.members.map((member) => member.stop()));
+    if (wipe) await Promise.all(this.members.map((member) => member.wipe()));
+    await Promise.all(this.members.map((member) => member.launch(wipe ? 'new' : 'existing')));
+    await Promise.all(this.members.map((member) => member.waitHealthy()));
   }
 
   async destroy(): Promise<void> {

@@ -5,6 +5,8 @@ import type { RetryOptions } from '../options/discovery-module-options.interface
 import { backoffDelay } from '../util/backoff.js';
 import { cancellableSleep } from '../util/sleep.js';
 
+const SETTLE_RELIST_MS = 3000;
+
 export interface PrefixWatchSettings {
   callTimeoutMs: number;
   resyncIntervalMs: number;
@@ -26,7 +28,8 @@ export interface PrefixWatchListener {
  *   disconnect never applies a change twice;
  * - after every reconnect, and when etcd cancels the watch (compaction) or it fails, the prefix is
  *   listed again and watched anew from that list: etcd3's own resume can skip events, and a wiped
- *   etcd restarts revisions lower than ours — a fresh list is the truth in every case;
+ *   etcd restarts revisions lower than ours — a fresh list is the truth in every case; after a
+ *   reconnect it is listed once more a few seconds later, when the cluster has settled;
  * - a periodic re-list is a last safety net.
  * While etcd is unreachable the last contents stay as they are. Listeners never see an exception
  * from here, and an exception from a listener never reaches the gRPC stream (where etcd3 would
@@ -41,6 +44,7 @@ export class PrefixWatch {
   private stopped = false;
   private backoff: { cancel: () => void } | undefined;
   private readonly timer: NodeJS.Timeout;
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly client: Etcd3,
@@ -71,6 +75,7 @@ export class PrefixWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.settleTimer);
     this.backoff?.cancel();
     await this.running;
     const watcher = this.watcher;
@@ -118,7 +123,13 @@ export class PrefixWatch {
       reconnecting = true;
     });
     watcher.on('connected', () => {
-      if (reconnecting && watcher === this.watcher) this.resync();
+      if (reconnecting && watcher === this.watcher) {
+        this.resync();
+        // A reconnect often lands while the cluster is still settling (a member that is up before
+        // its peers, keys being re-registered): one more look once it has settled.
+        clearTimeout(this.settleTimer);
+        this.settleTimer = setTimeout(() => this.resync(), SETTLE_RELIST_MS);
+      }
       reconnecting = false;
     });
     // Cancelled by etcd (compaction) or failed: etcd3 drops the watcher; we re-list.

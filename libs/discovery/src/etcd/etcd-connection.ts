@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Etcd3 } from 'etcd3';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { faultHandling } from './fault-handling.js';
 
 /**
  * Owns the app's one etcd client. It is closed last, in `onApplicationShutdown`, after the registry
@@ -13,7 +14,7 @@ export class EtcdConnection implements OnApplicationShutdown {
   private readonly cleanups: (() => Promise<void>)[] = [];
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
-    this.client = new Etcd3(options.etcd);
+    this.client = new Etcd3({ ...options.etcd, faultHandling: faultHandling(options.etcd.faultHandling) });
   }
 
   /**

@@ -1,5 +1,6 @@
 import { castGrpcError, type Etcd3 } from 'etcd3';
 import { withDeadline } from '../etcd/etcd-connection.js';
+import { withTimeout } from '../util/with-timeout.js';
 
 type LeaseClient = Etcd3['leaseClient'];
 
@@ -9,15 +10,28 @@ type LeaseClient = Etcd3['leaseClient'];
  * cannot be reached before the deadline.
  */
 export async function keepAliveOnce(leases: LeaseClient, leaseId: string, timeoutMs: number): Promise<number> {
-  const stream = await leases.leaseKeepAlive(withDeadline(timeoutMs));
-  return new Promise<number>((resolve, reject) => {
-    stream.on('error', (error: Error) => reject(castGrpcError(error)));
-    stream.on('data', (response: { TTL?: string | number }) => {
-      resolve(Number(response.TTL ?? 0));
-      stream.end();
+  // Our own timer as well as the gRPC deadline: a keepalive that never settles (seen against a
+  // frozen member) would otherwise hold up every later one, and the lease would expire unnoticed.
+  let stream: Awaited<ReturnType<LeaseClient['leaseKeepAlive']>> | undefined;
+  const answer = (async () => {
+    stream = await leases.leaseKeepAlive(withDeadline(timeoutMs));
+    const opened = stream;
+    return new Promise<number>((resolve, reject) => {
+      opened.on('error', (error: Error) => reject(castGrpcError(error)));
+      opened.on('data', (response: { TTL?: string | number }) => {
+        resolve(Number(response.TTL ?? 0));
+        opened.end();
+      });
+      opened.write({ ID: leaseId });
     });
-    stream.write({ ID: leaseId });
-  });
+  })();
+  try {
+    return await withTimeout(answer, timeoutMs + 100, () => new Error(`no keepalive answer within ${timeoutMs} ms`));
+  } catch (error) {
+    (stream as { cancel?: () => void } | undefined)?.cancel?.();
+    answer.catch(() => undefined);
+    throw error;
+  }
 }
 
 /**
@@ -68,18 +82,32 @@ export class LeaseSession {
     await this.leases.leaseRevoke({ ID: this.leaseId }, withDeadline(timeoutMs));
   }
 
+  /**
+   * One keepalive round. etcd3 sends each call to a randomly chosen member, so a member that is
+   * frozen or partitioned swallows some calls: a failed attempt is retried at once (with short
+   * attempts, since a healthy member answers in milliseconds) until the round's time is up.
+   */
   private async keepAlive(): Promise<void> {
     if (this.keepaliveInFlight || this.state !== 'alive') return;
     this.keepaliveInFlight = true;
+    const interval = (this.ttlSeconds * 1000) / 3;
+    const attemptMs = Math.min(this.callTimeoutMs, Math.max(500, interval / 3));
+    const roundEnds = Date.now() + interval;
+    let lastError: unknown;
     try {
-      const interval = (this.ttlSeconds * 1000) / 3;
-      const ttl = await keepAliveOnce(this.leases, this.leaseId, Math.min(this.callTimeoutMs, interval));
-      if (ttl > 0) this.lastSuccess = Date.now();
-      else this.markLost('etcd reports the lease expired or revoked');
-    } catch (error) {
+      while (this.state === 'alive' && Date.now() < roundEnds) {
+        try {
+          const ttl = await keepAliveOnce(this.leases, this.leaseId, attemptMs);
+          if (ttl > 0) this.lastSuccess = Date.now();
+          else this.markLost('etcd reports the lease expired or revoked');
+          return;
+        } catch (error) {
+          lastError = error;
+        }
+      }
       const silentMs = Date.now() - this.lastSuccess;
       if (silentMs >= this.ttlSeconds * 1000) {
-        this.markLost(`no keepalive succeeded for ${Math.round(silentMs / 1000)} s (${(error as Error).message})`);
+        this.markLost(`no keepalive succeeded for ${Math.round(silentMs / 1000)} s (${(lastError as Error | undefined)?.message})`);
       }
     } finally {
       this.keepaliveInFlight = false;

@@ -1,0 +1,178 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { Etcd3 } from 'etcd3';
+import { encodeEndpoint, type DiscoveryClient } from 'nestjs-etcd-discovery';
+import { AppProcess } from './support/app-process.js';
+import { startConsumer } from './support/consumer.js';
+import { EtcdCluster, type EtcdServer } from './support/etcd.js';
+import { leaseIds, readKeys } from './support/etcd-keys.js';
+import { waitFor } from './support/wait.js';
+
+// Faults on a 3-node etcd cluster on loopback. Figures go to stdout as "[measured] …" lines
+// (docs/reliability.md quotes them); the assertions are the requirements, not the speed.
+const ttl = 5;
+const retry = { initialDelayMs: 100, maxDelayMs: 1000 };
+let cluster: EtcdCluster;
+const processes: AppProcess[] = [];
+const contexts: INestApplicationContext[] = [];
+const clients: Etcd3[] = [];
+
+beforeEach(async () => {
+  cluster = await EtcdCluster.start(3);
+});
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((context) => context.close()));
+  await Promise.all(processes.splice(0).map((app) => app.stop()));
+  clients.splice(0).forEach((client) => client.close());
+  await cluster.destroy();
+});
+
+function measured(what: string, ms: number): void {
+  console.log(`[measured] ${what}: ${ms} ms`);
+}
+
+function clientOf(members: EtcdServer[]): Etcd3 {
+  const client = new Etcd3({ hosts: members.map((member) => member.host) });
+  clients.push(client);
+  return client;
+}
+
+async function registeredApp(name: string): Promise<{ app: AppProcess; key: string }> {
+  const app = AppProcess.start('discoverable-app', { transport: 'http', services: [{ name }], discovery: { ttl, retry } }, { ETCD_HOSTS: cluster.hosts.join(',') });
+  processes.push(app);
+  const message = await app.waitForMessage('registration', 20_000, (event) => event.type === 'registered');
+  return { app, key: message.key as string };
+}
+
+async function consumer(requires: string[]): Promise<DiscoveryClient> {
+  const { app, discovery } = await startConsumer({ etcd: { hosts: cluster.hosts }, requires, retry });
+  contexts.push(app);
+  return discovery;
+}
+
+const news = (id: string) =>
+  encodeEndpoint({ service: 'news', id, host: '10.5.0.1', port: 5000, address: '10.5.0.1:5000', metadata: {}, weight: 1 });
+
+/**
+ * Writes a new endpoint through `members` (retrying while the cluster elects a leader) and reports
+ * how long the write took and how long after it `discovery` had the endpoint.
+ */
+async function delivery(what: string, discovery: DiscoveryClient, members: EtcdServer[], id: string, timeoutMs: number): Promise<void> {
+  const client = clientOf(members);
+  const startedAt = Date.now();
+  await waitFor(`the write of ${id}`, () => client.put(`/services/news/${id}`).value(news(id)).then(() => true), { timeoutMs });
+  const writtenAt = Date.now();
+  await waitFor(`${id} to be delivered`, () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === id), { timeoutMs });
+  measured(`${what}: write accepted after`, writtenAt - startedAt);
+  measured(`${what}: watcher had it after the write`, Date.now() - writtenAt);
+}
+
+/** Checks, over two TTLs, that `key` stays stored under a live lease. */
+async function expectStaysRegistered(client: Etcd3, key: string): Promise<void> {
+  const until = Date.now() + 2 * ttl * 1000;
+  while (Date.now() < until) {
+    await waitFor(`${key} to be stored`, async () => (await readKeys(client, '/services/')).has(key), { timeoutMs: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+describe('on a 3-node etcd cluster', () => {
+  it('a killed leader: registrations stay, watchers keep delivering, the clients use the other members', async () => {
+    const { key } = await registeredApp('steady');
+    const discovery = await consumer(['steady', 'news']);
+    const leader = await cluster.leader();
+    await leader.stop('SIGKILL');
+    const survivors = cluster.members.filter((member) => member !== leader);
+    await delivery('leader killed', discovery, survivors, 'after-kill', 15_000);
+    await expectStaysRegistered(clientOf(survivors), key);
+    expect(discovery.pick('steady').id).toBe(key.split('/').at(-1));
+  });
+
+  it('a frozen (SIGSTOP) and thawed leader: registrations stay, watchers keep delivering', async () => {
+    const { key } = await registeredApp('steady');
+    const discovery = await consumer(['steady', 'news']);
+    const leader = await cluster.leader();
+    leader.signal('SIGSTOP');
+    const others = cluster.members.filter((member) => member !== leader);
+    try {
+      await delivery('leader frozen', discovery, others, 'while-frozen', 30_000);
+      await expectStaysRegistered(clientOf(others), key);
+    } finally {
+      leader.signal('SIGCONT');
+    }
+    await delivery('leader thawed', discovery, cluster.members, 'after-thaw', 30_000);
+    expect(discovery.getEndpoints('steady')).toHaveLength(1);
+  });
+
+  it.each([
+    ['down for longer than the TTL', false],
+    ['back with its data wiped', true],
+  ])('the whole cluster %s: apps keep running and serving, then every app is registered exactly once and watchers converge', async (_case, wipe) => {
+    const apps = await Promise.all([registeredApp('fleet'), registeredApp('fleet')]);
+    const discovery = await consumer(['fleet', 'news']);
+    await waitFor('both instances', () => discovery.getEndpoints('fleet').length === 2);
+
+    await Promise.all(cluster.members.map((member) => member.stop()));
+    await new Promise((resolve) => setTimeout(resolve, (ttl + 2) * 1000));
+    for (const { app } of apps) expect(app.child.exitCode).toBeNull();
+    expect(discovery.getEndpoints('fleet')).toHaveLength(2); // the last known endpoints…
+    expect(apps.map(({ key }) => key)).toContain(`/services/fleet/${discovery.pick('fleet').id}`); // …and pick() serves them
+
+    const restartedAt = Date.now();
+    await cluster.restartAll({ wipe });
+    const client = clientOf(cluster.members);
+    await client.put('/services/news/after-outage').value(news('after-outage'));
+    await waitFor('every app registered again', async () => {
+      const keys = await readKeys(client, '/services/fleet/');
+      return apps.every(({ key }) => keys.has(key));
+    }, { timeoutMs: 20_000 });
+    measured(`cluster ${wipe ? 'wiped' : 'restarted'} → every app registered again`, Date.now() - restartedAt);
+    await waitFor('the watcher to converge', () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === 'after-outage'), { timeoutMs: 20_000 });
+    measured(`cluster ${wipe ? 'wiped' : 'restarted'} → watcher converged`, Date.now() - restartedAt);
+    // Exactly once: one key per app, one lease per app process, no stale lease left.
+    await waitFor('stale leases to go', async () => (await leaseIds(client)).length === apps.length, { timeoutMs: (ttl + 5) * 1000 });
+    const truth = apps.map(({ key }) => key).sort().join();
+    await waitFor('the fleet watcher to hold what etcd holds', () => discovery.getEndpoints('fleet').map((endpoint) => `/services/fleet/${endpoint.id}`).sort().join() === truth, {
+      timeoutMs: 10_000,
+    });
+  });
+
+  it('churn for a minute: every watcher ends with what etcd holds, one lease per live process', async () => {
+    const hosts = cluster.hosts.join(',');
+    const config = (churnMs: number) => ({ instances: 8, churnMs, discovery: { ttl: 3, retry } });
+    const start = (churnMs: number) => {
+      const worker = AppProcess.start('churn-worker', config(churnMs), { ETCD_HOSTS: hosts });
+      processes.push(worker);
+      return worker;
+    };
+    const consumers = [1, 2].map(() => {
+      const watcher = AppProcess.start('consumer-app', { services: ['churn'], discovery: { retry } }, { ETCD_HOSTS: hosts });
+      processes.push(watcher);
+      return watcher;
+    });
+    const workers = [60_000, 60_000, 60_000, 60_000].map(start);
+    await Promise.all(workers.map((worker) => worker.waitForMessage('registered', 20_000)));
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    workers[0]!.kill('SIGKILL');
+    workers[1]!.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    const late = [start(25_000), start(25_000)];
+    const live = [workers[2]!, workers[3]!, ...late];
+    const steady = await Promise.all(live.map((worker) => worker.waitForMessage('steady', 60_000)));
+
+    const client = clientOf(cluster.members);
+    const expected = steady.flatMap((message) => message.keys as string[]).sort();
+    await waitFor('the killed processes\' keys to expire', async () => [...(await readKeys(client, '/services/churn/')).keys()].sort().join() === expected.join(), {
+      timeoutMs: 15_000,
+    });
+    expect((await leaseIds(client)).sort()).toEqual(steady.map((message) => message.lease as string).sort());
+    const expectedIds = expected.map((key) => key.split('/').at(-1)).join();
+    for (const watcher of consumers) {
+      await waitFor('the watcher to hold what etcd holds', () => {
+        const lists = watcher.messages.filter((message) => message.event === 'endpoints');
+        const last = lists.at(-1)?.endpoints as { id: string }[] | undefined;
+        return last?.map((endpoint) => endpoint.id).join() === expectedIds;
+      }, { timeoutMs: 10_000 });
+    }
+    console.log(`[measured] churn: ${live.length + 2} processes, ${expected.length} endpoints at the end, ${consumers.map((c) => c.messages.length).join('/')} lists seen by the watchers`);
+  }, 180_000);
+});
