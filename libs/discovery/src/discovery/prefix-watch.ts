@@ -14,8 +14,12 @@ export interface PrefixWatchSettings {
 }
 
 export interface PrefixWatchListener {
-  /** The full key → value map, after the initial list, after every watch response that changed it, after every re-list. */
-  update(entries: ReadonlyMap<string, string>, revision: number): void;
+  /**
+   * The full key → value map, after the initial list, after every watch response that changed it,
+   * after every re-list. `changed` names the keys a watch response touched; it is undefined after a
+   * list, when anything may have changed.
+   */
+  update(entries: ReadonlyMap<string, string>, revision: number, changed?: ReadonlySet<string>): void;
   /** A failed list attempt: once per backoff step. */
   listFailed(error: Error, nextAttemptMs: number): void;
 }
@@ -140,7 +144,7 @@ export class PrefixWatch {
 
   private apply(response: IWatchResponse): void {
     const appliedUpTo = this.revision;
-    let changed = false;
+    const changed = new Set<string>();
     for (const event of response.events) {
       const revision = Number(event.kv.mod_revision);
       // A resumed watch replays what we already have; the events of one transaction share a revision.
@@ -149,13 +153,13 @@ export class PrefixWatch {
       if (event.type === 'Put') this.entries.set(key, event.kv.value.toString());
       else this.entries.delete(key);
       this.revision = Math.max(this.revision, revision);
-      changed = true;
+      changed.add(key);
     }
-    if (changed) this.notify();
+    if (changed.size > 0) this.notify(changed);
   }
 
-  private notify(): void {
-    this.safely(() => this.listener.update(this.entries, this.revision));
+  private notify(changed?: ReadonlySet<string>): void {
+    this.safely(() => this.listener.update(this.entries, this.revision, changed));
   }
 
   private safely(action: () => void): void {

@@ -80,51 +80,60 @@ export class ServiceWatch {
     this.firstList.reject(new Error(`the watch on "${this.service}" stopped`));
   }
 
-  private update(entries: ReadonlyMap<string, string>, revision: number): void {
-    const next = new Map<string, ServiceEndpoint>();
-    for (const [key, value] of entries) {
-      const decoded = decodeEndpoint(this.namespace, key, value);
-      if (decoded.ok) {
-        next.set(key, decoded.endpoint);
-        this.unreadable.delete(key);
-      } else if (this.unreadable.get(key) !== value) {
-        this.unreadable.set(key, value);
-        this.logger.warn(`Skipping ${key}: ${decoded.reason} (value: ${preview(value)})`);
+  /**
+   * Decodes what changed — only the keys a watch response touched, or everything after a list — and
+   * publishes the new list if any endpoint really changed.
+   */
+  private update(entries: ReadonlyMap<string, string>, revision: number, changedKeys?: ReadonlySet<string>): void {
+    this.lastListError = undefined; // whatever happened before, etcd answered
+    const keys = changedKeys ?? this.everyKnownKey(entries);
+    const next = changedKeys ? new Map(this.byKey) : new Map<string, ServiceEndpoint>();
+    const changes: EndpointChange[] = [];
+    for (const key of keys) {
+      const value = entries.get(key);
+      const endpoint = value === undefined ? undefined : this.decode(key, value);
+      const previous = this.byKey.get(key);
+      if (endpoint) next.set(key, endpoint);
+      else next.delete(key);
+      if (value === undefined) this.unreadable.delete(key);
+      if (endpoint && !previous) changes.push({ type: 'added', endpoint, revision });
+      else if (!endpoint && previous) changes.push({ type: 'removed', endpoint: previous, revision });
+      else if (endpoint && previous && JSON.stringify(previous) !== JSON.stringify(endpoint)) {
+        changes.push({ type: 'updated', endpoint, previous, revision });
       }
     }
-    const prefix = servicePrefix(this.namespace, this.service);
-    for (const key of this.unreadable.keys()) if (key.startsWith(prefix) && !entries.has(key)) this.unreadable.delete(key);
-
-    const changes = diff(this.byKey, next, revision);
     this.byKey = next;
     if (this.loaded && changes.length === 0) return;
     this.list = [...next.values()].sort(byIdThenAddress);
     // The first list is where changes start from, not a change: it is what endpoints$ gives first.
     if (this.loaded) for (const change of changes) this.changes.next(change);
     this.lists.next(this.list);
-    this.lastListError = undefined;
     if (!this.loaded) {
       this.loaded = true;
       this.firstList.resolve();
     }
   }
-}
 
-function diff(
-  before: ReadonlyMap<string, ServiceEndpoint>,
-  after: ReadonlyMap<string, ServiceEndpoint>,
-  revision: number,
-): EndpointChange[] {
-  const changes: EndpointChange[] = [];
-  for (const [key, endpoint] of after) {
-    const previous = before.get(key);
-    if (!previous) changes.push({ type: 'added', endpoint, revision });
-    else if (JSON.stringify(previous) !== JSON.stringify(endpoint)) changes.push({ type: 'updated', endpoint, previous, revision });
+  /** After a list: the listed keys, and every key known before (they may have gone meanwhile). */
+  private everyKnownKey(entries: ReadonlyMap<string, string>): Set<string> {
+    const prefix = servicePrefix(this.namespace, this.service);
+    const unreadableHere = [...this.unreadable.keys()].filter((key) => key.startsWith(prefix));
+    return new Set([...entries.keys(), ...this.byKey.keys(), ...unreadableHere]);
   }
-  for (const [key, endpoint] of before) {
-    if (!after.has(key)) changes.push({ type: 'removed', endpoint, revision });
+
+  /** The endpoint a key/value describes; undefined (and one warning per key and value) when unreadable. */
+  private decode(key: string, value: string): ServiceEndpoint | undefined {
+    const decoded = decodeEndpoint(this.namespace, key, value);
+    if (decoded.ok) {
+      this.unreadable.delete(key);
+      return decoded.endpoint;
+    }
+    if (this.unreadable.get(key) !== value) {
+      this.unreadable.set(key, value);
+      this.logger.warn(`Skipping ${key}: ${decoded.reason} (value: ${preview(value)})`);
+    }
+    return undefined;
   }
-  return changes;
 }
 
 function byIdThenAddress(a: ServiceEndpoint, b: ServiceEndpoint): number {
