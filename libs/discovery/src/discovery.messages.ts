@@ -87,4 +87,5 @@ export const messages = {
   badClientOption: (name: string, option: string, expected: string) =>
     `DiscoveryClientsModule entry "${name}": \`${option}\` must be ${expected}.`,
   registryClosed: () => `The service registry is closed: the application is shutting down.`,
+  discoveryClosed: () => `The discovery client is closed: the application is shutting down.`,
 } as const;

@@ -8,7 +8,7 @@ export class EtcdUnavailableError extends Error {
   override readonly name = 'EtcdUnavailableError';
 }
 
-/** Thrown by ServiceRegistry calls made after the application began shutting down. */
+/** Thrown by ServiceRegistry.register() and DiscoveryClient.waitFor() once the application is shutting down. */
 export class RegistryClosedError extends Error {
   override readonly name = 'RegistryClosedError';
 }

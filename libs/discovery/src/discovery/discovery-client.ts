@@ -129,7 +129,7 @@ export class DiscoveryClient {
     try {
       return await firstValueFrom(enough);
     } catch (error) {
-      if (error instanceof EmptyError) throw new RegistryClosedError(messages.registryClosed());
+      if (error instanceof EmptyError) throw new RegistryClosedError(messages.discoveryClosed());
       throw error;
     }
   }
