@@ -3,6 +3,7 @@ import { Etcd3 } from 'etcd3';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { faultHandling } from './fault-handling.js';
+import { grpcKeepalive } from './grpc-keepalive.js';
 
 /**
  * Owns the app's one etcd client. It is closed last, in `onApplicationShutdown`, after the registry
@@ -14,7 +15,11 @@ export class EtcdConnection implements OnApplicationShutdown {
   private readonly cleanups: (() => Promise<void>)[] = [];
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
-    this.client = new Etcd3({ ...options.etcd, faultHandling: faultHandling(options.etcd.faultHandling) });
+    this.client = new Etcd3({
+      ...options.etcd,
+      faultHandling: faultHandling(options.etcd.faultHandling),
+      grpcOptions: grpcKeepalive(options.etcd.grpcOptions),
+    });
   }
 
   /**
