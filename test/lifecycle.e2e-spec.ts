@@ -1,7 +1,6 @@
 import { Etcd3 } from 'etcd3';
 import { AppProcess } from './support/app-process.js';
 import { EtcdServer } from './support/etcd.js';
-import { readKeys } from './support/etcd-keys.js';
 import { acceptsConnections } from './support/tcp.js';
 import { waitFor } from './support/wait.js';
 

@@ -3,7 +3,6 @@ import { AppProcess } from './support/app-process.js';
 import { EtcdServer } from './support/etcd.js';
 import { readKeys } from './support/etcd-keys.js';
 import { freePort } from './support/free-port.js';
-import { waitFor } from './support/wait.js';
 
 const running: AppProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];
