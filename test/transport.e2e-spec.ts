@@ -11,11 +11,13 @@ import {
   type DiscoveryClientOptions,
   type DiscoveryModuleOptions,
 } from 'nestjs-etcd-discovery';
+import { readFile, rm } from 'node:fs/promises';
 import { firstValueFrom } from 'rxjs';
 import { AppProcess } from './support/app-process.js';
 import { exited } from './support/child-processes.js';
 import { EtcdServer } from './support/etcd.js';
 import { startExampleApp, type ExampleApp } from './support/example-app.js';
+import { makeCertificates } from './support/tls.js';
 import { waitFor } from './support/wait.js';
 
 let etcd: EtcdServer;
@@ -151,6 +153,28 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
     expect(endpoints.reduce((sum, endpoint) => sum + leastOutstanding.outstanding(endpoint), 0)).toBe(30);
     await Promise.all(inFlight);
     expect(endpoints.map((endpoint) => leastOutstanding.outstanding(endpoint))).toEqual([0, 0, 0]);
+  });
+
+  it('calls instances over TCP with TLS, given the CA in the entry\'s options', async () => {
+    const certificates = await makeCertificates();
+    try {
+      const server = AppProcess.start(
+        'discoverable-app',
+        { transport: 'tcp', services: [{ name: 'secure-tcp' }], tls: { keyFile: certificates.keyFile, certFile: certificates.certFile } },
+        { ETCD_HOSTS: etcd.host },
+      );
+      processes.push(server);
+      await server.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
+      const tlsOptions = { ca: await readFile(certificates.caFile) };
+      const { app, client } = await callerOf({ service: 'secure-tcp', options: { tlsOptions } });
+      await app.get(DiscoveryClient).waitFor('secure-tcp', { timeoutMs: 10_000 });
+      expect(await firstValueFrom(client.send('ping', {}))).toBe('pong');
+      // Without the CA the handshake fails: Nest's ClientTCP logs the TLS reason and reports the close.
+      const { client: untrusting } = await callerOf({ service: 'secure-tcp', options: { tlsOptions: {} } });
+      await expect(firstValueFrom(untrusting.send('ping', {}))).rejects.toThrow('Connection closed');
+    } finally {
+      await rm(certificates.dir, { recursive: true, force: true });
+    }
   });
 
   it('throws NoEndpointAvailableError when the service has no instance', async () => {
