@@ -5,6 +5,7 @@ import {
   DiscoveryTimeoutError,
   encodeEndpoint,
   NoEndpointAvailableError,
+  ServiceRegistry,
   WeightedRoundRobinStrategy,
   type EndpointChange,
   type LoadBalancingStrategy,
@@ -208,8 +209,10 @@ describe('DiscoveryClient on a real etcd', () => {
   it('picks with per-service strategies, a class strategy built by Nest DI among them', async () => {
     @Injectable()
     class LastOne implements LoadBalancingStrategy {
+      // A dependency, to show that Nest builds the class: without the injection pick() would throw.
+      constructor(private readonly registry: ServiceRegistry) {}
       pick(endpoints: readonly ServiceEndpoint[]) {
-        return endpoints.at(-1);
+        return this.registry.registrations() && endpoints.at(-1);
       }
     }
     const namespace = freshNamespace();
