@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout } from 'rxjs';
+import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout, type Subscriber, type TeardownLogic } from 'rxjs';
 import { StrategyResolver } from '../balancing/strategy-resolver.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
@@ -52,7 +52,6 @@ export class DiscoveryClient {
    * stops when the last subscriber leaves (unless the service is required or was picked from).
    */
   endpoints$(service: string): Observable<readonly ServiceEndpoint[]> {
-    assertServiceName(service, 'DiscoveryClient.endpoints$()');
     return this.shared(service, (watch) => watch.endpoints$);
   }
 
@@ -61,7 +60,6 @@ export class DiscoveryClient {
    * `getEndpoints` give), with the etcd revision of each change.
    */
   changes$(service: string): Observable<EndpointChange> {
-    assertServiceName(service, 'DiscoveryClient.changes$()');
     return this.shared(service, (watch) => watch.changes$);
   }
 
@@ -76,16 +74,11 @@ export class DiscoveryClient {
         subscribers: 0,
       };
       const handle = this.namespaceWatch;
-      handle.subscribers += 1;
-      const subscription = handle.watch.services$.subscribe(subscriber);
-      return () => {
-        subscription.unsubscribe();
-        handle.subscribers -= 1;
-        if (handle.subscribers === 0 && this.namespaceWatch === handle) {
-          this.namespaceWatch = undefined;
-          void handle.watch.stop();
-        }
-      };
+      return countSubscriber(handle, handle.watch.services$, subscriber, () => {
+        if (this.namespaceWatch !== handle) return;
+        this.namespaceWatch = undefined;
+        void handle.watch.stop();
+      });
     });
   }
 
@@ -94,7 +87,6 @@ export class DiscoveryClient {
    * on (and this first call returns []): declare the services you call in `requires`.
    */
   getEndpoints(service: string): readonly ServiceEndpoint[] {
-    assertServiceName(service, 'DiscoveryClient.getEndpoints()');
     return this.pinnedWatch(service).current;
   }
 
@@ -154,19 +146,15 @@ export class DiscoveryClient {
   }
 
   private shared<T>(service: string, select: (watch: ServiceWatch) => Observable<T>): Observable<T> {
+    assertServiceName(service, 'DiscoveryClient');
     return new Observable<T>((subscriber) => {
       if (this.closed) return subscriber.complete();
       const handle = this.handleFor(service);
-      handle.subscribers += 1;
-      const subscription = select(handle.watch).subscribe(subscriber);
-      return () => {
-        subscription.unsubscribe();
-        handle.subscribers -= 1;
-        if (handle.subscribers === 0 && !handle.pinned && this.watches.get(service) === handle) {
-          this.watches.delete(service);
-          void handle.watch.stop();
-        }
-      };
+      return countSubscriber(handle, select(handle.watch), subscriber, () => {
+        if (handle.pinned || this.watches.get(service) !== handle) return;
+        this.watches.delete(service);
+        void handle.watch.stop();
+      });
     });
   }
 
@@ -176,9 +164,16 @@ export class DiscoveryClient {
     return handle.watch;
   }
 
+  /**
+   * The watch of `service`, started on first use. The name is checked here, once per service, so that
+   * every entry point (pick() included) gets the same clear error without a check per call; and no
+   * watch starts once the client is closed (it would hold a timer on a closed etcd client).
+   */
   private handleFor(service: string): WatchHandle {
     let handle = this.watches.get(service);
     if (!handle) {
+      assertServiceName(service, 'DiscoveryClient');
+      if (this.closed) throw new RegistryClosedError(messages.discoveryClosed());
       const { client } = this.connection;
       const watch = new ServiceWatch(client, this.options.namespace, service, this.settings, this.logger, this.unreadableValues);
       handle = { watch, subscribers: 0, pinned: false };
@@ -186,4 +181,20 @@ export class DiscoveryClient {
     }
     return handle;
   }
+}
+
+/** Subscribes `subscriber` to a shared watch's `stream`, counting it; `lastLeft` runs when the count returns to 0. */
+function countSubscriber<T>(
+  handle: { subscribers: number },
+  stream: Observable<T>,
+  subscriber: Subscriber<T>,
+  lastLeft: () => void,
+): TeardownLogic {
+  handle.subscribers += 1;
+  const subscription = stream.subscribe(subscriber);
+  return () => {
+    subscription.unsubscribe();
+    handle.subscribers -= 1;
+    if (handle.subscribers === 0) lastLeft();
+  };
 }

@@ -107,8 +107,9 @@ export class PrefixWatch {
         if (this.stopped) return;
         const delayMs = backoffDelay(attempt, this.settings.retry.initialDelayMs, this.settings.retry.maxDelayMs);
         this.safely(() => this.listener.listFailed(error as Error, delayMs));
-        this.backoff = cancellableSleep(delayMs);
-        await (this.backoff as ReturnType<typeof cancellableSleep>).done;
+        const backoff = cancellableSleep(delayMs);
+        this.backoff = backoff;
+        await backoff.done;
       }
     }
   }

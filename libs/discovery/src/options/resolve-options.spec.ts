@@ -34,6 +34,11 @@ describe('resolveDiscoveryOptions', () => {
     expect(resolved.etcd).toEqual({ hosts: ['h:1'], auth });
   });
 
+  it('splits a comma-separated etcd.hosts string as it does ETCD_HOSTS', () => {
+    expect(resolveDiscoveryOptions({ etcd: { hosts: 'a:1, b:2' } }, {}).etcd.hosts).toEqual(['a:1', 'b:2']);
+    expect(() => resolveDiscoveryOptions({ etcd: { hosts: ' , ' } }, {})).toThrow(/No etcd hosts configured/);
+  });
+
   it('drops a trailing slash of the namespace', () => {
     expect(resolveDiscoveryOptions({ ...hosts, namespace: '/prod/services/' }, {}).namespace).toBe('/prod/services');
   });

@@ -69,8 +69,9 @@ export function resolveDiscoveryOptions(
 }
 
 function resolveHosts(hosts: unknown, fromEnv: string | undefined): string[] {
-  const given = hosts ?? fromEnv?.split(',').map((host) => host.trim()).filter((host) => host.length > 0);
-  const list = typeof given === 'string' ? [given] : given;
+  // A string, from the option or from ETCD_HOSTS, is read the same way: comma-separated.
+  const given = hosts ?? fromEnv;
+  const list = typeof given === 'string' ? given.split(',').map((host) => host.trim()).filter((host) => host.length > 0) : given;
   if (!Array.isArray(list) || list.length === 0) throw new DiscoveryOptionsError(messages.noHosts());
   for (const host of list) {
     if (typeof host !== 'string' || host.trim().length === 0) throw new DiscoveryOptionsError(messages.badHost(host));

@@ -15,6 +15,7 @@ import * as validate from '../options/validation.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { backoffDelay } from '../util/backoff.js';
 import { Deferred } from '../util/deferred.js';
+import { cancellableSleep } from '../util/sleep.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { KeyGuard } from './key-guard.js';
 import { LeaseSession, keepAliveOnce } from './lease-session.js';
@@ -57,6 +58,7 @@ export class ServiceRegistry {
   private closed = false;
   private loop: Promise<void> | undefined;
   private wake: () => void = () => undefined;
+  private backoff: ReturnType<typeof cancellableSleep> | undefined;
 
   /** Registered, lease lost, re-registered, deregistered, retrying …; completes at shutdown. */
   readonly events$: Observable<RegistrationEvent> = this.events.asObservable();
@@ -153,6 +155,7 @@ export class ServiceRegistry {
     if (this.closed) return;
     this.closed = true;
     this.wake();
+    this.backoff?.cancel();
     await this.loop;
     const stored = [...this.entries.values()].filter((entry) => entry.storedUnder !== undefined);
     await Promise.all([...this.entries.values()].map((entry) => entry.guard?.stop()));
@@ -219,16 +222,10 @@ export class ServiceRegistry {
         const delayMs = backoffDelay(failures, this.options.retry.initialDelayMs, this.options.retry.maxDelayMs);
         failures += 1;
         this.events.next({ type: 'retrying', attempt: failures, delayMs, error: describe(error) });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          this.wake = () => {
-            // Only shutdown cuts a backoff short: new work waits for the next attempt.
-            if (this.closed) {
-              clearTimeout(timer);
-              resolve();
-            }
-          };
-        });
+        // Only shutdown cuts a backoff short (close() cancels it): new work waits for the next attempt.
+        this.backoff = cancellableSleep(delayMs);
+        await this.backoff.done;
+        this.backoff = undefined;
       }
     }
   }
