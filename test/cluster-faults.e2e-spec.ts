@@ -1,8 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Etcd3 } from 'etcd3';
-import { encodeEndpoint, type DiscoveryClient } from 'nestjs-etcd-discovery';
+import type { DiscoveryClient } from 'nestjs-etcd-discovery';
 import { AppProcess } from './support/app-process.js';
 import { startConsumer } from './support/consumer.js';
+import { testValue } from './support/endpoints.js';
 import { EtcdCluster, type EtcdServer } from './support/etcd.js';
 import { leaseIds, readKeys } from './support/etcd-keys.js';
 import { waitFor } from './support/wait.js';
@@ -49,8 +50,7 @@ async function consumer(requires: string[]): Promise<DiscoveryClient> {
   return discovery;
 }
 
-const news = (id: string) =>
-  encodeEndpoint({ service: 'news', id, host: '10.5.0.1', port: 5000, address: '10.5.0.1:5000', metadata: {}, weight: 1 });
+const news = (id: string) => testValue('news', id, 5000);
 
 /**
  * Writes a new endpoint through `members` (retrying while the cluster elects a leader) and reports

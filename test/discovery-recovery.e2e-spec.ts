@@ -1,8 +1,9 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Etcd3 } from 'etcd3';
-import { encodeEndpoint, type EndpointChange, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import type { EndpointChange } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
 import { startConsumer } from './support/consumer.js';
+import { testValue } from './support/endpoints.js';
 import { EtcdCluster, EtcdServer } from './support/etcd.js';
 import { waitFor } from './support/wait.js';
 
@@ -24,10 +25,9 @@ async function consumer(hosts: string[], requires: string[]) {
   return started.discovery;
 }
 
+/** A stored value whose port is derived from the id's digits (n7 → 1007). */
 function value(service: string, id: string): string {
-  const port = 1000 + (parseInt(id.replace(/\D/g, ''), 10) || 0);
-  const endpoint: ServiceEndpoint = { service, id, host: '10.7.0.1', port, address: `10.7.0.1:${port}`, metadata: {}, weight: 1 };
-  return encodeEndpoint(endpoint);
+  return testValue(service, id, 1000 + (parseInt(id.replace(/\D/g, ''), 10) || 0));
 }
 
 /** The ids etcd holds for `service` right now: the truth a watcher must converge to. */

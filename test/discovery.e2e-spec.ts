@@ -5,6 +5,7 @@ import {
   DiscoveryTimeoutError,
   encodeEndpoint,
   NoEndpointAvailableError,
+  RegistryClosedError,
   ServiceRegistry,
   WeightedRoundRobinStrategy,
   type EndpointChange,
@@ -13,6 +14,7 @@ import {
 } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
 import { CapturingLogger, startConsumer } from './support/consumer.js';
+import { testEndpoint as endpoint } from './support/endpoints.js';
 import { EtcdServer } from './support/etcd.js';
 import { waitFor } from './support/wait.js';
 
@@ -41,10 +43,6 @@ async function consumer(namespace: string, extra: object = {}, logger = new Capt
   const started = await startConsumer({ etcd: { hosts: [etcd.host] }, namespace, ...extra }, logger);
   contexts.push(started.app);
   return { ...started, logger };
-}
-
-function endpoint(service: string, id: string, port: number, extra: Partial<ServiceEndpoint> = {}): ServiceEndpoint {
-  return { service, id, host: '10.9.0.1', port, address: `10.9.0.1:${port}`, metadata: {}, weight: 1, ...extra };
 }
 
 async function put(namespace: string, value: ServiceEndpoint): Promise<void> {
@@ -192,6 +190,18 @@ describe('DiscoveryClient on a real etcd', () => {
     expect(() => discovery.pick('ghost')).toThrow('No endpoint available for service "ghost": no instance is registered');
     // A service never declared is still being read on its first use, and the message says what to do.
     expect(() => discovery.pick('undeclared')).toThrow(/"undeclared" yet: .*Declare it in `requires`/);
+    expect(() => discovery.pick('a/b')).toThrow(/Invalid service name "a\/b" in DiscoveryClient/);
+  });
+
+  it('starts no watch once closed: a pick() for a new service after shutdown fails clearly, cached ones still answer', async () => {
+    const namespace = freshNamespace();
+    await put(namespace, endpoint('kept', 'a', 1));
+    const { app, discovery } = await consumer(namespace, { requires: ['kept'] });
+    await app.close();
+    contexts.splice(contexts.indexOf(app), 1);
+    expect(discovery.pick('kept').id).toBe('a');
+    expect(() => discovery.pick('late')).toThrow(RegistryClosedError);
+    expect(() => discovery.pick('late')).toThrow('The discovery client is closed: the application is shutting down.');
   });
 
   it('services$ lists the service names under the namespace, and follows them', async () => {

@@ -6,13 +6,12 @@ import {
   DiscoveryClient,
   DiscoveryClientsModule,
   DiscoveryModule,
-  encodeEndpoint,
   type LoadBalancingStrategy,
-  type ServiceEndpoint,
 } from 'nestjs-etcd-discovery';
 import { firstValueFrom } from 'rxjs';
 import { AppProcess } from './support/app-process.js';
 import { CapturingLogger, startConsumer } from './support/consumer.js';
+import { testValue } from './support/endpoints.js';
 import { EtcdServer } from './support/etcd.js';
 import { waitFor } from './support/wait.js';
 
@@ -34,10 +33,6 @@ afterAll(async () => {
   await etcd.destroy();
 });
 
-const valid = (id: string, port: number): ServiceEndpoint => ({
-  service: 'svc', id, host: '10.3.0.1', port, address: `10.3.0.1:${port}`, metadata: {}, weight: 1,
-});
-
 describe('unreadable and hostile values under the namespace', () => {
   it('are skipped with one warning each; the other endpoints and the watch are unaffected', async () => {
     const hostile: [string, string][] = [
@@ -55,9 +50,9 @@ describe('unreadable and hostile values under the namespace', () => {
       ['../../escape', '{"Addr":"10.3.0.9:80"}'],
       ['./dot', '{"Addr":"10.3.0.9:80"}'],
     ];
-    await client.put('/services/svc/a').value(encodeEndpoint(valid('a', 1)));
+    await client.put('/services/svc/a').value(testValue('svc', 'a', 1));
     for (const [id, value] of hostile) await client.put(`/services/svc/${id}`).value(value);
-    await client.put('/services/svc/b').value(encodeEndpoint(valid('b', 2)));
+    await client.put('/services/svc/b').value(testValue('svc', 'b', 2));
 
     const logger = new CapturingLogger();
     const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['svc'] }, logger);
@@ -69,7 +64,7 @@ describe('unreadable and hostile values under the namespace', () => {
     // A log line never carries a huge value whole.
     expect(Math.max(...skipped.map((warning) => warning.length))).toBeLessThan(400);
 
-    await client.put('/services/svc/c').value(encodeEndpoint(valid('c', 3)));
+    await client.put('/services/svc/c').value(testValue('svc', 'c', 3));
     await waitFor('the watch to go on', () => discovery.getEndpoints('svc').length === 3);
     expect(logger.warnings.filter((warning) => warning.startsWith('Skipping'))).toHaveLength(hostile.length);
   });
@@ -84,11 +79,11 @@ describe('user code that throws', () => {
         return endpoints[0];
       },
     };
-    await client.put('/services/fragile/a').value(encodeEndpoint({ ...valid('a', 1), service: 'fragile' }));
+    await client.put('/services/fragile/a').value(testValue('fragile', 'a', 1));
     const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['fragile'], strategies: { fragile } });
     contexts.push(app);
     expect(() => discovery.pick('fragile')).toThrow('strategy bug');
-    await client.put('/services/fragile/b').value(encodeEndpoint({ ...valid('b', 2), service: 'fragile' }));
+    await client.put('/services/fragile/b').value(testValue('fragile', 'b', 2));
     await waitFor('the watch to go on', () => discovery.getEndpoints('fragile').length === 2);
     broken = false;
     expect(discovery.pick('fragile').id).toBe('a');
