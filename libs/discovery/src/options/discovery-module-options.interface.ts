@@ -26,7 +26,8 @@ export interface RetryOptions {
 export interface DiscoveryModuleOptions {
   /**
    * Options of the etcd3 client (`auth`, `credentials`, `grpcOptions`, `faultHandling` …), passed
-   * through unchanged. `hosts` is a string or an array of `host:port` / `http(s)://host:port`.
+   * through unchanged. `hosts` is an array of `host:port` / `http(s)://host:port`, or a
+   * comma-separated string of them.
    * @default { hosts: process.env.ETCD_HOSTS split on "," }
    */
   etcd?: Partial<IOptions>;
