@@ -7,9 +7,9 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DiscoveryClient, DiscoveryModule, ServiceRegistry } from 'nestjs-etcd-discovery';
+import { printJsonLine } from '@repo/testing/json-lines';
 
 const { services, pick } = JSON.parse(process.env.APP_CONFIG!) as { services: number; pick: boolean };
-const report = (fields: object) => process.stdout.write(`${JSON.stringify(fields)}\n`);
 
 @Module({ imports: [DiscoveryModule.forRoot({ requires: ['target'] })] })
 class CostModule {}
@@ -24,6 +24,6 @@ const loop = () => {
   setImmediate(loop);
 };
 if (pick) loop();
-process.on('SIGUSR2', () => report({ picks }));
-report({ ready: true });
+process.on('SIGUSR2', () => printJsonLine({ picks }));
+printJsonLine({ ready: true });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

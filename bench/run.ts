@@ -7,16 +7,16 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen } from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import {
   ConsistentHashStrategy,
   DiscoveryClient,
   DiscoveryModule,
   encodeEndpoint,
+  endpointKey,
   LeastOutstandingStrategy,
   RandomStrategy,
   RoundRobinStrategy,
@@ -24,12 +24,9 @@ import {
   WeightedRoundRobinStrategy,
   type DiscoveryModuleOptions,
   type LoadBalancingStrategy,
-  type ServiceEndpoint,
+  servicePrefix,
 } from 'nestjs-etcd-discovery';
-import { exited, track } from '../test/support/child-processes.js';
-import { EtcdServer } from '../test/support/etcd.js';
-import { repoRoot } from '../test/support/example-app.js';
-import { waitFor } from '../test/support/wait.js';
+import { AppProcess, EtcdServer, numberedEndpoint as endpoint, putEndpoint, putOperation, repoRoot, waitFor } from '@repo/testing';
 
 const quick = process.argv.includes('--quick');
 /** `--only recovery` (or pick, propagation, scale, cost): one section, for working on it. */
@@ -74,20 +71,9 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function endpoint(service: string, index: number, weight = 1): ServiceEndpoint {
-  const port = 1024 + (index % 60_000);
-  const host = `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`;
-  return { service, id: `i${String(index).padStart(5, '0')}`, host, port, address: `${host}:${port}`, metadata: {}, weight };
-}
-
 /** Writes `count` endpoints of each service in transactions of 1,000 puts. */
 async function seed(client: Etcd3, services: string[], count: number): Promise<void> {
-  const puts = services.flatMap((service) =>
-    Array.from({ length: count }, (_, index) => {
-      const value = endpoint(service, index, 1 + (index % 3));
-      return { request_put: { key: Buffer.from(`/services/${service}/${value.id}`), value: Buffer.from(encodeEndpoint(value)) } };
-    }),
-  );
+  const puts = services.flatMap((service) => Array.from({ length: count }, (_, index) => putOperation(endpoint(service, index, 1 + (index % 3)))));
   for (let start = 0; start < puts.length; start += 1000) await client.kv.txn({ success: puts.slice(start, start + 1000) });
 }
 
@@ -124,18 +110,9 @@ async function asyncOpsPerSecond(operation: (index: number) => Promise<unknown>,
   return median(rates);
 }
 
-function startProcess(script: string, env: NodeJS.ProcessEnv, args: string[] = []): { child: ChildProcess; lines: Record<string, unknown>[] } {
-  const child = track(spawn(process.execPath, [...args, join(repoRoot(), 'bench/dist/bench', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] }));
-  const lines: Record<string, unknown>[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line.startsWith('{')) lines.push(JSON.parse(line) as Record<string, unknown>);
-  });
-  return { child, lines };
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  await exited(child);
+/** A bench process (bench/*.ts, built next to this file), reporting in JSON lines. */
+function startProcess(script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): AppProcess {
+  return AppProcess.run(join(repoRoot(), 'bench/dist', script), { env, nodeArgs });
 }
 
 // ——— pick() ———
@@ -155,7 +132,7 @@ async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> {
   const windowMs = quick ? 150 : 400;
   for (const [sizeIndex, size] of sizes.entries()) {
     const service = services[sizeIndex]!;
-    const prefix = `/services/${service}/`;
+    const prefix = servicePrefix('/services', service);
     const perCallGet = await asyncOpsPerSecond(async (index) => {
       const { kvs } = await client.getAll().prefix(prefix).exec();
       return kvs[index % kvs.length];
@@ -192,20 +169,20 @@ async function benchPropagation(etcd: EtcdServer, client: Etcd3): Promise<void> 
   const changes = quick ? 40 : 300;
   console.log(`\nPropagation: ${changes} changes (register under a lease / revoke it) seen by ${subscriberCount} subscriber processes`);
   const subscribers = Array.from({ length: subscriberCount }, () => startProcess('subscriber.js', { ETCD_HOSTS: etcd.host }));
-  await waitFor('the subscribers', () => subscribers.every(({ lines }) => lines.some((line) => line.ready)), { timeoutMs: 60_000 });
+  await Promise.all(subscribers.map((subscriber) => subscriber.waitForLine('the subscriber', (line) => line.ready === true, 60_000)));
   const latency = { library: { register: [] as number[], deregister: [] as number[] }, bare: { register: [] as number[], deregister: [] as number[] } };
   for (let change = 0; change < changes; change += 1) {
     const id = `c${change}`;
     const { ID } = await client.leaseClient.leaseGrant({ TTL: 60 });
     for (const [kind, action] of [
-      ['register', () => client.put(`/services/prop/${id}`).value(encodeEndpoint({ ...endpoint('prop', change), id })).lease(ID).exec()],
+      ['register', () => client.put(endpointKey('/services', 'prop', id)).value(encodeEndpoint({ ...endpoint('prop', change), id })).lease(ID).exec()],
       ['deregister', () => client.leaseClient.leaseRevoke({ ID })],
     ] as const) {
       const mark = kind === 'register' ? `+${id}` : `-${id}`;
       const startedAt = now();
       await action();
       const seen = await waitFor(`${mark} everywhere`, () => {
-        const found = subscribers.map(({ lines }) => ['library', 'bare'].map((via) => lines.find((line) => line.change === mark && line.via === via)));
+        const found = subscribers.map(({ messages }) => ['library', 'bare'].map((via) => messages.find((line) => line.change === mark && line.via === via)));
         return found.every((pair) => pair.every(Boolean)) ? found : undefined;
       }, { timeoutMs: 10_000, intervalMs: 1 });
       for (const [library, bare] of seen) {
@@ -214,7 +191,7 @@ async function benchPropagation(etcd: EtcdServer, client: Etcd3): Promise<void> 
       }
     }
   }
-  await Promise.all(subscribers.map(({ child }) => stopProcess(child)));
+  await Promise.all(subscribers.map((subscriber) => subscriber.terminate()));
   for (const kind of ['register', 'deregister'] as const) {
     const libraryP99 = percentile(latency.library[kind], 99);
     const bareP99 = percentile(latency.bare[kind], 99);
@@ -238,9 +215,9 @@ async function benchScale(etcd: EtcdServer, client: Etcd3): Promise<void> {
   const emptyRss: number[] = [];
   for (let run = 0; run < (quick ? 1 : 3); run += 1) {
     const empty = startProcess('scale-consumer.js', { ETCD_HOSTS: etcd.host, APP_CONFIG: JSON.stringify({ services: ['empty'], expected: 0 }) }, ['--expose-gc']);
-    const ready = await waitFor('the empty consumer', () => empty.lines.find((line) => line.rssBytes !== undefined), { timeoutMs: 60_000 });
+    const ready = await empty.waitForLine('the empty consumer', (line) => line.rssBytes !== undefined, 60_000);
     emptyRss.push((ready.rssBytes as number) / 2 ** 20);
-    await stopProcess(empty.child);
+    await empty.terminate();
   }
   const baselineRss = median(emptyRss);
   record({ section: 'scale', name: 'consumer RSS with no endpoint (baseline: Node + Nest + etcd3 + gRPC)', value: baselineRss, unit: 'MB' });
@@ -253,29 +230,26 @@ async function benchScale(etcd: EtcdServer, client: Etcd3): Promise<void> {
     const rss: number[] = [];
     for (let run = 0; run < (quick ? 1 : 3); run += 1) {
       const consumer = startProcess('scale-consumer.js', { ETCD_HOSTS: etcd.host, APP_CONFIG: JSON.stringify({ services, expected: services.length * perService }) }, ['--expose-gc']);
-      const ready = await waitFor('the consumer', () => consumer.lines.find((line) => line.firstListMs !== undefined), { timeoutMs: 120_000 });
+      const ready = await consumer.waitForLine('the consumer', (line) => line.firstListMs !== undefined, 120_000);
       firstList.push(ready.firstListMs as number);
       rss.push((ready.rssBytes as number) / 2 ** 20);
       if (run === 0 && services.length === 1) {
         // A transaction of 1,000 new registrations: how many emissions, and how long until the new list.
-        const puts = Array.from({ length: 1000 }, (_, index) => {
-          const value = endpoint('big', perService + index);
-          return { request_put: { key: Buffer.from(`/services/big/${value.id}`), value: Buffer.from(encodeEndpoint(value)) } };
-        });
+        const puts = Array.from({ length: 1000 }, (_, index) => putOperation(endpoint('big', perService + index)));
         const startedAt = now();
         await client.kv.txn({ success: puts });
         const sentinel = endpoint('big', 99_999);
-        await client.put(`/services/big/${sentinel.id}`).value(encodeEndpoint(sentinel));
-        await waitFor('the sentinel', () => consumer.lines.some((line) => line.emission === perService + 1001), { timeoutMs: 30_000 });
-        const emissions = consumer.lines.filter((line) => line.emission !== undefined);
+        await putEndpoint(client, sentinel);
+        await consumer.waitForLine('the sentinel', (line) => line.emission === perService + 1001, 30_000);
+        const emissions = consumer.messages.filter((line) => line.emission !== undefined);
         const txnEmissions = emissions.filter((line) => line.emission === perService + 1000);
         record({ section: 'scale', name: '1,000-change transaction: emissions', value: txnEmissions.length, unit: '', target: 'one emission per transaction', met: txnEmissions.length === 1 });
         record({ section: 'scale', name: '1,000-change transaction: time until the new list', value: (txnEmissions[0]!.at as number) - startedAt, unit: 'ms' });
         // Back to 10,000 for the next runs: the transaction's 1,000 (i10000…) and the sentinel (i99999).
-        await client.delete().prefix('/services/big/i1').exec();
-        await client.delete().key(`/services/big/${sentinel.id}`).exec();
+        await client.delete().prefix(`${servicePrefix('/services', 'big')}i1`).exec();
+        await client.delete().key(endpointKey('/services', 'big', sentinel.id)).exec();
       }
-      await stopProcess(consumer.child);
+      await consumer.terminate();
     }
     record({ section: 'scale', name: `${label}: time to the first full list (process start to lists read)`, value: median(firstList), unit: 'ms', target: '< 1 s', met: median(firstList) < 1000 });
     record({ section: 'scale', name: `${label}: consumer RSS`, value: median(rss), unit: 'MB', baseline: { name: 'no endpoint', value: baselineRss } });
@@ -303,21 +277,21 @@ async function benchCost(): Promise<void> {
     ['idle, 10 registered services', 10, false],
   ] as const) {
     const app = startProcess('cost-app.js', { ETCD_HOSTS: etcd.host, APP_CONFIG: JSON.stringify({ services, pick }) });
-    await waitFor('the app', () => app.lines.some((line) => line.ready), { timeoutMs: 30_000 });
+    await app.waitForLine('the app', (line) => line.ready === true, 30_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    app.child.kill('SIGUSR2');
-    const picksBefore = ((await waitFor('picks', () => app.lines.find((line) => line.picks !== undefined))).picks as number);
+    app.kill('SIGUSR2');
+    const picksBefore = (await app.waitForLine('picks', (line) => line.picks !== undefined)).picks as number;
     const rate = await requestsPerSecond();
-    app.lines.length = 0;
-    app.child.kill('SIGUSR2');
-    const picks = ((await waitFor('picks', () => app.lines.find((line) => line.picks !== undefined))).picks as number) - picksBefore;
+    app.messages.length = 0;
+    app.kill('SIGUSR2');
+    const picks = ((await app.waitForLine('picks', (line) => line.picks !== undefined)).picks as number) - picksBefore;
     const leases = (await client.leaseClient.leaseLeases()).leases.length;
     const streams = await etcd.metric('etcd_debugging_mvcc_watch_stream_total');
     record({ section: 'cost', name: `${label}: etcd requests`, value: rate, unit: 'req/s', target: pick ? '0 requests per pick' : undefined, met: pick ? rate * (windowMs / 1000) < picks / 1e6 + 3 * (windowMs / 1000) : undefined });
     if (pick) record({ section: 'cost', name: `${label}: picks in the same window`, value: picks, unit: 'picks' });
     record({ section: 'cost', name: `${label}: leases`, value: leases, unit: '', target: '1 lease per process', met: leases === 1 });
     record({ section: 'cost', name: `${label}: watch streams`, value: streams, unit: '', target: 'one watch stream per process', met: streams === 1 });
-    await stopProcess(app.child);
+    await app.terminate();
     await waitFor('the lease to go', async () => (await client.leaseClient.leaseLeases()).leases.length === 0, { timeoutMs: 15_000 });
   }
   client.close();
@@ -347,7 +321,7 @@ async function benchRecovery(): Promise<void> {
       await etcd.restart();
       const backAt = now();
       const client = new Etcd3({ hosts: [etcd.host] });
-      await client.put('/services/watched/w').value(encodeEndpoint(endpoint('watched', 1)));
+      await putEndpoint(client, endpoint('watched', 1));
       let registeredAt = 0;
       let convergedAt = 0;
       const registry = app.get(ServiceRegistry);

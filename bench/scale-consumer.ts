@@ -7,10 +7,10 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DiscoveryClient, DiscoveryModule } from 'nestjs-etcd-discovery';
+import { printJsonLine } from '@repo/testing/json-lines';
 
 const { services, expected } = JSON.parse(process.env.APP_CONFIG!) as { services: string[]; expected: number };
 const now = () => performance.timeOrigin + performance.now();
-const report = (fields: object) => process.stdout.write(`${JSON.stringify(fields)}\n`);
 
 const startedAt = now();
 @Module({ imports: [DiscoveryModule.forRoot({ requires: services })] })
@@ -21,6 +21,6 @@ const discovery = app.get(DiscoveryClient);
 const total = services.reduce((sum, service) => sum + discovery.getEndpoints(service).length, 0);
 if (total !== expected) throw new Error(`expected ${expected} endpoints, got ${total}`);
 global.gc?.();
-report({ firstListMs: now() - startedAt, rssBytes: process.memoryUsage().rss, endpoints: total });
-discovery.endpoints$(services[0]!).subscribe((list) => report({ emission: list.length, at: now() }));
+printJsonLine({ firstListMs: now() - startedAt, rssBytes: process.memoryUsage().rss, endpoints: total });
+discovery.endpoints$(services[0]!).subscribe((list) => printJsonLine({ emission: list.length, at: now() }));
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -7,10 +7,10 @@ import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Etcd3 } from 'etcd3';
-import { DiscoveryClient, DiscoveryModule } from 'nestjs-etcd-discovery';
+import { DiscoveryClient, DiscoveryModule, servicePrefix } from 'nestjs-etcd-discovery';
+import { printJsonLine } from '@repo/testing/json-lines';
 
 const now = () => performance.timeOrigin + performance.now();
-const report = (fields: object) => process.stdout.write(`${JSON.stringify(fields)}\n`);
 
 @Module({ imports: [DiscoveryModule.forRoot({ requires: ['prop'] })] })
 class SubscriberModule {}
@@ -20,16 +20,16 @@ let previous = new Set<string>();
 app.get(DiscoveryClient).endpoints$('prop').subscribe((endpoints) => {
   const at = now();
   const ids = new Set(endpoints.map((endpoint) => endpoint.id));
-  for (const id of ids) if (!previous.has(id)) report({ via: 'library', change: `+${id}`, at });
-  for (const id of previous) if (!ids.has(id)) report({ via: 'library', change: `-${id}`, at });
+  for (const id of ids) if (!previous.has(id)) printJsonLine({ via: 'library', change: `+${id}`, at });
+  for (const id of previous) if (!ids.has(id)) printJsonLine({ via: 'library', change: `-${id}`, at });
   previous = ids;
 });
 
 const bare = new Etcd3({ hosts: process.env.ETCD_HOSTS!.split(',') });
-const watcher = await bare.watch().prefix('/services/prop/').create();
-watcher.on('put', (kv) => report({ via: 'bare', change: `+${kv.key.toString().split('/').at(-1)}`, at: now() }));
-watcher.on('delete', (kv) => report({ via: 'bare', change: `-${kv.key.toString().split('/').at(-1)}`, at: now() }));
-report({ ready: true });
+const watcher = await bare.watch().prefix(servicePrefix('/services', 'prop')).create();
+watcher.on('put', (kv) => printJsonLine({ via: 'bare', change: `+${kv.key.toString().split('/').at(-1)}`, at: now() }));
+watcher.on('delete', (kv) => printJsonLine({ via: 'bare', change: `-${kv.key.toString().split('/').at(-1)}`, at: now() }));
+printJsonLine({ ready: true });
 process.on('SIGTERM', () => {
   void watcher.cancel().finally(() => {
     bare.close();

@@ -8,10 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exited } from '../test/support/child-processes.js';
-import { EtcdServer } from '../test/support/etcd.js';
-import { startExampleApp, type ExampleApp } from '../test/support/example-app.js';
-import { waitFor } from '../test/support/wait.js';
+import { EtcdServer, exited, startExampleApp, waitFor, type ExampleApp } from '@repo/testing';
 
 const keep = process.argv.includes('--keep');
 

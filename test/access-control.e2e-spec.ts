@@ -2,11 +2,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { readFile, rm } from 'node:fs/promises';
 import { DiscoveryClient, DiscoveryModule, ServiceRegistry, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
-import { AppProcess } from './support/app-process.js';
-import { CapturingLogger } from './support/consumer.js';
-import { EtcdServer } from './support/etcd.js';
-import { makeCertificates } from './support/tls.js';
-import { waitFor } from './support/wait.js';
+import { AppProcess, CapturingLogger, EtcdServer, makeCertificates, waitFor } from '@repo/testing';
 
 const contexts: INestApplicationContext[] = [];
 const processes: AppProcess[] = [];

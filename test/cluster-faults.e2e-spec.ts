@@ -1,12 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Etcd3 } from 'etcd3';
 import type { DiscoveryClient } from 'nestjs-etcd-discovery';
-import { AppProcess } from './support/app-process.js';
-import { startConsumer } from './support/consumer.js';
-import { testValue } from './support/endpoints.js';
-import { EtcdCluster, type EtcdServer } from './support/etcd.js';
-import { leaseIds, readKeys } from './support/etcd-keys.js';
-import { waitFor } from './support/wait.js';
+import { AppProcess, EtcdCluster, type EtcdServer, leaseIds, putEndpoint, readKeys, startConsumer, testEndpoint, waitFor } from '@repo/testing';
 
 // Faults on a 3-node etcd cluster on loopback. Figures go to stdout as "[measured] …" lines
 // (docs/reliability.md quotes them); the assertions are the requirements, not the speed.
@@ -50,7 +45,8 @@ async function consumer(requires: string[]): Promise<DiscoveryClient> {
   return discovery;
 }
 
-const news = (id: string) => testValue('news', id, 5000);
+/** Writes the endpoint `id` of service "news" through `client`. */
+const writeNews = (client: Etcd3, id: string) => putEndpoint(client, testEndpoint('news', id, 5000));
 
 /**
  * Writes a new endpoint through `members` (retrying while the cluster elects a leader) and reports
@@ -59,7 +55,7 @@ const news = (id: string) => testValue('news', id, 5000);
 async function delivery(what: string, discovery: DiscoveryClient, members: EtcdServer[], id: string, timeoutMs: number): Promise<void> {
   const client = clientOf(members);
   const startedAt = Date.now();
-  await waitFor(`the write of ${id}`, () => client.put(`/services/news/${id}`).value(news(id)).then(() => true), { timeoutMs });
+  await waitFor(`the write of ${id}`, () => writeNews(client, id).then(() => true), { timeoutMs });
   const writtenAt = Date.now();
   await waitFor(`${id} to be delivered`, () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === id), { timeoutMs });
   measured(`${what}: write accepted after`, writtenAt - startedAt);
@@ -122,7 +118,7 @@ describe('on a 3-node etcd cluster', () => {
     const client = clientOf(cluster.members);
     // Not awaited: the first write after a restart can wait out etcd's own request timeout (7 s)
     // while leadership settles, and it must not delay the measurement of the apps.
-    const written = client.put('/services/news/after-outage').value(news('after-outage'));
+    const written = writeNews(client, 'after-outage');
     await waitFor('every app registered again', async () => {
       const keys = await readKeys(client, '/services/fleet/');
       return apps.every(({ key }) => keys.has(key));

@@ -8,7 +8,7 @@ describe('npm run demo', () => {
   it('starts its own etcd and the example apps, loses no request while instances stop and die, and exits 0', async () => {
     const environment = { ...process.env };
     delete environment.ETCD_HOSTS; // the demo must bring its own etcd
-    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/dist/scripts/demo.js'], {
+    const { stdout } = await promisify(execFile)(process.execPath, ['scripts/dist/demo.js'], {
       cwd: root,
       env: environment,
       timeout: 120_000,

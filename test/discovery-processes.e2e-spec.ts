@@ -1,5 +1,4 @@
-import { AppProcess, type AppMessage } from './support/app-process.js';
-import { EtcdServer } from './support/etcd.js';
+import { type AppMessage, AppProcess, EtcdServer } from '@repo/testing';
 
 // A provider app and a consumer app, each its own process, as in production.
 const ttl = 2;

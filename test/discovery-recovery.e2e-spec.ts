@@ -1,11 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Etcd3 } from 'etcd3';
-import type { EndpointChange } from 'nestjs-etcd-discovery';
+import { servicePrefix, type EndpointChange } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
-import { startConsumer } from './support/consumer.js';
-import { testValue } from './support/endpoints.js';
-import { EtcdCluster, EtcdServer } from './support/etcd.js';
-import { waitFor } from './support/wait.js';
+import { deleteEndpoint, EtcdCluster, EtcdServer, putEndpoint, startConsumer, testEndpoint, waitFor } from '@repo/testing';
 
 const contexts: INestApplicationContext[] = [];
 const subscriptions: Subscription[] = [];
@@ -25,15 +22,15 @@ async function consumer(hosts: string[], requires: string[]) {
   return started.discovery;
 }
 
-/** A stored value whose port is derived from the id's digits (n7 → 1007). */
-function value(service: string, id: string): string {
-  return testValue(service, id, 1000 + (parseInt(id.replace(/\D/g, ''), 10) || 0));
+/** Puts an endpoint whose port is derived from the id's digits (n7 → 1007). */
+function put(client: Etcd3, service: string, id: string): Promise<void> {
+  return putEndpoint(client, testEndpoint(service, id, 1000 + (parseInt(id.replace(/\D/g, ''), 10) || 0)));
 }
 
 /** The ids etcd holds for `service` right now: the truth a watcher must converge to. */
 async function truth(client: Etcd3, service: string): Promise<string[]> {
-  const keys = await client.getAll().prefix(`/services/${service}/`).keys();
-  return keys.map((key) => key.slice(`/services/${service}/`.length)).sort();
+  const keys = await client.getAll().prefix(servicePrefix('/services', service)).keys();
+  return keys.map((key) => key.slice(servicePrefix('/services', service).length)).sort();
 }
 
 function clientFor(hosts: string[]): Etcd3 {
@@ -47,8 +44,8 @@ describe('discovery keeps the truth across etcd failures', () => {
     const etcd = await EtcdServer.start();
     cleanups.push(() => etcd.destroy());
     const client = clientFor([etcd.host]);
-    await client.put('/services/svc/a1').value(value('svc', 'a1'));
-    await client.put('/services/svc/a2').value(value('svc', 'a2'));
+    await put(client, 'svc', 'a1');
+    await put(client, 'svc', 'a2');
     const discovery = await consumer([etcd.host], ['svc']);
     expect(discovery.getEndpoints('svc').map((endpoint) => endpoint.id)).toEqual(['a1', 'a2']);
 
@@ -61,8 +58,8 @@ describe('discovery keeps the truth across etcd failures', () => {
     for (let call = 0; call < 100; call += 1) expect(['a1', 'a2']).toContain(discovery.pick('svc').id);
 
     await etcd.restart();
-    await client.delete().key('/services/svc/a1');
-    await client.put('/services/svc/a3').value(value('svc', 'a3'));
+    await deleteEndpoint(client, 'svc', 'a1');
+    await put(client, 'svc', 'a3');
     await waitFor('the list to converge', () => discovery.getEndpoints('svc').map((endpoint) => endpoint.id).join() === 'a2,a3', {
       timeoutMs: 15_000,
     });
@@ -81,8 +78,8 @@ describe('discovery keeps the truth across etcd failures', () => {
       for (let step = 0; writing; step += 1) {
         const id = `n${step % 40}`;
         try {
-          if (step % 3 === 2) await client.delete().key(`/services/churn/${id}`);
-          else await client.put(`/services/churn/${id}`).value(value('churn', id));
+          if (step % 3 === 2) await deleteEndpoint(client, 'churn', id);
+          else await put(client, 'churn', id);
         } catch {
           await new Promise((resolve) => setTimeout(resolve, 50)); // etcd is restarting
         }
@@ -107,13 +104,13 @@ describe('discovery keeps the truth across etcd failures', () => {
     const etcd = await EtcdServer.start();
     cleanups.push(() => etcd.destroy());
     const client = clientFor([etcd.host]);
-    for (const id of ['w1', 'w2', 'w3']) await client.put(`/services/wiped/${id}`).value(value('wiped', id));
-    for (let step = 0; step < 50; step += 1) await client.put('/services/wiped/w1').value(value('wiped', 'w1'));
+    for (const id of ['w1', 'w2', 'w3']) await put(client, 'wiped', id);
+    for (let step = 0; step < 50; step += 1) await put(client, 'wiped', 'w1');
     const discovery = await consumer([etcd.host], ['wiped']);
     expect(discovery.getEndpoints('wiped')).toHaveLength(3);
 
     await etcd.restart({ wipe: true });
-    await client.put('/services/wiped/w9').value(value('wiped', 'w9'));
+    await put(client, 'wiped', 'w9');
     await waitFor('the list to be the new truth', () => discovery.getEndpoints('wiped').map((endpoint) => endpoint.id).join() === 'w9', {
       timeoutMs: 15_000,
     });
@@ -124,7 +121,7 @@ describe('discovery keeps the truth across etcd failures', () => {
     cleanups.push(() => cluster.destroy());
     const [watched, other] = cluster.members as [EtcdServer, EtcdServer];
     const writer = clientFor([other.host]);
-    for (const id of ['c1', 'c2', 'c3']) await writer.put(`/services/compacted/${id}`).value(value('compacted', id));
+    for (const id of ['c1', 'c2', 'c3']) await put(writer, 'compacted', id);
     // The consumer talks to one member only, so that stopping it cuts its watch.
     const discovery = await consumer([watched.host], ['compacted']);
     const changes: EndpointChange[] = [];
@@ -132,11 +129,11 @@ describe('discovery keeps the truth across etcd failures', () => {
     expect(discovery.getEndpoints('compacted')).toHaveLength(3);
 
     await watched.stop();
-    await writer.delete().key('/services/compacted/c1');
-    await writer.put('/services/compacted/c4').value(value('compacted', 'c4'));
-    await writer.put('/services/compacted/c5').value(value('compacted', 'c5'));
-    await writer.delete().key('/services/compacted/c5');
-    const { header } = await writer.getAll().prefix('/services/compacted/').exec();
+    await deleteEndpoint(writer, 'compacted', 'c1');
+    await put(writer, 'compacted', 'c4');
+    await put(writer, 'compacted', 'c5');
+    await deleteEndpoint(writer, 'compacted', 'c5');
+    const { header } = await writer.getAll().prefix(servicePrefix('/services', 'compacted')).exec();
     await writer.kv.compact({ revision: header.revision, physical: true });
     await watched.restart();
 

@@ -2,10 +2,10 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Etcd3 } from 'etcd3';
 import {
   ConsistentHashStrategy,
+  DiscoveryClosedError,
   DiscoveryTimeoutError,
-  encodeEndpoint,
+  endpointKey,
   NoEndpointAvailableError,
-  RegistryClosedError,
   ServiceRegistry,
   WeightedRoundRobinStrategy,
   type EndpointChange,
@@ -13,10 +13,7 @@ import {
   type ServiceEndpoint,
 } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
-import { CapturingLogger, startConsumer } from './support/consumer.js';
-import { testEndpoint as endpoint } from './support/endpoints.js';
-import { EtcdServer } from './support/etcd.js';
-import { waitFor } from './support/wait.js';
+import { CapturingLogger, deleteEndpoint, EtcdServer, putEndpoint, putOperation, startConsumer, testEndpoint as endpoint, waitFor } from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;
@@ -45,9 +42,7 @@ async function consumer(namespace: string, extra: object = {}, logger = new Capt
   return { ...started, logger };
 }
 
-async function put(namespace: string, value: ServiceEndpoint): Promise<void> {
-  await client.put(`${namespace}/${value.service}/${value.id}`).value(encodeEndpoint(value));
-}
+const put = (namespace: string, value: ServiceEndpoint) => putEndpoint(client, value, namespace);
 
 /** Subscribes and records every emission (unsubscribed after the test). */
 function record<T>(source: { subscribe: (next: (value: T) => void) => Subscription }): T[] {
@@ -79,7 +74,7 @@ describe('DiscoveryClient on a real etcd', () => {
 
     await put(namespace, endpoint('svc', 'c', 3));
     await waitFor('c', () => lists.length === 2);
-    await client.delete().key(`${namespace}/svc/a`);
+    await deleteEndpoint(client, 'svc', 'a', namespace);
     await waitFor('a gone', () => lists.length === 3);
     await put(namespace, endpoint('svc', 'c', 3)); // the same value again: no change, no emission
     await put(namespace, endpoint('svc', 'c', 3, { version: '2' }));
@@ -104,8 +99,7 @@ describe('DiscoveryClient on a real etcd', () => {
     const lists = record(discovery.endpoints$('bulk'));
     await waitFor('the empty first list', () => lists.length === 1);
     const puts = Array.from({ length: 1000 }, (_, index) => {
-      const value = endpoint('bulk', `i${String(index).padStart(4, '0')}`, 10_000 + index);
-      return { request_put: { key: Buffer.from(`${namespace}/bulk/${value.id}`), value: Buffer.from(encodeEndpoint(value)) } };
+      return putOperation(endpoint('bulk', `i${String(index).padStart(4, '0')}`, 10_000 + index), namespace);
     });
     await client.kv.txn({ success: puts });
     // A sentinel written afterwards: once it shows, every emission the transaction caused has been seen.
@@ -125,7 +119,7 @@ describe('DiscoveryClient on a real etcd', () => {
       ['garbage', 'not-an-address'],
       ['broken', '{"Addr":'],
     ];
-    for (const [id, value] of puts) await etcd.etcdctl('put', `${namespace}/go/${id}`, '--', value);
+    for (const [id, value] of puts) await etcd.etcdctl('put', endpointKey(namespace, 'go', id), '--', value);
     const { discovery, logger } = await consumer(namespace);
     const list = await discovery.waitFor('go', { count: 5, timeoutMs: 5000 });
     expect(list.map((item) => [item.id, item.address])).toEqual([
@@ -143,11 +137,11 @@ describe('DiscoveryClient on a real etcd', () => {
     ]);
 
     const lists = record(discovery.endpoints$('go'));
-    await etcd.etcdctl('put', `${namespace}/go/garbage`, 'not-an-address'); // same garbage: no second warning
-    await etcd.etcdctl('put', `${namespace}/go/extra`, '10.1.0.6:5006');
+    await etcd.etcdctl('put', endpointKey(namespace, 'go', 'garbage'), 'not-an-address'); // same garbage: no second warning
+    await etcd.etcdctl('put', endpointKey(namespace, 'go', 'extra'), '10.1.0.6:5006');
     await waitFor('extra', () => lists.at(-1)?.length === 6);
     expect(skipped()).toHaveLength(2);
-    await etcd.etcdctl('put', `${namespace}/go/garbage`, 'still garbage'); // new garbage: one more
+    await etcd.etcdctl('put', endpointKey(namespace, 'go', 'garbage'), 'still garbage'); // new garbage: one more
     await waitFor('the new warning', () => skipped().length === 3);
   });
 
@@ -200,7 +194,7 @@ describe('DiscoveryClient on a real etcd', () => {
     await app.close();
     contexts.splice(contexts.indexOf(app), 1);
     expect(discovery.pick('kept').id).toBe('a');
-    expect(() => discovery.pick('late')).toThrow(RegistryClosedError);
+    expect(() => discovery.pick('late')).toThrow(DiscoveryClosedError);
     expect(() => discovery.pick('late')).toThrow('The discovery client is closed: the application is shutting down.');
   });
 

@@ -4,10 +4,7 @@ import { ClientGrpcProxy } from '@nestjs/microservices';
 import { fileURLToPath } from 'node:url';
 import { DiscoveryClient, DiscoveryModule } from 'nestjs-etcd-discovery';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { AppProcess } from './support/app-process.js';
-import { EtcdServer } from './support/etcd.js';
-import { freePort } from './support/free-port.js';
-import { waitFor } from './support/wait.js';
+import { AppProcess, EtcdServer, freePort, waitFor } from '@repo/testing';
 
 interface Echo {
   who(request: object): Observable<{ id: string }>;

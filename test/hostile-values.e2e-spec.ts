@@ -6,14 +6,11 @@ import {
   DiscoveryClient,
   DiscoveryClientsModule,
   DiscoveryModule,
+  endpointKey,
   type LoadBalancingStrategy,
 } from 'nestjs-etcd-discovery';
 import { firstValueFrom } from 'rxjs';
-import { AppProcess } from './support/app-process.js';
-import { CapturingLogger, startConsumer } from './support/consumer.js';
-import { testValue } from './support/endpoints.js';
-import { EtcdServer } from './support/etcd.js';
-import { waitFor } from './support/wait.js';
+import { AppProcess, CapturingLogger, EtcdServer, putEndpoint, startConsumer, testEndpoint, waitFor } from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;
@@ -50,9 +47,9 @@ describe('unreadable and hostile values under the namespace', () => {
       ['../../escape', '{"Addr":"10.3.0.9:80"}'],
       ['./dot', '{"Addr":"10.3.0.9:80"}'],
     ];
-    await client.put('/services/svc/a').value(testValue('svc', 'a', 1));
-    for (const [id, value] of hostile) await client.put(`/services/svc/${id}`).value(value);
-    await client.put('/services/svc/b').value(testValue('svc', 'b', 2));
+    await putEndpoint(client, testEndpoint('svc', 'a', 1));
+    for (const [id, value] of hostile) await client.put(endpointKey('/services', 'svc', id)).value(value);
+    await putEndpoint(client, testEndpoint('svc', 'b', 2));
 
     const logger = new CapturingLogger();
     const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['svc'] }, logger);
@@ -64,7 +61,7 @@ describe('unreadable and hostile values under the namespace', () => {
     // A log line never carries a huge value whole.
     expect(Math.max(...skipped.map((warning) => warning.length))).toBeLessThan(400);
 
-    await client.put('/services/svc/c').value(testValue('svc', 'c', 3));
+    await putEndpoint(client, testEndpoint('svc', 'c', 3));
     await waitFor('the watch to go on', () => discovery.getEndpoints('svc').length === 3);
     expect(logger.warnings.filter((warning) => warning.startsWith('Skipping'))).toHaveLength(hostile.length);
   });
@@ -79,11 +76,11 @@ describe('user code that throws', () => {
         return endpoints[0];
       },
     };
-    await client.put('/services/fragile/a').value(testValue('fragile', 'a', 1));
+    await putEndpoint(client, testEndpoint('fragile', 'a', 1));
     const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['fragile'], strategies: { fragile } });
     contexts.push(app);
     expect(() => discovery.pick('fragile')).toThrow('strategy bug');
-    await client.put('/services/fragile/b').value(testValue('fragile', 'b', 2));
+    await putEndpoint(client, testEndpoint('fragile', 'b', 2));
     await waitFor('the watch to go on', () => discovery.getEndpoints('fragile').length === 2);
     broken = false;
     expect(discovery.pick('fragile').id).toBe('a');

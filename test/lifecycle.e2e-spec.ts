@@ -1,8 +1,5 @@
 import { Etcd3 } from 'etcd3';
-import { AppProcess } from './support/app-process.js';
-import { EtcdServer } from './support/etcd.js';
-import { acceptsConnections } from './support/tcp.js';
-import { waitFor } from './support/wait.js';
+import { acceptsConnections, AppProcess, EtcdServer, waitFor } from '@repo/testing';
 
 // Apps run as real processes here: what matters is what happens when a process dies or is told to stop.
 let etcd: EtcdServer;

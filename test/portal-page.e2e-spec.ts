@@ -2,9 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { exited } from './support/child-processes.js';
-import { EtcdServer } from './support/etcd.js';
-import { startExampleApp, type ExampleApp } from './support/example-app.js';
+import { EtcdServer, type ExampleApp, exited, startExampleApp } from '@repo/testing';
 
 let etcd: EtcdServer;
 let browser: Browser | undefined;

@@ -3,11 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { exited, track } from './support/child-processes.js';
-import { EtcdServer } from './support/etcd.js';
-import { readKeys } from './support/etcd-keys.js';
-import { freePort } from './support/free-port.js';
-import { waitFor } from './support/wait.js';
+import { EtcdServer, exited, freePort, readKeys, track, waitFor } from '@repo/testing';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 // Inside the repository, so that `nestjs-etcd-discovery` resolves through node_modules as for a user.

@@ -1,10 +1,7 @@
 import { Etcd3 } from 'etcd3';
 import { ServiceRegistry, type RegistrationEvent } from 'nestjs-etcd-discovery';
 import type { INestApplication } from '@nestjs/common';
-import { EtcdServer } from './support/etcd.js';
-import { hexLeaseId, leaseIds, readKeys } from './support/etcd-keys.js';
-import { appModule, NestApps } from './support/nest-app.js';
-import { waitFor } from './support/wait.js';
+import { appModule, EtcdServer, hexLeaseId, leaseIds, NestApps, readKeys, waitFor } from '@repo/testing';
 
 // Each test gets its own etcd, since several of them stop, restart or wipe it.
 const ttl = 2;

@@ -1,11 +1,7 @@
 import { Etcd3 } from 'etcd3';
 import { connect } from 'node:net';
 import { ServiceRegistry, type RegistrationEvent } from 'nestjs-etcd-discovery';
-import { AppProcess } from './support/app-process.js';
-import { EtcdServer } from './support/etcd.js';
-import { leaseIds, readKeys } from './support/etcd-keys.js';
-import { appModule, httpPort, NestApps } from './support/nest-app.js';
-import { waitFor } from './support/wait.js';
+import { appModule, AppProcess, EtcdServer, httpPort, leaseIds, NestApps, readKeys, waitFor } from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;

@@ -1,8 +1,5 @@
 import { Etcd3 } from 'etcd3';
-import { AppProcess } from './support/app-process.js';
-import { EtcdServer } from './support/etcd.js';
-import { readKeys } from './support/etcd-keys.js';
-import { freePort } from './support/free-port.js';
+import { AppProcess, EtcdServer, freePort, readKeys } from '@repo/testing';
 
 const running: AppProcess[] = [];
 const cleanups: (() => Promise<void>)[] = [];

@@ -13,12 +13,7 @@ import {
 } from 'nestjs-etcd-discovery';
 import { readFile, rm } from 'node:fs/promises';
 import { firstValueFrom } from 'rxjs';
-import { AppProcess } from './support/app-process.js';
-import { exited } from './support/child-processes.js';
-import { EtcdServer } from './support/etcd.js';
-import { startExampleApp, type ExampleApp } from './support/example-app.js';
-import { makeCertificates } from './support/tls.js';
-import { waitFor } from './support/wait.js';
+import { AppProcess, EtcdServer, type ExampleApp, exited, makeCertificates, startExampleApp, waitFor } from '@repo/testing';
 
 let etcd: EtcdServer;
 const contexts: INestApplicationContext[] = [];

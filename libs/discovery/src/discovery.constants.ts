@@ -1,2 +1,2 @@
-/** Injection tokens and metadata keys private to the library. */
+/** Injection tokens private to the library. */
 export const RESOLVED_DISCOVERY_OPTIONS = Symbol('nestjs-etcd-discovery:resolved-options');

@@ -21,6 +21,11 @@ export const messages = {
     `while etcd is unreachable) or 'background' (the app starts and registration retries until etcd answers).`,
   badDuration: (name: string, value: unknown, min: number) =>
     `Invalid \`${name}\` ${JSON.stringify(value)} in ${where}: it must be a finite number of milliseconds ≥ ${min}.`,
+  notGlobal: () =>
+    `\`isGlobal: false\` in ${where} is not supported: DiscoveryModule is always global, since one etcd client and one ` +
+    `lease serve the whole app. Remove \`isGlobal\`; feature modules inject DiscoveryClient and ServiceRegistry without importing it.`,
+  unknownOption: (name: string, known: readonly string[]) =>
+    `Unknown option \`${name}\` in ${where}: the options are ${known.map((option) => `\`${option}\``).join(', ')}.`,
   badRetry: (initial: number, max: number) =>
     `Invalid \`retry\` in ${where}: \`maxDelayMs\` (${max}) must be at least \`initialDelayMs\` (${initial}).`,
   badServiceName: (name: unknown, origin: string) =>
@@ -83,7 +88,7 @@ export const messages = {
     `DiscoveryClientsModule entry "${name}": transport ${String(transport)} is not supported. Discovery picks a ` +
     `host:port per call, which TCP (with or without TLS) uses. Broker transports (Redis, NATS, RabbitMQ, Kafka, MQTT) ` +
     `route through their broker and need no discovery: use Nest's ClientsModule. For gRPC, use Nest's ClientsModule with ` +
-    `url 'etcd:///<service>' (see registerEtcdResolver).`,
+    `url 'etcd:///<service>' (DiscoveryModule registers the etcd: resolver with @grpc/grpc-js).`,
   badClientOption: (name: string, option: string, expected: string) =>
     `DiscoveryClientsModule entry "${name}": \`${option}\` must be ${expected}.`,
   registryClosed: () => `The service registry is closed: the application is shutting down.`,

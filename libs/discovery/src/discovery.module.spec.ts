@@ -70,6 +70,19 @@ describe('DiscoveryModule', () => {
     await moduleRef.close();
   });
 
+  it('is always global: `isGlobal: true` is accepted, `isGlobal: false` fails at init saying why (forRoot and forRootAsync)', async () => {
+    expect(await resolvedWith([DiscoveryModule.forRoot({ ...options, isGlobal: true })])).toMatchObject({ ttl: 3 });
+    const notGlobal = /`isGlobal: false` in DiscoveryModule\.forRoot\(\)\/forRootAsync\(\) is not supported: DiscoveryModule is always global/;
+    for (const imported of [
+      DiscoveryModule.forRoot({ ...options, isGlobal: false as never }),
+      DiscoveryModule.forRootAsync({ isGlobal: false as never, useFactory: () => options }),
+    ]) {
+      const init = Test.createTestingModule({ imports: [imported] }).compile().then((moduleRef) => moduleRef.init());
+      await expect(init).rejects.toThrow(DiscoveryOptionsError);
+      await expect(init).rejects.toThrow(notGlobal);
+    }
+  });
+
   it('fails at init with the message for a bad option, also through forRootAsync', async () => {
     const imported = DiscoveryModule.forRootAsync({ useFactory: () => ({ ...options, ttl: 0 }) });
     await expect(Test.createTestingModule({ imports: [imported] }).compile()).rejects.toThrow(/Invalid `ttl` 0/);

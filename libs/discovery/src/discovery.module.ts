@@ -3,22 +3,29 @@ import { DiscoveryModule as NestDiscoveryModule, ModuleRef } from '@nestjs/core'
 import { LOAD_BALANCING_STRATEGY } from './balancing/load-balancing-strategy.js';
 import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
-import { RequiredServicesLifecycle } from './discovery/required-services.lifecycle.js';
 import { RequiredServices } from './discovery/required-services.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { ConfigurableDiscoveryModule, DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
-import { EtcdConnection } from './etcd/etcd-connection.js';
+import { Etcd3Gateway } from './etcd/etcd3-gateway.js';
+import { EtcdGateway } from './etcd/etcd-gateway.js';
 import type { DiscoveryModuleOptions, ResolvedDiscoveryOptions } from './options/discovery-module-options.interface.js';
 import { resolveDiscoveryOptions } from './options/resolve-options.js';
 import { DiscoverableExplorer } from './registration/discoverable.explorer.js';
 import { ListeningAddress } from './registration/listening-address.js';
+import { RegistrationReconciler } from './registration/registration-reconciler.js';
 import { RegistrationLifecycle } from './registration/registration.lifecycle.js';
 import { ServiceRegistry } from './registration/service-registry.js';
+import { StartupChecks } from './registration/startup-checks.js';
 import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js';
 
 /**
- * Service discovery on etcd. `DiscoveryModule.forRoot(options)` or `forRootAsync({ … })`, once, in
- * the root module.
+ * Service discovery on etcd: `DiscoveryModule.forRoot(options)` or `forRootAsync({ … })`, once, in
+ * the root module. Always global; it exports only the public API (`DiscoveryClient`,
+ * `ServiceRegistry`, `LOAD_BALANCING_STRATEGY`).
+ *
+ * Shutdown follows the dependencies (Nest runs a module's hooks from the most dependent provider
+ * down): the registry revokes its lease before the servers close, the watches stop, and the etcd
+ * client — which everything else depends on — closes last.
  */
 @Module({
   imports: [NestDiscoveryModule],
@@ -28,23 +35,25 @@ import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js'
       useFactory: (options: DiscoveryModuleOptions) => resolveDiscoveryOptions(options),
       inject: [DISCOVERY_MODULE_OPTIONS],
     },
+    { provide: EtcdGateway, useClass: Etcd3Gateway },
     {
       provide: LOAD_BALANCING_STRATEGY,
       useFactory: (options: ResolvedDiscoveryOptions, moduleRef: ModuleRef) => instantiateStrategy(moduleRef, options.strategy),
       inject: [RESOLVED_DISCOVERY_OPTIONS, ModuleRef],
     },
-    EtcdConnection,
+    StrategyResolver,
+    // Registration
+    RegistrationReconciler,
     ServiceRegistry,
     DiscoverableExplorer,
     ListeningAddress,
+    StartupChecks,
     RegistrationLifecycle,
-    StrategyResolver,
+    // Discovery
     DiscoveryClient,
     RequiredServices,
-    RequiredServicesLifecycle,
     EtcdGrpcResolverRegistration,
   ],
-  // StrategyResolver and RequiredServices are for DiscoveryClientsModule, not part of the public API.
-  exports: [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, StrategyResolver, RequiredServices],
+  exports: [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY],
 })
 export class DiscoveryModule extends ConfigurableDiscoveryModule {}

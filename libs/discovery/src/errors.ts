@@ -8,9 +8,17 @@ export class EtcdUnavailableError extends Error {
   override readonly name = 'EtcdUnavailableError';
 }
 
-/** Thrown by ServiceRegistry.register() and DiscoveryClient.waitFor() once the application is shutting down. */
+/** Thrown by `ServiceRegistry.register()` once the application is shutting down. */
 export class RegistryClosedError extends Error {
   override readonly name = 'RegistryClosedError';
+}
+
+/**
+ * Thrown by `DiscoveryClient.waitFor()`, and by `pick()`/`getEndpoints()` for a service never read
+ * before, once the application is shutting down.
+ */
+export class DiscoveryClosedError extends Error {
+  override readonly name = 'DiscoveryClosedError';
 }
 
 /** Thrown by `pick()` (and the client proxy) when a service has no endpoint that may be picked. */

@@ -1,41 +1,56 @@
+/**
+ * nestjs-etcd-discovery: service discovery for NestJS on etcd. Everything a user needs is exported
+ * here, once; nothing else in the package is public API.
+ */
+
+// The module and its options
 export { DiscoveryModule } from './discovery.module.js';
-export { DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
-export type {
-  DiscoveryModuleOptions,
-  RegistrationMode,
-  RetryOptions,
-} from './options/discovery-module-options.interface.js';
+export type { DiscoveryModuleOptions, RegistrationMode, RetryOptions, StrategyOption } from './options/discovery-module-options.interface.js';
+
+// Registration: @Discoverable() classes, or ServiceRegistry by hand
 export { Discoverable, type DiscoverableOptions } from './registration/discoverable.decorator.js';
 export { ServiceRegistry } from './registration/service-registry.js';
 export type { RegistrationState, ServiceRegistration } from './registration/service-registration.interface.js';
 export type { RegistrationEvent } from './registration/registration-events.js';
-export type { ServiceEndpoint } from './service-endpoint.interface.js';
-export { encodeEndpoint, decodeEndpoint, type DecodeResult, type StoredEndpointValue } from './codec/endpoint-codec.js';
-export { endpointKey, servicePrefix } from './codec/endpoint-key.js';
-export { DiscoveryOptionsError, EtcdUnavailableError, RegistryClosedError } from './errors.js';
+
+// Discovery: live endpoints, picked without an etcd request
 export { DiscoveryClient } from './discovery/discovery-client.js';
 export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
+export type { ServiceEndpoint } from './service-endpoint.interface.js';
 export type { EndpointChange } from './discovery/endpoint-change.interface.js';
+
+// Load balancing
 export {
   LOAD_BALANCING_STRATEGY,
-  isInFlightTracker,
+  type InFlightTracker,
   type LoadBalancingStrategy,
   type PickContext,
-  type InFlightTracker,
 } from './balancing/load-balancing-strategy.js';
 export { RoundRobinStrategy } from './balancing/round-robin.strategy.js';
 export { RandomStrategy } from './balancing/random.strategy.js';
 export { WeightedRoundRobinStrategy } from './balancing/weighted-round-robin.strategy.js';
 export { ConsistentHashStrategy } from './balancing/consistent-hash.strategy.js';
 export { LeastOutstandingStrategy } from './balancing/least-outstanding.strategy.js';
-export { NoEndpointAvailableError, DiscoveryTimeoutError } from './errors.js';
-export type { StrategyOption } from './options/discovery-module-options.interface.js';
+
+// Calling services: Nest ClientProxies over discovery
 export { DiscoveryClientsModule } from './transport/discovery-clients.module.js';
-export { DiscoveryClientProxy } from './transport/discovery-client-proxy.js';
 export type {
-  DiscoveryClientOptions,
   DiscoveryClientAsyncOptions,
   DiscoveryClientConfig,
+  DiscoveryClientOptions,
   DiscoveryClientOptionsFactory,
 } from './transport/discovery-client-options.interface.js';
-export { createEtcdResolverClass, ETCD_GRPC_SCHEME } from './transport/etcd-grpc-resolver.js';
+
+// What is stored in etcd (the layout Go's etcd naming reads and writes)
+export { decodeEndpoint, encodeEndpoint, type DecodeResult, type StoredEndpointValue } from './codec/endpoint-codec.js';
+export { endpointKey, servicePrefix } from './codec/endpoint-key.js';
+
+// Errors
+export {
+  DiscoveryClosedError,
+  DiscoveryOptionsError,
+  DiscoveryTimeoutError,
+  EtcdUnavailableError,
+  NoEndpointAvailableError,
+  RegistryClosedError,
+} from './errors.js';

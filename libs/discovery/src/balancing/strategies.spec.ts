@@ -1,9 +1,9 @@
+import { endpointList as endpoints } from '@repo/testing/endpoints';
 import { DiscoveryOptionsError } from '../errors.js';
 import { ConsistentHashStrategy } from './consistent-hash.strategy.js';
 import { LeastOutstandingStrategy } from './least-outstanding.strategy.js';
 import { RandomStrategy } from './random.strategy.js';
 import { RoundRobinStrategy } from './round-robin.strategy.js';
-import { endpoints, evenGrid } from './test-endpoints.js';
 import { WeightedRoundRobinStrategy } from './weighted-round-robin.strategy.js';
 
 const ids = (picked: ({ id: string } | undefined)[]) => picked.map((endpoint) => endpoint?.id).join(' ');
@@ -156,4 +156,10 @@ describe('LeastOutstandingStrategy (power of two choices)', () => {
 function scripted(values: number[]): () => number {
   let index = 0;
   return () => values[index++ % values.length]!;
+}
+
+/** A "random" source that walks a grid evenly: n calls cover [0, 1) in n equal steps. */
+function evenGrid(n: number): () => number {
+  let index = 0;
+  return () => (index++ % n + 0.5) / n;
 }

@@ -19,6 +19,7 @@ export interface StoredEndpointValue {
   };
 }
 
+/** The value the registry stores for `endpoint` (a `StoredEndpointValue`, as JSON). */
 export function encodeEndpoint(endpoint: ServiceEndpoint): string {
   const value: StoredEndpointValue = {
     Addr: endpoint.address,
@@ -34,6 +35,7 @@ export function encodeEndpoint(endpoint: ServiceEndpoint): string {
   return JSON.stringify(value);
 }
 
+/** What `decodeEndpoint()` read: the endpoint, or why the value could not be read. */
 export type DecodeResult = { ok: true; endpoint: ServiceEndpoint } | { ok: false; reason: string };
 
 const reservedMetadataKeys = new Set(['service', 'id', 'weight', 'version', 'zone', 'metadata']);

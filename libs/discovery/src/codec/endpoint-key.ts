@@ -1,11 +1,12 @@
 /**
- * Keys: `<namespace>/<service>/<instance id>`. The trailing "/" of a service prefix matters:
- * without it, a watch on `/services/foo` would also see `/services/foo_other` (etcd #15022).
+ * The prefix of a service's keys, `<namespace>/<service>/`. The trailing "/" matters: without it, a
+ * watch on `/services/foo` would also see `/services/foo_other` (etcd #15022).
  */
 export function servicePrefix(namespace: string, service: string): string {
   return `${namespace}/${service}/`;
 }
 
+/** The key of one instance: `<namespace>/<service>/<instance id>`. */
 export function endpointKey(namespace: string, service: string, id: string): string {
   return `${servicePrefix(namespace, service)}${id}`;
 }

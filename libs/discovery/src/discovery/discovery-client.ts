@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout, type Subscriber, type TeardownLogic } from 'rxjs';
+import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { StrategyResolver } from '../balancing/strategy-resolver.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
-import { DiscoveryOptionsError, DiscoveryTimeoutError, NoEndpointAvailableError, RegistryClosedError } from '../errors.js';
-import { EtcdConnection } from '../etcd/etcd-connection.js';
+import { DiscoveryClosedError, DiscoveryOptionsError, DiscoveryTimeoutError, NoEndpointAvailableError } from '../errors.js';
+import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
@@ -25,7 +26,7 @@ interface WatchHandle {
  * subscriber and every `pick()`. Inject it with `@InjectDiscovery()`.
  */
 @Injectable()
-export class DiscoveryClient {
+export class DiscoveryClient implements OnApplicationShutdown {
   private readonly logger = new Logger('DiscoveryClient');
   private readonly watches = new Map<string, WatchHandle>();
   private namespaceWatch: { watch: NamespaceWatch; subscribers: number } | undefined;
@@ -35,15 +36,10 @@ export class DiscoveryClient {
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
-    private readonly connection: EtcdConnection,
+    private readonly gateway: EtcdGateway,
     private readonly strategies: StrategyResolver,
   ) {
-    this.settings = {
-      callTimeoutMs: options.connectTimeoutMs,
-      resyncIntervalMs: options.resyncIntervalMs,
-      retry: options.retry,
-    };
-    connection.beforeClose(() => this.close());
+    this.settings = { resyncIntervalMs: options.resyncIntervalMs, retry: options.retry };
   }
 
   /**
@@ -68,7 +64,7 @@ export class DiscoveryClient {
     return new Observable<readonly string[]>((subscriber) => {
       if (this.closed) return subscriber.complete();
       this.namespaceWatch ??= {
-        watch: new NamespaceWatch(this.connection.client, this.options.namespace, this.settings, (error, nextAttemptMs) =>
+        watch: new NamespaceWatch(this.gateway, this.options.namespace, this.settings, (error, nextAttemptMs) =>
           this.logger.warn(`Listing the namespace failed (${error.message}); next attempt in ${nextAttemptMs} ms`),
         ),
         subscribers: 0,
@@ -96,9 +92,14 @@ export class DiscoveryClient {
    */
   pick(service: string, key?: string): ServiceEndpoint {
     const watch = this.pinnedWatch(service);
-    const endpoint = this.strategies.forService(service).pick(watch.current, { service, key });
+    const endpoint = this.strategyFor(service).pick(watch.current, { service, key });
     if (!endpoint) throw new NoEndpointAvailableError(service, messages.noEndpoint(service, watch.isLoaded));
     return endpoint;
+  }
+
+  /** The strategy that picks for `service`: its entry in `strategies`, or the app's default. */
+  strategyFor(service: string): LoadBalancingStrategy {
+    return this.strategies.forService(service);
   }
 
   /** Resolves with the list once `service` has at least `count` endpoints; rejects after `timeoutMs`. */
@@ -121,7 +122,7 @@ export class DiscoveryClient {
     try {
       return await firstValueFrom(enough);
     } catch (error) {
-      if (error instanceof EmptyError) throw new RegistryClosedError(messages.discoveryClosed());
+      if (error instanceof EmptyError) throw new DiscoveryClosedError(messages.discoveryClosed());
       throw error;
     }
   }
@@ -137,7 +138,7 @@ export class DiscoveryClient {
   }
 
   /** Stops every watch and completes every observable; after it, lists stay as they were. */
-  async close(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     const stops = [...this.watches.values()].map((handle) => handle.watch.stop());
@@ -173,9 +174,8 @@ export class DiscoveryClient {
     let handle = this.watches.get(service);
     if (!handle) {
       assertServiceName(service, 'DiscoveryClient');
-      if (this.closed) throw new RegistryClosedError(messages.discoveryClosed());
-      const { client } = this.connection;
-      const watch = new ServiceWatch(client, this.options.namespace, service, this.settings, this.logger, this.unreadableValues);
+      if (this.closed) throw new DiscoveryClosedError(messages.discoveryClosed());
+      const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.unreadableValues);
       handle = { watch, subscribers: 0, pinned: false };
       this.watches.set(service, handle);
     }

@@ -1,6 +1,6 @@
-import type { Etcd3 } from 'etcd3';
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import { parseEndpointKey } from '../codec/endpoint-key.js';
+import type { EtcdGateway } from '../etcd/etcd-gateway.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
 
 /** The names of the services that have at least one key under the namespace (`services$()`). */
@@ -12,8 +12,8 @@ export class NamespaceWatch {
     filter((names): names is readonly string[] => names !== undefined),
   );
 
-  constructor(client: Etcd3, namespace: string, settings: PrefixWatchSettings, onListFailed: (error: Error, nextAttemptMs: number) => void) {
-    this.watch = new PrefixWatch(client, `${namespace}/`, settings, {
+  constructor(gateway: EtcdGateway, namespace: string, settings: PrefixWatchSettings, onListFailed: (error: Error, nextAttemptMs: number) => void) {
+    this.watch = new PrefixWatch(gateway, `${namespace}/`, settings, {
       update: (entries) => {
         const services = new Set<string>();
         for (const key of entries.keys()) {

@@ -1,14 +1,10 @@
-import type { Etcd3, IWatchResponse, Watcher } from 'etcd3';
-import { cancelWatcher } from '../etcd/cancel-watcher.js';
-import { withDeadline } from '../etcd/etcd-connection.js';
+import type { EtcdGateway, KeyChange, WatchHandle } from '../etcd/etcd-gateway.js';
 import type { RetryOptions } from '../options/discovery-module-options.interface.js';
-import { backoffDelay } from '../util/backoff.js';
-import { cancellableSleep } from '../util/sleep.js';
+import { RetryLoop } from '../util/retry-loop.js';
 
 const SETTLE_RELIST_MS = 3000;
 
 export interface PrefixWatchSettings {
-  callTimeoutMs: number;
   resyncIntervalMs: number;
   retry: Required<RetryOptions>;
 }
@@ -40,121 +36,103 @@ export interface PrefixWatchListener {
  * rethrow it and end the process).
  */
 export class PrefixWatch {
-  private readonly entries = new Map<string, string>();
+  private entries = new Map<string, string>();
   private revision = 0;
-  private watcher: Watcher | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  private watch: WatchHandle | undefined;
+  private generation = 0;
+  /** A list is wanted: at start, after a reconnect or a cancelled watch, and periodically. */
+  private listWanted = false;
+  private readonly loop: RetryLoop;
   private stopped = false;
-  private backoff: { cancel: () => void } | undefined;
   private readonly timer: NodeJS.Timeout;
   private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly gateway: EtcdGateway,
     private readonly prefix: string,
-    private readonly settings: PrefixWatchSettings,
+    settings: PrefixWatchSettings,
     private readonly listener: PrefixWatchListener,
   ) {
+    this.loop = new RetryLoop(settings.retry, {
+      hasWork: () => this.listWanted,
+      attempt: () => this.listAndWatch(),
+      failed: (error, _attempt, delayMs) => {
+        this.safely(() => this.listener.listFailed(error as Error, delayMs));
+        return 'back-off';
+      },
+    });
     this.timer = setInterval(() => this.resync(), settings.resyncIntervalMs);
     this.resync();
   }
 
-  /** Lists the prefix again and re-watches from there; calls made meanwhile run once more after it. */
+  /** Lists the prefix again and re-watches from there; asked for during a list, it runs once more after it. */
   resync(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.listAndWatch().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.resync();
-      }
-    });
+    this.listWanted = true;
+    this.loop.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     clearTimeout(this.settleTimer);
-    this.backoff?.cancel();
-    await this.running;
-    const watcher = this.watcher;
-    this.watcher = undefined;
-    if (watcher) await cancelWatcher(watcher);
+    await this.loop.close();
+    const watch = this.watch;
+    this.watch = undefined;
+    this.generation += 1;
+    await watch?.cancel();
   }
 
   private async listAndWatch(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt += 1) {
-      try {
-        const response = await this.client
-          .getAll()
-          .prefix(this.prefix)
-          .options(withDeadline(this.settings.callTimeoutMs))
-          .exec();
-        if (this.stopped) return;
-        this.entries.clear();
-        for (const kv of response.kvs) this.entries.set(kv.key.toString(), kv.value.toString());
-        // Lower than before when etcd's data were wiped: the list is the truth all the same.
-        this.revision = Number(response.header.revision);
-        this.watchFrom(this.revision + 1);
-        this.notify();
-        return;
-      } catch (error) {
-        if (this.stopped) return;
-        const delayMs = backoffDelay(attempt, this.settings.retry.initialDelayMs, this.settings.retry.maxDelayMs);
-        this.safely(() => this.listener.listFailed(error as Error, delayMs));
-        const backoff = cancellableSleep(delayMs);
-        this.backoff = backoff;
-        await backoff.done;
-      }
+    this.listWanted = false;
+    try {
+      const listed = await this.gateway.list(this.prefix);
+      if (this.stopped) return;
+      this.entries = listed.entries;
+      // Lower than before when etcd's data were wiped: the list is the truth all the same.
+      this.revision = listed.revision;
+      this.watchFrom(this.revision + 1);
+      this.notify();
+    } catch (error) {
+      this.listWanted = true;
+      throw error;
     }
   }
 
   private watchFrom(revision: number): void {
-    const previous = this.watcher;
-    // `watcher()` attaches synchronously: the listeners exist before anything can be emitted.
-    const watcher = this.client.watch().prefix(this.prefix).startRevision(String(revision)).watcher();
-    this.watcher = watcher;
-    if (previous) void cancelWatcher(previous);
-    let reconnecting = false;
-    watcher.on('data', (response: IWatchResponse) => {
-      if (watcher === this.watcher) this.safely(() => this.apply(response));
-    });
-    watcher.on('disconnected', () => {
-      reconnecting = true;
-    });
-    watcher.on('connected', () => {
-      if (reconnecting && watcher === this.watcher) {
+    const previous = this.watch;
+    // Only the newest watch speaks: a replaced one may still deliver until its cancel is through.
+    const generation = ++this.generation;
+    const current = () => generation === this.generation;
+    this.watch = this.gateway.watchPrefix(this.prefix, revision, {
+      changes: (changes) => {
+        if (current()) this.safely(() => this.apply(changes));
+      },
+      resumed: () => {
+        if (!current()) return;
         this.resync();
         // A reconnect often lands while the cluster is still settling (a member that is up before
         // its peers, keys being re-registered): one more look once it has settled.
         clearTimeout(this.settleTimer);
         this.settleTimer = setTimeout(() => this.resync(), SETTLE_RELIST_MS);
-      }
-      reconnecting = false;
+      },
+      // Cancelled by etcd (compaction) or failed: re-list.
+      broken: () => {
+        if (current()) this.resync();
+      },
     });
-    // Cancelled by etcd (compaction) or failed: etcd3 drops the watcher; we re-list.
-    watcher.on('error', () => {
-      if (watcher === this.watcher) this.resync();
-    });
+    if (previous) void previous.cancel();
   }
 
-  private apply(response: IWatchResponse): void {
+  private apply(changes: readonly KeyChange[]): void {
     const appliedUpTo = this.revision;
     const changed = new Set<string>();
-    for (const event of response.events) {
-      const revision = Number(event.kv.mod_revision);
-      // A resumed watch replays what we already have; the events of one transaction share a revision.
-      if (revision <= appliedUpTo) continue;
-      const key = event.kv.key.toString();
-      if (event.type === 'Put') this.entries.set(key, event.kv.value.toString());
-      else this.entries.delete(key);
-      this.revision = Math.max(this.revision, revision);
-      changed.add(key);
+    for (const change of changes) {
+      // A resumed watch replays what we already have; the changes of one transaction share a revision.
+      if (change.revision <= appliedUpTo) continue;
+      if (change.type === 'put') this.entries.set(change.key, change.value);
+      else this.entries.delete(change.key);
+      this.revision = Math.max(this.revision, change.revision);
+      changed.add(change.key);
     }
     if (changed.size > 0) this.notify(changed);
   }

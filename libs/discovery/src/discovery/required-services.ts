@@ -1,18 +1,63 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { DiscoveryService as NestDiscoveryService } from '@nestjs/core';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { messages } from '../discovery.messages.js';
+import { EtcdUnavailableError } from '../errors.js';
+import { describeError, isRefusal } from '../etcd/etcd-errors.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
+import { DiscoveryClientProxy } from '../transport/discovery-client-proxy.js';
+import { withTimeout } from '../util/with-timeout.js';
+import { DiscoveryClient } from './discovery-client.js';
 
 /**
- * The services the app calls, collected from every place that can declare one (the options,
- * @Discoverable({ requires }), each DiscoveryClientsModule entry) before bootstrap watches them.
+ * The services this app calls, collected in one place — `requires` in the options and in
+ * `@Discoverable()` declarations, and the service of every `DiscoveryClientsModule` client — and
+ * watched from bootstrap, so that the first `pick()` or `send()` after the app is up sees the
+ * endpoints that exist. In 'fail-fast' mode bootstrap waits for their first list; with
+ * `waitForRequiredMs`, also for one endpoint of each.
  */
 @Injectable()
-export class RequiredServices {
-  private readonly names = new Set<string>();
+export class RequiredServices implements OnApplicationBootstrap {
+  constructor(
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
+    private readonly explorer: DiscoverableExplorer,
+    private readonly nestDiscovery: NestDiscoveryService,
+    private readonly discovery: DiscoveryClient,
+  ) {}
 
-  add(service: string): void {
-    this.names.add(service);
+  /** Every required service, once each. Every name was checked where it was declared. */
+  collect(): string[] {
+    const fromDeclarations = this.explorer.declarations.flatMap((declaration) => declaration.requires ?? []);
+    const fromClients = this.nestDiscovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance as unknown)
+      .filter((instance): instance is DiscoveryClientProxy => instance instanceof DiscoveryClientProxy)
+      .map((client) => client.service);
+    return [...new Set([...this.options.requires, ...fromDeclarations, ...fromClients])];
   }
 
-  get all(): string[] {
-    return [...this.names];
+  async onApplicationBootstrap(): Promise<void> {
+    const services = this.collect();
+    if (services.length === 0) return;
+    const listed = this.discovery.watchRequired(services);
+    if (this.options.registration === 'fail-fast') {
+      const { connectTimeoutMs, etcd, namespace } = this.options;
+      try {
+        await withTimeout(listed, connectTimeoutMs, () => {
+          const cause = services.map((service) => this.discovery.lastListError(service)).find((error) => error !== undefined);
+          return new EtcdUnavailableError(messages.requiredListTimeout(services, connectTimeoutMs, cause?.message ?? 'no answer yet'));
+        });
+      } catch (error) {
+        if (!isRefusal(error)) throw error;
+        throw new EtcdUnavailableError(messages.etcdRefused(etcd.hosts, describeError(error), `${namespace}/`));
+      }
+    } else {
+      listed.catch(() => undefined);
+    }
+    if (this.options.waitForRequiredMs > 0) {
+      const timeoutMs = this.options.waitForRequiredMs;
+      await Promise.all(services.map((service) => this.discovery.waitFor(service, { count: 1, timeoutMs })));
+    }
   }
 }

@@ -1,11 +1,10 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Etcd3 } from 'etcd3';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
 import { servicePrefix } from '../codec/endpoint-key.js';
+import type { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import { informativeError } from '../etcd/circuit-breaker.js';
-import { isRefusal } from '../etcd/refusal.js';
+import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
 import { Deferred } from '../util/deferred.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
@@ -32,7 +31,7 @@ export class ServiceWatch {
   readonly changes$: Observable<EndpointChange> = this.changes.asObservable();
 
   constructor(
-    client: Etcd3,
+    gateway: EtcdGateway,
     private readonly namespace: string,
     readonly service: string,
     settings: PrefixWatchSettings,
@@ -43,7 +42,7 @@ export class ServiceWatch {
      */
     private readonly unreadable: Map<string, string>,
   ) {
-    this.watch = new PrefixWatch(client, servicePrefix(namespace, service), settings, {
+    this.watch = new PrefixWatch(gateway, servicePrefix(namespace, service), settings, {
       update: (entries, revision) => this.update(entries, revision),
       listFailed: (error, nextAttemptMs) => {
         this.lastListError = informativeError(error, this.lastListError);

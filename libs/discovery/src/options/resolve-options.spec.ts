@@ -62,6 +62,7 @@ describe('resolveDiscoveryOptions', () => {
     ['a required service with a slash', { ...hosts, requires: ['a/b'] }, /Invalid service name "a\/b" in `requires`/],
     ['a negative waitForRequiredMs', { ...hosts, waitForRequiredMs: -5 }, /Invalid `waitForRequiredMs` -5/],
     ['a resync interval under a second', { ...hosts, resyncIntervalMs: 10 }, /Invalid `resyncIntervalMs` 10.*≥ 1000/],
+    ['an unknown option (a typo)', { ...hosts, ttL: 5 } as never, /Unknown option `ttL` in DiscoveryModule\.forRoot\(\)\/forRootAsync\(\): the options are `etcd`, `namespace`, `ttl`,/],
     ['a retry cap below its start', { ...hosts, retry: { initialDelayMs: 500, maxDelayMs: 100 } }, /`maxDelayMs` \(100\) must be at least `initialDelayMs` \(500\)/],
   ])('rejects %s with a message that says what to fix', (_case, options, message) => {
     expect(() => resolveDiscoveryOptions(options, {})).toThrow(DiscoveryOptionsError);

@@ -17,6 +17,22 @@ export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
 
 const registrationModes: readonly RegistrationMode[] = ['fail-fast', 'background'];
 
+/** Every option's name; the compiler keeps it complete, so that a typo is reported, not ignored. */
+const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
+  etcd: true,
+  namespace: true,
+  ttl: true,
+  registration: true,
+  connectTimeoutMs: true,
+  drainMs: true,
+  retry: true,
+  strategy: true,
+  strategies: true,
+  requires: true,
+  waitForRequiredMs: true,
+  resyncIntervalMs: true,
+};
+
 /**
  * Applies the defaults (including ETCD_HOSTS) and checks every option, so that a bad value fails
  * at module init with a message that says what to fix.
@@ -25,6 +41,9 @@ export function resolveDiscoveryOptions(
   options: DiscoveryModuleOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedDiscoveryOptions {
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(optionNames, name)) throw new DiscoveryOptionsError(messages.unknownOption(name, Object.keys(optionNames)));
+  }
   const retry = {
     initialDelayMs: options.retry?.initialDelayMs ?? DEFAULT_RETRY.initialDelayMs,
     maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,

@@ -3,8 +3,8 @@ import { DiscoveryService as NestDiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
-import * as validate from '../options/validation.js';
 import { DiscoverableMetadata, type DiscoverableDeclaration } from './discoverable.decorator.js';
+import { checkDeclaration } from './registration-checks.js';
 
 /** A checked `@Discoverable()` declaration and the class that carries it. */
 export interface ServiceDeclaration extends DiscoverableDeclaration {
@@ -23,11 +23,6 @@ export class DiscoverableExplorer implements OnModuleInit {
 
   get declarations(): readonly ServiceDeclaration[] {
     return this.found;
-  }
-
-  /** The services the declarations say they call. */
-  get requiredServices(): string[] {
-    return [...new Set(this.found.flatMap((declaration) => declaration.requires ?? []))];
   }
 
   onModuleInit(): void {
@@ -53,19 +48,7 @@ export class DiscoverableExplorer implements OnModuleInit {
   private declarationOf(wrapper: InstanceWrapper): ServiceDeclaration {
     const declaration = this.nestDiscovery.getMetadataByDecorator(DiscoverableMetadata, wrapper)!;
     const className = wrapper.metatype?.name ?? String(wrapper.token);
-    const { name } = declaration;
-    validate.assertServiceName(name, `@Discoverable() on ${className}`);
-    if (declaration.port !== undefined) validate.assertPort(declaration.port, name);
-    if (declaration.host !== undefined) validate.assertAdvertisedHost(declaration.host, name);
-    if (declaration.id !== undefined) validate.assertInstanceId(declaration.id, name);
-    if (declaration.weight !== undefined) validate.assertWeight(declaration.weight, name);
-    if (declaration.metadata !== undefined) validate.assertMetadata(declaration.metadata, name);
-    validate.assertOptionalLabel(declaration.version, name, 'version');
-    validate.assertOptionalLabel(declaration.zone, name, 'zone');
-    if (declaration.requires !== undefined) {
-      if (!Array.isArray(declaration.requires)) throw new DiscoveryOptionsError(messages.badRequires(declaration.requires));
-      for (const required of declaration.requires) validate.assertServiceName(required, `\`requires\` of @Discoverable() on ${className}`);
-    }
+    checkDeclaration(declaration, className);
     return { ...declaration, className };
   }
 }

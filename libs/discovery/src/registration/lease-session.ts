@@ -1,38 +1,4 @@
-import { castGrpcError, type Etcd3 } from 'etcd3';
-import { withDeadline } from '../etcd/etcd-connection.js';
-import { withTimeout } from '../util/with-timeout.js';
-
-type LeaseClient = Etcd3['leaseClient'];
-
-/**
- * Sends one keepalive for `leaseId` and returns the TTL etcd answers: > 0 while the lease lives,
- * ≤ 0 when etcd no longer knows it (expired, revoked, or etcd's data wiped). Rejects when etcd
- * cannot be reached before the deadline.
- */
-export async function keepAliveOnce(leases: LeaseClient, leaseId: string, timeoutMs: number): Promise<number> {
-  // Our own timer as well as the gRPC deadline: a keepalive that never settles (seen against a
-  // frozen member) would otherwise hold up every later one, and the lease would expire unnoticed.
-  let stream: Awaited<ReturnType<LeaseClient['leaseKeepAlive']>> | undefined;
-  const answer = (async () => {
-    stream = await leases.leaseKeepAlive(withDeadline(timeoutMs));
-    const opened = stream;
-    return new Promise<number>((resolve, reject) => {
-      opened.on('error', (error: Error) => reject(castGrpcError(error)));
-      opened.on('data', (response: { TTL?: string | number }) => {
-        resolve(Number(response.TTL ?? 0));
-        opened.end();
-      });
-      opened.write({ ID: leaseId });
-    });
-  })();
-  try {
-    return await withTimeout(answer, timeoutMs + 100, () => new Error(`no keepalive answer within ${timeoutMs} ms`));
-  } catch (error) {
-    (stream as { cancel?: () => void } | undefined)?.cancel?.();
-    answer.catch(() => undefined);
-    throw error;
-  }
-}
+import type { EtcdGateway } from '../etcd/etcd-gateway.js';
 
 /**
  * One granted lease and its keepalive loop (every TTL/3). It reports itself lost — once — when etcd
@@ -49,7 +15,7 @@ export class LeaseSession {
   private state: 'alive' | 'lost' | 'stopped' = 'alive';
 
   constructor(
-    private readonly leases: LeaseClient,
+    private readonly gateway: EtcdGateway,
     readonly leaseId: string,
     private readonly ttlSeconds: number,
     private readonly callTimeoutMs: number,
@@ -77,9 +43,9 @@ export class LeaseSession {
   }
 
   /** Stops the keepalives and revokes the lease, which deletes every key attached to it at once. */
-  async revoke(timeoutMs: number): Promise<void> {
+  async revoke(): Promise<void> {
     this.stop();
-    await this.leases.leaseRevoke({ ID: this.leaseId }, withDeadline(timeoutMs));
+    await this.gateway.revokeLease(this.leaseId);
   }
 
   /**
@@ -97,7 +63,7 @@ export class LeaseSession {
     try {
       while (this.state === 'alive' && Date.now() < roundEnds) {
         try {
-          const ttl = await keepAliveOnce(this.leases, this.leaseId, attemptMs);
+          const ttl = await this.gateway.keepAlive(this.leaseId, attemptMs);
           if (ttl > 0) this.lastSuccess = Date.now();
           else this.markLost('etcd reports the lease expired or revoked');
           return;

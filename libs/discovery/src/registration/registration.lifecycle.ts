@@ -1,13 +1,5 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Subscription } from 'rxjs';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
@@ -17,15 +9,17 @@ import { advertisedHost } from '../util/host-address.js';
 import { untilAccepting } from '../util/until-accepting.js';
 import { DiscoverableExplorer, type ServiceDeclaration } from './discoverable.explorer.js';
 import { ListeningAddress } from './listening-address.js';
-import { ServiceRegistry } from './service-registry.js';
+import { RegistrationReconciler } from './registration-reconciler.js';
+import { StartupChecks } from './startup-checks.js';
+import { toEndpoint } from './to-endpoint.js';
 
 /**
- * Drives the registration of the `@Discoverable()` classes through the app's life: check etcd at
- * bootstrap, register once the server accepts connections, deregister (and drain) before the
- * servers close.
+ * Registers the `@Discoverable()` classes: checks etcd at bootstrap ('fail-fast'), and registers
+ * each once the server accepts connections. Deregistration is the registry's own shutdown hook;
+ * here shutdown only stops waiting for a server.
  */
 @Injectable()
-export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('DiscoveryModule');
   private listening: Subscription | undefined;
   private readonly shutdown = new AbortController();
@@ -33,7 +27,8 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly explorer: DiscoverableExplorer,
-    private readonly registry: ServiceRegistry,
+    private readonly reconciler: RegistrationReconciler,
+    private readonly startupChecks: StartupChecks,
     private readonly listeningAddress: ListeningAddress,
   ) {}
 
@@ -46,15 +41,7 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
       const missing = declarations.find((declaration) => declaration.port === undefined);
       if (missing) throw new DiscoveryOptionsError(messages.noPort(missing.name));
     }
-    if (this.options.registration === 'fail-fast') {
-      try {
-        await this.registry.connect();
-        for (const declaration of declarations) await this.registry.checkWritable(declaration.name);
-      } catch (error) {
-        await this.registry.close();
-        throw error;
-      }
-    }
+    if (this.options.registration === 'fail-fast') await this.startupChecks.verify(declarations.map((declaration) => declaration.name));
     if (!address$) {
       this.registerAll(declarations, undefined);
       return;
@@ -62,16 +49,7 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
     this.listening = address$.subscribe((address) => this.registerAll(declarations, address));
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    this.listening?.unsubscribe();
-    this.shutdown.abort();
-    const wasRegistered = this.registry.registrations().length > 0;
-    await this.registry.close();
-    if (wasRegistered && this.options.drainMs > 0) await sleep(this.options.drainMs);
-  }
-
-  /** For shutdown paths that skip `beforeApplicationShutdown` (the registry itself closes before the etcd client). */
-  onApplicationShutdown(): void {
+  beforeApplicationShutdown(): void {
     this.listening?.unsubscribe();
     this.shutdown.abort();
   }
@@ -88,10 +66,8 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
       // A server that told its address is listening; one that did not (gRPC) is probed first.
       const ready = bound ? Promise.resolve(true) : untilAccepting(host ?? '127.0.0.1', advertisedPort, this.shutdown.signal);
       ready
-        .then((accepting) => {
-          if (!accepting) return undefined;
-          return this.registry.register({ ...rest, service: name, host: advertised, port: advertisedPort });
-        })
+        // The declaration was checked at module init, and the address comes from the server itself.
+        .then((accepting) => (accepting ? this.reconciler.add(toEndpoint({ ...rest, service: name, host: advertised, port: advertisedPort })) : undefined))
         .catch((error: Error) => {
           // Closing before the first put is normal at shutdown; anything else is worth a line.
           if (!(error instanceof RegistryClosedError)) this.logger.error(`Cannot register "${name}": ${error.message}`);

@@ -24,6 +24,7 @@ export interface DiscoveryClientOptions {
 /** The client's options without its token, as a factory returns them. */
 export type DiscoveryClientConfig = Omit<DiscoveryClientOptions, 'name'>;
 
+/** A class that `registerAsync({ useClass })` / `useExisting` instantiates to get one client's options. */
 export interface DiscoveryClientOptionsFactory {
   createClientOptions(): DiscoveryClientConfig | Promise<DiscoveryClientConfig>;
 }

@@ -2,7 +2,6 @@ import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { catchError, connectable, defer, finalize, Observable, Subject, tap, type Subscription } from 'rxjs';
 import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
-import type { StrategyResolver } from '../balancing/strategy-resolver.js';
 import type { DiscoveryClient } from '../discovery/discovery-client.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from './connection-errors.js';
@@ -15,16 +14,23 @@ import type { DiscoveryClientConfig } from './discovery-client-options.interface
  * connection before replying moves on to an instance not tried yet (up to `retries` more).
  */
 export class DiscoveryClientProxy extends ClientProxy implements OnApplicationShutdown {
-  private readonly pool = new Map<string, ClientTCP>();
+  private readonly pool = new Map<string, InstanceClient>();
   private readonly departures: Subscription;
 
   constructor(
     private readonly config: Required<Pick<DiscoveryClientConfig, 'service' | 'retries'>> & DiscoveryClientConfig,
     private readonly discovery: DiscoveryClient,
-    private readonly strategies: StrategyResolver,
+    /** Opens the client of one instance (a pooled ClientTCP; specs pass their own). */
+    private readonly connectTo: (endpoint: ServiceEndpoint) => InstanceClient = (endpoint) =>
+      new ClientTCP({ ...config.options, host: endpoint.host, port: endpoint.port }),
   ) {
     super();
     this.departures = discovery.endpoints$(config.service).subscribe((endpoints) => this.closeDeparted(endpoints));
+  }
+
+  /** The service whose instances this client calls (watched from bootstrap). */
+  get service(): string {
+    return this.config.service;
   }
 
   /** Nothing to connect up front: each instance's connection opens on its first call. */
@@ -59,11 +65,11 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     return source;
   }
 
-  private call<T>(pattern: unknown, data: unknown, tried: Set<string>, run: (client: ClientTCP) => Observable<T>): Observable<T> {
+  private call<T>(pattern: unknown, data: unknown, tried: Set<string>, run: (client: InstanceClient) => Observable<T>): Observable<T> {
     const endpoint = this.pickUntried(pattern, data, tried);
     const instance = instanceKey(endpoint);
     tried.add(instance);
-    const strategy = this.strategies.forService(this.config.service);
+    const strategy = this.discovery.strategyFor(this.config.service);
     const tracker = isInFlightTracker(strategy) ? strategy : undefined;
     tracker?.callStarted(endpoint);
     let answered = false;
@@ -86,18 +92,18 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     const key = this.config.keyOf?.(pattern, data);
     if (tried.size === 0) return this.discovery.pick(service, key);
     const candidates = this.discovery.getEndpoints(service).filter((endpoint) => !tried.has(instanceKey(endpoint)));
-    return this.strategies.forService(service).pick(candidates, { service, key }) ?? candidates[0]!;
+    return this.discovery.strategyFor(service).pick(candidates, { service, key }) ?? candidates[0]!;
   }
 
   private hasUntried(tried: ReadonlySet<string>): boolean {
     return this.discovery.getEndpoints(this.config.service).some((endpoint) => !tried.has(instanceKey(endpoint)));
   }
 
-  private clientFor(endpoint: ServiceEndpoint): ClientTCP {
+  private clientFor(endpoint: ServiceEndpoint): InstanceClient {
     const instance = instanceKey(endpoint);
     let client = this.pool.get(instance);
     if (!client) {
-      client = new ClientTCP({ ...this.config.options, host: endpoint.host, port: endpoint.port });
+      client = this.connectTo(endpoint);
       this.pool.set(instance, client);
     }
     return client;
@@ -122,6 +128,9 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     throw new Error('DiscoveryClientProxy emits through its pooled clients');
   }
 }
+
+/** What the proxy uses of one instance's client. */
+type InstanceClient = Pick<ClientProxy, 'send' | 'emit' | 'close'>;
 
 function instanceKey(endpoint: ServiceEndpoint): string {
   return `${endpoint.id}@${endpoint.address}`;

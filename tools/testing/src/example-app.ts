@@ -1,21 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { track } from './child-processes.js';
-
-/** The repository's root, found from this file wherever it was compiled to (test/ or scripts/dist/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'libs/discovery/package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('cannot find the repository root above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
+import { repoRoot } from './repo-root.js';
 
 export interface ExampleApp {
   child: ChildProcess;

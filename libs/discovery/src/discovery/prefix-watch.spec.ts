@@ -1,0 +1,131 @@
+import { waitFor } from '@repo/testing';
+import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
+import { PrefixWatch, type PrefixWatchListener } from './prefix-watch.js';
+
+const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 } };
+const watches: PrefixWatch[] = [];
+
+afterEach(async () => {
+  await Promise.all(watches.splice(0).map((watch) => watch.stop()));
+});
+
+/** A PrefixWatch on /p/ that records every update (a copy of the contents, the revision, the changed keys). */
+function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = {}) {
+  const updates: { contents: Record<string, string>; revision: number; changed?: string[] }[] = [];
+  const failures: number[] = [];
+  const watch = new PrefixWatch(etcd, '/p/', settings, {
+    update: (entries, revision, changed) => {
+      updates.push({ contents: Object.fromEntries(entries), revision, ...(changed ? { changed: [...changed] } : {}) });
+      listen.update?.(entries, revision, changed);
+    },
+    listFailed: (_error, nextAttemptMs) => failures.push(nextAttemptMs),
+  });
+  watches.push(watch);
+  const last = () => updates.at(-1);
+  return { watch, updates, failures, last };
+}
+
+const put = (key: string, value: string) => ({ put: key, value });
+
+describe('PrefixWatch (list, then watch from the list)', () => {
+  it('lists, then applies each later change once, naming the keys it touched', async () => {
+    const etcd = new InMemoryEtcd();
+    etcd.transaction([put('/p/a', '1'), put('/other/x', 'not ours')]);
+    const { updates, last } = watchPrefix(etcd);
+    await waitFor('the list', () => updates.length === 1);
+    expect(updates[0]).toEqual({ contents: { '/p/a': '1' }, revision: 1 });
+
+    etcd.transaction([put('/p/b', '2'), put('/p/c', '3')]);
+    etcd.transaction([{ delete: '/p/a' }]);
+    await waitFor('both changes', () => updates.length === 3);
+    expect(updates[1]).toEqual({ contents: { '/p/a': '1', '/p/b': '2', '/p/c': '3' }, revision: 2, changed: ['/p/b', '/p/c'] });
+    expect(last()).toEqual({ contents: { '/p/b': '2', '/p/c': '3' }, revision: 3, changed: ['/p/a'] });
+  });
+
+  it('drops replayed events (a resumed stream sends again what was applied): no update, nothing applied twice', async () => {
+    const etcd = new InMemoryEtcd();
+    const { updates } = watchPrefix(etcd);
+    await waitFor('the list', () => updates.length === 1);
+    etcd.transaction([put('/p/a', '1')]);
+    etcd.transaction([{ delete: '/p/a' }]);
+    await waitFor('both changes', () => updates.length === 3);
+    etcd.replay(1); // put a, delete a, again
+    etcd.transaction([put('/p/z', 'after')]);
+    await waitFor('the change after the replay', () => updates.length === 4);
+    expect(updates[3]).toEqual({ contents: { '/p/z': 'after' }, revision: 3, changed: ['/p/z'] });
+  });
+
+  it('heals a gap after a reconnect by listing again', async () => {
+    const etcd = new InMemoryEtcd();
+    const { updates, last } = watchPrefix(etcd);
+    await waitFor('the list', () => updates.length === 1);
+    etcd.goDown();
+    etcd.transaction([put('/p/missed', 'x')]);
+    etcd.comeBack({ gap: true }); // the stream resumes after the change: no event will ever tell of it
+    // At once, not only by the second look that follows a reconnect (3 s later).
+    await waitFor('the re-list', () => last()?.contents['/p/missed'] === 'x', { timeoutMs: 1500 });
+    expect(last()).toEqual({ contents: { '/p/missed': 'x' }, revision: 1 });
+  });
+
+  it('lists again and watches anew when etcd cancels the watch (compaction)', async () => {
+    const etcd = new InMemoryEtcd();
+    const { updates, last } = watchPrefix(etcd);
+    await waitFor('the list', () => updates.length === 1);
+    etcd.breakWatches();
+    etcd.transaction([put('/p/a', '1')]);
+    await waitFor('the re-list', () => updates.length === 2);
+    etcd.transaction([put('/p/b', '2')]);
+    await waitFor('a change on the new watch', () => last()?.changed?.[0] === '/p/b');
+    expect(last()!.contents).toEqual({ '/p/a': '1', '/p/b': '2' });
+  });
+
+  it('a resync asked for while a list runs lists exactly once more, after it', async () => {
+    const etcd = new InMemoryEtcd();
+    const list = vi.spyOn(etcd, 'list');
+    const { watch, updates } = watchPrefix(etcd);
+    watch.resync();
+    watch.resync();
+    etcd.transaction([put('/p/a', '1')]);
+    await waitFor('two lists', () => updates.length >= 2 && list.mock.calls.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(list).toHaveBeenCalledTimes(2);
+  });
+
+  it('retries a failed list with backoff, reporting each failure, until etcd answers', async () => {
+    const etcd = new InMemoryEtcd();
+    etcd.goDown();
+    const { updates, failures } = watchPrefix(etcd);
+    await waitFor('three failures', () => failures.length >= 3);
+    expect(updates).toEqual([]);
+    expect(failures.every((delay) => delay >= 0 && delay <= 20)).toBe(true);
+    etcd.comeBack();
+    await waitFor('the list', () => updates.length === 1);
+  });
+
+  it('a listener that throws does not end the watch', async () => {
+    const etcd = new InMemoryEtcd();
+    let calls = 0;
+    const { updates } = watchPrefix(etcd, {
+      update: () => {
+        calls += 1;
+        throw new Error('listener bug');
+      },
+    });
+    await waitFor('the list', () => calls === 1);
+    etcd.transaction([put('/p/a', '1')]);
+    etcd.transaction([put('/p/b', '2')]);
+    await waitFor('both changes', () => calls === 3);
+    expect(updates.at(-1)!.contents).toEqual({ '/p/a': '1', '/p/b': '2' });
+  });
+
+  it('stop cancels the watch: nothing arrives after it', async () => {
+    const etcd = new InMemoryEtcd();
+    const { watch, updates } = watchPrefix(etcd);
+    await waitFor('the list', () => updates.length === 1);
+    await watch.stop();
+    expect(etcd.log).toEqual(['cancel watch /p/']);
+    etcd.transaction([put('/p/a', '1')]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(updates).toHaveLength(1);
+  });
+});

@@ -1,0 +1,33 @@
+import { EtcdAuthenticationFailedError, EtcdLeaseInvalidError, EtcdPermissionDeniedError } from 'etcd3';
+
+/**
+ * etcd refused the credentials or the permission: retrying will not cure it, so start-up fails at
+ * once with what to fix instead of waiting out its timeout.
+ */
+export function isRefusal(error: unknown): boolean {
+  return error instanceof EtcdAuthenticationFailedError || error instanceof EtcdPermissionDeniedError;
+}
+
+/** etcd no longer knows the lease a write used (expired, revoked, or its data wiped). */
+export function isLeaseGone(error: unknown): boolean {
+  return error instanceof EtcdLeaseInvalidError;
+}
+
+/**
+ * etcd3's per-host circuit breaker answers "Execution prevented because the circuit breaker is
+ * open" for a while after a few failures. That says nothing about what is wrong; messages keep the
+ * error that opened the circuit instead.
+ */
+function isCircuitOpen(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'BrokenCircuitError' || error.message.includes('circuit breaker is open'));
+}
+
+/** The error worth reporting: `latest`, unless it only says that the circuit is open. */
+export function informativeError<T>(latest: T, previous: T | undefined): T {
+  return isCircuitOpen(latest) && previous !== undefined ? previous : latest;
+}
+
+/** `Name: message`, for log lines and error messages. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,60 @@
+/** One change a watch delivers: a put or a delete of `key`, at etcd revision `revision`. */
+export interface KeyChange {
+  type: 'put' | 'delete';
+  key: string;
+  /** The new value of a put; '' for a delete. */
+  value: string;
+  /** The revision that made the change (the key's `mod_revision`). */
+  revision: number;
+}
+
+/** What a watch tells its owner. Handlers never throw into the gateway: it guards them. */
+export interface WatchHandlers {
+  /** One watch response: the changes of one or more revisions, in order (a transaction's share one revision). */
+  changes(changes: readonly KeyChange[]): void;
+  /** The stream was lost and has resumed: changes made meanwhile may have been skipped. */
+  resumed(): void;
+  /** etcd cancelled the watch (compaction) or it failed: it delivers nothing more. */
+  broken(error: Error): void;
+}
+
+export interface WatchHandle {
+  cancel(): Promise<void>;
+}
+
+/** Every key under a prefix with its value, and the revision the list was read at. */
+export interface PrefixList {
+  entries: Map<string, string>;
+  revision: number;
+}
+
+/**
+ * The few etcd operations the library performs, in its own terms. The registry and the watches are
+ * written against this, not against the etcd3 client: `Etcd3Gateway` is the real one, and the unit
+ * specs (and the testing module) run the same state machines on `InMemoryEtcd`.
+ *
+ * Every call has a deadline (`connectTimeoutMs`) and rejects with the client's error when etcd
+ * cannot be reached or refuses; see `etcd-errors.ts` for how errors are told apart.
+ */
+export abstract class EtcdGateway {
+  /** Grants a lease of `ttlSeconds` and returns its id. */
+  abstract grantLease(ttlSeconds: number): Promise<string>;
+  /** One keepalive: the TTL etcd answers, ≤ 0 when it no longer knows the lease. */
+  abstract keepAlive(leaseId: string, timeoutMs: number): Promise<number>;
+  /** Revokes the lease, which deletes every key attached to it. */
+  abstract revokeLease(leaseId: string): Promise<void>;
+  /** Puts `key` under `leaseId` and returns the revision of the write. */
+  abstract put(key: string, value: string, leaseId: string): Promise<number>;
+  abstract delete(key: string): Promise<void>;
+  /**
+   * Rejects (with etcd's permission error) if this client may not write `key`: a transaction whose
+   * condition never holds writes nothing, but etcd checks its operations' permissions all the same.
+   */
+  abstract checkWritable(key: string): Promise<void>;
+  /** Lists every key under `prefix`. */
+  abstract list(prefix: string): Promise<PrefixList>;
+  /** Watches `prefix` (every key that starts with it) from `fromRevision` on. */
+  abstract watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
+  /** Watches exactly `key` from `fromRevision` on. */
+  abstract watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
+}

@@ -1,0 +1,27 @@
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { Deferred } from '../util/deferred.js';
+import type { KeyGuard } from './key-guard.js';
+import type { RegistrationState } from './service-registration.interface.js';
+
+/** One registration: what should be in etcd, and what is known to be there. */
+export class RegistrationEntry {
+  /** The lease the key was last written under; undefined while it has to be (re)written. */
+  storedUnder: string | undefined;
+  timesStored = 0;
+  /** The watch on the key, from the write that stored it. */
+  guard: KeyGuard | undefined;
+  /** Settles with the first successful write, or with why there will be none. */
+  readonly firstStored = new Deferred<RegistrationState>();
+
+  constructor(
+    readonly endpoint: ServiceEndpoint,
+    readonly key: string,
+    /** The encoded value. */
+    readonly value: string,
+  ) {}
+
+  get state(): RegistrationState {
+    const { service, id } = this.endpoint;
+    return { service, id, key: this.key, endpoint: this.endpoint, state: this.storedUnder !== undefined ? 'registered' : 'pending' };
+  }
+}

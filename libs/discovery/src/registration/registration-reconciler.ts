@@ -1,0 +1,207 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import { encodeEndpoint } from '../codec/endpoint-codec.js';
+import { endpointKey } from '../codec/endpoint-key.js';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError, EtcdUnavailableError, RegistryClosedError } from '../errors.js';
+import { describeError, informativeError, isLeaseGone, isRefusal } from '../etcd/etcd-errors.js';
+import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { Deferred } from '../util/deferred.js';
+import { RetryLoop } from '../util/retry-loop.js';
+import { KeyGuard } from './key-guard.js';
+import { LeaseKeeper } from './lease-keeper.js';
+import type { LeaseSession } from './lease-session.js';
+import { RegistrationEntry } from './registration-entry.js';
+import { logRegistrationEvent, type RegistrationEvent } from './registration-events.js';
+import type { RegistrationState } from './service-registration.interface.js';
+
+/**
+ * Brings etcd in line with this process' registrations: one lease for all of them, and every key
+ * put back — with capped exponential backoff and full jitter, for as long as the app runs —
+ * whenever the lease or a key is lost. All etcd writes happen in one loop that compares what should
+ * be in etcd (the entries) with what is known to be there (the lease and each entry's
+ * `storedUnder`), so that a loss, a registration and a deregistration arriving together can never
+ * interleave badly. `ServiceRegistry` is its public face.
+ */
+@Injectable()
+export class RegistrationReconciler {
+  private readonly logger = new Logger('ServiceRegistry');
+  private readonly events = new Subject<RegistrationEvent>();
+  private readonly entries = new Map<string, RegistrationEntry>();
+  private readonly removals = new Map<string, { entry: RegistrationEntry; done: Deferred<void> }>();
+  private readonly lease: LeaseKeeper;
+  private readonly loop: RetryLoop;
+  private leaseWanted = false;
+  private readonly leaseGranted = new Deferred<void>();
+  private lastError: unknown;
+  private lastRefusal: string | undefined;
+  private closed = false;
+
+  /** Registered, lease lost, re-registered, deregistered, retrying …; completes at shutdown. */
+  readonly events$: Observable<RegistrationEvent> = this.events.asObservable();
+
+  constructor(
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
+    private readonly gateway: EtcdGateway,
+  ) {
+    this.lease = new LeaseKeeper(gateway, options.ttl, options.connectTimeoutMs, (leaseId, reason) => this.onLeaseLost(leaseId, reason));
+    this.loop = new RetryLoop(options.retry, {
+      hasWork: () => this.hasWork(),
+      attempt: () => this.reconcile(),
+      failed: (error, attempt, delayMs) => this.failed(error, attempt, delayMs),
+    });
+    this.events$.subscribe((event) => logRegistrationEvent(this.logger, event));
+  }
+
+  get leaseId(): string | undefined {
+    return this.lease.leaseId;
+  }
+
+  /** Why the last attempt failed (for start-up's error message); undefined before any failure. */
+  get lastFailure(): unknown {
+    return this.lastError;
+  }
+
+  states(): RegistrationState[] {
+    return [...this.entries.values()].map((entry) => entry.state);
+  }
+
+  /** Adds a checked endpoint; resolves once its key is in etcd. */
+  add(endpoint: ServiceEndpoint): Promise<RegistrationState> {
+    if (this.closed) throw new RegistryClosedError(messages.registryClosed());
+    const key = endpointKey(this.options.namespace, endpoint.service, endpoint.id);
+    if (this.entries.has(key)) throw new DiscoveryOptionsError(messages.duplicateRegistration(key));
+    const entry = new RegistrationEntry(endpoint, key, encodeEndpoint(endpoint));
+    this.entries.set(key, entry);
+    this.loop.kick();
+    return entry.firstStored.promise;
+  }
+
+  /** Removes the entries of `service` (only `id`, if given); resolves once etcd has dropped their keys. */
+  async remove(service: string, id?: string): Promise<void> {
+    const removed = [...this.entries.values()].filter(
+      (entry) => entry.endpoint.service === service && (id === undefined || entry.endpoint.id === id),
+    );
+    const deletions: Promise<void>[] = [];
+    for (const entry of removed) {
+      this.entries.delete(entry.key);
+      void entry.guard?.stop();
+      entry.firstStored.reject(new Error(`${entry.key} was deregistered before it was stored`));
+      if (entry.storedUnder === undefined && entry.timesStored === 0) continue;
+      const done = new Deferred<void>();
+      this.removals.set(entry.key, { entry, done });
+      deletions.push(done.promise);
+    }
+    this.loop.kick();
+    await Promise.all(deletions);
+  }
+
+  /** Gets the lease now, before any registration; resolves once granted, rejects if etcd refuses. */
+  grantLease(): Promise<void> {
+    this.leaseWanted = true;
+    this.loop.kick();
+    return this.leaseGranted.promise;
+  }
+
+  /**
+   * Stops the loop, the key watches and the keepalives, and revokes the lease, which removes every
+   * key at once. Never throws: an unreachable etcd only means the keys expire after the TTL.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.loop.close();
+    const stored = [...this.entries.values()].filter((entry) => entry.storedUnder !== undefined);
+    await Promise.all([...this.entries.values()].map((entry) => entry.guard?.stop()));
+    try {
+      if ((await this.lease.close()) !== undefined) {
+        for (const entry of stored) this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key: entry.key });
+      }
+    } catch (error) {
+      if (!isLeaseGone(error)) this.logger.warn(`Could not revoke the lease (${(error as Error).message}); its keys expire after ${this.options.ttl} s`);
+    }
+    const closedError = new RegistryClosedError(messages.registryClosed());
+    for (const entry of this.entries.values()) entry.firstStored.reject(closedError);
+    for (const { done } of this.removals.values()) done.resolve();
+    this.leaseGranted.reject(closedError);
+    this.entries.clear();
+    this.removals.clear();
+    this.events.complete();
+  }
+
+  private hasWork(): boolean {
+    if (this.removals.size > 0) return true;
+    const needLease = this.leaseWanted || this.entries.size > 0;
+    if (needLease && this.lease.leaseId === undefined) return true;
+    return [...this.entries.values()].some((entry) => entry.storedUnder === undefined);
+  }
+
+  /** A failed attempt: the lease found gone is news (try again at once); anything else backs off. */
+  private failed(error: unknown, attempt: number, delayMs: number): 'back-off' | 'again' {
+    this.lastError = informativeError(error, this.lastError);
+    if (isLeaseGone(error) && this.lease.leaseId !== undefined) {
+      // A put that finds the lease gone is how a revoke from outside often shows first: the next
+      // attempt, which grants a new lease, starts at once.
+      this.lease.markLost('etcd reports the lease is gone');
+      return 'again';
+    }
+    if (isRefusal(error)) this.reportRefusal(error);
+    this.events.next({ type: 'retrying', attempt, delayMs, error: describeError(error) });
+    return 'back-off';
+  }
+
+  private async reconcile(): Promise<void> {
+    for (const [key, { entry, done }] of this.removals) {
+      await this.gateway.delete(key);
+      this.removals.delete(key);
+      this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key });
+      done.resolve();
+    }
+    if (!this.leaseWanted && this.entries.size === 0) return;
+    const session = await this.lease.ensure();
+    this.leaseGranted.resolve();
+    for (const entry of [...this.entries.values()]) {
+      if (this.closed || !session.alive) return;
+      if (entry.storedUnder === undefined && this.entries.get(entry.key) === entry) await this.store(entry, session);
+    }
+  }
+
+  private async store(entry: RegistrationEntry, session: LeaseSession): Promise<void> {
+    const revision = await this.gateway.put(entry.key, entry.value, session.leaseId);
+    if (this.closed || this.entries.get(entry.key) !== entry || !session.alive) return;
+    const previousGuard = entry.guard;
+    entry.guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) => this.onKeyGone(entry, session, reason));
+    entry.storedUnder = session.leaseId;
+    entry.timesStored += 1;
+    // State, event and promise change together, so that whoever sees one sees the others.
+    const type = entry.timesStored === 1 ? 'registered' : 're-registered';
+    this.events.next({ type, endpoint: entry.endpoint, key: entry.key, leaseId: session.leaseId });
+    entry.firstStored.resolve(entry.state);
+    await previousGuard?.stop();
+  }
+
+  /** Said once as an error, and start-up learns it; the retries go on, in case the permission is granted later. */
+  private reportRefusal(error: unknown): void {
+    const refused = messages.etcdRefused(this.options.etcd.hosts, describeError(error), `${this.options.namespace}/`);
+    this.leaseGranted.reject(new EtcdUnavailableError(refused));
+    if (refused !== this.lastRefusal) this.logger.error(refused);
+    this.lastRefusal = refused;
+  }
+
+  private onLeaseLost(leaseId: string, reason: string): void {
+    if (this.closed) return;
+    for (const entry of this.entries.values()) entry.storedUnder = undefined;
+    this.events.next({ type: 'lease-lost', leaseId, reason });
+    this.loop.kick();
+  }
+
+  private onKeyGone(entry: RegistrationEntry, session: LeaseSession, reason: string): void {
+    if (this.closed || this.entries.get(entry.key) !== entry || entry.storedUnder !== session.leaseId) return;
+    entry.storedUnder = undefined;
+    this.events.next({ type: 'key-lost', key: entry.key, reason });
+    this.loop.kick();
+  }
+}

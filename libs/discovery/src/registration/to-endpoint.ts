@@ -1,0 +1,19 @@
+import { formatAddress } from '../codec/host-port.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { ServiceRegistration } from './service-registration.interface.js';
+
+/** The endpoint a checked registration describes, with its defaults: id `host:port`, weight 1, no metadata. */
+export function toEndpoint(registration: ServiceRegistration): ServiceEndpoint {
+  const { service, host, port, metadata = {}, weight = 1, version, zone } = registration;
+  return {
+    service,
+    id: registration.id ?? formatAddress(host, port),
+    host,
+    port,
+    address: formatAddress(host, port),
+    metadata: { ...metadata },
+    weight,
+    ...(version === undefined ? {} : { version }),
+    ...(zone === undefined ? {} : { zone }),
+  };
+}

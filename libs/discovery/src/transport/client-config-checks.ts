@@ -1,0 +1,24 @@
+import { Transport } from '@nestjs/microservices';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError } from '../errors.js';
+import { assertServiceName } from '../options/validation.js';
+import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
+
+export const DEFAULT_RETRIES = 2;
+
+/** Checks one `DiscoveryClientsModule` entry at init and fills in its defaults. */
+export function checkClientConfig(name: string | symbol, config: DiscoveryClientConfig): DiscoveryClientConfig & { retries: number } {
+  const label = String(name);
+  assertServiceName(config.service, `DiscoveryClientsModule entry "${label}"`);
+  if (config.transport !== undefined && config.transport !== Transport.TCP) {
+    throw new DiscoveryOptionsError(messages.unsupportedTransport(label, Transport[config.transport] ?? config.transport));
+  }
+  const retries = config.retries ?? DEFAULT_RETRIES;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw new DiscoveryOptionsError(messages.badClientOption(label, 'retries', 'a whole number ≥ 0 (default 2)'));
+  }
+  if (config.keyOf !== undefined && typeof config.keyOf !== 'function') {
+    throw new DiscoveryOptionsError(messages.badClientOption(label, 'keyOf', 'a function (pattern, data) => string'));
+  }
+  return { ...config, retries };
+}

@@ -1,0 +1,117 @@
+import { Logger, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { testEndpoint, waitFor } from '@repo/testing';
+import { firstValueFrom, NEVER, Observable, of, Subject, throwError, toArray } from 'rxjs';
+import { LeastOutstandingStrategy } from '../balancing/least-outstanding.strategy.js';
+import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
+import { encodeEndpoint } from '../codec/endpoint-codec.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { DiscoveryModule } from '../discovery.module.js';
+import { NoEndpointAvailableError } from '../errors.js';
+import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
+import { DiscoveryClientProxy } from './discovery-client-proxy.js';
+
+/** How a fake instance answers one call. */
+type Behaviour = () => Observable<any>;
+
+const refused = () => throwError(() => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+const answers = (value: unknown) => () => of(value);
+
+const apps: INestApplicationContext[] = [];
+beforeAll(() => Logger.overrideLogger(false));
+afterAll(() => Logger.overrideLogger(new Logger()));
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+/**
+ * A proxy for service "svc" over a real DiscoveryClient on an in-memory etcd holding `ids`, whose
+ * instance clients are fakes that answer as `behaviours` says.
+ */
+async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { retries = 2, strategy }: { retries?: number; strategy?: LoadBalancingStrategy } = {}) {
+  const etcd = new InMemoryEtcd();
+  etcd.transaction(ids.map((id, index) => ({ put: `/services/svc/${id}`, value: encodeEndpoint(testEndpoint('svc', id, 1000 + index)) })));
+  const moduleRef = await Test.createTestingModule({
+    imports: [DiscoveryModule.forRoot({ etcd: { hosts: ['in-memory:0'] }, requires: ['svc'], ...(strategy ? { strategy } : {}) })],
+  })
+    .overrideProvider(EtcdGateway)
+    .useValue(etcd)
+    .compile();
+  const app = await moduleRef.init();
+  apps.push(app);
+  const calls: string[] = [];
+  const closed: string[] = [];
+  const proxy = new DiscoveryClientProxy({ service: 'svc', retries }, app.get(DiscoveryClient), (endpoint: ServiceEndpoint) => ({
+    send: () => {
+      calls.push(endpoint.id);
+      return behaviours[endpoint.id]!();
+    },
+    emit: () => of<any>(undefined),
+    close: () => void closed.push(endpoint.id),
+  }));
+  return { etcd, proxy, calls, closed };
+}
+
+describe('DiscoveryClientProxy', () => {
+  it('moves on to an instance not tried yet when one refuses the connection, and closes the refused one', async () => {
+    const { proxy, calls, closed } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
+    // Round robin: a first; the retry picks among b and c with the same strategy, whose next turn is c.
+    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from c');
+    expect(calls).toEqual(['a', 'c']);
+    expect(closed).toEqual(['a']);
+  });
+
+  it('passes an error raised by the remote handler through as it is, and never retries it', async () => {
+    const remote = { status: 'error', message: 'refused by the handler' };
+    const { proxy, calls } = await proxyFor(['a', 'b'], { a: () => throwError(() => remote), b: answers('from b') });
+    await expect(firstValueFrom(proxy.send('fail', {}))).rejects.toBe(remote);
+    expect(calls).toEqual(['a']);
+  });
+
+  it('does not retry a connection that drops after the instance began to answer', async () => {
+    const dropped = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const { proxy, calls } = await proxyFor(['a', 'b'], {
+      a: () => new Observable((subscriber) => {
+        subscriber.next('part');
+        subscriber.error(dropped);
+      }),
+      b: answers('from b'),
+    });
+    await expect(firstValueFrom(proxy.send('stream', {}).pipe(toArray()))).rejects.toBe(dropped);
+    expect(calls).toEqual(['a']);
+  });
+
+  it('tries at most `retries` other instances', async () => {
+    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: refused }, { retries: 1 });
+    await expect(firstValueFrom(proxy.send('ping', {}))).rejects.toThrow('connect ECONNREFUSED');
+    expect(calls).toEqual(['a', 'c']); // b, which would answer, is a third instance: one retry only
+  });
+
+  it('closes the client of an instance that leaves the list', async () => {
+    const { etcd, proxy, closed } = await proxyFor(['a', 'b'], { a: answers('from a'), b: answers('from b') });
+    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from a');
+    etcd.transaction([{ delete: '/services/svc/a' }]);
+    await waitFor('the departed client closed', () => closed.includes('a'));
+    expect(closed).toEqual(['a']);
+  });
+
+  it('tells a LeastOutstandingStrategy of every call in flight', async () => {
+    const strategy = new LeastOutstandingStrategy(() => 0); // always draws a, then b
+    const reply = new Subject<string>();
+    const { proxy } = await proxyFor(['a', 'b'], { a: () => reply, b: () => NEVER }, { strategy });
+    const pending = firstValueFrom(proxy.send('slow', {}));
+    const a = testEndpoint('svc', 'a', 1000);
+    expect(strategy.outstanding(a)).toBe(1);
+    reply.next('done');
+    await pending;
+    expect(strategy.outstanding(a)).toBe(0);
+  });
+
+  it('fails with NoEndpointAvailableError when the service has no instance', async () => {
+    const { proxy, calls } = await proxyFor([], {});
+    await expect(firstValueFrom(proxy.send('ping', {}))).rejects.toThrow(NoEndpointAvailableError);
+    expect(calls).toEqual([]);
+  });
+});
