@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule as NestDiscoveryModule, ModuleRef } from '@nestjs/core';
-import { LOAD_BALANCING_STRATEGY } from './balancing/load-balancing-strategy.js';
+import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './balancing/load-balancing-strategy.js';
 import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
 import { RequiredServices } from './discovery/required-services.js';
@@ -41,7 +41,12 @@ import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js'
       useFactory: (options: ResolvedDiscoveryOptions, moduleRef: ModuleRef) => instantiateStrategy(moduleRef, options.strategy),
       inject: [RESOLVED_DISCOVERY_OPTIONS, ModuleRef],
     },
-    StrategyResolver,
+    {
+      provide: StrategyResolver,
+      useFactory: (moduleRef: ModuleRef, options: ResolvedDiscoveryOptions, defaultStrategy: LoadBalancingStrategy) =>
+        StrategyResolver.create(moduleRef, options, defaultStrategy),
+      inject: [ModuleRef, RESOLVED_DISCOVERY_OPTIONS, LOAD_BALANCING_STRATEGY],
+    },
     // Registration
     RegistrationReconciler,
     ServiceRegistry,

@@ -8,6 +8,12 @@ export function hash32(text: string): number {
     hash ^= text.charCodeAt(index);
     hash = Math.imul(hash, 0x01000193);
   }
+  return mix32(hash);
+}
+
+/** murmur3's finalizer: every input bit moves about half the output bits. */
+export function mix32(value: number): number {
+  let hash = value;
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;

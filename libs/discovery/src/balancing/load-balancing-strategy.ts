@@ -1,16 +1,21 @@
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 
-/** What a strategy knows of the call it picks for. */
+/**
+ * What a strategy knows of the call it picks for. `DiscoveryClient.pick()` hands the same object to
+ * every pick of a service, so that picking allocates nothing: read it during `pick()`, never keep it.
+ */
 export interface PickContext {
-  service: string;
+  readonly service: string;
   /** A hash key (ConsistentHashStrategy): a user id, a session id … */
-  key?: string;
+  readonly key?: string;
 }
 
 /**
  * Picks one endpoint per call from the current list (sorted by id), or undefined when none may be
  * picked. Called on every `pick()`/`send()`: it must be fast and must not touch etcd. One instance
- * serves all services, so it keeps per-service state keyed by `context.service`.
+ * serves all services, so it keeps per-service state keyed by `context.service`. Lists are never
+ * changed in place: a new list is a new array, and an endpoint that did not change keeps its object,
+ * so a strategy may keep state per list or per endpoint and update it when the list is another.
  */
 export interface LoadBalancingStrategy {
   pick(endpoints: readonly ServiceEndpoint[], context: PickContext): ServiceEndpoint | undefined;

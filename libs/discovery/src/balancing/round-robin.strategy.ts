@@ -6,12 +6,15 @@ import type { LoadBalancingStrategy, PickContext } from './load-balancing-strate
  * (id) order. When the list changes the rotation goes on from where it was.
  */
 export class RoundRobinStrategy implements LoadBalancingStrategy {
-  private readonly next = new Map<string, number>();
+  private readonly turns = new Map<string, { next: number }>();
 
   pick(endpoints: readonly ServiceEndpoint[], { service }: PickContext): ServiceEndpoint | undefined {
-    if (endpoints.length === 0) return undefined;
-    const turn = this.next.get(service) ?? 0;
-    this.next.set(service, (turn + 1) % Number.MAX_SAFE_INTEGER);
-    return endpoints[turn % endpoints.length];
+    const count = endpoints.length;
+    if (count === 0) return undefined;
+    let turn = this.turns.get(service);
+    if (turn === undefined) this.turns.set(service, (turn = { next: 0 }));
+    const index = turn.next % count;
+    turn.next = index + 1;
+    return endpoints[index];
   }
 }

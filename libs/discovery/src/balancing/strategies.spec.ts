@@ -6,8 +6,9 @@ import { RandomStrategy } from './random.strategy.js';
 import { RoundRobinStrategy } from './round-robin.strategy.js';
 import { WeightedRoundRobinStrategy } from './weighted-round-robin.strategy.js';
 
+const svc = { service: 'svc' };
 const ids = (picked: ({ id: string } | undefined)[]) => picked.map((endpoint) => endpoint?.id).join(' ');
-const pickMany = (strategy: { pick: Function }, list: ReturnType<typeof endpoints>, times: number, service = 'svc') =>
+const pickMany = (strategy: { pick: Function }, list: readonly ReturnType<typeof endpoints>[number][], times: number, service = 'svc') =>
   Array.from({ length: times }, () => strategy.pick(list, { service }));
 
 describe('RoundRobinStrategy', () => {
@@ -45,11 +46,18 @@ describe('RandomStrategy', () => {
   });
 });
 
-describe('WeightedRoundRobinStrategy (smooth)', () => {
-  it('interleaves 5:1:1 as nginx does: a a b a c a a, over and over', () => {
+describe('WeightedRoundRobinStrategy (smooth: earliest deadline first)', () => {
+  it('interleaves 5:1:1 with exactly 5, 1 and 1 in every period of 7, the heavy one never in a burst of five', () => {
     const strategy = new WeightedRoundRobinStrategy();
     const list = endpoints(['a', 'b', 'c'], { a: 5, b: 1, c: 1 });
-    expect(ids(pickMany(strategy, list, 14))).toBe('a a b a c a a a a b a c a a');
+    const sequence = ids(pickMany(strategy, list, 70));
+    // The same in every process: each endpoint's turns fall where its id says.
+    expect(sequence.slice(0, 27)).toBe('a a c a b a a a a c a b a a');
+    for (let period = 0; period < 10; period += 1) {
+      const picks = sequence.split(' ').slice(period * 7, period * 7 + 7);
+      expect([picks.filter((id) => id === 'a').length, picks.filter((id) => id === 'b').length, picks.filter((id) => id === 'c').length]).toEqual([5, 1, 1]);
+    }
+    expect(sequence).not.toMatch(/a a a a a/);
   });
 
   it('gives each endpoint exactly its share, and never picks weight 0', () => {
@@ -60,15 +68,41 @@ describe('WeightedRoundRobinStrategy (smooth)', () => {
     expect(Object.fromEntries(counts)).toEqual({ a: 300, b: 200, c: 100 });
   });
 
+  it('keeps every endpoint within two picks of its exact share after any number of picks', () => {
+    const weights = Object.fromEntries(Array.from({ length: 40 }, (_, index) => [`e${index}`, 1 + ((index * 7) % 5)]));
+    const list = endpoints(Object.keys(weights), weights);
+    const total = Object.values(weights).reduce((sum, weight) => sum + weight, 0);
+    const strategy = new WeightedRoundRobinStrategy();
+    const counts = new Map<string, number>();
+    let worst = 0;
+    for (let pick = 1; pick <= 5000; pick += 1) {
+      const id = strategy.pick(list, { service: 'svc' })!.id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (const [name, weight] of Object.entries(weights)) worst = Math.max(worst, Math.abs((counts.get(name) ?? 0) - (pick * weight) / total));
+    }
+    expect(worst).toBeLessThan(2);
+  });
+
   it('returns undefined when every weight is 0', () => {
     expect(new WeightedRoundRobinStrategy().pick(endpoints(['a'], { a: 0 }), { service: 'svc' })).toBeUndefined();
   });
 
-  it('keeps the running score of an endpoint that stays when the list changes', () => {
+  it('keeps each endpoint\'s place when the list is replaced: the same sequence as with the list unchanged', () => {
+    const list = endpoints(['a', 'b', 'c'], { a: 3, b: 2, c: 1 });
+    const steady = ids(pickMany(new WeightedRoundRobinStrategy(), list, 30));
+    const replacing = new WeightedRoundRobinStrategy();
+    const picked = Array.from({ length: 30 }, () => replacing.pick([...list], { service: 'svc' }));
+    expect(ids(picked)).toBe(steady);
+  });
+
+  it('gives an endpoint that joins its share from then on, without starving the others', () => {
     const strategy = new WeightedRoundRobinStrategy();
-    // a:2 b:1 → a (a −1), b (b −1); then b keeps its −1 while c joins at 0, so c goes first.
-    expect(ids(pickMany(strategy, endpoints(['a', 'b'], { a: 2, b: 1 }), 2))).toBe('a b');
-    expect(ids(pickMany(strategy, endpoints(['b', 'c']), 4))).toBe('c b c b');
+    const [a, b] = endpoints(['a', 'b']);
+    pickMany(strategy, [a!, b!], 11);
+    const c = endpoints(['c'])[0]!;
+    const counts = new Map<string, number>();
+    for (const endpoint of pickMany(strategy, [a!, b!, c], 300)) counts.set(endpoint!.id, (counts.get(endpoint!.id) ?? 0) + 1);
+    expect(Object.fromEntries(counts)).toEqual({ a: 100, b: 100, c: 100 });
   });
 });
 
@@ -127,29 +161,29 @@ describe('LeastOutstandingStrategy (power of two choices)', () => {
     // Draws: first index floor(0.1·3) = 0 (a), second floor(0.9·2) = 1 → skips a → 2 (c).
     const strategy = new LeastOutstandingStrategy(scripted([0.1, 0.9, 0.1, 0.9]));
     strategy.callStarted(list[0]!);
-    expect(strategy.pick(list)?.id).toBe('c');
+    expect(strategy.pick(list, svc)?.id).toBe('c');
     strategy.callFinished(list[0]!);
     strategy.callStarted(list[2]!);
     strategy.callStarted(list[2]!);
-    expect(strategy.pick(list)?.id).toBe('a');
+    expect(strategy.pick(list, svc)?.id).toBe('a');
     expect(strategy.outstanding(list[2]!)).toBe(2);
   });
 
   it('takes the first drawn on a tie, and never draws the same endpoint twice', () => {
     const strategy = new LeastOutstandingStrategy(scripted([0.5, 0.2]));
     // first: floor(0.5·3) = 1 (b); second: floor(0.2·2) = 0 (a), distinct from b; tie → b.
-    expect(strategy.pick(list)?.id).toBe('b');
+    expect(strategy.pick(list, svc)?.id).toBe('b');
   });
 
   it('under a steady load keeps the in-flight counts level', () => {
     const strategy = new LeastOutstandingStrategy(evenGrid(97));
-    for (let call = 0; call < 300; call += 1) strategy.callStarted(strategy.pick(list)!);
+    for (let call = 0; call < 300; call += 1) strategy.callStarted(strategy.pick(list, svc)!);
     expect(list.map((endpoint) => strategy.outstanding(endpoint))).toEqual([100, 100, 100]);
   });
 
   it('returns the only endpoint, or undefined for none', () => {
-    expect(new LeastOutstandingStrategy().pick(endpoints(['solo']))?.id).toBe('solo');
-    expect(new LeastOutstandingStrategy().pick([])).toBeUndefined();
+    expect(new LeastOutstandingStrategy().pick(endpoints(['solo']), svc)?.id).toBe('solo');
+    expect(new LeastOutstandingStrategy().pick([], svc)).toBeUndefined();
   });
 });
 

@@ -1,8 +1,6 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import type { ModuleRef } from '@nestjs/core';
 import type { ResolvedDiscoveryOptions, StrategyOption } from '../options/discovery-module-options.interface.js';
-import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './load-balancing-strategy.js';
+import type { LoadBalancingStrategy } from './load-balancing-strategy.js';
 
 /**
  * An instance as it is; a class instantiated by Nest, so that its constructor dependencies are
@@ -12,21 +10,20 @@ export async function instantiateStrategy(moduleRef: ModuleRef, option: Strategy
   return typeof option === 'function' ? moduleRef.create(option) : option;
 }
 
-/** Which strategy picks for which service: the per-service override, or the app's default. */
-@Injectable()
-export class StrategyResolver implements OnModuleInit {
-  private readonly perService = new Map<string, LoadBalancingStrategy>();
-
-  constructor(
-    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
-    @Inject(LOAD_BALANCING_STRATEGY) private readonly defaultStrategy: LoadBalancingStrategy,
-    private readonly moduleRef: ModuleRef,
+/**
+ * Which strategy picks for which service: the per-service override, or the app's default. Built by
+ * a factory provider, so that every strategy exists before anything can pick.
+ */
+export class StrategyResolver {
+  private constructor(
+    private readonly defaultStrategy: LoadBalancingStrategy,
+    private readonly perService: ReadonlyMap<string, LoadBalancingStrategy>,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    for (const [service, option] of Object.entries(this.options.strategies)) {
-      this.perService.set(service, await instantiateStrategy(this.moduleRef, option));
-    }
+  static async create(moduleRef: ModuleRef, options: ResolvedDiscoveryOptions, defaultStrategy: LoadBalancingStrategy): Promise<StrategyResolver> {
+    const perService = new Map<string, LoadBalancingStrategy>();
+    for (const [service, option] of Object.entries(options.strategies)) perService.set(service, await instantiateStrategy(moduleRef, option));
+    return new StrategyResolver(defaultStrategy, perService);
   }
 
   forService(service: string): LoadBalancingStrategy {

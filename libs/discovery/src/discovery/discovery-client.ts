@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout, type Subscriber, type TeardownLogic } from 'rxjs';
+import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout } from 'rxjs';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { StrategyResolver } from '../balancing/strategy-resolver.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryClosedError, DiscoveryOptionsError, DiscoveryTimeoutError, NoEndpointAvailableError } from '../errors.js';
-import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import { servicePrefix } from '../codec/endpoint-key.js';
+import { EtcdGateway, type PrefixList } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
@@ -13,9 +14,13 @@ import type { EndpointChange } from './endpoint-change.interface.js';
 import { NamespaceWatch } from './namespace-watch.js';
 import type { PrefixWatchSettings } from './prefix-watch.js';
 import { ServiceWatch } from './service-watch.js';
+import { countSubscriber } from './shared-subscription.js';
 
 interface WatchHandle {
   readonly watch: ServiceWatch;
+  /** The service's strategy, and the one context every pick hands it: picking allocates nothing. */
+  readonly strategy: LoadBalancingStrategy;
+  readonly context: { service: string; key: string | undefined };
   subscribers: number;
   /** Kept until shutdown: required services, and services read through getEndpoints()/pick(). */
   pinned: boolean;
@@ -91,9 +96,11 @@ export class DiscoveryClient implements OnApplicationShutdown {
    * @throws NoEndpointAvailableError when there is none to pick.
    */
   pick(service: string, key?: string): ServiceEndpoint {
-    const watch = this.pinnedWatch(service);
-    const endpoint = this.strategyFor(service).pick(watch.current, { service, key });
-    if (!endpoint) throw new NoEndpointAvailableError(service, messages.noEndpoint(service, watch.isLoaded));
+    const handle = this.watches.get(service) ?? this.handleFor(service);
+    handle.pinned = true;
+    handle.context.key = key;
+    const endpoint = handle.strategy.pick(handle.watch.current, handle.context);
+    if (endpoint === undefined) throw new NoEndpointAvailableError(service, messages.noEndpoint(service, handle.watch.isLoaded));
     return endpoint;
   }
 
@@ -127,8 +134,17 @@ export class DiscoveryClient implements OnApplicationShutdown {
     }
   }
 
-  /** Watches `services` until shutdown; resolves once each has been listed. Bootstrap calls it. */
+  /**
+   * Watches `services` until shutdown; resolves once each has been listed. Bootstrap calls it. The
+   * first lists of the services not watched yet are read in batches, a few requests for them all.
+   */
   async watchRequired(services: readonly string[]): Promise<void> {
+    const fresh = services.filter((service) => !this.watches.has(service));
+    if (fresh.length > 1) {
+      const lists = this.gateway.listMany(fresh.map((service) => servicePrefix(this.options.namespace, service)));
+      lists.catch(() => undefined); // each watch then lists on its own, with its own retries
+      fresh.forEach((service, index) => this.handleFor(service, lists.then((all) => all[index])));
+    }
     await Promise.all(services.map((service) => this.pinnedWatch(service).ready));
   }
 
@@ -170,31 +186,15 @@ export class DiscoveryClient implements OnApplicationShutdown {
    * every entry point (pick() included) gets the same clear error without a check per call; and no
    * watch starts once the client is closed (it would hold a timer on a closed etcd client).
    */
-  private handleFor(service: string): WatchHandle {
+  private handleFor(service: string, batchedList?: Promise<PrefixList | undefined>): WatchHandle {
     let handle = this.watches.get(service);
     if (!handle) {
       assertServiceName(service, 'DiscoveryClient');
       if (this.closed) throw new DiscoveryClosedError(messages.discoveryClosed());
-      const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.unreadableValues);
-      handle = { watch, subscribers: 0, pinned: false };
+      const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.unreadableValues, batchedList);
+      handle = { watch, strategy: this.strategies.forService(service), context: { service, key: undefined }, subscribers: 0, pinned: false };
       this.watches.set(service, handle);
     }
     return handle;
   }
-}
-
-/** Subscribes `subscriber` to a shared watch's `stream`, counting it; `lastLeft` runs when the count returns to 0. */
-function countSubscriber<T>(
-  handle: { subscribers: number },
-  stream: Observable<T>,
-  subscriber: Subscriber<T>,
-  lastLeft: () => void,
-): TeardownLogic {
-  handle.subscribers += 1;
-  const subscription = stream.subscribe(subscriber);
-  return () => {
-    subscription.unsubscribe();
-    handle.subscribers -= 1;
-    if (handle.subscribers === 0) lastLeft();
-  };
 }

@@ -9,14 +9,21 @@ afterEach(async () => {
   await Promise.all(watches.splice(0).map((watch) => watch.stop()));
 });
 
-/** A PrefixWatch on /p/ that records every update (a copy of the contents, the revision, the changed keys). */
+/** What the listener heard: a whole list, or a response's changes (null: deleted), with the revision. */
+type Heard = { listed: Record<string, string>; revision: number } | { changed: Record<string, string | null>; revision: number };
+
+/** A PrefixWatch on /p/ that records everything its listener hears. */
 function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = {}) {
-  const updates: { contents: Record<string, string>; revision: number; changed?: string[] }[] = [];
+  const updates: Heard[] = [];
   const failures: number[] = [];
   const watch = new PrefixWatch(etcd, '/p/', settings, {
-    update: (entries, revision, changed) => {
-      updates.push({ contents: Object.fromEntries(entries), revision, ...(changed ? { changed: [...changed] } : {}) });
-      listen.update?.(entries, revision, changed);
+    listed: (entries, revision) => {
+      updates.push({ listed: Object.fromEntries(entries), revision });
+      listen.listed?.(entries, revision);
+    },
+    changed: (changes, revision) => {
+      updates.push({ changed: Object.fromEntries([...changes].map(([key, value]) => [key, value ?? null])), revision });
+      listen.changed?.(changes, revision);
     },
     listFailed: (_error, nextAttemptMs) => failures.push(nextAttemptMs),
   });
@@ -28,18 +35,18 @@ function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = 
 const put = (key: string, value: string) => ({ put: key, value });
 
 describe('PrefixWatch (list, then watch from the list)', () => {
-  it('lists, then applies each later change once, naming the keys it touched', async () => {
+  it('lists, then passes on each later response once: the keys it changed, with their new values', async () => {
     const etcd = new InMemoryEtcd();
     etcd.transaction([put('/p/a', '1'), put('/other/x', 'not ours')]);
     const { updates, last } = watchPrefix(etcd);
     await waitFor('the list', () => updates.length === 1);
-    expect(updates[0]).toEqual({ contents: { '/p/a': '1' }, revision: 1 });
+    expect(updates[0]).toEqual({ listed: { '/p/a': '1' }, revision: 1 });
 
-    etcd.transaction([put('/p/b', '2'), put('/p/c', '3')]);
+    etcd.transaction([put('/p/b', '2'), put('/p/c', '3'), put('/p/b', '2b')]);
     etcd.transaction([{ delete: '/p/a' }]);
     await waitFor('both changes', () => updates.length === 3);
-    expect(updates[1]).toEqual({ contents: { '/p/a': '1', '/p/b': '2', '/p/c': '3' }, revision: 2, changed: ['/p/b', '/p/c'] });
-    expect(last()).toEqual({ contents: { '/p/b': '2', '/p/c': '3' }, revision: 3, changed: ['/p/a'] });
+    expect(updates[1]).toEqual({ changed: { '/p/b': '2b', '/p/c': '3' }, revision: 2 });
+    expect(last()).toEqual({ changed: { '/p/a': null }, revision: 3 });
   });
 
   it('drops replayed events (a resumed stream sends again what was applied): no update, nothing applied twice', async () => {
@@ -52,7 +59,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     etcd.replay(1); // put a, delete a, again
     etcd.transaction([put('/p/z', 'after')]);
     await waitFor('the change after the replay', () => updates.length === 4);
-    expect(updates[3]).toEqual({ contents: { '/p/z': 'after' }, revision: 3, changed: ['/p/z'] });
+    expect(updates[3]).toEqual({ changed: { '/p/z': 'after' }, revision: 3 });
   });
 
   it('heals a gap after a reconnect by listing again', async () => {
@@ -63,8 +70,8 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     etcd.transaction([put('/p/missed', 'x')]);
     etcd.comeBack({ gap: true }); // the stream resumes after the change: no event will ever tell of it
     // At once, not only by the second look that follows a reconnect (3 s later).
-    await waitFor('the re-list', () => last()?.contents['/p/missed'] === 'x', { timeoutMs: 1500 });
-    expect(last()).toEqual({ contents: { '/p/missed': 'x' }, revision: 1 });
+    await waitFor('the re-list', () => updates.length === 2, { timeoutMs: 1500 });
+    expect(last()).toEqual({ listed: { '/p/missed': 'x' }, revision: 1 });
   });
 
   it('lists again and watches anew when etcd cancels the watch (compaction)', async () => {
@@ -74,9 +81,10 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     etcd.breakWatches();
     etcd.transaction([put('/p/a', '1')]);
     await waitFor('the re-list', () => updates.length === 2);
+    expect(last()).toEqual({ listed: { '/p/a': '1' }, revision: 1 });
     etcd.transaction([put('/p/b', '2')]);
-    await waitFor('a change on the new watch', () => last()?.changed?.[0] === '/p/b');
-    expect(last()!.contents).toEqual({ '/p/a': '1', '/p/b': '2' });
+    await waitFor('a change on the new watch', () => updates.length === 3);
+    expect(last()).toEqual({ changed: { '/p/b': '2' }, revision: 2 });
   });
 
   it('a resync asked for while a list runs lists exactly once more, after it', async () => {
@@ -105,17 +113,16 @@ describe('PrefixWatch (list, then watch from the list)', () => {
   it('a listener that throws does not end the watch', async () => {
     const etcd = new InMemoryEtcd();
     let calls = 0;
-    const { updates } = watchPrefix(etcd, {
-      update: () => {
-        calls += 1;
-        throw new Error('listener bug');
-      },
-    });
+    const bug = () => {
+      calls += 1;
+      throw new Error('listener bug');
+    };
+    const { updates } = watchPrefix(etcd, { listed: bug, changed: bug });
     await waitFor('the list', () => calls === 1);
     etcd.transaction([put('/p/a', '1')]);
     etcd.transaction([put('/p/b', '2')]);
     await waitFor('both changes', () => calls === 3);
-    expect(updates.at(-1)!.contents).toEqual({ '/p/a': '1', '/p/b': '2' });
+    expect(updates.at(-1)).toEqual({ changed: { '/p/b': '2' }, revision: 2 });
   });
 
   it('stop cancels the watch: nothing arrives after it', async () => {

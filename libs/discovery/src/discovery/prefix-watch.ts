@@ -1,4 +1,4 @@
-import type { EtcdGateway, KeyChange, WatchHandle } from '../etcd/etcd-gateway.js';
+import type { EtcdGateway, KeyChange, PrefixList, WatchHandle } from '../etcd/etcd-gateway.js';
 import type { RetryOptions } from '../options/discovery-module-options.interface.js';
 import { RetryLoop } from '../util/retry-loop.js';
 
@@ -10,19 +10,20 @@ export interface PrefixWatchSettings {
 }
 
 export interface PrefixWatchListener {
+  /** After the first list and every re-list: everything under the prefix, the truth whatever came before. */
+  listed(entries: ReadonlyMap<string, string>, revision: number): void;
   /**
-   * The full key → value map, after the initial list, after every watch response that changed it,
-   * after every re-list. `changed` names the keys a watch response touched; it is undefined after a
-   * list, when anything may have changed.
+   * After a watch response: the keys it changed, each with its new value (its last, if the response
+   * changed it twice), or undefined when deleted. Never anything applied before.
    */
-  update(entries: ReadonlyMap<string, string>, revision: number, changed?: ReadonlySet<string>): void;
+  changed(changes: ReadonlyMap<string, string | undefined>, revision: number): void;
   /** A failed list attempt: once per backoff step. */
   listFailed(error: Error, nextAttemptMs: number): void;
 }
 
 /**
- * The current contents of one key prefix, kept by list-then-watch, and correct where the etcd3
- * client alone is not:
+ * Follows one key prefix by list-then-watch, telling its listener what is there (after a list) and
+ * what changed (after each watch response), correct where the etcd3 client alone is not:
  * - list, then watch from the list's revision + 1, so that nothing between the two is lost;
  * - every event at or below the revision already applied is dropped, so that a watch resumed after a
  *   disconnect never applies a change twice;
@@ -31,12 +32,12 @@ export interface PrefixWatchListener {
  *   etcd restarts revisions lower than ours — a fresh list is the truth in every case; after a
  *   reconnect it is listed once more a few seconds later, when the cluster has settled;
  * - a periodic re-list is a last safety net.
- * While etcd is unreachable the last contents stay as they are. Listeners never see an exception
+ * While etcd is unreachable the listener hears nothing, so what it holds stays. Listeners never see an exception
  * from here, and an exception from a listener never reaches the gRPC stream (where etcd3 would
  * rethrow it and end the process).
  */
 export class PrefixWatch {
-  private entries = new Map<string, string>();
+  /** The revision applied so far: of the last list, or of the last change since. */
   private revision = 0;
   private watch: WatchHandle | undefined;
   private generation = 0;
@@ -52,6 +53,8 @@ export class PrefixWatch {
     private readonly prefix: string,
     settings: PrefixWatchSettings,
     private readonly listener: PrefixWatchListener,
+    /** The first list when it is read in a batch with others; undefined or failed: listed here. */
+    private firstList?: Promise<PrefixList | undefined>,
   ) {
     this.loop = new RetryLoop(settings.retry, {
       hasWork: () => this.listWanted,
@@ -85,13 +88,14 @@ export class PrefixWatch {
   private async listAndWatch(): Promise<void> {
     this.listWanted = false;
     try {
-      const listed = await this.gateway.list(this.prefix);
+      const batched = this.firstList;
+      this.firstList = undefined;
+      const listed = (await batched?.catch(() => undefined)) ?? (await this.gateway.list(this.prefix));
       if (this.stopped) return;
-      this.entries = listed.entries;
       // Lower than before when etcd's data were wiped: the list is the truth all the same.
       this.revision = listed.revision;
       this.watchFrom(this.revision + 1);
-      this.notify();
+      this.safely(() => this.listener.listed(listed.entries, listed.revision));
     } catch (error) {
       this.listWanted = true;
       throw error;
@@ -125,20 +129,17 @@ export class PrefixWatch {
 
   private apply(changes: readonly KeyChange[]): void {
     const appliedUpTo = this.revision;
-    const changed = new Set<string>();
+    let changed: Map<string, string | undefined> | undefined;
     for (const change of changes) {
       // A resumed watch replays what we already have; the changes of one transaction share a revision.
       if (change.revision <= appliedUpTo) continue;
-      if (change.type === 'put') this.entries.set(change.key, change.value);
-      else this.entries.delete(change.key);
-      this.revision = Math.max(this.revision, change.revision);
-      changed.add(change.key);
+      (changed ??= new Map()).set(change.key, change.type === 'put' ? change.value : undefined);
+      if (change.revision > this.revision) this.revision = change.revision;
     }
-    if (changed.size > 0) this.notify(changed);
-  }
-
-  private notify(changed?: ReadonlySet<string>): void {
-    this.safely(() => this.listener.update(this.entries, this.revision, changed));
+    if (changed) {
+      const applied = changed;
+      this.safely(() => this.listener.changed(applied, this.revision));
+    }
   }
 
   private safely(action: () => void): void {

@@ -2,27 +2,36 @@ import type { LoggerService } from '@nestjs/common';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
 import { servicePrefix } from '../codec/endpoint-key.js';
-import type { EtcdGateway } from '../etcd/etcd-gateway.js';
+import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
 import { Deferred } from '../util/deferred.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
+import { withChanges } from './sorted-endpoints.js';
+
+/** What is known of one key: its raw value, and the endpoint it decodes to (undefined when unreadable). */
+interface KnownKey {
+  value: string;
+  endpoint: ServiceEndpoint | undefined;
+}
 
 /**
  * The live endpoint list of one service: a PrefixWatch on `<namespace>/<service>/`, decoded
  * tolerantly, diffed, and published once per change — one new list per etcd watch response, and
- * only when the list really changed.
+ * only when the list really changed. The work a response causes is proportional to what it changed:
+ * only the keys it touched are decoded (none whose value is unchanged), and the sorted list is
+ * updated by those changes alone.
  */
 export class ServiceWatch {
-  private byKey = new Map<string, ServiceEndpoint>();
+  private readonly known = new Map<string, KnownKey>();
   private list: readonly ServiceEndpoint[] = [];
   private readonly lists = new ReplaySubject<readonly ServiceEndpoint[]>(1);
   private readonly changes = new Subject<EndpointChange>();
   private readonly firstList = new Deferred<void>();
   private readonly watch: PrefixWatch;
   private loaded = false;
-  /** Why the last list attempt failed, for error messages; undefined once a list succeeded. */
+  /** Why the last list attempt failed, for error messages; undefined once etcd answered. */
   lastListError: Error | undefined;
 
   /** The current list on subscribe (once it has been read), then every new list. */
@@ -41,16 +50,19 @@ export class ServiceWatch {
      * the client, so that a watch stopped and started again does not warn again.
      */
     private readonly unreadable: Map<string, string>,
+    /** The first list, when read in a batch with other services'. */
+    batchedList?: Promise<PrefixList | undefined>,
   ) {
     this.watch = new PrefixWatch(gateway, servicePrefix(namespace, service), settings, {
-      update: (entries, revision) => this.update(entries, revision),
+      listed: (entries, revision) => this.applyList(entries, revision),
+      changed: (changes, revision) => this.apply(changes, revision),
       listFailed: (error, nextAttemptMs) => {
         this.lastListError = informativeError(error, this.lastListError);
         this.logger.warn(`Listing "${service}" failed (${error.message}); next attempt in ${nextAttemptMs} ms`);
         // Refused credentials or permission: whoever waits for the first list learns it now.
         if (isRefusal(error)) this.firstList.reject(error);
       },
-    });
+    }, batchedList);
   }
 
   /** The endpoints, sorted by id; empty until the first list. */
@@ -79,45 +91,47 @@ export class ServiceWatch {
     this.firstList.reject(new Error(`the watch on "${this.service}" stopped`));
   }
 
-  /**
-   * Decodes what changed — only the keys a watch response touched, or everything after a list — and
-   * publishes the new list if any endpoint really changed.
-   */
-  private update(entries: ReadonlyMap<string, string>, revision: number, changedKeys?: ReadonlySet<string>): void {
+  /** A list is the truth: every key in it, and every key known before that is gone from it. */
+  private applyList(entries: ReadonlyMap<string, string>, revision: number): void {
+    const changes = new Map<string, string | undefined>(entries);
+    for (const key of this.known.keys()) if (!entries.has(key)) changes.set(key, undefined);
+    this.apply(changes, revision);
+  }
+
+  /** Decodes what changed and publishes the new list, if any endpoint really changed. */
+  private apply(changes: ReadonlyMap<string, string | undefined>, revision: number): void {
     this.lastListError = undefined; // whatever happened before, etcd answered
-    const keys = changedKeys ?? this.everyKnownKey(entries);
-    const next = changedKeys ? new Map(this.byKey) : new Map<string, ServiceEndpoint>();
-    const changes: EndpointChange[] = [];
-    for (const key of keys) {
-      const value = entries.get(key);
-      const endpoint = value === undefined ? undefined : this.decode(key, value);
-      const previous = this.byKey.get(key);
-      if (endpoint) next.set(key, endpoint);
-      else next.delete(key);
-      if (value === undefined) this.unreadable.delete(key);
-      if (endpoint && !previous) changes.push({ type: 'added', endpoint, revision });
-      else if (!endpoint && previous) changes.push({ type: 'removed', endpoint: previous, revision });
-      else if (endpoint && previous && JSON.stringify(previous) !== JSON.stringify(endpoint)) {
-        changes.push({ type: 'updated', endpoint, previous, revision });
+    const removed: ServiceEndpoint[] = [];
+    const added: ServiceEndpoint[] = [];
+    const events: EndpointChange[] = [];
+    for (const [key, value] of changes) {
+      const before = this.known.get(key);
+      if (value !== undefined && before?.value === value) continue; // written again unchanged
+      const previous = before?.endpoint;
+      let endpoint = value === undefined ? undefined : this.decode(key, value);
+      if (previous && endpoint && sameEndpoint(previous, endpoint)) endpoint = previous;
+      if (value === undefined) {
+        this.known.delete(key);
+        this.unreadable.delete(key);
+      } else {
+        this.known.set(key, { value, endpoint });
       }
+      if (endpoint === previous) continue;
+      if (previous) removed.push(previous);
+      if (endpoint) added.push(endpoint);
+      if (endpoint && previous) events.push({ type: 'updated', endpoint, previous, revision });
+      else if (endpoint) events.push({ type: 'added', endpoint, revision });
+      else events.push({ type: 'removed', endpoint: previous!, revision });
     }
-    this.byKey = next;
-    if (this.loaded && changes.length === 0) return;
-    this.list = [...next.values()].sort(byIdThenAddress);
+    if (this.loaded && events.length === 0) return;
+    this.list = withChanges(this.list, removed, added);
     // The first list is where changes start from, not a change: it is what endpoints$ gives first.
-    if (this.loaded) for (const change of changes) this.changes.next(change);
+    if (this.loaded) for (const event of events) this.changes.next(event);
     this.lists.next(this.list);
     if (!this.loaded) {
       this.loaded = true;
       this.firstList.resolve();
     }
-  }
-
-  /** After a list: the listed keys, and every key known before (they may have gone meanwhile). */
-  private everyKnownKey(entries: ReadonlyMap<string, string>): Set<string> {
-    const prefix = servicePrefix(this.namespace, this.service);
-    const unreadableHere = [...this.unreadable.keys()].filter((key) => key.startsWith(prefix));
-    return new Set([...entries.keys(), ...this.byKey.keys(), ...unreadableHere]);
   }
 
   /** The endpoint a key/value describes; undefined (and one warning per key and value) when unreadable. */
@@ -135,8 +149,11 @@ export class ServiceWatch {
   }
 }
 
-function byIdThenAddress(a: ServiceEndpoint, b: ServiceEndpoint): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : a.address < b.address ? -1 : a.address > b.address ? 1 : 0;
+/** Two decodings of the same key that differ in nothing a caller can see. */
+function sameEndpoint(a: ServiceEndpoint, b: ServiceEndpoint): boolean {
+  if (a.id !== b.id || a.address !== b.address || a.weight !== b.weight || a.version !== b.version || a.zone !== b.zone) return false;
+  const names = Object.keys(a.metadata);
+  return names.length === Object.keys(b.metadata).length && names.every((name) => a.metadata[name] === b.metadata[name]);
 }
 
 /** Enough of a bad value to recognise it in a log line, never a flood. */

@@ -14,7 +14,10 @@ export interface WatchHandlers {
   changes(changes: readonly KeyChange[]): void;
   /** The stream was lost and has resumed: changes made meanwhile may have been skipped. */
   resumed(): void;
-  /** etcd cancelled the watch (compaction) or it failed: it delivers nothing more. */
+  /**
+   * The watch delivers nothing more, or nothing it should: etcd cancelled it (compaction), it
+   * failed, or etcd answered from a revision below where the watch starts (its data were wiped).
+   */
   broken(error: Error): void;
 }
 
@@ -53,6 +56,11 @@ export abstract class EtcdGateway {
   abstract checkWritable(key: string): Promise<void>;
   /** Lists every key under `prefix`. */
   abstract list(prefix: string): Promise<PrefixList>;
+  /**
+   * Lists several prefixes in few requests (the first lists of the services an app requires). An
+   * entry is undefined where that prefix holds too many keys for a batch: list it on its own.
+   */
+  abstract listMany(prefixes: readonly string[]): Promise<(PrefixList | undefined)[]>;
   /** Watches `prefix` (every key that starts with it) from `fromRevision` on. */
   abstract watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
   /** Watches exactly `key` from `fromRevision` on. */

@@ -1,14 +1,19 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { castGrpcError, Etcd3, type IWatchResponse, type Watcher } from 'etcd3';
+import { Etcd3, Range } from 'etcd3';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
-import { withTimeout } from '../util/with-timeout.js';
 import { withDeadline } from './deadline.js';
-import { EtcdGateway, type KeyChange, type PrefixList, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
+import { keepAliveOnce } from './etcd3-keepalive.js';
+import { watch } from './etcd3-watch.js';
+import { EtcdGateway, type PrefixList, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
 import { faultHandling } from './fault-handling.js';
-import { grpcKeepalive } from './grpc-keepalive.js';
+import { grpcOptions } from './grpc-options.js';
 
-type LeaseClient = Etcd3['leaseClient'];
+
+/** Keys per page of a list: about 0.4 MB of values as the registry writes them. */
+const LIST_PAGE = 2000;
+/** Prefixes per transaction of `listMany`: etcd's default `--max-txn-ops` is 128. */
+const RANGES_PER_TRANSACTION = 128;
 
 /**
  * The gateway on the etcd3 client: the app's one etcd client, created from the options and closed
@@ -26,7 +31,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     this.client = new Etcd3({
       ...options.etcd,
       faultHandling: faultHandling(options.etcd.faultHandling),
-      grpcOptions: grpcKeepalive(options.etcd.grpcOptions),
+      grpcOptions: grpcOptions(options.etcd.grpcOptions),
     });
   }
 
@@ -56,20 +61,56 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     await this.client.if(key, 'Version', '<', 0).then(this.client.put(key).value('')).options(this.deadline()).commit();
   }
 
+  /**
+   * In pages, all read at the revision of the first: one consistent snapshot however large the
+   * prefix (100,000 endpoints are some 15 MB), and the revision where the watch must start.
+   */
   async list(prefix: string): Promise<PrefixList> {
-    // exec(), not strings(): the header's revision is where the watch must start.
-    const response = await this.client.getAll().prefix(prefix).options(this.deadline()).exec();
+    const { end } = Range.prefix(prefix);
     const entries = new Map<string, string>();
-    for (const kv of response.kvs) entries.set(kv.key.toString(), kv.value.toString());
-    return { entries, revision: Number(response.header.revision) };
+    let from = Buffer.from(prefix);
+    let revision = 0;
+    for (;;) {
+      const page = await this.client.kv.range({ key: from, range_end: end, limit: LIST_PAGE, revision }, this.deadline());
+      if (revision === 0) revision = Number(page.header.revision);
+      for (const kv of page.kvs) entries.set(kv.key.toString(), kv.value.toString());
+      if (!page.more || page.kvs.length === 0) return { entries, revision };
+      // The next page starts just after the last key: that key with a zero byte appended.
+      from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
+    }
+  }
+
+  /**
+   * One transaction of ranges per 128 prefixes (all of a transaction's ranges read at one revision),
+   * instead of a request per prefix. A prefix with more than a page of keys is left to `list()`.
+   */
+  async listMany(prefixes: readonly string[]): Promise<(PrefixList | undefined)[]> {
+    const batches: Promise<(PrefixList | undefined)[]>[] = [];
+    for (let start = 0; start < prefixes.length; start += RANGES_PER_TRANSACTION) {
+      const batch = prefixes.slice(start, start + RANGES_PER_TRANSACTION);
+      const ranges = batch.map((prefix) => {
+        const { start: key, end } = Range.prefix(prefix);
+        return { request_range: { key, range_end: end, limit: LIST_PAGE } };
+      });
+      batches.push(
+        this.client.kv.txn({ success: ranges }, this.deadline()).then((response) => {
+          const revision = Number(response.header.revision);
+          return response.responses.map(({ response_range: range }) => {
+            if (!range || range.more) return undefined;
+            return { entries: new Map(range.kvs.map((kv) => [kv.key.toString(), kv.value.toString()])), revision };
+          });
+        }),
+      );
+    }
+    return (await Promise.all(batches)).flat();
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return watch(this.client.watch().prefix(prefix).startRevision(String(fromRevision)).watcher(), handlers);
+    return watch(this.client.watch().prefix(prefix).startRevision(String(fromRevision)).watcher(), fromRevision, this.callTimeoutMs, handlers);
   }
 
   watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return watch(this.client.watch().key(key).startRevision(String(fromRevision)).watcher(), handlers);
+    return watch(this.client.watch().key(key).startRevision(String(fromRevision)).watcher(), fromRevision, this.callTimeoutMs, handlers);
   }
 
   /** etcd3's close() closes the channels only: watches and leases were stopped by their owners. */
@@ -80,89 +121,4 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   private deadline(): { deadline: number } {
     return withDeadline(this.callTimeoutMs);
   }
-}
-
-/**
- * Sends one keepalive for `leaseId` and returns the TTL etcd answers: > 0 while the lease lives,
- * ≤ 0 when etcd no longer knows it. Rejects when etcd cannot be reached before the deadline.
- */
-async function keepAliveOnce(leases: LeaseClient, leaseId: string, timeoutMs: number): Promise<number> {
-  // Our own timer as well as the gRPC deadline: a keepalive that never settles (seen against a
-  // frozen member) would otherwise hold up every later one, and the lease would expire unnoticed.
-  let stream: Awaited<ReturnType<LeaseClient['leaseKeepAlive']>> | undefined;
-  const answer = (async () => {
-    stream = await leases.leaseKeepAlive(withDeadline(timeoutMs));
-    const opened = stream;
-    return new Promise<number>((resolve, reject) => {
-      opened.on('error', (error: Error) => reject(castGrpcError(error)));
-      opened.on('data', (response: { TTL?: string | number }) => {
-        resolve(Number(response.TTL ?? 0));
-        opened.end();
-      });
-      opened.write({ ID: leaseId });
-    });
-  })();
-  try {
-    return await withTimeout(answer, timeoutMs + 100, () => new Error(`no keepalive answer within ${timeoutMs} ms`));
-  } catch (error) {
-    (stream as { cancel?: () => void } | undefined)?.cancel?.();
-    answer.catch(() => undefined);
-    throw error;
-  }
-}
-
-/** Wires an etcd3 watcher to `handlers`; `watcher()` attaches synchronously, before anything is emitted. */
-function watch(watcher: Watcher, handlers: WatchHandlers): WatchHandle {
-  let reconnecting = false;
-  let cancelled = false;
-  // An exception must never reach etcd3's stream handler, which would rethrow it and end the process.
-  const guarded = (action: () => void) => {
-    if (cancelled) return;
-    try {
-      action();
-    } catch {
-      // The owner's bug; the watch goes on.
-    }
-  };
-  watcher.on('data', (response: IWatchResponse) => guarded(() => handlers.changes(response.events.map(toKeyChange))));
-  watcher.on('disconnected', () => {
-    reconnecting = true;
-  });
-  watcher.on('connected', () => {
-    if (reconnecting) guarded(() => handlers.resumed());
-    reconnecting = false;
-  });
-  // Cancelled by etcd (compaction) or failed: etcd3 drops the watcher. Listening also keeps etcd3
-  // from throwing an unhandled 'error' inside its gRPC stream handler.
-  watcher.on('error', (error: Error) => guarded(() => handlers.broken(error)));
-  return {
-    cancel: async () => {
-      cancelled = true;
-      await cancelWatcher(watcher);
-    },
-  };
-}
-
-function toKeyChange(event: IWatchResponse['events'][number]): KeyChange {
-  return {
-    type: event.type === 'Put' ? 'put' : 'delete',
-    key: event.kv.key.toString(),
-    value: event.type === 'Put' ? event.kv.value.toString() : '',
-    revision: Number(event.kv.mod_revision),
-  };
-}
-
-/**
- * Cancelling waits for etcd's answer while connected; a stalled cancel (etcd frozen, or gone) must
- * not hold up a shutdown or a re-watch, so it is bounded.
- */
-async function cancelWatcher(watcher: Watcher, timeoutMs = 1000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    watcher.cancel().catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    }),
-  ]);
-  clearTimeout(timer);
 }

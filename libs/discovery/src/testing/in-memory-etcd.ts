@@ -1,16 +1,10 @@
 import { EtcdLeaseInvalidError, GRPCUnavailableError } from 'etcd3';
 import { EtcdGateway, type KeyChange, type PrefixList, type WatchHandle, type WatchHandlers } from '../etcd/etcd-gateway.js';
+import { MemoryWatches } from './memory-watches.js';
 
 interface StoredKey {
   value: string;
   lease: string | undefined;
-}
-
-interface MemoryWatch {
-  matches(key: string): boolean;
-  handlers: WatchHandlers;
-  /** Changes at or after this revision are delivered. */
-  from: number;
 }
 
 /** One operation of a transaction: a put (with a value) or a delete. */
@@ -23,15 +17,13 @@ export type MemoryOperation = { put: string; value: string; lease?: string } | {
  * cancelled, a lease expired, the data wiped. Watch responses arrive asynchronously, as over a network.
  */
 export class InMemoryEtcd extends EtcdGateway {
-  private revision = 0;
   private readonly keys = new Map<string, StoredKey>();
   private readonly leases = new Map<string, number>();
   private nextLease = 1;
-  private readonly history: KeyChange[] = [];
-  private readonly watches = new Set<MemoryWatch>();
   private unreachable = false;
   /** Every operation, in order (`grant 1`, `put /services/a/x`, `revoke 1`, …): what specs check. */
   readonly log: string[] = [];
+  private readonly watches = new MemoryWatches(this.log);
 
   // ——— the gateway ———
 
@@ -76,15 +68,19 @@ export class InMemoryEtcd extends EtcdGateway {
     this.reachable();
     const entries = new Map<string, string>();
     for (const [key, { value }] of this.keys) if (key.startsWith(prefix)) entries.set(key, value);
-    return { entries, revision: this.revision };
+    return { entries, revision: this.watches.revision };
+  }
+
+  async listMany(prefixes: readonly string[]): Promise<(PrefixList | undefined)[]> {
+    return Promise.all(prefixes.map((prefix) => this.list(prefix)));
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return this.watch(prefix, (key) => key.startsWith(prefix), fromRevision, handlers);
+    return this.watches.watch(prefix, (key) => key.startsWith(prefix), fromRevision, handlers);
   }
 
   watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return this.watch(key, (candidate) => candidate === key, fromRevision, handlers);
+    return this.watches.watch(key, (candidate) => candidate === key, fromRevision, handlers);
   }
 
   /** Closed with the app, last (as the real gateway closes its client). */
@@ -102,6 +98,11 @@ export class InMemoryEtcd extends EtcdGateway {
   /** The keys under `prefix` with their values, as etcd holds them now. */
   contents(prefix = ''): Map<string, string> {
     return new Map([...this.keys].filter(([key]) => key.startsWith(prefix)).map(([key, { value }]) => [key, value]));
+  }
+
+  /** The revision of the last write. */
+  get currentRevision(): number {
+    return this.watches.revision;
   }
 
   /** The leases etcd holds now. */
@@ -125,51 +126,30 @@ export class InMemoryEtcd extends EtcdGateway {
    */
   comeBack({ gap = false }: { gap?: boolean } = {}): void {
     this.unreachable = false;
-    for (const watch of this.watches) {
-      if (gap) watch.from = this.revision + 1;
-      this.deliver(watch);
-      queueMicrotask(() => watch.handlers.resumed());
-    }
+    this.watches.resumeAll(gap);
   }
 
   /** Sends every watch the history from `fromRevision` again, as a resumed stream replays it. */
   replay(fromRevision: number): void {
-    for (const watch of this.watches) {
-      const changes = this.history.filter((change) => change.revision >= fromRevision && watch.matches(change.key));
-      if (changes.length > 0) queueMicrotask(() => watch.handlers.changes(changes));
-    }
+    this.watches.replay(fromRevision);
   }
 
   /** Ends every watch as etcd does on a compaction or a failure: they deliver nothing more. */
   breakWatches(reason = 'etcdserver: mvcc: required revision has been compacted'): void {
-    const broken = [...this.watches];
-    this.watches.clear();
-    for (const watch of broken) queueMicrotask(() => watch.handlers.broken(new Error(reason)));
+    this.watches.breakAll(reason);
   }
 
   /** Everything gone, revisions start over: a server restarted on an empty data dir. */
   wipe(): void {
     this.keys.clear();
     this.leases.clear();
-    this.history.length = 0;
-    this.revision = 0;
+    this.watches.clear();
   }
 
   // ——— inside ———
 
   private reachable(): void {
     if (this.unreachable) throw new GRPCUnavailableError('14 UNAVAILABLE: No connection established (in-memory etcd is down)');
-  }
-
-  private watch(name: string, matches: (key: string) => boolean, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    const watch: MemoryWatch = { matches, handlers, from: fromRevision };
-    this.watches.add(watch);
-    this.deliver(watch);
-    return {
-      cancel: async () => {
-        if (this.watches.delete(watch)) this.log.push(`cancel watch ${name}`);
-      },
-    };
   }
 
   private dropLease(leaseId: string): void {
@@ -179,7 +159,7 @@ export class InMemoryEtcd extends EtcdGateway {
   }
 
   private commit(operations: MemoryOperation[]): number {
-    const revision = this.revision + 1;
+    const revision = this.watches.revision + 1;
     const changes: KeyChange[] = [];
     for (const operation of operations) {
       if ('put' in operation) {
@@ -189,20 +169,7 @@ export class InMemoryEtcd extends EtcdGateway {
         changes.push({ type: 'delete', key: operation.delete, value: '', revision });
       }
     }
-    if (changes.length === 0) return this.revision;
-    this.revision = revision;
-    this.history.push(...changes);
-    if (!this.unreachable) for (const watch of this.watches) this.deliver(watch);
-    return revision;
-  }
-
-  /** Sends `watch` what it has not seen yet, as one response, after the current call returns. */
-  private deliver(watch: MemoryWatch): void {
-    const changes = this.history.filter((change) => change.revision >= watch.from && watch.matches(change.key));
-    watch.from = this.revision + 1;
-    if (changes.length === 0) return;
-    queueMicrotask(() => {
-      if (this.watches.has(watch)) watch.handlers.changes(changes);
-    });
+    if (changes.length > 0) this.watches.record(changes, this.unreachable);
+    return this.watches.revision;
   }
 }

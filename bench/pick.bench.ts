@@ -1,0 +1,95 @@
+import type { EtcdServer } from '@repo/testing';
+import type { Etcd3 } from 'etcd3';
+import {
+  ConsistentHashStrategy,
+  DiscoveryClient,
+  LeastOutstandingStrategy,
+  RandomStrategy,
+  RoundRobinStrategy,
+  servicePrefix,
+  WeightedRoundRobinStrategy,
+  type LoadBalancingStrategy,
+  type ServiceEndpoint,
+} from 'nestjs-etcd-discovery';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { context, quick, RUNS, seed } from './harness.js';
+import { format, median, record } from './report.js';
+
+const strategies: [string, () => LoadBalancingStrategy, number][] = [
+  // name, strategy, the target at 10,000 and 100,000 endpoints (round robin: also 30 M/s at 100)
+  ['RoundRobin', () => new RoundRobinStrategy(), 5e6],
+  ['Random', () => new RandomStrategy(), 5e6],
+  ['WeightedRoundRobin', () => new WeightedRoundRobinStrategy(), 5e6],
+  ['ConsistentHash', () => new ConsistentHashStrategy(), 5e6],
+  ['LeastOutstanding', () => new LeastOutstandingStrategy(), 5e6],
+];
+
+/** Picks per second of `pick` (synchronous), over `ms`, median of RUNS; and the garbage collections meanwhile. */
+function measure(pick: (index: number) => unknown, ms: number): { rate: number; picks: number; collections: number } {
+  let collections = 0;
+  const observer = new PerformanceObserver((list) => (collections += list.getEntries().length));
+  observer.observe({ entryTypes: ['gc'] });
+  const rates: number[] = [];
+  let picks = 0;
+  for (let run = 0; run < RUNS; run += 1) {
+    let count = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    while (elapsed < ms) {
+      for (let batch = 0; batch < 1000; batch += 1) pick(count++);
+      elapsed = performance.now() - start;
+    }
+    rates.push((count / elapsed) * 1000);
+    picks += count;
+  }
+  // GC entries are delivered asynchronously; takeRecords() hands over those not delivered yet.
+  collections += observer.takeRecords().length;
+  observer.disconnect();
+  return { rate: median(rates), picks, collections };
+}
+
+/** Gets per second when every call lists the service from etcd (how the Go article picks). */
+async function getPerCall(client: Etcd3, prefix: string, ms: number): Promise<number> {
+  let count = 0;
+  const start = performance.now();
+  while (performance.now() - start < ms || count < 3) {
+    const { kvs } = await client.getAll().prefix(prefix).exec();
+    if (kvs.length === 0) throw new Error('nothing to pick from');
+    count += 1;
+  }
+  return (count / (performance.now() - start)) * 1000;
+}
+
+export async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> {
+  const sizes = quick ? [100, 10_000] : [100, 10_000, 100_000];
+  console.log(`\npick(): picks per second from the cache (${sizes.map(format).join(' / ')} endpoints), next to a Get per call and a bare array loop`);
+  const keys = Array.from({ length: 1024 }, (_, index) => `user-${index}`);
+  const windowMs = quick ? 150 : 400;
+  for (const size of sizes) {
+    const service = `pick-${size}`;
+    await seed(client, [service], size);
+    const list: ServiceEndpoint[] = Array.from({ length: size }, (_, index) => ({ service, id: String(index), host: 'h', port: 1, address: 'h:1', metadata: {}, weight: 1 }));
+    record({ section: 'pick', name: `bare array loop, ${format(size)} endpoints (the limit)`, value: measure((index) => list[index % size], windowMs).rate, unit: 'picks/s' });
+    const perCallGet = await getPerCall(client, servicePrefix('/services', service), size >= 100_000 ? 1 : quick ? 300 : 1000);
+    record({ section: 'pick', name: `a Get per call, ${format(size)} endpoints (baseline)`, value: perCallGet, unit: 'picks/s' });
+    for (const [name, make, atScale] of strategies) {
+      const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], strategy: make() });
+      const discovery = app.get(DiscoveryClient);
+      discovery.pick(service, 'warm-up');
+      const rangesBefore = await etcd.metric('grpc_server_started_total', 'grpc_method="Range"');
+      const { rate, picks, collections } = measure((index) => discovery.pick(service, keys[index & 1023]), windowMs);
+      const ranges = (await etcd.metric('grpc_server_started_total', 'grpc_method="Range"')) - rangesBefore;
+      await app.close();
+      const floor = name === 'RoundRobin' && size === 100 ? 30e6 : size >= 10_000 ? atScale : undefined;
+      record({
+        section: 'pick',
+        name: `${name}, ${format(size)} endpoints (${ranges} etcd requests, ${collections} garbage collections during ${format(picks)} picks)`,
+        value: rate,
+        unit: 'picks/s',
+        baseline: { name: 'a Get per call', value: perCallGet },
+        ratio: rate / perCallGet,
+        ...(floor !== undefined ? { target: `≥ ${format(floor / 1e6)} M/s, no etcd request`, met: rate >= floor && ranges === 0 } : {}),
+      });
+    }
+  }
+}

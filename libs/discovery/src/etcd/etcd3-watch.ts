@@ -1,0 +1,103 @@
+import type { IWatchResponse, Watcher } from 'etcd3';
+import type { KeyChange, WatchHandle, WatchHandlers } from './etcd-gateway.js';
+
+/**
+ * Wires an etcd3 watcher to `handlers`; `watcher()` attaches synchronously, before anything is
+ * emitted. etcd must answer the watch's create request within `attachTimeoutMs`, or the stream is
+ * restarted (see `restartStream`).
+ */
+export function watch(watcher: Watcher, fromRevision: number, attachTimeoutMs: number, handlers: WatchHandlers): WatchHandle {
+  let reconnecting = false;
+  let cancelled = false;
+  let startsAt = fromRevision;
+  let attachTimer: NodeJS.Timeout | undefined;
+  const stopAttachTimer = () => {
+    clearTimeout(attachTimer);
+    attachTimer = undefined;
+  };
+  // An exception must never reach etcd3's stream handler, which would rethrow it and end the process.
+  const guarded = (action: () => void) => {
+    if (cancelled) return;
+    try {
+      action();
+    } catch {
+      // The owner's bug; the watch goes on.
+    }
+  };
+  watcher.on('data', (response: IWatchResponse) => guarded(() => handlers.changes(response.events.map(toKeyChange))));
+  watcher.on('disconnected', () => {
+    stopAttachTimer();
+    reconnecting = true;
+  });
+  // etcd3 re-attaches after a reconnect from the revision after the last it saw. The event carries
+  // the create request it is about to send (its typings say the whole watch request: they are wrong).
+  watcher.on('connecting', (request: unknown) => {
+    startsAt = Number((request as { start_revision?: string | number }).start_revision ?? startsAt);
+    stopAttachTimer();
+    attachTimer = setTimeout(() => {
+      attachTimer = undefined;
+      if (!cancelled) restartStream(watcher, new Error(`etcd did not answer a watch request within ${attachTimeoutMs} ms`));
+    }, attachTimeoutMs);
+    attachTimer.unref();
+  });
+  watcher.on('connected', (response: IWatchResponse) => {
+    stopAttachTimer();
+    // etcd answers with its current revision. Below where the watch starts, it has lost data (a
+    // wiped data dir): the watch would wait for revisions that mean something else, or never come.
+    if (Number(response.header.revision) < startsAt - 1) {
+      guarded(() => handlers.broken(new Error(`etcd is at revision ${response.header.revision}, below ${startsAt - 1}: its data were lost`)));
+    } else if (reconnecting) {
+      guarded(() => handlers.resumed());
+    }
+    reconnecting = false;
+  });
+  // Cancelled by etcd (compaction) or failed: etcd3 drops the watcher. Listening also keeps etcd3
+  // from throwing an unhandled 'error' inside its gRPC stream handler.
+  watcher.on('error', (error: Error) => guarded(() => handlers.broken(error)));
+  return {
+    cancel: async () => {
+      cancelled = true;
+      stopAttachTimer();
+      await cancelWatcher(watcher);
+    },
+  };
+}
+
+/**
+ * A reconnect can land on a member that is frozen (or cut off) but whose TCP port still accepts
+ * connections: grpc-js then waits for the HTTP/2 handshake with no timeout, and the stream, which
+ * has no deadline, waits forever — the watch silently delivers nothing. etcd3 shares one stream
+ * among a client's watchers and offers no way to drop it, so this goes through its watch manager:
+ * `handleError` cancels the stream and reconnects (to a member picked at random, with backoff),
+ * exactly as when the stream fails by itself. Checked by the frozen-leader test of
+ * test/cluster-faults.e2e-spec.ts (etcd3 1.1.2).
+ */
+function restartStream(watcher: Watcher, reason: Error): void {
+  const manager = (watcher as unknown as { manager?: { state?: number; handleError?: (error: Error) => void } }).manager;
+  // State 2 is etcd3's "Connected": the stream exists, the create request was written to it.
+  if (manager?.state === 2 && typeof manager.handleError === 'function') manager.handleError(reason);
+}
+
+function toKeyChange(event: IWatchResponse['events'][number]): KeyChange {
+  return {
+    type: event.type === 'Put' ? 'put' : 'delete',
+    key: event.kv.key.toString(),
+    value: event.type === 'Put' ? event.kv.value.toString() : '',
+    revision: Number(event.kv.mod_revision),
+  };
+}
+
+/**
+ * Cancelling waits for etcd's answer while connected; a stalled cancel (etcd frozen, or gone) must
+ * not hold up a shutdown or a re-watch, so it is bounded.
+ */
+async function cancelWatcher(watcher: Watcher, timeoutMs = 1000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    watcher.cancel().catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+}
