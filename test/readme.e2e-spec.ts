@@ -9,14 +9,19 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 // Inside the repository, so that `nestjs-etcd-discovery` resolves through node_modules as for a user.
 const workDir = fileURLToPath(new URL('./.readme/', import.meta.url));
 
-/** Compiles the code block that follows `<!-- example NAME` in README.md to `.readme/NAME/dist/main.js`. */
-async function compileExample(name: string): Promise<string> {
-  const readme = await readFile(`${root}README.md`, 'utf8');
+/** The code block that follows `<!-- example NAME` in the package's README (the user's guide). */
+async function codeBlock(name: string): Promise<string> {
+  const readme = await readFile(`${root}libs/discovery/README.md`, 'utf8');
   const match = new RegExp(`<!-- example ${name}[^>]*-->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
-  if (!match) throw new Error(`README.md has no code block after <!-- example ${name} -->`);
+  if (!match) throw new Error(`libs/discovery/README.md has no code block after <!-- example ${name} -->`);
+  return match[1]!;
+}
+
+/** Compiles the example NAME to `.readme/NAME/dist/main.js`. */
+async function compileExample(name: string): Promise<string> {
   const dir = `${workDir}${name}/`;
   await mkdir(dir, { recursive: true });
-  await writeFile(`${dir}main.ts`, match[1]!);
+  await writeFile(`${dir}main.ts`, await codeBlock(name));
   await writeFile(
     `${dir}tsconfig.json`,
     JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { outDir: 'dist', rootDir: '.' }, include: ['main.ts'] }),
@@ -72,5 +77,9 @@ describe('the README examples', () => {
     } finally {
       app.kill('SIGKILL');
     }
+  });
+
+  it('the testing example is libs/discovery/examples/log-target.spec.ts, which the unit suite runs', async () => {
+    expect(await codeBlock('log-target')).toBe(await readFile(`${root}libs/discovery/examples/log-target.spec.ts`, 'utf8'));
   });
 });

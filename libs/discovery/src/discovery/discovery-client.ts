@@ -153,6 +153,15 @@ export class DiscoveryClient implements OnApplicationShutdown {
     return this.watches.get(service)?.watch.lastListError;
   }
 
+  /**
+   * Whether the list of `service` is readable now — listed at least once, and the last attempt to
+   * list it did not fail — and how many endpoints it holds. Health checks read it; it starts no watch.
+   */
+  listStatus(service: string): { listed: boolean; endpoints: number; error: Error | undefined } {
+    const watch = this.watches.get(service)?.watch;
+    return { listed: watch?.isLoaded ?? false, endpoints: watch?.current.length ?? 0, error: watch?.lastListError };
+  }
+
   /** Stops every watch and completes every observable; after it, lists stay as they were. */
   async onApplicationShutdown(): Promise<void> {
     if (this.closed) return;

@@ -4,13 +4,10 @@ import { testEndpoint, waitFor } from '@repo/testing';
 import { firstValueFrom, NEVER, Observable, of, Subject, throwError, toArray } from 'rxjs';
 import { LeastOutstandingStrategy } from '../balancing/least-outstanding.strategy.js';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
-import { encodeEndpoint } from '../codec/endpoint-codec.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
-import { DiscoveryModule } from '../discovery.module.js';
 import { NoEndpointAvailableError } from '../errors.js';
-import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
+import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
 import { DiscoveryClientProxy } from './discovery-client-proxy.js';
 
 /** How a fake instance answers one call. */
@@ -31,14 +28,10 @@ afterEach(async () => {
  * instance clients are fakes that answer as `behaviours` says.
  */
 async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { retries = 2, strategy }: { retries?: number; strategy?: LoadBalancingStrategy } = {}) {
-  const etcd = new InMemoryEtcd();
-  etcd.transaction(ids.map((id, index) => ({ put: `/services/svc/${id}`, value: encodeEndpoint(testEndpoint('svc', id, 1000 + index)) })));
+  const endpoints = { svc: ids.map((id, index) => ({ id, host: '10.9.0.1', port: 1000 + index })) };
   const moduleRef = await Test.createTestingModule({
-    imports: [DiscoveryModule.forRoot({ etcd: { hosts: ['in-memory:0'] }, requires: ['svc'], ...(strategy ? { strategy } : {}) })],
-  })
-    .overrideProvider(EtcdGateway)
-    .useValue(etcd)
-    .compile();
+    imports: [DiscoveryTestingModule.forRoot({ endpoints, ...(strategy ? { strategy } : {}) })],
+  }).compile();
   const app = await moduleRef.init();
   apps.push(app);
   const calls: string[] = [];
@@ -51,7 +44,7 @@ async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { 
     emit: () => of<any>(undefined),
     close: () => void closed.push(endpoint.id),
   }));
-  return { etcd, proxy, calls, closed };
+  return { registry: app.get(InMemoryRegistry), proxy, calls, closed };
 }
 
 describe('DiscoveryClientProxy', () => {
@@ -90,9 +83,9 @@ describe('DiscoveryClientProxy', () => {
   });
 
   it('closes the client of an instance that leaves the list', async () => {
-    const { etcd, proxy, closed } = await proxyFor(['a', 'b'], { a: answers('from a'), b: answers('from b') });
+    const { registry, proxy, closed } = await proxyFor(['a', 'b'], { a: answers('from a'), b: answers('from b') });
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from a');
-    etcd.transaction([{ delete: '/services/svc/a' }]);
+    await registry.remove('svc', 'a');
     await waitFor('the departed client closed', () => closed.includes('a'));
     expect(closed).toEqual(['a']);
   });

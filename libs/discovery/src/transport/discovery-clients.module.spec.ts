@@ -2,15 +2,11 @@ import { Inject, Injectable, Logger, Module, type DynamicModule } from '@nestjs/
 import { ClientProxy, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { RequiredServices } from '../discovery/required-services.js';
-import { DiscoveryModule } from '../discovery.module.js';
 import { DiscoveryOptionsError } from '../errors.js';
-import { EtcdGateway } from '../etcd/etcd-gateway.js';
-import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
+import { DiscoveryTestingModule } from '../testing/index.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
 import { DiscoveryClientProxy } from './discovery-client-proxy.js';
 import { DiscoveryClientsModule } from './discovery-clients.module.js';
-
-const discovery = DiscoveryModule.forRoot({ etcd: { hosts: ['in-memory:0'] } });
 
 @Injectable()
 class ClientConfigs {
@@ -25,7 +21,7 @@ class ConfigModule {}
 /** The clients a provider of the feature module was given, in order. */
 const CLIENTS = 'CALLER_CLIENTS';
 
-/** An app with DiscoveryModule in its root module and `clients` in a feature module, on an in-memory etcd. */
+/** An app with discovery (in memory) in its root module and `clients` in a feature module. */
 async function appWith(clients: DynamicModule, names: string[]) {
   @Injectable()
   class Caller {
@@ -36,10 +32,7 @@ async function appWith(clients: DynamicModule, names: string[]) {
     providers: [Caller, { provide: CLIENTS, useFactory: (...found: ClientProxy[]) => found, inject: names }],
   })
   class FeatureModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [discovery, FeatureModule] })
-    .overrideProvider(EtcdGateway)
-    .useValue(new InMemoryEtcd())
-    .compile();
+  const moduleRef = await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot(), FeatureModule] }).compile();
   const app = await moduleRef.init();
   const found = app.get(Caller).clients;
   const required = app.get(RequiredServices).collect();

@@ -1,0 +1,60 @@
+import type { Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './balancing/load-balancing-strategy.js';
+import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
+import { DiscoveryClient } from './discovery/discovery-client.js';
+import { RequiredServices } from './discovery/required-services.js';
+import { DiscoveryStatus } from './discovery-status.js';
+import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
+import { DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
+import type { DiscoveryModuleOptions, ResolvedDiscoveryOptions } from './options/discovery-module-options.interface.js';
+import { resolveDiscoveryOptions } from './options/resolve-options.js';
+import { DiscoverableExplorer } from './registration/discoverable.explorer.js';
+import { ListeningAddress } from './registration/listening-address.js';
+import { RegistrationReconciler } from './registration/registration-reconciler.js';
+import { RegistrationLifecycle } from './registration/registration.lifecycle.js';
+import { ServiceRegistry } from './registration/service-registry.js';
+import { StartupChecks } from './registration/startup-checks.js';
+import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js';
+
+/**
+ * Everything `DiscoveryModule` provides except the etcd gateway, which the module that uses this
+ * list supplies: the real one (`DiscoveryModule`) or etcd in memory (`DiscoveryTestingModule`).
+ * Both need `DISCOVERY_MODULE_OPTIONS` and Nest's own `DiscoveryModule` imported.
+ */
+export const discoveryProviders: Provider[] = [
+  {
+    provide: RESOLVED_DISCOVERY_OPTIONS,
+    useFactory: (options: DiscoveryModuleOptions) => resolveDiscoveryOptions(options),
+    inject: [DISCOVERY_MODULE_OPTIONS],
+  },
+  {
+    provide: LOAD_BALANCING_STRATEGY,
+    useFactory: (options: ResolvedDiscoveryOptions, moduleRef: ModuleRef) => instantiateStrategy(moduleRef, options.strategy),
+    inject: [RESOLVED_DISCOVERY_OPTIONS, ModuleRef],
+  },
+  {
+    provide: StrategyResolver,
+    useFactory: (moduleRef: ModuleRef, options: ResolvedDiscoveryOptions, defaultStrategy: LoadBalancingStrategy) =>
+      StrategyResolver.create(moduleRef, options, defaultStrategy),
+    inject: [ModuleRef, RESOLVED_DISCOVERY_OPTIONS, LOAD_BALANCING_STRATEGY],
+  },
+  // Registration
+  RegistrationReconciler,
+  ServiceRegistry,
+  DiscoverableExplorer,
+  ListeningAddress,
+  StartupChecks,
+  RegistrationLifecycle,
+  // Discovery
+  DiscoveryClient,
+  RequiredServices,
+  EtcdGrpcResolverRegistration,
+  DiscoveryStatus,
+];
+
+/**
+ * What every module of the app may inject: the public API, and `DiscoveryStatus`, which the
+ * health indicator (`nestjs-etcd-discovery/terminus`) reads.
+ */
+export const discoveryExports = [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, DiscoveryStatus];
