@@ -42,7 +42,7 @@ describe('start-up while etcd is unreachable', () => {
     );
     await app.waitForMessage('listening');
     await app.waitForMessage('registration', 10_000, (event) => event.type === 'retrying');
-    expect(app.output).toMatch(/Registration attempt 1 failed: .+; next attempt in \d+ ms/);
+    expect(app.output).toMatch(/Registration: etcd at 127\.0\.0\.1:\d+ is unreachable: connection refused; retry 1 in \d+(\.\d)? m?s/);
 
     const etcd = await EtcdServer.start({ clientPort: port });
     const client = new Etcd3({ hosts: etcd.host });

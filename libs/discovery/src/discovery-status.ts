@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryClient } from './discovery/discovery-client.js';
 import { RequiredServices } from './discovery/required-services.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
-import { describeError } from './etcd/etcd-errors.js';
+import { describeEtcdFailure } from './etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from './options/discovery-module-options.interface.js';
 import { RegistrationReconciler } from './registration/registration-reconciler.js';
 
@@ -56,7 +56,7 @@ export class DiscoveryStatus {
       lease: { id: leaseId, alive: leaseId !== undefined },
       registrations,
       requiredServices,
-      ...(!healthy && failure !== undefined ? { lastError: typeof failure === 'string' ? failure : describeError(failure) } : {}),
+      ...(!healthy && failure !== undefined ? { lastError: typeof failure === 'string' ? failure : describeEtcdFailure(failure, this.options.etcd.hosts) } : {}),
     };
   }
 }

@@ -112,7 +112,6 @@ describe('@Discoverable() declarations', () => {
       providers: [OnProvider],
     }).compile();
     const explorer = moduleRef.get(DiscoverableExplorer);
-    explorer.onModuleInit();
     const found = explorer.declarations.map(({ name, className }) => [name, className]);
     expect(found.sort()).toEqual([
       ['on-controller', 'OnController'],
@@ -137,11 +136,9 @@ describe('@Discoverable() declarations', () => {
     ['non-string metadata', [['svc', { metadata: { n: 1 } as never }]], /Invalid `metadata` for service "svc"/],
     ['a host with a space', [['svc', { host: 'a b' }]], /Invalid `host` "a b"/],
     ['a duplicate service name', [['svc'], ['svc']], /Service "svc" is declared by both Declared0 and Declared1/],
-  ] as [string, [string, DiscoverableOptions?][], RegExp][])('reject %s at init', async (_case, declared, message) => {
-    const moduleRef = await appWith(...declared);
-    const init = moduleRef.init();
-    await expect(init).rejects.toThrow(DiscoveryOptionsError);
-    await expect(init).rejects.toThrow(message);
-    await moduleRef.close();
+  ] as [string, [string, DiscoverableOptions?][], RegExp][])('reject %s when the providers are created, before init', async (_case, declared, message) => {
+    const created = appWith(...declared);
+    await expect(created).rejects.toThrow(DiscoveryOptionsError);
+    await expect(created).rejects.toThrow(message);
   });
 });

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { DiscoveryModule as NestDiscoveryModule } from '@nestjs/core';
 import { ConfigurableDiscoveryModule } from './discovery.module-definition.js';
 import { discoveryExports, discoveryProviders } from './discovery.providers.js';
 import { Etcd3Gateway } from './etcd/etcd3-gateway.js';
@@ -15,7 +14,6 @@ import { EtcdGateway } from './etcd/etcd-gateway.js';
  * client — which everything else depends on — closes last.
  */
 @Module({
-  imports: [NestDiscoveryModule],
   providers: [...discoveryProviders, { provide: EtcdGateway, useClass: Etcd3Gateway }],
   exports: discoveryExports,
 })

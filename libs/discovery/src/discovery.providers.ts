@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { DiscoveryService as NestDiscoveryService, ModuleRef } from '@nestjs/core';
 import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './balancing/load-balancing-strategy.js';
 import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
@@ -20,9 +20,12 @@ import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js'
 /**
  * Everything `DiscoveryModule` provides except the etcd gateway, which the module that uses this
  * list supplies: the real one (`DiscoveryModule`) or etcd in memory (`DiscoveryTestingModule`).
- * Both need `DISCOVERY_MODULE_OPTIONS` and Nest's own `DiscoveryModule` imported.
+ * Both need `DISCOVERY_MODULE_OPTIONS`.
  */
 export const discoveryProviders: Provider[] = [
+  // Nest's DiscoveryService, provided here rather than by importing Nest's DiscoveryModule, whose
+  // class name is ours too: every boot would log "DiscoveryModule dependencies initialized" twice.
+  NestDiscoveryService,
   {
     provide: RESOLVED_DISCOVERY_OPTIONS,
     useFactory: (options: DiscoveryModuleOptions) => resolveDiscoveryOptions(options),

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout } from 'rxjs';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { StrategyResolver } from '../balancing/strategy-resolver.js';
@@ -7,6 +7,7 @@ import { messages } from '../discovery.messages.js';
 import { DiscoveryClosedError, DiscoveryOptionsError, DiscoveryTimeoutError, NoEndpointAvailableError } from '../errors.js';
 import { servicePrefix } from '../codec/endpoint-key.js';
 import { EtcdGateway, type PrefixList } from '../etcd/etcd-gateway.js';
+import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
@@ -15,6 +16,7 @@ import { NamespaceWatch } from './namespace-watch.js';
 import type { PrefixWatchSettings } from './prefix-watch.js';
 import { ServiceWatch } from './service-watch.js';
 import { countSubscriber } from './shared-subscription.js';
+import { libraryLogger } from '../util/library-logger.js';
 
 interface WatchHandle {
   readonly watch: ServiceWatch;
@@ -32,7 +34,7 @@ interface WatchHandle {
  */
 @Injectable()
 export class DiscoveryClient implements OnApplicationShutdown {
-  private readonly logger = new Logger('DiscoveryClient');
+  private readonly logger: LoggerService;
   private readonly watches = new Map<string, WatchHandle>();
   private namespaceWatch: { watch: NamespaceWatch; subscribers: number } | undefined;
   private readonly settings: PrefixWatchSettings;
@@ -44,7 +46,8 @@ export class DiscoveryClient implements OnApplicationShutdown {
     private readonly gateway: EtcdGateway,
     private readonly strategies: StrategyResolver,
   ) {
-    this.settings = { resyncIntervalMs: options.resyncIntervalMs, retry: options.retry };
+    this.logger = libraryLogger('DiscoveryClient', options);
+    this.settings = { resyncIntervalMs: options.resyncIntervalMs, retry: options.retry, etcdHosts: options.etcd.hosts };
   }
 
   /**
@@ -70,7 +73,7 @@ export class DiscoveryClient implements OnApplicationShutdown {
       if (this.closed) return subscriber.complete();
       this.namespaceWatch ??= {
         watch: new NamespaceWatch(this.gateway, this.options.namespace, this.settings, (error, nextAttemptMs) =>
-          this.logger.warn(`Listing the namespace failed (${error.message}); next attempt in ${nextAttemptMs} ms`),
+          this.logger.warn(`Listing the namespace: ${describeEtcdFailure(error, this.options.etcd.hosts)}; retry in ${delay(nextAttemptMs)}`),
         ),
         subscribers: 0,
       };

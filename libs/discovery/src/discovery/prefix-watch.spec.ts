@@ -2,7 +2,7 @@ import { waitFor } from '@repo/testing';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import { PrefixWatch, type PrefixWatchListener } from './prefix-watch.js';
 
-const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 } };
+const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 }, etcdHosts: ['in-memory'] };
 const watches: PrefixWatch[] = [];
 
 afterEach(async () => {

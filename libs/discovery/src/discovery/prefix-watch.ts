@@ -7,6 +7,8 @@ const SETTLE_RELIST_MS = 3000;
 export interface PrefixWatchSettings {
   resyncIntervalMs: number;
   retry: Required<RetryOptions>;
+  /** For log lines: which etcd could not be reached. */
+  etcdHosts: readonly string[];
 }
 
 export interface PrefixWatchListener {

@@ -4,6 +4,7 @@ import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
 import { EtcdUnavailableError } from '../errors.js';
 import { describeError, isRefusal } from '../etcd/etcd-errors.js';
+import { describeEtcdFailure } from '../etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
 import { DiscoveryClientProxy } from '../transport/discovery-client-proxy.js';
@@ -46,7 +47,7 @@ export class RequiredServices implements OnApplicationBootstrap {
       try {
         await withTimeout(listed, connectTimeoutMs, () => {
           const cause = services.map((service) => this.discovery.lastListError(service)).find((error) => error !== undefined);
-          return new EtcdUnavailableError(messages.requiredListTimeout(services, connectTimeoutMs, cause?.message ?? 'no answer yet'));
+          return new EtcdUnavailableError(messages.requiredListTimeout(services, connectTimeoutMs, cause ? describeEtcdFailure(cause, etcd.hosts) : 'no answer yet'));
         });
       } catch (error) {
         if (!isRefusal(error)) throw error;

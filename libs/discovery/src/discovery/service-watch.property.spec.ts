@@ -9,7 +9,7 @@ import { compareEndpoints } from './sorted-endpoints.js';
 
 const PREFIX = '/services/svc/';
 const quiet: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
-const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 1, maxDelayMs: 5 } };
+const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 1, maxDelayMs: 5 }, etcdHosts: ['in-memory'] };
 
 /** A small seeded generator (mulberry32): a failing seed replays exactly. */
 function generator(seed: number) {

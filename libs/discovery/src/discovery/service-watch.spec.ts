@@ -6,7 +6,7 @@ import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { ServiceWatch } from './service-watch.js';
 
-const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 } };
+const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 }, etcdHosts: ['in-memory'] };
 const watches: ServiceWatch[] = [];
 
 afterEach(async () => {

@@ -5,6 +5,7 @@ import { servicePrefix } from '../codec/endpoint-key.js';
 import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
+import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
 import { Deferred } from '../util/deferred.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
@@ -58,7 +59,7 @@ export class ServiceWatch {
       changed: (changes, revision) => this.apply(changes, revision),
       listFailed: (error, nextAttemptMs) => {
         this.lastListError = informativeError(error, this.lastListError);
-        this.logger.warn(`Listing "${service}" failed (${error.message}); next attempt in ${nextAttemptMs} ms`);
+        this.logger.warn(`Listing "${service}": ${describeEtcdFailure(this.lastListError, settings.etcdHosts)}; retry in ${delay(nextAttemptMs)}`);
         // Refused credentials or permission: whoever waits for the first list learns it now.
         if (isRefusal(error)) this.firstList.reject(error);
       },

@@ -1,10 +1,11 @@
 import type { IWatchResponse, Watcher } from 'etcd3';
 import type { KeyChange, WatchHandle, WatchHandlers } from './etcd-gateway.js';
+import { restartWatchStream } from './watch-stream-restart.js';
 
 /**
  * Wires an etcd3 watcher to `handlers`; `watcher()` attaches synchronously, before anything is
  * emitted. etcd must answer the watch's create request within `attachTimeoutMs`, or the stream is
- * restarted (see `restartStream`).
+ * restarted (see `restartWatchStream`).
  */
 export function watch(watcher: Watcher, fromRevision: number, attachTimeoutMs: number, handlers: WatchHandlers): WatchHandle {
   let reconnecting = false;
@@ -36,7 +37,7 @@ export function watch(watcher: Watcher, fromRevision: number, attachTimeoutMs: n
     stopAttachTimer();
     attachTimer = setTimeout(() => {
       attachTimer = undefined;
-      if (!cancelled) restartStream(watcher, new Error(`etcd did not answer a watch request within ${attachTimeoutMs} ms`));
+      if (!cancelled) restartWatchStream(watcher, new Error(`etcd did not answer a watch request within ${attachTimeoutMs} ms`), 2 * attachTimeoutMs);
     }, attachTimeoutMs);
     attachTimer.unref();
   });
@@ -61,21 +62,6 @@ export function watch(watcher: Watcher, fromRevision: number, attachTimeoutMs: n
       await cancelWatcher(watcher);
     },
   };
-}
-
-/**
- * A reconnect can land on a member that is frozen (or cut off) but whose TCP port still accepts
- * connections: grpc-js then waits for the HTTP/2 handshake with no timeout, and the stream, which
- * has no deadline, waits forever — the watch silently delivers nothing. etcd3 shares one stream
- * among a client's watchers and offers no way to drop it, so this goes through its watch manager:
- * `handleError` cancels the stream and reconnects (to a member picked at random, with backoff),
- * exactly as when the stream fails by itself. Checked by the frozen-leader test of
- * test/cluster-faults.e2e-spec.ts (etcd3 1.1.2).
- */
-function restartStream(watcher: Watcher, reason: Error): void {
-  const manager = (watcher as unknown as { manager?: { state?: number; handleError?: (error: Error) => void } }).manager;
-  // State 2 is etcd3's "Connected": the stream exists, the create request was written to it.
-  if (manager?.state === 2 && typeof manager.handleError === 'function') manager.handleError(reason);
 }
 
 function toKeyChange(event: IWatchResponse['events'][number]): KeyChange {

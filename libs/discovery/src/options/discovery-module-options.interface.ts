@@ -90,6 +90,12 @@ export interface DiscoveryModuleOptions {
    * @default 300000
    */
   resyncIntervalMs?: number;
+  /**
+   * `false`: the library writes no log line at all (failures still reach you as exceptions, as
+   * `ServiceRegistry.events$` and through the health indicator). Otherwise it logs through Nest's
+   * `Logger`, so the app's log levels apply: `['error']` keeps only what needs acting on. @default true
+   */
+  logger?: boolean;
 }
 
 /** The options with every default applied and every value checked: what the library runs on. */
@@ -106,4 +112,5 @@ export interface ResolvedDiscoveryOptions {
   requires: string[];
   waitForRequiredMs: number;
   resyncIntervalMs: number;
+  logger: boolean;
 }

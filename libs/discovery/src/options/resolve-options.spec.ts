@@ -20,6 +20,7 @@ describe('resolveDiscoveryOptions', () => {
       requires: [],
       waitForRequiredMs: 0,
       resyncIntervalMs: 300_000,
+      logger: true,
     });
   });
 
@@ -58,6 +59,7 @@ describe('resolveDiscoveryOptions', () => {
     ['a strategy without pick()', { ...hosts, strategy: {} as never }, /Invalid load-balancing strategy in `strategy`: give an object with a pick/],
     ['a per-service strategy that is a string', { ...hosts, strategies: { svc: 'rr' as never } }, /Invalid load-balancing strategy in `strategies\["svc"\]`/],
     ['a per-service strategy for a bad name', { ...hosts, strategies: { 'a/b': {} as never } }, /Invalid service name "a\/b" in `strategies`/],
+    ['a logger that is not a boolean', { ...hosts, logger: 'off' as never }, /Invalid `logger` "off": use false/],
     ['requires that is not an array', { ...hosts, requires: 'log' as never }, /Invalid `requires` "log": give an array/],
     ['a required service with a slash', { ...hosts, requires: ['a/b'] }, /Invalid service name "a\/b" in `requires`/],
     ['a negative waitForRequiredMs', { ...hosts, waitForRequiredMs: -5 }, /Invalid `waitForRequiredMs` -5/],

@@ -31,6 +31,7 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   requires: true,
   waitForRequiredMs: true,
   resyncIntervalMs: true,
+  logger: true,
 };
 
 /**
@@ -61,6 +62,7 @@ export function resolveDiscoveryOptions(
     requires: [...new Set(options.requires ?? [])],
     waitForRequiredMs: options.waitForRequiredMs ?? 0,
     resyncIntervalMs: options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS,
+    logger: options.logger ?? true,
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -79,6 +81,7 @@ export function resolveDiscoveryOptions(
   assertDuration('resyncIntervalMs', resolved.resyncIntervalMs, 1000);
   if (!Array.isArray(options.requires ?? [])) throw new DiscoveryOptionsError(messages.badRequires(options.requires));
   for (const service of resolved.requires) assertServiceName(service, '`requires`');
+  if (typeof resolved.logger !== 'boolean') throw new DiscoveryOptionsError(messages.badLogger(options.logger));
   assertStrategy(resolved.strategy, '`strategy`');
   for (const [service, strategy] of Object.entries(resolved.strategies)) {
     assertServiceName(service, '`strategies`');

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DiscoveryService as NestDiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { messages } from '../discovery.messages.js';
@@ -12,20 +12,24 @@ export interface ServiceDeclaration extends DiscoverableDeclaration {
 }
 
 /**
- * Finds every `@Discoverable()` class among the app's providers and controllers at module init and
- * checks the declarations, so that a bad one stops the app before it starts serving.
+ * Finds every `@Discoverable()` class among the app's providers and controllers and checks the
+ * declarations when Nest creates it — while the app's providers are being created, as a bad option
+ * is found — so that a bad one stops `NestFactory.create()` through Nest's ExceptionHandler, before
+ * any route is mapped or port opened. The classes' metadata is all it reads: no instance is needed.
  */
 @Injectable()
-export class DiscoverableExplorer implements OnModuleInit {
-  private found: ServiceDeclaration[] = [];
+export class DiscoverableExplorer {
+  private readonly found: ServiceDeclaration[];
 
-  constructor(private readonly nestDiscovery: NestDiscoveryService) {}
+  constructor(private readonly nestDiscovery: NestDiscoveryService) {
+    this.found = this.explore();
+  }
 
   get declarations(): readonly ServiceDeclaration[] {
     return this.found;
   }
 
-  onModuleInit(): void {
+  private explore(): ServiceDeclaration[] {
     const wrappers = [
       ...this.nestDiscovery.getControllers({ metadataKey: DiscoverableMetadata.KEY }),
       ...this.nestDiscovery.getProviders({ metadataKey: DiscoverableMetadata.KEY }),
@@ -42,7 +46,7 @@ export class DiscoverableExplorer implements OnModuleInit {
       if (other) throw new DiscoveryOptionsError(messages.duplicateService(declaration.name, other.className, declaration.className));
       byName.set(declaration.name, declaration);
     }
-    this.found = [...byName.values()];
+    return [...byName.values()];
   }
 
   private declarationOf(wrapper: InstanceWrapper): ServiceDeclaration {

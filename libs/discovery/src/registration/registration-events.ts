@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import { delay } from '../etcd/failure-words.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 
 /** What happens to this process' registrations, in order; `ServiceRegistry.events$` emits them. */
@@ -7,6 +8,7 @@ export type RegistrationEvent =
   | { type: 're-registered'; endpoint: ServiceEndpoint; key: string; leaseId: string }
   | { type: 'lease-lost'; leaseId: string; reason: string }
   | { type: 'key-lost'; key: string; reason: string }
+  /** An attempt failed; `error` says why in words (`etcd at 10.0.0.2:2379 is unreachable: connection refused`). */
   | { type: 'retrying'; attempt: number; delayMs: number; error: string }
   | { type: 'deregistered'; endpoint: ServiceEndpoint; key: string };
 
@@ -22,9 +24,7 @@ export function logRegistrationEvent(logger: LoggerService, event: RegistrationE
     case 'key-lost':
       return logger.warn(`${event.key}: ${event.reason}; putting it back`);
     case 'retrying':
-      return logger.warn(
-        `Registration attempt ${event.attempt} failed: ${event.error}; next attempt in ${event.delayMs} ms`,
-      );
+      return logger.warn(`Registration: ${event.error}; retry ${event.attempt} in ${delay(event.delayMs)}`);
     case 'deregistered':
       return logger.log(`Deregistered ${event.key}`);
   }

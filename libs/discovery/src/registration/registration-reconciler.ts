@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { encodeEndpoint } from '../codec/endpoint-codec.js';
 import { endpointKey } from '../codec/endpoint-key.js';
@@ -6,11 +6,13 @@ import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError, EtcdUnavailableError, RegistryClosedError } from '../errors.js';
 import { describeError, informativeError, isLeaseGone, isRefusal } from '../etcd/etcd-errors.js';
+import { describeEtcdFailure } from '../etcd/failure-words.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
 import { RetryLoop } from '../util/retry-loop.js';
+import { libraryLogger } from '../util/library-logger.js';
 import { KeyGuard } from './key-guard.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { LeaseSession } from './lease-session.js';
@@ -28,7 +30,7 @@ import type { RegistrationState } from './service-registration.interface.js';
  */
 @Injectable()
 export class RegistrationReconciler {
-  private readonly logger = new Logger('ServiceRegistry');
+  private readonly logger: LoggerService;
   private readonly events = new Subject<RegistrationEvent>();
   private readonly entries = new Map<string, RegistrationEntry>();
   private readonly removals = new Map<string, { entry: RegistrationEntry; done: Deferred<void> }>();
@@ -47,6 +49,7 @@ export class RegistrationReconciler {
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly gateway: EtcdGateway,
   ) {
+    this.logger = libraryLogger('ServiceRegistry', options);
     this.lease = new LeaseKeeper(gateway, options.ttl, options.connectTimeoutMs, (leaseId, reason) => this.onLeaseLost(leaseId, reason));
     this.loop = new RetryLoop(options.retry, {
       hasWork: () => this.hasWork(),
@@ -149,7 +152,7 @@ export class RegistrationReconciler {
       return 'again';
     }
     if (isRefusal(error)) this.reportRefusal(error);
-    this.events.next({ type: 'retrying', attempt, delayMs, error: describeError(error) });
+    this.events.next({ type: 'retrying', attempt, delayMs, error: describeEtcdFailure(this.lastError, this.options.etcd.hosts) });
     return 'back-off';
   }
 

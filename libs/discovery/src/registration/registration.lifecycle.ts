@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type LoggerService, type OnApplicationBootstrap } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import type { Subscription } from 'rxjs';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
@@ -6,6 +6,7 @@ import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError, RegistryClosedError } from '../errors.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { advertisedHost } from '../util/host-address.js';
+import { libraryLogger } from '../util/library-logger.js';
 import { untilAccepting } from '../util/until-accepting.js';
 import { DiscoverableExplorer, type ServiceDeclaration } from './discoverable.explorer.js';
 import { ListeningAddress } from './listening-address.js';
@@ -20,7 +21,7 @@ import { toEndpoint } from './to-endpoint.js';
  */
 @Injectable()
 export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger('DiscoveryModule');
+  private readonly logger: LoggerService;
   private listening: Subscription | undefined;
   private readonly shutdown = new AbortController();
 
@@ -30,7 +31,9 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
     private readonly reconciler: RegistrationReconciler,
     private readonly startupChecks: StartupChecks,
     private readonly listeningAddress: ListeningAddress,
-  ) {}
+  ) {
+    this.logger = libraryLogger('DiscoveryModule', options);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const declarations = this.explorer.declarations;

@@ -5,6 +5,7 @@ import { messages } from '../discovery.messages.js';
 import { EtcdUnavailableError } from '../errors.js';
 import { describeError, isRefusal } from '../etcd/etcd-errors.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import { describeEtcdFailure } from '../etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { RegistrationReconciler } from './registration-reconciler.js';
@@ -47,7 +48,7 @@ export class StartupChecks {
 
   private unreachable(timeoutMs: number): EtcdUnavailableError {
     const failure = this.reconciler.lastFailure;
-    const cause = failure === undefined ? 'no answer yet' : describeError(failure);
+    const cause = failure === undefined ? 'no answer yet' : describeEtcdFailure(failure, this.options.etcd.hosts);
     return new EtcdUnavailableError(messages.etcdUnreachable(this.options.etcd.hosts, timeoutMs, cause));
   }
 }

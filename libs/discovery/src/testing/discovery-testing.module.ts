@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { DiscoveryModule as NestDiscoveryModule } from '@nestjs/core';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { DISCOVERY_MODULE_OPTIONS } from '../discovery.module-definition.js';
 import { discoveryExports, discoveryProviders } from '../discovery.providers.js';
@@ -33,7 +32,6 @@ export class DiscoveryTestingModule {
     return {
       module: DiscoveryTestingModule,
       global: true,
-      imports: [NestDiscoveryModule],
       providers: [
         { provide: DISCOVERY_MODULE_OPTIONS, useValue: discoveryOptions },
         ...discoveryProviders,

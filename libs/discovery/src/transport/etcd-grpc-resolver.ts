@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { createRequire } from 'node:module';
 import { asapScheduler, observeOn, type Subscription } from 'rxjs';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
@@ -66,15 +66,13 @@ export function createEtcdResolverClass(discovery: DiscoveryClient): EtcdResolve
  */
 @Injectable()
 export class EtcdGrpcResolverRegistration implements OnModuleInit {
-  private readonly logger = new Logger('DiscoveryModule');
-
   constructor(private readonly discovery: DiscoveryClient) {}
 
   onModuleInit(): void {
     const grpc = loadGrpcOfNestMicroservices();
     if (!grpc) return;
+    // Silently: an app that uses no gRPC should read nothing about it.
     grpc.registerResolver(ETCD_GRPC_SCHEME, createEtcdResolverClass(this.discovery));
-    this.logger.debug?.(`Registered the ${ETCD_GRPC_SCHEME}:/// resolver with @grpc/grpc-js`);
   }
 }
 
