@@ -82,6 +82,8 @@ export const messages = {
     `Could not read the endpoints of the required services ${services.map((s) => `"${s}"`).join(', ')} from etcd ` +
     `within ${timeoutMs} ms (${cause}). Check that etcd is reachable, \`etcd.hosts\`/ETCD_HOSTS, and for https:// ` +
     `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
+  badOutlierEjection: (given: unknown, why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }') =>
+    `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
   badLogger: (logger: unknown) => `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off (Nest's log levels apply otherwise).`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,

@@ -18,6 +18,8 @@ export { DiscoveryClient } from './discovery/discovery-client.js';
 export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
 export type { ServiceEndpoint } from './service-endpoint.interface.js';
 export type { EndpointChange } from './discovery/endpoint-change.interface.js';
+export type { CallOptions } from './discovery/call-with-failover.js';
+export type { OutlierEjectionSettings } from './discovery/outlier-ejection.js';
 
 // Load balancing
 export {

@@ -15,6 +15,8 @@ import type { EndpointChange } from './endpoint-change.interface.js';
 import { NamespaceWatch } from './namespace-watch.js';
 import type { PrefixWatchSettings } from './prefix-watch.js';
 import { ServiceWatch } from './service-watch.js';
+import { callWithFailover, type CallOptions } from './call-with-failover.js';
+import { instanceKey, ServiceOutliers } from './outlier-ejection.js';
 import { countSubscriber } from './shared-subscription.js';
 import { libraryLogger } from '../util/library-logger.js';
 
@@ -23,6 +25,8 @@ interface WatchHandle {
   /** The service's strategy, and the one context every pick hands it: picking allocates nothing. */
   readonly strategy: LoadBalancingStrategy;
   readonly context: { service: string; key: string | undefined };
+  /** Endpoints taken out of picks for failing: nothing to do per pick while none is. */
+  readonly outliers: ServiceOutliers;
   subscribers: number;
   /** Kept until shutdown: required services, and services read through getEndpoints()/pick(). */
   pinned: boolean;
@@ -102,9 +106,43 @@ export class DiscoveryClient implements OnApplicationShutdown {
     const handle = this.watches.get(service) ?? this.handleFor(service);
     handle.pinned = true;
     handle.context.key = key;
-    const endpoint = handle.strategy.pick(handle.watch.current, handle.context);
+    const endpoint = handle.strategy.pick(handle.outliers.pickable(handle.watch.current), handle.context);
     if (endpoint === undefined) throw new NoEndpointAvailableError(service, messages.noEndpoint(service, handle.watch.isLoaded));
     return endpoint;
+  }
+
+  /**
+   * One endpoint of `service` other than those in `tried` (instance keys, `id@address`): the
+   * strategy's choice among the pickable ones, else among every listed one; undefined when all were tried.
+   */
+  pickExcept(service: string, tried: ReadonlySet<string>, key?: string): ServiceEndpoint | undefined {
+    const handle = this.watches.get(service) ?? this.handleFor(service);
+    const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
+    const candidates = untried(handle.outliers.pickable(handle.watch.current));
+    const pool = candidates.length > 0 ? candidates : untried(handle.watch.current);
+    return handle.strategy.pick(pool, { service, key }) ?? pool[0];
+  }
+
+  /**
+   * Calls `fn` with an endpoint of `service` and resolves with its result. A connection failure
+   * (refused, reset, or a timeout before any answer — `fetch failed` included) is reported, and the
+   * call moves on to an endpoint not tried yet, up to `retries` more; any other error is the
+   * answer, and is thrown as it is. Calls in flight are reported to a `LeastOutstandingStrategy`.
+   * @throws NoEndpointAvailableError when `service` has no endpoint.
+   */
+  call<T>(service: string, fn: (endpoint: ServiceEndpoint) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    return callWithFailover(this, service, fn, options);
+  }
+
+  /** A call to `endpoint` failed before any answer: counts toward ejecting it (see `outlierEjection`). */
+  reportFailure(endpoint: ServiceEndpoint): void {
+    const handle = this.watches.get(endpoint.service);
+    handle?.outliers.reportFailure(endpoint, handle.watch.current);
+  }
+
+  /** A call to `endpoint` was answered: its count of failures starts over. */
+  reportSuccess(endpoint: ServiceEndpoint): void {
+    this.watches.get(endpoint.service)?.outliers.reportSuccess(endpoint);
   }
 
   /** The strategy that picks for `service`: its entry in `strategies`, or the app's default. */
@@ -204,7 +242,8 @@ export class DiscoveryClient implements OnApplicationShutdown {
       assertServiceName(service, 'DiscoveryClient');
       if (this.closed) throw new DiscoveryClosedError(messages.discoveryClosed());
       const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.unreadableValues, batchedList);
-      handle = { watch, strategy: this.strategies.forService(service), context: { service, key: undefined }, subscribers: 0, pinned: false };
+      const outliers = new ServiceOutliers(this.options.outlierEjection);
+      handle = { watch, strategy: this.strategies.forService(service), context: { service, key: undefined }, outliers, subscribers: 0, pinned: false };
       this.watches.set(service, handle);
     }
     return handle;

@@ -1,3 +1,4 @@
+import type { OutlierEjectionSettings } from '../discovery/outlier-ejection.js';
 import type { Type } from '@nestjs/common';
 import type { IOptions } from 'etcd3';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
@@ -96,6 +97,14 @@ export interface DiscoveryModuleOptions {
    * `Logger`, so the app's log levels apply: `['error']` keeps only what needs acting on. @default true
    */
   logger?: boolean;
+  /**
+   * An endpoint whose calls fail `consecutiveFailures` times in a row before any answer (through
+   * `DiscoveryClient.call()`, `DiscoveryClientsModule`, or `reportFailure()`) is not picked for
+   * `baseEjectionMs` × the times it was ejected; at most `maxEjectedPercent` of a service at once,
+   * never its last pickable endpoint. `false` turns it off.
+   * @default { consecutiveFailures: 3, baseEjectionMs: 10000, maxEjectedPercent: 50 }
+   */
+  outlierEjection?: Partial<OutlierEjectionSettings> | false;
 }
 
 /** The options with every default applied and every value checked: what the library runs on. */
@@ -113,4 +122,5 @@ export interface ResolvedDiscoveryOptions {
   waitForRequiredMs: number;
   resyncIntervalMs: number;
   logger: boolean;
+  outlierEjection: OutlierEjectionSettings | false;
 }

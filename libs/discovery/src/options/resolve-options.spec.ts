@@ -21,6 +21,7 @@ describe('resolveDiscoveryOptions', () => {
       waitForRequiredMs: 0,
       resyncIntervalMs: 300_000,
       logger: true,
+      outlierEjection: { consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectedPercent: 50 },
     });
   });
 
@@ -59,6 +60,8 @@ describe('resolveDiscoveryOptions', () => {
     ['a strategy without pick()', { ...hosts, strategy: {} as never }, /Invalid load-balancing strategy in `strategy`: give an object with a pick/],
     ['a per-service strategy that is a string', { ...hosts, strategies: { svc: 'rr' as never } }, /Invalid load-balancing strategy in `strategies\["svc"\]`/],
     ['a per-service strategy for a bad name', { ...hosts, strategies: { 'a/b': {} as never } }, /Invalid service name "a\/b" in `strategies`/],
+    ['outlier ejection after 0 failures', { ...hosts, outlierEjection: { consecutiveFailures: 0 } }, /Invalid `outlierEjection`.*`consecutiveFailures` must be a whole number ≥ 1/],
+    ['outlier ejection of 150 %', { ...hosts, outlierEjection: { maxEjectedPercent: 150 } }, /`maxEjectedPercent` must be between 0 and 100/],
     ['a logger that is not a boolean', { ...hosts, logger: 'off' as never }, /Invalid `logger` "off": use false/],
     ['requires that is not an array', { ...hosts, requires: 'log' as never }, /Invalid `requires` "log": give an array/],
     ['a required service with a slash', { ...hosts, requires: ['a/b'] }, /Invalid service name "a\/b" in `requires`/],

@@ -1,3 +1,4 @@
+import type { OutlierEjectionSettings } from '../discovery/outlier-ejection.js';
 import { messages } from '../discovery.messages.js';
 import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
 import { DiscoveryOptionsError } from '../errors.js';
@@ -14,6 +15,7 @@ export const DEFAULT_TTL_SECONDS = 10;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_RETRY = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
 export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
+export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionSettings = { consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectedPercent: 50 };
 
 const registrationModes: readonly RegistrationMode[] = ['fail-fast', 'background'];
 
@@ -32,6 +34,7 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   waitForRequiredMs: true,
   resyncIntervalMs: true,
   logger: true,
+  outlierEjection: true,
 };
 
 /**
@@ -63,6 +66,7 @@ export function resolveDiscoveryOptions(
     waitForRequiredMs: options.waitForRequiredMs ?? 0,
     resyncIntervalMs: options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS,
     logger: options.logger ?? true,
+    outlierEjection: resolveOutlierEjection(options.outlierEjection),
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -88,6 +92,20 @@ export function resolveDiscoveryOptions(
     assertStrategy(strategy, `\`strategies["${service}"]\``);
   }
   return resolved;
+}
+
+function resolveOutlierEjection(given: DiscoveryModuleOptions['outlierEjection']): OutlierEjectionSettings | false {
+  if (given === false) return false;
+  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badOutlierEjection(given));
+  const settings = { ...DEFAULT_OUTLIER_EJECTION, ...given };
+  if (!Number.isInteger(settings.consecutiveFailures) || settings.consecutiveFailures < 1) {
+    throw new DiscoveryOptionsError(messages.badOutlierEjection(given, '`consecutiveFailures` must be a whole number ≥ 1'));
+  }
+  assertDuration('outlierEjection.baseEjectionMs', settings.baseEjectionMs, 1);
+  if (!(settings.maxEjectedPercent >= 0 && settings.maxEjectedPercent <= 100)) {
+    throw new DiscoveryOptionsError(messages.badOutlierEjection(given, '`maxEjectedPercent` must be between 0 and 100'));
+  }
+  return settings;
 }
 
 function resolveHosts(hosts: unknown, fromEnv: string | undefined): string[] {

@@ -82,6 +82,14 @@ describe('DiscoveryClientProxy', () => {
     expect(calls).toEqual(['a', 'c']); // b, which would answer, is a third instance: one retry only
   });
 
+  it('reports to outlier ejection: an instance that refused 3 calls is not tried again, and no call failed', async () => {
+    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
+    const replies: string[] = [];
+    for (let call = 0; call < 12; call += 1) replies.push(await firstValueFrom(proxy.send('ping', {})));
+    expect(replies.every((reply) => reply === 'from b' || reply === 'from c')).toBe(true);
+    expect(calls.filter((id) => id === 'a')).toHaveLength(3);
+  });
+
   it('closes the client of an instance that leaves the list', async () => {
     const { registry, proxy, closed } = await proxyFor(['a', 'b'], { a: answers('from a'), b: answers('from b') });
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from a');

@@ -3,6 +3,7 @@ import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nest
 import { catchError, connectable, defer, finalize, Observable, Subject, tap, type Subscription } from 'rxjs';
 import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
 import type { DiscoveryClient } from '../discovery/discovery-client.js';
+import { instanceKey } from '../discovery/outlier-ejection.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from './connection-errors.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
@@ -66,7 +67,8 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
   }
 
   private call<T>(pattern: unknown, data: unknown, tried: Set<string>, run: (client: InstanceClient) => Observable<T>): Observable<T> {
-    const endpoint = this.pickUntried(pattern, data, tried);
+    // A retry is only made while an untried instance is left (hasUntried), so there is one.
+    const endpoint = this.pickUntried(pattern, data, tried)!;
     const instance = instanceKey(endpoint);
     tried.add(instance);
     const strategy = this.discovery.strategyFor(this.config.service);
@@ -74,10 +76,14 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     tracker?.callStarted(endpoint);
     let answered = false;
     return run(this.clientFor(endpoint)).pipe(
-      tap(() => (answered = true)),
+      tap({ next: () => (answered = true), complete: () => this.discovery.reportSuccess(endpoint) }),
       finalize(() => tracker?.callFinished(endpoint)),
       catchError((error: unknown) => {
-        const another = tried.size <= this.config.retries && !answered && isConnectionError(error);
+        const unreachable = !answered && isConnectionError(error);
+        // Reported for outlier ejection: a failure before any answer, or else the instance answered.
+        if (unreachable) this.discovery.reportFailure(endpoint);
+        else this.discovery.reportSuccess(endpoint);
+        const another = tried.size <= this.config.retries && unreachable;
         if (!another || !this.hasUntried(tried)) throw error;
         // The instance is unreachable: its connection is useless until it comes back.
         this.pool.get(instance)?.close();
@@ -87,12 +93,10 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     );
   }
 
-  private pickUntried(pattern: unknown, data: unknown, tried: ReadonlySet<string>): ServiceEndpoint {
+  private pickUntried(pattern: unknown, data: unknown, tried: ReadonlySet<string>): ServiceEndpoint | undefined {
     const { service } = this.config;
     const key = this.config.keyOf?.(pattern, data);
-    if (tried.size === 0) return this.discovery.pick(service, key);
-    const candidates = this.discovery.getEndpoints(service).filter((endpoint) => !tried.has(instanceKey(endpoint)));
-    return this.discovery.strategyFor(service).pick(candidates, { service, key }) ?? candidates[0]!;
+    return tried.size === 0 ? this.discovery.pick(service, key) : this.discovery.pickExcept(service, tried, key);
   }
 
   private hasUntried(tried: ReadonlySet<string>): boolean {
@@ -132,6 +136,3 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
 /** What the proxy uses of one instance's client. */
 type InstanceClient = Pick<ClientProxy, 'send' | 'emit' | 'close'>;
 
-function instanceKey(endpoint: ServiceEndpoint): string {
-  return `${endpoint.id}@${endpoint.address}`;
-}

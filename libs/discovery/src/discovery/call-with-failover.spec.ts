@@ -1,0 +1,56 @@
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { NoEndpointAvailableError } from '../errors.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { DiscoveryTestingModule } from '../testing/index.js';
+import { DiscoveryClient } from './discovery-client.js';
+
+/** What fetch() throws for a refused connection. */
+function fetchFailed(): Error {
+  return new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+}
+
+async function discoveryOf(ports: number[]) {
+  const endpoints = { svc: ports.map((port) => `127.0.0.1:${port}`) };
+  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints })] }).compile()).init();
+  return { app, discovery: app.get(DiscoveryClient) };
+}
+
+beforeAll(() => Logger.overrideLogger(false));
+afterAll(() => Logger.overrideLogger(new Logger()));
+
+describe('DiscoveryClient.call() and outlier ejection', () => {
+  it('moves on from an unreachable endpoint, and after 3 failures stops picking it', async () => {
+    const { app, discovery } = await discoveryOf([1, 2, 3]);
+    const tried: number[] = [];
+    const answer = (endpoint: ServiceEndpoint) => {
+      tried.push(endpoint.port);
+      return endpoint.port === 1 ? Promise.reject(fetchFailed()) : Promise.resolve(`from ${endpoint.port}`);
+    };
+    const results: string[] = [];
+    for (let call = 0; call < 9; call += 1) results.push(await discovery.call('svc', answer));
+    expect(results.every((result) => result === 'from 2' || result === 'from 3')).toBe(true); // none failed
+    expect(tried.filter((port) => port === 1)).toHaveLength(3); // then ejected
+    expect(new Set(Array.from({ length: 6 }, () => discovery.pick('svc').port))).toEqual(new Set([2, 3]));
+    expect(discovery.getEndpoints('svc')).toHaveLength(3); // still listed
+    await app.close();
+  });
+
+  it('throws an answer that is not a connection failure as it is, without another endpoint', async () => {
+    const { app, discovery } = await discoveryOf([1, 2]);
+    let calls = 0;
+    const refusal = new Error('400 bad request');
+    await expect(discovery.call('svc', () => (calls += 1, Promise.reject(refusal)))).rejects.toBe(refusal);
+    expect(calls).toBe(1);
+    await app.close();
+  });
+
+  it('gives up after `retries` other endpoints, with the last failure', async () => {
+    const { app, discovery } = await discoveryOf([1, 2, 3, 4]);
+    let calls = 0;
+    await expect(discovery.call('svc', () => (calls += 1, Promise.reject(fetchFailed())), { retries: 1 })).rejects.toThrow('fetch failed');
+    expect(calls).toBe(2);
+    await expect(discovery.call('nobody', () => Promise.resolve(1))).rejects.toThrow(NoEndpointAvailableError);
+    await app.close();
+  });
+});

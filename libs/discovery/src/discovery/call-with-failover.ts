@@ -1,0 +1,47 @@
+import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { isConnectionError } from '../transport/connection-errors.js';
+import type { DiscoveryClient } from './discovery-client.js';
+import { instanceKey } from './outlier-ejection.js';
+
+/** Options of `DiscoveryClient.call()`. */
+export interface CallOptions {
+  /** Other endpoints a call may try after a connection failure. @default 2 */
+  retries?: number;
+  /** The key for `ConsistentHashStrategy`. */
+  key?: string;
+}
+
+/** `DiscoveryClient.call()`: pick, run, report; on a connection failure, an endpoint not tried yet. */
+export async function callWithFailover<T>(
+  discovery: DiscoveryClient,
+  service: string,
+  fn: (endpoint: ServiceEndpoint) => Promise<T>,
+  { retries = 2, key }: CallOptions,
+): Promise<T> {
+  const tried = new Set<string>();
+  let endpoint: ServiceEndpoint = discovery.pick(service, key);
+  const strategy = discovery.strategyFor(service);
+  const tracker = isInFlightTracker(strategy) ? strategy : undefined;
+  for (;;) {
+    const current: ServiceEndpoint = endpoint;
+    tried.add(instanceKey(current));
+    tracker?.callStarted(current);
+    try {
+      const result = await fn(current);
+      discovery.reportSuccess(current);
+      return result;
+    } catch (error) {
+      if (!isConnectionError(error)) {
+        discovery.reportSuccess(current); // it answered, if only with an error
+        throw error;
+      }
+      discovery.reportFailure(current);
+      const next = tried.size <= retries ? discovery.pickExcept(service, tried, key) : undefined;
+      if (next === undefined) throw error;
+      endpoint = next;
+    } finally {
+      tracker?.callFinished(current);
+    }
+  }
+}
