@@ -48,19 +48,23 @@ describe('an app process and its registration', () => {
   });
 
   it.each(['http', 'tcp', 'hybrid'] as const)(
-    '(%s) on SIGTERM is removed within 1 s, while its server still accepts connections',
+    '(%s) on SIGTERM turns draining within 1 s while its server still accepts connections, then is removed, then closes',
     async (transport) => {
+      const drainMs = 1500;
       const app = startApp({
         transport,
         services: [{ name: `graceful-${transport}` }],
-        discovery: { namespace: freshNamespace(), drainMs: 1500 },
+        discovery: { namespace: freshNamespace(), drainMs },
       });
       const { key, address } = await registeredKey(app);
       expect(await acceptsConnections(address)).toBe(true);
       app.kill('SIGTERM');
-      await waitFor(`${key} to be removed`, async () => !(await keyExists(key)), { timeoutMs: 1000, intervalMs: 10 });
-      // The key is gone and the process is draining: callers that still hold the address get through.
+      const stoppedAt = Date.now();
+      // Still listed, as draining: callers stop picking it, and those that still hold the address get through.
+      await waitFor(`${key} to be draining`, async () => (await client.get(key).string())?.includes('"status":"draining"'), { timeoutMs: 1000, intervalMs: 10 });
       expect(await acceptsConnections(address)).toBe(true);
+      await waitFor(`${key} to be removed`, async () => !(await keyExists(key)), { timeoutMs: drainMs + 1000, intervalMs: 10 });
+      expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(drainMs - 100);
       expect(await app.exited()).toEqual({ code: null, signal: 'SIGTERM' });
       expect(await acceptsConnections(address)).toBe(false);
     },

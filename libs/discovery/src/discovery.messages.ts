@@ -68,7 +68,7 @@ export const messages = {
     `Invalid number of virtual nodes ${JSON.stringify(count)} for ConsistentHashStrategy: a whole number ≥ 1 (default 160).`,
   noEndpoint: (service: string, loaded: boolean) =>
     loaded
-      ? `No endpoint available for service "${service}": no instance is registered in etcd, or none may be picked (weight 0).`
+      ? `No endpoint available for service "${service}": no instance is registered in etcd, or none may be picked (weight 0, or not 'up').`
       : `No endpoint available for service "${service}" yet: its endpoint list is still being read from etcd. Declare it ` +
         `in \`requires\` (DiscoveryModule options or @Discoverable()) so it is watched from bootstrap, or await ` +
         `discovery.waitFor("${service}").`,
@@ -84,6 +84,7 @@ export const messages = {
     `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
   badOutlierEjection: (given: unknown, why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }') =>
     `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
+  badStatus: (status: unknown) => `Invalid status ${JSON.stringify(status)}: use 'up', 'draining' or 'down'.`,
   badLogger: (logger: unknown) => `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off (Nest's log levels apply otherwise).`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,

@@ -16,7 +16,7 @@ export type { RegistrationEvent } from './registration/registration-events.js';
 // Discovery: live endpoints, picked without an etcd request
 export { DiscoveryClient } from './discovery/discovery-client.js';
 export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
-export type { ServiceEndpoint } from './service-endpoint.interface.js';
+export type { EndpointStatus, ServiceEndpoint } from './service-endpoint.interface.js';
 export type { EndpointChange } from './discovery/endpoint-change.interface.js';
 export type { CallOptions } from './discovery/call-with-failover.js';
 export type { OutlierEjectionSettings } from './discovery/outlier-ejection.js';

@@ -17,4 +17,17 @@ export interface ServiceEndpoint {
   weight: number;
   version?: string;
   zone?: string;
+  /**
+   * `'up'` when absent. Only `'up'` endpoints are picked; all are listed. An instance turns
+   * `'draining'` at shutdown (with `drainMs`) and can be set `'down'` with `ServiceRegistry.setStatus()`.
+   */
+  status?: EndpointStatus;
+}
+
+/** Whether an endpoint takes calls: stored as `Metadata.status`, absent meaning `'up'`. */
+export type EndpointStatus = 'up' | 'draining' | 'down';
+
+/** `'up'` unless the endpoint says otherwise. */
+export function isUp(endpoint: ServiceEndpoint): boolean {
+  return endpoint.status === undefined || endpoint.status === 'up';
 }

@@ -15,6 +15,8 @@ export interface StoredEndpointValue {
     weight: number;
     version?: string;
     zone?: string;
+    /** Absent when `'up'`, so that readers that know nothing of it are unaffected. */
+    status?: 'draining' | 'down';
     metadata: Record<string, string>;
   };
 }
@@ -29,6 +31,7 @@ export function encodeEndpoint(endpoint: ServiceEndpoint): string {
       weight: endpoint.weight,
       ...(endpoint.version === undefined ? {} : { version: endpoint.version }),
       ...(endpoint.zone === undefined ? {} : { zone: endpoint.zone }),
+      ...(endpoint.status === undefined || endpoint.status === 'up' ? {} : { status: endpoint.status }),
       metadata: endpoint.metadata,
     },
   };
@@ -38,7 +41,7 @@ export function encodeEndpoint(endpoint: ServiceEndpoint): string {
 /** What `decodeEndpoint()` read: the endpoint, or why the value could not be read. */
 export type DecodeResult = { ok: true; endpoint: ServiceEndpoint } | { ok: false; reason: string };
 
-const reservedMetadataKeys = new Set(['service', 'id', 'weight', 'version', 'zone', 'metadata']);
+const reservedMetadataKeys = new Set(['service', 'id', 'weight', 'version', 'zone', 'status', 'metadata']);
 
 /**
  * Reads one key/value under `namespace`, tolerantly: besides what `encodeEndpoint` writes, it reads
@@ -81,6 +84,7 @@ export function decodeEndpoint(namespace: string, key: string, value: string): D
     weight: meta.weight ?? json.weight,
     version: stringOr(meta.version, stringOr(json.version, undefined)),
     zone: stringOr(meta.zone, stringOr(json.zone, undefined)),
+    status: meta.status === 'draining' || meta.status === 'down' ? meta.status : undefined,
     metadata: metadataOf(meta),
   });
 }
@@ -112,7 +116,7 @@ function build(
   service: string,
   keyId: string,
   address: { host: string; port: number },
-  extra: { id?: string; weight?: unknown; version?: string; zone?: string; metadata?: Record<string, string> },
+  extra: { id?: string; weight?: unknown; version?: string; zone?: string; status?: 'draining' | 'down'; metadata?: Record<string, string> },
 ): DecodeResult {
   const weight = extra.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
@@ -128,6 +132,7 @@ function build(
     weight,
     ...(extra.version === undefined ? {} : { version: extra.version }),
     ...(extra.zone === undefined ? {} : { zone: extra.zone }),
+    ...(extra.status === undefined ? {} : { status: extra.status }),
   };
   return { ok: true, endpoint };
 }

@@ -106,20 +106,20 @@ export class DiscoveryClient implements OnApplicationShutdown {
     const handle = this.watches.get(service) ?? this.handleFor(service);
     handle.pinned = true;
     handle.context.key = key;
-    const endpoint = handle.strategy.pick(handle.outliers.pickable(handle.watch.current), handle.context);
+    const endpoint = handle.strategy.pick(handle.outliers.pickable(handle.watch.pickable), handle.context);
     if (endpoint === undefined) throw new NoEndpointAvailableError(service, messages.noEndpoint(service, handle.watch.isLoaded));
     return endpoint;
   }
 
   /**
-   * One endpoint of `service` other than those in `tried` (instance keys, `id@address`): the
-   * strategy's choice among the pickable ones, else among every listed one; undefined when all were tried.
+   * One `'up'` endpoint of `service` other than those in `tried` (instance keys, `id@address`): the
+   * strategy's choice among those not ejected, else among the ejected; undefined when all were tried.
    */
   pickExcept(service: string, tried: ReadonlySet<string>, key?: string): ServiceEndpoint | undefined {
     const handle = this.watches.get(service) ?? this.handleFor(service);
     const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
-    const candidates = untried(handle.outliers.pickable(handle.watch.current));
-    const pool = candidates.length > 0 ? candidates : untried(handle.watch.current);
+    const candidates = untried(handle.outliers.pickable(handle.watch.pickable));
+    const pool = candidates.length > 0 ? candidates : untried(handle.watch.pickable);
     return handle.strategy.pick(pool, { service, key }) ?? pool[0];
   }
 
@@ -137,7 +137,7 @@ export class DiscoveryClient implements OnApplicationShutdown {
   /** A call to `endpoint` failed before any answer: counts toward ejecting it (see `outlierEjection`). */
   reportFailure(endpoint: ServiceEndpoint): void {
     const handle = this.watches.get(endpoint.service);
-    handle?.outliers.reportFailure(endpoint, handle.watch.current);
+    handle?.outliers.reportFailure(endpoint, handle.watch.pickable);
   }
 
   /** A call to `endpoint` was answered: its count of failures starts over. */

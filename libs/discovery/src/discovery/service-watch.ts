@@ -3,7 +3,7 @@ import { ReplaySubject, Subject, type Observable } from 'rxjs';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
 import { servicePrefix } from '../codec/endpoint-key.js';
 import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
-import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { isUp, type ServiceEndpoint } from '../service-endpoint.interface.js';
 import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
 import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
 import { Deferred } from '../util/deferred.js';
@@ -33,6 +33,10 @@ export class ServiceWatch {
   private readonly watch: PrefixWatch;
   private loaded = false;
   /** Why the last list attempt failed, for error messages; undefined once etcd answered. */
+  /** How many listed endpoints are not `'up'`; the list they are filtered from, and the result. */
+  private notUp = 0;
+  private upSource: readonly ServiceEndpoint[] | undefined;
+  private upList: readonly ServiceEndpoint[] = [];
   lastListError: Error | undefined;
 
   /** The current list on subscribe (once it has been read), then every new list. */
@@ -64,6 +68,19 @@ export class ServiceWatch {
         if (isRefusal(error)) this.firstList.reject(error);
       },
     }, batchedList);
+  }
+
+  /**
+   * The endpoints picks choose from: those `'up'`. The list itself while every endpoint is (nothing
+   * to do per change), else filtered once per new list.
+   */
+  get pickable(): readonly ServiceEndpoint[] {
+    if (this.notUp === 0) return this.list;
+    if (this.upSource !== this.list) {
+      this.upList = this.list.filter(isUp);
+      this.upSource = this.list;
+    }
+    return this.upList;
   }
 
   /** The endpoints, sorted by id; empty until the first list. */
@@ -120,6 +137,8 @@ export class ServiceWatch {
       if (endpoint === previous) continue;
       if (previous) removed.push(previous);
       if (endpoint) added.push(endpoint);
+      if (previous && !isUp(previous)) this.notUp -= 1;
+      if (endpoint && !isUp(endpoint)) this.notUp += 1;
       if (endpoint && previous) events.push({ type: 'updated', endpoint, previous, revision });
       else if (endpoint) events.push({ type: 'added', endpoint, revision });
       else events.push({ type: 'removed', endpoint: previous!, revision });
@@ -153,6 +172,7 @@ export class ServiceWatch {
 /** Two decodings of the same key that differ in nothing a caller can see. */
 function sameEndpoint(a: ServiceEndpoint, b: ServiceEndpoint): boolean {
   if (a.id !== b.id || a.address !== b.address || a.weight !== b.weight || a.version !== b.version || a.zone !== b.zone) return false;
+  if (a.status !== b.status) return false;
   const names = Object.keys(a.metadata);
   return names.length === Object.keys(b.metadata).length && names.every((name) => a.metadata[name] === b.metadata[name]);
 }

@@ -13,12 +13,23 @@ export class RegistrationEntry {
   /** Settles with the first successful write, or with why there will be none. */
   readonly firstStored = new Deferred<RegistrationState>();
 
+  /** The value changed (its status) while the key was stored: it has to be written again, in place. */
+  rewrite: Deferred<void> | undefined;
+
   constructor(
-    readonly endpoint: ServiceEndpoint,
+    public endpoint: ServiceEndpoint,
     readonly key: string,
     /** The encoded value. */
-    readonly value: string,
+    public value: string,
   ) {}
+
+  /** What is written next, and a promise that settles once it is (or never will be). */
+  change(endpoint: ServiceEndpoint, value: string): Promise<void> {
+    this.endpoint = endpoint;
+    this.value = value;
+    this.rewrite ??= new Deferred<void>();
+    return this.rewrite.promise;
+  }
 
   get state(): RegistrationState {
     const { service, id } = this.endpoint;

@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { delay } from '../etcd/failure-words.js';
-import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
 
 /** What happens to this process' registrations, in order; `ServiceRegistry.events$` emits them. */
 export type RegistrationEvent =
@@ -10,7 +10,9 @@ export type RegistrationEvent =
   | { type: 'key-lost'; key: string; reason: string }
   /** An attempt failed; `error` says why in words (`etcd at 10.0.0.2:2379 is unreachable: connection refused`). */
   | { type: 'retrying'; attempt: number; delayMs: number; error: string }
-  | { type: 'deregistered'; endpoint: ServiceEndpoint; key: string };
+  | { type: 'deregistered'; endpoint: ServiceEndpoint; key: string }
+  /** The key was written again in place with a new status (`ServiceRegistry.setStatus()`, or draining at shutdown). */
+  | { type: 'status'; endpoint: ServiceEndpoint; key: string; status: EndpointStatus };
 
 /** One log line per event: failures once per backoff step, never with credentials. */
 export function logRegistrationEvent(logger: LoggerService, event: RegistrationEvent): void {
@@ -27,5 +29,7 @@ export function logRegistrationEvent(logger: LoggerService, event: RegistrationE
       return logger.warn(`Registration: ${event.error}; retry ${event.attempt} in ${delay(event.delayMs)}`);
     case 'deregistered':
       return logger.log(`Deregistered ${event.key}`);
+    case 'status':
+      return logger.log(`${event.key} is ${event.status}`);
   }
 }

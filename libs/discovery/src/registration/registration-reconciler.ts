@@ -9,7 +9,7 @@ import { describeError, informativeError, isLeaseGone, isRefusal } from '../etcd
 import { describeEtcdFailure } from '../etcd/failure-words.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
-import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { libraryLogger } from '../util/library-logger.js';
@@ -93,6 +93,7 @@ export class RegistrationReconciler {
       this.entries.delete(entry.key);
       void entry.guard?.stop();
       entry.firstStored.reject(new Error(`${entry.key} was deregistered before it was stored`));
+      entry.rewrite?.resolve();
       if (entry.storedUnder === undefined && entry.timesStored === 0) continue;
       const done = new Deferred<void>();
       this.removals.set(entry.key, { entry, done });
@@ -100,6 +101,23 @@ export class RegistrationReconciler {
     }
     this.loop.kick();
     await Promise.all(deletions);
+  }
+
+  /**
+   * Sets the status of the entries of `service` (of all, if not given) and writes them again in
+   * place — same key, same lease; resolves once etcd has them, or the registry closed.
+   */
+  setStatus(status: EndpointStatus, service?: string): Promise<void> {
+    const writes: Promise<void>[] = [];
+    for (const entry of this.entries.values()) {
+      if (service !== undefined && entry.endpoint.service !== service) continue;
+      if ((entry.endpoint.status ?? 'up') === status) continue;
+      const { status: _previous, ...rest } = entry.endpoint;
+      const endpoint: ServiceEndpoint = status === 'up' ? rest : { ...rest, status };
+      writes.push(entry.change(endpoint, encodeEndpoint(endpoint)).catch(() => undefined));
+    }
+    this.loop.kick();
+    return Promise.all(writes).then(() => undefined);
   }
 
   /** Gets the lease now, before any registration; resolves once granted, rejects if etcd refuses. */
@@ -127,7 +145,10 @@ export class RegistrationReconciler {
       if (!isLeaseGone(error)) this.logger.warn(`Could not revoke the lease (${(error as Error).message}); its keys expire after ${this.options.ttl} s`);
     }
     const closedError = new RegistryClosedError(messages.registryClosed());
-    for (const entry of this.entries.values()) entry.firstStored.reject(closedError);
+    for (const entry of this.entries.values()) {
+      entry.firstStored.reject(closedError);
+      entry.rewrite?.resolve(); // nothing more will be written
+    }
     for (const { done } of this.removals.values()) done.resolve();
     this.leaseGranted.reject(closedError);
     this.entries.clear();
@@ -139,7 +160,7 @@ export class RegistrationReconciler {
     if (this.removals.size > 0) return true;
     const needLease = this.leaseWanted || this.entries.size > 0;
     if (needLease && this.lease.leaseId === undefined) return true;
-    return [...this.entries.values()].some((entry) => entry.storedUnder === undefined);
+    return [...this.entries.values()].some((entry) => entry.storedUnder === undefined || entry.rewrite !== undefined);
   }
 
   /** A failed attempt: the lease found gone is news (try again at once); anything else backs off. */
@@ -168,16 +189,28 @@ export class RegistrationReconciler {
     this.leaseGranted.resolve();
     for (const entry of [...this.entries.values()]) {
       if (this.closed || !session.alive) return;
-      if (entry.storedUnder === undefined && this.entries.get(entry.key) === entry) await this.store(entry, session);
+      const due = entry.storedUnder === undefined || entry.rewrite !== undefined;
+      if (due && this.entries.get(entry.key) === entry) await this.store(entry, session);
     }
   }
 
   private async store(entry: RegistrationEntry, session: LeaseSession): Promise<void> {
-    const revision = await this.gateway.put(entry.key, entry.value, session.leaseId);
+    const { value, rewrite } = entry;
+    const inPlace = rewrite !== undefined && entry.storedUnder === session.leaseId;
+    const revision = await this.gateway.put(entry.key, value, session.leaseId);
     if (this.closed || this.entries.get(entry.key) !== entry || !session.alive) return;
+    if (rewrite !== undefined && entry.value === value) {
+      entry.rewrite = undefined;
+      rewrite.resolve();
+    }
     const previousGuard = entry.guard;
     entry.guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) => this.onKeyGone(entry, session, reason));
     entry.storedUnder = session.leaseId;
+    if (inPlace) {
+      this.events.next({ type: 'status', endpoint: entry.endpoint, key: entry.key, status: entry.endpoint.status ?? 'up' });
+      await previousGuard?.stop();
+      return;
+    }
     entry.timesStored += 1;
     // State, event and promise change together, so that whoever sees one sees the others.
     const type = entry.timesStored === 1 ? 'registered' : 're-registered';

@@ -8,6 +8,12 @@ import { RegistrationReconciler } from './registration-reconciler.js';
 import type { RegistrationEvent } from './registration-events.js';
 import type { RegistrationState, ServiceRegistration } from './service-registration.interface.js';
 import { toEndpoint } from './to-endpoint.js';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError } from '../errors.js';
+import type { EndpointStatus } from '../service-endpoint.interface.js';
+import { withTimeout } from '../util/with-timeout.js';
+
+const endpointStatuses: readonly EndpointStatus[] = ['up', 'draining', 'down'];
 
 /**
  * This process' registrations in etcd: one lease for all of them, kept alive, and put back whenever
@@ -46,6 +52,16 @@ export class ServiceRegistry implements BeforeApplicationShutdown {
     return this.reconciler.add(toEndpoint(registration));
   }
 
+  /**
+   * Sets the status of this process' registrations (only those of `service`, if given) in place —
+   * same key, same lease — and resolves once etcd has it. Only `'up'` endpoints are picked: `'down'`
+   * takes an instance out of every caller's picks while it stays listed; `'up'` puts it back.
+   */
+  setStatus(status: EndpointStatus, service?: string): Promise<void> {
+    if (!endpointStatuses.includes(status)) throw new DiscoveryOptionsError(messages.badStatus(status));
+    return this.reconciler.setStatus(status, service);
+  }
+
   /** Removes the instances of `service` (only the one with `id`, if given) and waits for etcd to drop them. */
   deregister(service: string, id?: string): Promise<void> {
     return this.reconciler.remove(service, id);
@@ -59,10 +75,17 @@ export class ServiceRegistry implements BeforeApplicationShutdown {
     return this.reconciler.close();
   }
 
-  /** Deregisters before the servers close, then waits `drainMs` for callers that picked this instance just before. */
+  /**
+   * Before the servers close: with `drainMs`, the registrations turn `'draining'` (callers stop
+   * picking this instance while it still serves) and `drainMs` passes; then the lease is revoked.
+   */
   async beforeApplicationShutdown(): Promise<void> {
-    const wasRegistered = this.registrations().length > 0;
+    const { drainMs, connectTimeoutMs } = this.options;
+    if (drainMs > 0 && this.registrations().some((registration) => registration.state === 'registered')) {
+      // Bounded: with etcd away, draining cannot be said, and shutdown must go on.
+      await withTimeout(this.setStatus('draining'), connectTimeoutMs, () => new Error('draining not written in time')).catch(() => undefined);
+      await sleep(drainMs);
+    }
     await this.close();
-    if (wasRegistered && this.options.drainMs > 0) await sleep(this.options.drainMs);
   }
 }

@@ -10,11 +10,11 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 import { checkRegistration } from '../registration/registration-checks.js';
 import type { ServiceRegistration } from '../registration/service-registration.interface.js';
 import { toEndpoint } from '../registration/to-endpoint.js';
-import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { InMemoryEtcd } from './in-memory-etcd.js';
 
-/** An endpoint a test adds: `'host:port'`, or the fields of a registration (id, weight, metadata …). */
-export type TestEndpoint = string | Omit<ServiceRegistration, 'service'>;
+/** An endpoint a test adds: `'host:port'`, or the fields of a registration (id, weight, metadata, status …). */
+export type TestEndpoint = string | (Omit<ServiceRegistration, 'service'> & { status?: EndpointStatus });
 
 /**
  * The endpoints `DiscoveryTestingModule` serves, in memory. Inject it in a test to add and remove
@@ -55,9 +55,9 @@ export class InMemoryRegistry {
 
   /** Writes an endpoint synchronously: how `DiscoveryTestingModule.forRoot({ endpoints })` seeds the store. */
   write(service: string, endpoint: TestEndpoint): ServiceEndpoint {
-    const registration: ServiceRegistration = { service, ...(typeof endpoint === 'string' ? parsed(endpoint) : endpoint) };
+    const { status, ...registration }: ServiceRegistration & { status?: EndpointStatus } = { service, ...(typeof endpoint === 'string' ? parsed(endpoint) : endpoint) };
     checkRegistration(registration);
-    const stored = toEndpoint(registration);
+    const stored: ServiceEndpoint = { ...toEndpoint(registration), ...(status === undefined || status === 'up' ? {} : { status }) };
     this.etcd.transaction([{ put: endpointKey(this.options.namespace, service, stored.id), value: encodeEndpoint(stored) }]);
     return stored;
   }

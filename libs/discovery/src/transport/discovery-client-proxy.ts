@@ -66,9 +66,14 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     return source;
   }
 
-  private call<T>(pattern: unknown, data: unknown, tried: Set<string>, run: (client: InstanceClient) => Observable<T>): Observable<T> {
-    // A retry is only made while an untried instance is left (hasUntried), so there is one.
-    const endpoint = this.pickUntried(pattern, data, tried)!;
+  /** Runs the call on `endpoint` (first: the strategy's pick); on a connection failure, on one not tried yet. */
+  private call<T>(
+    pattern: unknown,
+    data: unknown,
+    tried: Set<string>,
+    run: (client: InstanceClient) => Observable<T>,
+    endpoint: ServiceEndpoint = this.discovery.pick(this.config.service, this.keyOf(pattern, data)),
+  ): Observable<T> {
     const instance = instanceKey(endpoint);
     tried.add(instance);
     const strategy = this.discovery.strategyFor(this.config.service);
@@ -83,24 +88,18 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
         // Reported for outlier ejection: a failure before any answer, or else the instance answered.
         if (unreachable) this.discovery.reportFailure(endpoint);
         else this.discovery.reportSuccess(endpoint);
-        const another = tried.size <= this.config.retries && unreachable;
-        if (!another || !this.hasUntried(tried)) throw error;
+        const next = unreachable && tried.size <= this.config.retries ? this.discovery.pickExcept(this.config.service, tried, this.keyOf(pattern, data)) : undefined;
+        if (!next) throw error;
         // The instance is unreachable: its connection is useless until it comes back.
         this.pool.get(instance)?.close();
         this.pool.delete(instance);
-        return this.call(pattern, data, tried, run);
+        return this.call(pattern, data, tried, run, next);
       }),
     );
   }
 
-  private pickUntried(pattern: unknown, data: unknown, tried: ReadonlySet<string>): ServiceEndpoint | undefined {
-    const { service } = this.config;
-    const key = this.config.keyOf?.(pattern, data);
-    return tried.size === 0 ? this.discovery.pick(service, key) : this.discovery.pickExcept(service, tried, key);
-  }
-
-  private hasUntried(tried: ReadonlySet<string>): boolean {
-    return this.discovery.getEndpoints(this.config.service).some((endpoint) => !tried.has(instanceKey(endpoint)));
+  private keyOf(pattern: unknown, data: unknown): string | undefined {
+    return this.config.keyOf?.(pattern, data);
   }
 
   private clientFor(endpoint: ServiceEndpoint): InstanceClient {

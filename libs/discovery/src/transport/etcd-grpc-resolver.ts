@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { createRequire } from 'node:module';
 import { asapScheduler, observeOn, type Subscription } from 'rxjs';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { isUp } from '../service-endpoint.interface.js';
 
 /** The parts of @grpc/grpc-js' `experimental` API a resolver needs (stable since grpc-js 1.10). */
 interface GrpcUri {
@@ -46,7 +47,9 @@ export function createEtcdResolverClass(discovery: DiscoveryClient): EtcdResolve
         .endpoints$(service)
         // grpc-js forbids calling the listener synchronously from updateResolution().
         .pipe(observeOn(asapScheduler))
-        .subscribe((endpoints) => {
+        .subscribe((listed) => {
+          // Only instances that take calls: not those draining at shutdown or set down.
+          const endpoints = listed.filter(isUp);
           const value = endpoints.map((endpoint) => ({ addresses: [{ host: endpoint.host, port: endpoint.port }] }));
           this.listener({ ok: true, value }, {}, null, `etcd: ${endpoints.length} instance(s) of ${service}`);
         });
