@@ -84,6 +84,7 @@ export const messages = {
     `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
   badOutlierEjection: (given: unknown, why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }') =>
     `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
+  badHealth: (why: string) => `Invalid \`health\` option: ${why}.`,
   badStatus: (status: unknown) => `Invalid status ${JSON.stringify(status)}: use 'up', 'draining' or 'down'.`,
   badLogger: (logger: unknown) => `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off (Nest's log levels apply otherwise).`,
   badRequires: (requires: unknown) =>

@@ -10,6 +10,7 @@ import { DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
 import type { DiscoveryModuleOptions, ResolvedDiscoveryOptions } from './options/discovery-module-options.interface.js';
 import { resolveDiscoveryOptions } from './options/resolve-options.js';
 import { DiscoverableExplorer } from './registration/discoverable.explorer.js';
+import { HealthDrivenStatus } from './registration/health-driven-status.js';
 import { ListeningAddress } from './registration/listening-address.js';
 import { RegistrationReconciler } from './registration/registration-reconciler.js';
 import { RegistrationLifecycle } from './registration/registration.lifecycle.js';
@@ -49,6 +50,7 @@ export const discoveryProviders: Provider[] = [
   ListeningAddress,
   StartupChecks,
   RegistrationLifecycle,
+  HealthDrivenStatus,
   // Discovery
   DiscoveryClient,
   RequiredServices,

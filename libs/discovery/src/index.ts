@@ -5,7 +5,7 @@
 
 // The module and its options
 export { DiscoveryModule } from './discovery.module.js';
-export type { DiscoveryModuleOptions, RegistrationMode, RetryOptions, StrategyOption } from './options/discovery-module-options.interface.js';
+export type { DiscoveryModuleOptions, HealthOptions, RegistrationMode, RetryOptions, StrategyOption } from './options/discovery-module-options.interface.js';
 
 // Registration: @Discoverable() classes, or ServiceRegistry by hand
 export { Discoverable, type DiscoverableOptions } from './registration/discoverable.decorator.js';

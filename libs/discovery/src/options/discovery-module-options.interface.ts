@@ -105,6 +105,24 @@ export interface DiscoveryModuleOptions {
    * @default { consecutiveFailures: 3, baseEjectionMs: 10000, maxEjectedPercent: 50 }
    */
   outlierEjection?: Partial<OutlierEjectionSettings> | false;
+  /**
+   * Status from a health check: every `intervalMs` (5000) `check()` runs; `false`, a throw, or no
+   * answer within `intervalMs` is a failure. After `unhealthyThreshold` (2) failures in a row this
+   * app's registrations turn `'down'` (listed, never picked), after `healthyThreshold` (1) good
+   * checks `'up'` again; each change is a `status` event of `ServiceRegistry.events$`.
+   */
+  health?: HealthOptions;
+}
+
+/** A health check that drives the status of this app's registrations (see `health`). */
+export interface HealthOptions {
+  check: () => boolean | Promise<boolean>;
+  /** @default 5000 */
+  intervalMs?: number;
+  /** @default 2 */
+  unhealthyThreshold?: number;
+  /** @default 1 */
+  healthyThreshold?: number;
 }
 
 /** The options with every default applied and every value checked: what the library runs on. */
@@ -123,4 +141,5 @@ export interface ResolvedDiscoveryOptions {
   resyncIntervalMs: number;
   logger: boolean;
   outlierEjection: OutlierEjectionSettings | false;
+  health: Required<HealthOptions> | undefined;
 }

@@ -22,6 +22,7 @@ describe('resolveDiscoveryOptions', () => {
       resyncIntervalMs: 300_000,
       logger: true,
       outlierEjection: { consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectedPercent: 50 },
+      health: undefined,
     });
   });
 
@@ -62,6 +63,8 @@ describe('resolveDiscoveryOptions', () => {
     ['a per-service strategy for a bad name', { ...hosts, strategies: { 'a/b': {} as never } }, /Invalid service name "a\/b" in `strategies`/],
     ['outlier ejection after 0 failures', { ...hosts, outlierEjection: { consecutiveFailures: 0 } }, /Invalid `outlierEjection`.*`consecutiveFailures` must be a whole number ≥ 1/],
     ['outlier ejection of 150 %', { ...hosts, outlierEjection: { maxEjectedPercent: 150 } }, /`maxEjectedPercent` must be between 0 and 100/],
+    ['a health option without check()', { ...hosts, health: {} as never }, /Invalid `health` option: give \{ check/],
+    ['a health threshold of 0', { ...hosts, health: { check: () => true, unhealthyThreshold: 0 } }, /`unhealthyThreshold` must be a whole number ≥ 1/],
     ['a logger that is not a boolean', { ...hosts, logger: 'off' as never }, /Invalid `logger` "off": use false/],
     ['requires that is not an array', { ...hosts, requires: 'log' as never }, /Invalid `requires` "log": give an array/],
     ['a required service with a slash', { ...hosts, requires: ['a/b'] }, /Invalid service name "a\/b" in `requires`/],

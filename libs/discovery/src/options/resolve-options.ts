@@ -5,6 +5,7 @@ import { DiscoveryOptionsError } from '../errors.js';
 import { assertServiceName } from './validation.js';
 import type {
   DiscoveryModuleOptions,
+  HealthOptions,
   RegistrationMode,
   ResolvedDiscoveryOptions,
 } from './discovery-module-options.interface.js';
@@ -35,6 +36,7 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   resyncIntervalMs: true,
   logger: true,
   outlierEjection: true,
+  health: true,
 };
 
 /**
@@ -67,6 +69,7 @@ export function resolveDiscoveryOptions(
     resyncIntervalMs: options.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS,
     logger: options.logger ?? true,
     outlierEjection: resolveOutlierEjection(options.outlierEjection),
+    health: resolveHealth(options.health),
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -92,6 +95,19 @@ export function resolveDiscoveryOptions(
     assertStrategy(strategy, `\`strategies["${service}"]\``);
   }
   return resolved;
+}
+
+function resolveHealth(given: DiscoveryModuleOptions['health']): Required<HealthOptions> | undefined {
+  if (given === undefined) return undefined;
+  if (typeof given !== 'object' || given === null || typeof given.check !== 'function') {
+    throw new DiscoveryOptionsError(messages.badHealth('give { check: () => boolean | Promise<boolean>, intervalMs?, unhealthyThreshold?, healthyThreshold? }'));
+  }
+  const health = { intervalMs: 5000, unhealthyThreshold: 2, healthyThreshold: 1, ...given };
+  assertDuration('health.intervalMs', health.intervalMs, 1);
+  for (const name of ['unhealthyThreshold', 'healthyThreshold'] as const) {
+    if (!Number.isInteger(health[name]) || health[name] < 1) throw new DiscoveryOptionsError(messages.badHealth(`\`${name}\` must be a whole number ≥ 1`));
+  }
+  return health;
 }
 
 function resolveOutlierEjection(given: DiscoveryModuleOptions['outlierEjection']): OutlierEjectionSettings | false {
