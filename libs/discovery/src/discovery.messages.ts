@@ -66,6 +66,8 @@ export const messages = {
     `(or give the client proxy a \`keyOf\`), or use another strategy for this service.`,
   badVirtualNodes: (count: unknown) =>
     `Invalid number of virtual nodes ${JSON.stringify(count)} for ConsistentHashStrategy: a whole number ≥ 1 (default 160).`,
+  noEndpointInSubset: (service: string, subset: string, listed: number) =>
+    `No endpoint available for service "${service}" ${subset}: none of its ${listed} listed endpoint(s) matches and may be picked.`,
   noEndpoint: (service: string, loaded: boolean) =>
     loaded
       ? `No endpoint available for service "${service}": no instance is registered in etcd, or none may be picked (weight 0, or not 'up').`
@@ -84,6 +86,9 @@ export const messages = {
     `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
   badOutlierEjection: (given: unknown, why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }') =>
     `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
+  badZone: (zone: unknown) => `Invalid \`zone\` ${JSON.stringify(zone)}: a non-empty string, e.g. 'eu-1'.`,
+  badZonePreference: (value: unknown) => `Invalid \`zonePreference\` ${JSON.stringify(value)}: true or false.`,
+  badWhere: (client: string) => `Invalid \`where\` in DiscoveryClientsModule entry "${client}": { version?, zone?, metadata? } or a predicate.`,
   badHealth: (why: string) => `Invalid \`health\` option: ${why}.`,
   badStatus: (status: unknown) => `Invalid status ${JSON.stringify(status)}: use 'up', 'draining' or 'down'.`,
   badLogger: (logger: unknown) => `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off (Nest's log levels apply otherwise).`,

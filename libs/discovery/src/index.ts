@@ -19,6 +19,8 @@ export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
 export type { EndpointStatus, ServiceEndpoint } from './service-endpoint.interface.js';
 export type { EndpointChange } from './discovery/endpoint-change.interface.js';
 export type { CallOptions } from './discovery/call-with-failover.js';
+export type { PickOptions } from './discovery/discovery-client.js';
+export type { EndpointFilter } from './discovery/subset.js';
 export type { OutlierEjectionSettings } from './discovery/outlier-ejection.js';
 
 // Load balancing

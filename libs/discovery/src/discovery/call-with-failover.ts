@@ -3,6 +3,7 @@ import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from '../transport/connection-errors.js';
 import type { DiscoveryClient } from './discovery-client.js';
 import { instanceKey } from './outlier-ejection.js';
+import type { EndpointFilter } from './subset.js';
 
 /** Options of `DiscoveryClient.call()`. */
 export interface CallOptions {
@@ -10,6 +11,8 @@ export interface CallOptions {
   retries?: number;
   /** The key for `ConsistentHashStrategy`. */
   key?: string;
+  /** Only endpoints of this subset. */
+  where?: EndpointFilter;
 }
 
 /** `DiscoveryClient.call()`: pick, run, report; on a connection failure, an endpoint not tried yet. */
@@ -17,10 +20,11 @@ export async function callWithFailover<T>(
   discovery: DiscoveryClient,
   service: string,
   fn: (endpoint: ServiceEndpoint) => Promise<T>,
-  { retries = 2, key }: CallOptions,
+  { retries = 2, key, where }: CallOptions,
 ): Promise<T> {
   const tried = new Set<string>();
-  let endpoint: ServiceEndpoint = discovery.pick(service, key);
+  const pickOptions = { key, where };
+  let endpoint: ServiceEndpoint = discovery.pick(service, pickOptions);
   const strategy = discovery.strategyFor(service);
   const tracker = isInFlightTracker(strategy) ? strategy : undefined;
   for (;;) {
@@ -37,7 +41,7 @@ export async function callWithFailover<T>(
         throw error;
       }
       discovery.reportFailure(current);
-      const next = tried.size <= retries ? discovery.pickExcept(service, tried, key) : undefined;
+      const next = tried.size <= retries ? discovery.pickExcept(service, tried, pickOptions) : undefined;
       if (next === undefined) throw error;
       endpoint = next;
     } finally {

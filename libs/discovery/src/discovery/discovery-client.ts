@@ -1,10 +1,10 @@
 import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
-import { EmptyError, filter, firstValueFrom, Observable, tap, throwError, timeout } from 'rxjs';
+import { distinctUntilChanged, EmptyError, filter, firstValueFrom, map, Observable, tap, throwError, timeout } from 'rxjs';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { StrategyResolver } from '../balancing/strategy-resolver.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
-import { DiscoveryClosedError, DiscoveryOptionsError, DiscoveryTimeoutError, NoEndpointAvailableError } from '../errors.js';
+import { DiscoveryClosedError, DiscoveryOptionsError, DiscoveryTimeoutError } from '../errors.js';
 import { servicePrefix } from '../codec/endpoint-key.js';
 import { EtcdGateway, type PrefixList } from '../etcd/etcd-gateway.js';
 import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
@@ -16,20 +16,29 @@ import { NamespaceWatch } from './namespace-watch.js';
 import type { PrefixWatchSettings } from './prefix-watch.js';
 import { ServiceWatch } from './service-watch.js';
 import { callWithFailover, type CallOptions } from './call-with-failover.js';
-import { instanceKey, ServiceOutliers } from './outlier-ejection.js';
+import { ServicePicker } from './service-picker.js';
 import { countSubscriber } from './shared-subscription.js';
+import { FilteredLists, type EndpointFilter } from './subset.js';
 import { libraryLogger } from '../util/library-logger.js';
 
 interface WatchHandle {
   readonly watch: ServiceWatch;
-  /** The service's strategy, and the one context every pick hands it: picking allocates nothing. */
-  readonly strategy: LoadBalancingStrategy;
-  readonly context: { service: string; key: string | undefined };
-  /** Endpoints taken out of picks for failing: nothing to do per pick while none is. */
-  readonly outliers: ServiceOutliers;
+  /** Picks from the watch's lists: status, ejections, subsets, zone, strategy. */
+  readonly picker: ServicePicker;
   subscribers: number;
   /** Kept until shutdown: required services, and services read through getEndpoints()/pick(). */
   pinned: boolean;
+}
+
+/** How `pick()` chooses: the hash key of `ConsistentHashStrategy`, and a subset. */
+export interface PickOptions {
+  key?: string;
+  where?: EndpointFilter;
+}
+
+/** Two lists with the same endpoints, in order. */
+function sameEndpoints(a: readonly ServiceEndpoint[], b: readonly ServiceEndpoint[]): boolean {
+  return a.length === b.length && a.every((endpoint, index) => endpoint === b[index]);
 }
 
 /**
@@ -59,8 +68,14 @@ export class DiscoveryClient implements OnApplicationShutdown {
    * then a new list on every change. Completes at shutdown. The etcd watch behind it is shared, and
    * stops when the last subscriber leaves (unless the service is required or was picked from).
    */
-  endpoints$(service: string): Observable<readonly ServiceEndpoint[]> {
-    return this.shared(service, (watch) => watch.endpoints$);
+  endpoints$(service: string, { where }: { where?: EndpointFilter } = {}): Observable<readonly ServiceEndpoint[]> {
+    if (where === undefined) return this.shared(service, (watch) => watch.endpoints$);
+    // Within the subset: a new list only when the subset changed.
+    const subsets = new FilteredLists();
+    return this.shared(service, (watch) => watch.endpoints$).pipe(
+      map((list) => subsets.of(list, where)),
+      distinctUntilChanged(sameEndpoints),
+    );
   }
 
   /**
@@ -99,28 +114,25 @@ export class DiscoveryClient implements OnApplicationShutdown {
   }
 
   /**
-   * One endpoint of `service`, chosen by its strategy from the cache: no etcd request.
-   * @throws NoEndpointAvailableError when there is none to pick.
+   * One `'up'` endpoint of `service`, not ejected, chosen by its strategy from the cache: no etcd
+   * request. The second argument is the hash key, or `{ key?, where? }` to pick within a subset.
+   * With `zone` set, endpoints of this zone are preferred while it has any to pick.
+   * @throws NoEndpointAvailableError when there is none to pick (naming the subset, if any).
    */
-  pick(service: string, key?: string): ServiceEndpoint {
+  pick(service: string, options?: string | PickOptions): ServiceEndpoint {
     const handle = this.watches.get(service) ?? this.handleFor(service);
     handle.pinned = true;
-    handle.context.key = key;
-    const endpoint = handle.strategy.pick(handle.outliers.pickable(handle.watch.pickable), handle.context);
-    if (endpoint === undefined) throw new NoEndpointAvailableError(service, messages.noEndpoint(service, handle.watch.isLoaded));
-    return endpoint;
+    // No destructuring: a pick allocates nothing.
+    if (typeof options === 'object') return handle.picker.pick(options.key, options.where);
+    return handle.picker.pick(options, undefined);
   }
 
   /**
    * One `'up'` endpoint of `service` other than those in `tried` (instance keys, `id@address`): the
    * strategy's choice among those not ejected, else among the ejected; undefined when all were tried.
    */
-  pickExcept(service: string, tried: ReadonlySet<string>, key?: string): ServiceEndpoint | undefined {
-    const handle = this.watches.get(service) ?? this.handleFor(service);
-    const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
-    const candidates = untried(handle.outliers.pickable(handle.watch.pickable));
-    const pool = candidates.length > 0 ? candidates : untried(handle.watch.pickable);
-    return handle.strategy.pick(pool, { service, key }) ?? pool[0];
+  pickExcept(service: string, tried: ReadonlySet<string>, { key, where }: PickOptions = {}): ServiceEndpoint | undefined {
+    return (this.watches.get(service) ?? this.handleFor(service)).picker.pickExcept(tried, key, where);
   }
 
   /**
@@ -136,13 +148,12 @@ export class DiscoveryClient implements OnApplicationShutdown {
 
   /** A call to `endpoint` failed before any answer: counts toward ejecting it (see `outlierEjection`). */
   reportFailure(endpoint: ServiceEndpoint): void {
-    const handle = this.watches.get(endpoint.service);
-    handle?.outliers.reportFailure(endpoint, handle.watch.pickable);
+    this.watches.get(endpoint.service)?.picker.reportFailure(endpoint);
   }
 
   /** A call to `endpoint` was answered: its count of failures starts over. */
   reportSuccess(endpoint: ServiceEndpoint): void {
-    this.watches.get(endpoint.service)?.outliers.reportSuccess(endpoint);
+    this.watches.get(endpoint.service)?.picker.reportSuccess(endpoint);
   }
 
   /** The strategy that picks for `service`: its entry in `strategies`, or the app's default. */
@@ -242,8 +253,9 @@ export class DiscoveryClient implements OnApplicationShutdown {
       assertServiceName(service, 'DiscoveryClient');
       if (this.closed) throw new DiscoveryClosedError(messages.discoveryClosed());
       const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.unreadableValues, batchedList);
-      const outliers = new ServiceOutliers(this.options.outlierEjection);
-      handle = { watch, strategy: this.strategies.forService(service), context: { service, key: undefined }, outliers, subscribers: 0, pinned: false };
+      const { outlierEjection, zone, zonePreference } = this.options;
+      const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined);
+      handle = { watch, picker, subscribers: 0, pinned: false };
       this.watches.set(service, handle);
     }
     return handle;

@@ -112,6 +112,13 @@ export interface DiscoveryModuleOptions {
    * checks `'up'` again; each change is a `status` event of `ServiceRegistry.events$`.
    */
   health?: HealthOptions;
+  /**
+   * This app's zone: the default `zone` of its registrations, and the zone its picks prefer — an
+   * endpoint of another zone is picked only while this one has none to pick.
+   */
+  zone?: string;
+  /** `false`: picks ignore `zone`. @default true */
+  zonePreference?: boolean;
 }
 
 /** A health check that drives the status of this app's registrations (see `health`). */
@@ -142,4 +149,6 @@ export interface ResolvedDiscoveryOptions {
   logger: boolean;
   outlierEjection: OutlierEjectionSettings | false;
   health: Required<HealthOptions> | undefined;
+  zone: string | undefined;
+  zonePreference: boolean;
 }

@@ -23,6 +23,8 @@ describe('resolveDiscoveryOptions', () => {
       logger: true,
       outlierEjection: { consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectedPercent: 50 },
       health: undefined,
+      zone: undefined,
+      zonePreference: true,
     });
   });
 

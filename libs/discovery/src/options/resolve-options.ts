@@ -37,6 +37,8 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   logger: true,
   outlierEjection: true,
   health: true,
+  zone: true,
+  zonePreference: true,
 };
 
 /**
@@ -70,6 +72,8 @@ export function resolveDiscoveryOptions(
     logger: options.logger ?? true,
     outlierEjection: resolveOutlierEjection(options.outlierEjection),
     health: resolveHealth(options.health),
+    zone: options.zone,
+    zonePreference: options.zonePreference ?? true,
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -88,6 +92,10 @@ export function resolveDiscoveryOptions(
   assertDuration('resyncIntervalMs', resolved.resyncIntervalMs, 1000);
   if (!Array.isArray(options.requires ?? [])) throw new DiscoveryOptionsError(messages.badRequires(options.requires));
   for (const service of resolved.requires) assertServiceName(service, '`requires`');
+  if (resolved.zone !== undefined && (typeof resolved.zone !== 'string' || resolved.zone.length === 0)) {
+    throw new DiscoveryOptionsError(messages.badZone(resolved.zone));
+  }
+  if (typeof resolved.zonePreference !== 'boolean') throw new DiscoveryOptionsError(messages.badZonePreference(resolved.zonePreference));
   if (typeof resolved.logger !== 'boolean') throw new DiscoveryOptionsError(messages.badLogger(options.logger));
   assertStrategy(resolved.strategy, '`strategy`');
   for (const [service, strategy] of Object.entries(resolved.strategies)) {

@@ -70,7 +70,7 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
       const ready = bound ? Promise.resolve(true) : untilAccepting(host ?? '127.0.0.1', advertisedPort, this.shutdown.signal);
       ready
         // The declaration was checked at module init, and the address comes from the server itself.
-        .then((accepting) => (accepting ? this.reconciler.add(toEndpoint({ ...rest, service: name, host: advertised, port: advertisedPort })) : undefined))
+        .then((accepting) => (accepting ? this.reconciler.add(toEndpoint({ ...rest, zone: rest.zone ?? this.options.zone, service: name, host: advertised, port: advertisedPort })) : undefined))
         .catch((error: Error) => {
           // Closing before the first put is normal at shutdown; anything else is worth a line.
           if (!(error instanceof RegistryClosedError)) this.logger.error(`Cannot register "${name}": ${error.message}`);

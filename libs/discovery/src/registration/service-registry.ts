@@ -49,7 +49,7 @@ export class ServiceRegistry implements BeforeApplicationShutdown {
    */
   async register(registration: ServiceRegistration): Promise<RegistrationState> {
     checkRegistration(registration);
-    return this.reconciler.add(toEndpoint(registration));
+    return this.reconciler.add(toEndpoint({ ...registration, zone: registration.zone ?? this.options.zone }));
   }
 
   /**

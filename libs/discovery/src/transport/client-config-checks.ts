@@ -20,5 +20,9 @@ export function checkClientConfig(name: string | symbol, config: DiscoveryClient
   if (config.keyOf !== undefined && typeof config.keyOf !== 'function') {
     throw new DiscoveryOptionsError(messages.badClientOption(label, 'keyOf', 'a function (pattern, data) => string'));
   }
+  const { where } = config;
+  if (where !== undefined && typeof where !== 'function' && (typeof where !== 'object' || where === null)) {
+    throw new DiscoveryOptionsError(messages.badWhere(label));
+  }
   return { ...config, retries };
 }

@@ -1,5 +1,6 @@
 import type { FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
 import type { TcpClientOptions, Transport } from '@nestjs/microservices';
+import type { EndpointFilter } from '../discovery/subset.js';
 
 /** One `DiscoveryClientsModule.register([...])` entry: a ClientProxy for one discovered service. */
 export interface DiscoveryClientOptions {
@@ -19,6 +20,8 @@ export interface DiscoveryClientOptions {
    * @default 2
    */
   retries?: number;
+  /** Only instances of this subset: `{ version?, zone?, metadata? }` (all must match) or a predicate. */
+  where?: EndpointFilter;
 }
 
 /** The client's options without its token, as a factory returns them. */

@@ -5,6 +5,7 @@ import { firstValueFrom, NEVER, Observable, of, Subject, throwError, toArray } f
 import { LeastOutstandingStrategy } from '../balancing/least-outstanding.strategy.js';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
+import type { EndpointFilter } from '../discovery/subset.js';
 import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
@@ -27,7 +28,7 @@ afterEach(async () => {
  * A proxy for service "svc" over a real DiscoveryClient on an in-memory etcd holding `ids`, whose
  * instance clients are fakes that answer as `behaviours` says.
  */
-async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { retries = 2, strategy }: { retries?: number; strategy?: LoadBalancingStrategy } = {}) {
+async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { retries = 2, strategy, where }: { retries?: number; strategy?: LoadBalancingStrategy; where?: EndpointFilter } = {}) {
   const endpoints = { svc: ids.map((id, index) => ({ id, host: '10.9.0.1', port: 1000 + index })) };
   const moduleRef = await Test.createTestingModule({
     imports: [DiscoveryTestingModule.forRoot({ endpoints, ...(strategy ? { strategy } : {}) })],
@@ -36,7 +37,7 @@ async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { 
   apps.push(app);
   const calls: string[] = [];
   const closed: string[] = [];
-  const proxy = new DiscoveryClientProxy({ service: 'svc', retries }, app.get(DiscoveryClient), (endpoint: ServiceEndpoint) => ({
+  const proxy = new DiscoveryClientProxy({ service: 'svc', retries, where }, app.get(DiscoveryClient), (endpoint: ServiceEndpoint) => ({
     send: () => {
       calls.push(endpoint.id);
       return behaviours[endpoint.id]!();
@@ -88,6 +89,13 @@ describe('DiscoveryClientProxy', () => {
     for (let call = 0; call < 12; call += 1) replies.push(await firstValueFrom(proxy.send('ping', {})));
     expect(replies.every((reply) => reply === 'from b' || reply === 'from c')).toBe(true);
     expect(calls.filter((id) => id === 'a')).toHaveLength(3);
+  });
+
+  it('keeps to its subset (where), also when retrying', async () => {
+    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') }, { where: (endpoint) => endpoint.id !== 'c' });
+    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
+    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
+    expect(calls).not.toContain('c');
   });
 
   it('closes the client of an instance that leaves the list', async () => {

@@ -72,7 +72,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     data: unknown,
     tried: Set<string>,
     run: (client: InstanceClient) => Observable<T>,
-    endpoint: ServiceEndpoint = this.discovery.pick(this.config.service, this.keyOf(pattern, data)),
+    endpoint: ServiceEndpoint = this.discovery.pick(this.config.service, { key: this.keyOf(pattern, data), where: this.config.where }),
   ): Observable<T> {
     const instance = instanceKey(endpoint);
     tried.add(instance);
@@ -88,7 +88,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
         // Reported for outlier ejection: a failure before any answer, or else the instance answered.
         if (unreachable) this.discovery.reportFailure(endpoint);
         else this.discovery.reportSuccess(endpoint);
-        const next = unreachable && tried.size <= this.config.retries ? this.discovery.pickExcept(this.config.service, tried, this.keyOf(pattern, data)) : undefined;
+        const next = unreachable && tried.size <= this.config.retries ? this.discovery.pickExcept(this.config.service, tried, { key: this.keyOf(pattern, data), where: this.config.where }) : undefined;
         if (!next) throw error;
         // The instance is unreachable: its connection is useless until it comes back.
         this.pool.get(instance)?.close();

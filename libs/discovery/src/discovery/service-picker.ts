@@ -1,0 +1,80 @@
+import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
+import { messages } from '../discovery.messages.js';
+import { NoEndpointAvailableError } from '../errors.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { instanceKey, ServiceOutliers, type OutlierEjectionSettings } from './outlier-ejection.js';
+import type { ServiceWatch } from './service-watch.js';
+import { describeFilter, FilteredLists, type EndpointFilter } from './subset.js';
+
+/**
+ * Picks the endpoints of one service: from the `'up'` ones, less those ejected for failing, within
+ * `where` if given, in this app's zone when it has any there — then by the service's strategy.
+ * Each of these views is computed once per list (or per ejection), so that a pick with nothing
+ * ejected and no subset reads the list as it is and allocates nothing.
+ */
+export class ServicePicker {
+  /** The one context every pick hands the strategy. */
+  private readonly context: { service: string; key: string | undefined };
+  private readonly outliers: ServiceOutliers;
+  private readonly subsets = new FilteredLists();
+  /** `{ zone }` of this app when zone preference is on: one object, so that its view is cached. */
+  private readonly localZone: EndpointFilter | undefined;
+
+  constructor(
+    readonly service: string,
+    private readonly watch: ServiceWatch,
+    readonly strategy: LoadBalancingStrategy,
+    outlierEjection: OutlierEjectionSettings | false,
+    zone: string | undefined,
+  ) {
+    this.context = { service, key: undefined };
+    this.outliers = new ServiceOutliers(outlierEjection);
+    this.localZone = zone === undefined ? undefined : { zone };
+  }
+
+  /** @throws NoEndpointAvailableError when there is none to pick (naming the subset, if any). */
+  pick(key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint {
+    this.context.key = key;
+    const endpoint = this.strategy.pick(this.candidates(where), this.context);
+    if (endpoint === undefined) throw this.noEndpoint(where);
+    return endpoint;
+  }
+
+  /** The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when none is left. */
+  pickExcept(tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
+    const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
+    let pool = untried(this.candidates(where));
+    if (pool.length === 0) pool = untried(where === undefined ? this.watch.pickable : this.subsets.of(this.watch.pickable, where));
+    return this.strategy.pick(pool, { service: this.service, key }) ?? pool[0];
+  }
+
+  reportFailure(endpoint: ServiceEndpoint): void {
+    this.outliers.reportFailure(endpoint, this.watch.pickable);
+  }
+
+  reportSuccess(endpoint: ServiceEndpoint): void {
+    this.outliers.reportSuccess(endpoint);
+  }
+
+  /** The endpoints of `list` within `where`: the same array until the list changes. */
+  subset(list: readonly ServiceEndpoint[], where: EndpointFilter): readonly ServiceEndpoint[] {
+    return this.subsets.of(list, where);
+  }
+
+  private candidates(where: EndpointFilter | undefined): readonly ServiceEndpoint[] {
+    let list = this.outliers.pickable(this.watch.pickable);
+    if (where !== undefined) list = this.subsets.of(list, where);
+    if (this.localZone !== undefined) {
+      const local = this.subsets.of(list, this.localZone);
+      if (local.length > 0) list = local; // none pickable in this zone: every zone
+    }
+    return list;
+  }
+
+  private noEndpoint(where: EndpointFilter | undefined): NoEndpointAvailableError {
+    const message = where === undefined
+      ? messages.noEndpoint(this.service, this.watch.isLoaded)
+      : messages.noEndpointInSubset(this.service, describeFilter(where), this.watch.current.length);
+    return new NoEndpointAvailableError(this.service, message);
+  }
+}
