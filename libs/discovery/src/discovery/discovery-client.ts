@@ -122,9 +122,18 @@ export class DiscoveryClient implements OnApplicationShutdown {
   pick(service: string, options?: string | PickOptions): ServiceEndpoint {
     const handle = this.watches.get(service) ?? this.handleFor(service);
     handle.pinned = true;
-    // No destructuring: a pick allocates nothing.
-    if (typeof options === 'object') return handle.picker.pick(options.key, options.where);
-    return handle.picker.pick(options, undefined);
+    const { picker, watch } = handle;
+    if (typeof options !== 'object') {
+      // The hot path, inline: every endpoint up, none ejected, no zone — the strategy gets the list as it is.
+      if (picker.plain && watch.allUp && picker.outliers.none) {
+        picker.context.key = options;
+        const endpoint = picker.strategy.pick(watch.current, picker.context);
+        if (endpoint !== undefined) return endpoint;
+      }
+      return picker.pick(options);
+    }
+    // No destructuring of options: a pick allocates nothing.
+    return options.where === undefined ? picker.pick(options.key) : picker.pickWithin(options.key, options.where);
   }
 
   /**

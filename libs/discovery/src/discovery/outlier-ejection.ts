@@ -39,6 +39,11 @@ export class ServiceOutliers {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Nothing is ejected: `pickable()` would return its list. */
+  get none(): boolean {
+    return this.ejected === 0;
+  }
+
   /** `list` without the endpoints ejected now: the same array when none is. */
   pickable(list: readonly ServiceEndpoint[]): readonly ServiceEndpoint[] {
     if (this.ejected === 0) return list;

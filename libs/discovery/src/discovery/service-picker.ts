@@ -14,11 +14,13 @@ import { describeFilter, FilteredLists, type EndpointFilter } from './subset.js'
  */
 export class ServicePicker {
   /** The one context every pick hands the strategy. */
-  private readonly context: { service: string; key: string | undefined };
-  private readonly outliers: ServiceOutliers;
+  readonly context: { service: string; key: string | undefined };
+  readonly outliers: ServiceOutliers;
   private readonly subsets = new FilteredLists();
   /** `{ zone }` of this app when zone preference is on: one object, so that its view is cached. */
   private readonly localZone: EndpointFilter | undefined;
+  /** No zone to prefer: a pick without `where` may take the list as it is (see `DiscoveryClient.pick`). */
+  readonly plain: boolean;
 
   constructor(
     readonly service: string,
@@ -30,14 +32,19 @@ export class ServicePicker {
     this.context = { service, key: undefined };
     this.outliers = new ServiceOutliers(outlierEjection);
     this.localZone = zone === undefined ? undefined : { zone };
+    this.plain = zone === undefined;
   }
 
-  /** @throws NoEndpointAvailableError when there is none to pick (naming the subset, if any). */
-  pick(key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint {
+  /** @throws NoEndpointAvailableError when there is none to pick. */
+  pick(key: string | undefined): ServiceEndpoint {
     this.context.key = key;
-    const endpoint = this.strategy.pick(this.candidates(where), this.context);
-    if (endpoint === undefined) throw this.noEndpoint(where);
-    return endpoint;
+    return this.strategy.pick(this.candidates(undefined), this.context) ?? this.fail(undefined);
+  }
+
+  /** A pick within the subset `where`. @throws NoEndpointAvailableError naming the subset. */
+  pickWithin(key: string | undefined, where: EndpointFilter): ServiceEndpoint {
+    this.context.key = key;
+    return this.strategy.pick(this.candidates(where), this.context) ?? this.fail(where);
   }
 
   /** The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when none is left. */
@@ -71,10 +78,10 @@ export class ServicePicker {
     return list;
   }
 
-  private noEndpoint(where: EndpointFilter | undefined): NoEndpointAvailableError {
+  private fail(where: EndpointFilter | undefined): never {
     const message = where === undefined
       ? messages.noEndpoint(this.service, this.watch.isLoaded)
       : messages.noEndpointInSubset(this.service, describeFilter(where), this.watch.current.length);
-    return new NoEndpointAvailableError(this.service, message);
+    throw new NoEndpointAvailableError(this.service, message);
   }
 }

@@ -83,6 +83,11 @@ export class ServiceWatch {
     return this.upList;
   }
 
+  /** Every listed endpoint is `'up'`: `pickable` is the list itself. */
+  get allUp(): boolean {
+    return this.notUp === 0;
+  }
+
   /** The endpoints, sorted by id; empty until the first list. */
   get current(): readonly ServiceEndpoint[] {
     return this.list;
