@@ -19,6 +19,11 @@ export function matcherOf(where: EndpointFilter): (endpoint: ServiceEndpoint) =>
     entries.every(([name, value]) => endpoint.metadata[name] === value);
 }
 
+/** Two lists with the same endpoints, in order. */
+export function sameEndpoints(a: readonly ServiceEndpoint[], b: readonly ServiceEndpoint[]): boolean {
+  return a.length === b.length && a.every((endpoint, index) => endpoint === b[index]);
+}
+
 /** How a filter reads in an error message. */
 export function describeFilter(where: EndpointFilter): string {
   return typeof where === 'function' ? `matching ${where.name || 'the given predicate'}` : `with ${JSON.stringify(where)}`;

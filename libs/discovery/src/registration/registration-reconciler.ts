@@ -1,10 +1,8 @@
 import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
-import { encodeEndpoint } from '../codec/endpoint-codec.js';
-import { endpointKey } from '../codec/endpoint-key.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
-import { DiscoveryOptionsError, EtcdUnavailableError, RegistryClosedError } from '../errors.js';
+import { EtcdUnavailableError, RegistryClosedError } from '../errors.js';
 import { describeError, informativeError, isLeaseGone, isRefusal } from '../etcd/etcd-errors.js';
 import { describeEtcdFailure } from '../etcd/failure-words.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
@@ -16,7 +14,8 @@ import { libraryLogger } from '../util/library-logger.js';
 import { KeyGuard } from './key-guard.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { LeaseSession } from './lease-session.js';
-import { RegistrationEntry } from './registration-entry.js';
+import { RegistrationEntries } from './registration-entries.js';
+import type { RegistrationEntry } from './registration-entry.js';
 import { logRegistrationEvent, type RegistrationEvent } from './registration-events.js';
 import type { RegistrationState } from './service-registration.interface.js';
 
@@ -32,8 +31,7 @@ import type { RegistrationState } from './service-registration.interface.js';
 export class RegistrationReconciler {
   private readonly logger: LoggerService;
   private readonly events = new Subject<RegistrationEvent>();
-  private readonly entries = new Map<string, RegistrationEntry>();
-  private readonly removals = new Map<string, { entry: RegistrationEntry; done: Deferred<void> }>();
+  private readonly registrations: RegistrationEntries;
   private readonly lease: LeaseKeeper;
   private readonly loop: RetryLoop;
   private leaseWanted = false;
@@ -50,6 +48,7 @@ export class RegistrationReconciler {
     private readonly gateway: EtcdGateway,
   ) {
     this.logger = libraryLogger('ServiceRegistry', options);
+    this.registrations = new RegistrationEntries(options.namespace);
     this.lease = new LeaseKeeper(gateway, options.ttl, options.connectTimeoutMs, (leaseId, reason) => this.onLeaseLost(leaseId, reason));
     this.loop = new RetryLoop(options.retry, {
       hasWork: () => this.hasWork(),
@@ -69,36 +68,20 @@ export class RegistrationReconciler {
   }
 
   states(): RegistrationState[] {
-    return [...this.entries.values()].map((entry) => entry.state);
+    return this.registrations.states();
   }
 
   /** Adds a checked endpoint; resolves once its key is in etcd. */
   add(endpoint: ServiceEndpoint): Promise<RegistrationState> {
     if (this.closed) throw new RegistryClosedError(messages.registryClosed());
-    const key = endpointKey(this.options.namespace, endpoint.service, endpoint.id);
-    if (this.entries.has(key)) throw new DiscoveryOptionsError(messages.duplicateRegistration(key));
-    const entry = new RegistrationEntry(endpoint, key, encodeEndpoint(endpoint));
-    this.entries.set(key, entry);
+    const entry = this.registrations.add(endpoint);
     this.loop.kick();
     return entry.firstStored.promise;
   }
 
   /** Removes the entries of `service` (only `id`, if given); resolves once etcd has dropped their keys. */
   async remove(service: string, id?: string): Promise<void> {
-    const removed = [...this.entries.values()].filter(
-      (entry) => entry.endpoint.service === service && (id === undefined || entry.endpoint.id === id),
-    );
-    const deletions: Promise<void>[] = [];
-    for (const entry of removed) {
-      this.entries.delete(entry.key);
-      void entry.guard?.stop();
-      entry.firstStored.reject(new Error(`${entry.key} was deregistered before it was stored`));
-      entry.rewrite?.resolve();
-      if (entry.storedUnder === undefined && entry.timesStored === 0) continue;
-      const done = new Deferred<void>();
-      this.removals.set(entry.key, { entry, done });
-      deletions.push(done.promise);
-    }
+    const deletions = this.registrations.remove(service, id);
     this.loop.kick();
     await Promise.all(deletions);
   }
@@ -107,17 +90,10 @@ export class RegistrationReconciler {
    * Sets the status of the entries of `service` (of all, if not given) and writes them again in
    * place — same key, same lease; resolves once etcd has them, or the registry closed.
    */
-  setStatus(status: EndpointStatus, service?: string): Promise<void> {
-    const writes: Promise<void>[] = [];
-    for (const entry of this.entries.values()) {
-      if (service !== undefined && entry.endpoint.service !== service) continue;
-      if ((entry.endpoint.status ?? 'up') === status) continue;
-      const { status: _previous, ...rest } = entry.endpoint;
-      const endpoint: ServiceEndpoint = status === 'up' ? rest : { ...rest, status };
-      writes.push(entry.change(endpoint, encodeEndpoint(endpoint)).catch(() => undefined));
-    }
+  async setStatus(status: EndpointStatus, service?: string): Promise<void> {
+    const writes = this.registrations.setStatus(status, service);
     this.loop.kick();
-    return Promise.all(writes).then(() => undefined);
+    await Promise.all(writes);
   }
 
   /** Gets the lease now, before any registration; resolves once granted, rejects if etcd refuses. */
@@ -135,8 +111,9 @@ export class RegistrationReconciler {
     if (this.closed) return;
     this.closed = true;
     await this.loop.close();
-    const stored = [...this.entries.values()].filter((entry) => entry.storedUnder !== undefined);
-    await Promise.all([...this.entries.values()].map((entry) => entry.guard?.stop()));
+    const entries = [...this.registrations.entries.values()];
+    const stored = entries.filter((entry) => entry.storedUnder !== undefined);
+    await Promise.all(entries.map((entry) => entry.guard?.stop()));
     try {
       if ((await this.lease.close()) !== undefined) {
         for (const entry of stored) this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key: entry.key });
@@ -145,22 +122,16 @@ export class RegistrationReconciler {
       if (!isLeaseGone(error)) this.logger.warn(`Could not revoke the lease (${(error as Error).message}); its keys expire after ${this.options.ttl} s`);
     }
     const closedError = new RegistryClosedError(messages.registryClosed());
-    for (const entry of this.entries.values()) {
-      entry.firstStored.reject(closedError);
-      entry.rewrite?.resolve(); // nothing more will be written
-    }
-    for (const { done } of this.removals.values()) done.resolve();
+    this.registrations.settle(closedError);
     this.leaseGranted.reject(closedError);
-    this.entries.clear();
-    this.removals.clear();
     this.events.complete();
   }
 
   private hasWork(): boolean {
-    if (this.removals.size > 0) return true;
-    const needLease = this.leaseWanted || this.entries.size > 0;
-    if (needLease && this.lease.leaseId === undefined) return true;
-    return [...this.entries.values()].some((entry) => entry.storedUnder === undefined || entry.rewrite !== undefined);
+    const { entries, removals } = this.registrations;
+    if (removals.size > 0) return true;
+    if ((this.leaseWanted || entries.size > 0) && this.lease.leaseId === undefined) return true;
+    return this.registrations.anyToWrite;
   }
 
   /** A failed attempt: the lease found gone is news (try again at once); anything else backs off. */
@@ -178,19 +149,19 @@ export class RegistrationReconciler {
   }
 
   private async reconcile(): Promise<void> {
-    for (const [key, { entry, done }] of this.removals) {
+    for (const [key, { entry, done }] of this.registrations.removals) {
       await this.gateway.delete(key);
-      this.removals.delete(key);
+      this.registrations.removals.delete(key);
       this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key });
       done.resolve();
     }
-    if (!this.leaseWanted && this.entries.size === 0) return;
+    if (!this.leaseWanted && this.registrations.entries.size === 0) return;
     const session = await this.lease.ensure();
     this.leaseGranted.resolve();
-    for (const entry of [...this.entries.values()]) {
+    for (const entry of [...this.registrations.entries.values()]) {
       if (this.closed || !session.alive) return;
       const due = entry.storedUnder === undefined || entry.rewrite !== undefined;
-      if (due && this.entries.get(entry.key) === entry) await this.store(entry, session);
+      if (due && this.registrations.entries.get(entry.key) === entry) await this.store(entry, session);
     }
   }
 
@@ -198,7 +169,7 @@ export class RegistrationReconciler {
     const { value, rewrite } = entry;
     const inPlace = rewrite !== undefined && entry.storedUnder === session.leaseId;
     const revision = await this.gateway.put(entry.key, value, session.leaseId);
-    if (this.closed || this.entries.get(entry.key) !== entry || !session.alive) return;
+    if (this.closed || this.registrations.entries.get(entry.key) !== entry || !session.alive) return;
     if (rewrite !== undefined && entry.value === value) {
       entry.rewrite = undefined;
       rewrite.resolve();
@@ -229,13 +200,13 @@ export class RegistrationReconciler {
 
   private onLeaseLost(leaseId: string, reason: string): void {
     if (this.closed) return;
-    for (const entry of this.entries.values()) entry.storedUnder = undefined;
+    for (const entry of this.registrations.entries.values()) entry.storedUnder = undefined;
     this.events.next({ type: 'lease-lost', leaseId, reason });
     this.loop.kick();
   }
 
   private onKeyGone(entry: RegistrationEntry, session: LeaseSession, reason: string): void {
-    if (this.closed || this.entries.get(entry.key) !== entry || entry.storedUnder !== session.leaseId) return;
+    if (this.closed || this.registrations.entries.get(entry.key) !== entry || entry.storedUnder !== session.leaseId) return;
     entry.storedUnder = undefined;
     this.events.next({ type: 'key-lost', key: entry.key, reason });
     this.loop.kick();

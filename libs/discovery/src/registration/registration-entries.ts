@@ -1,0 +1,79 @@
+import { encodeEndpoint } from '../codec/endpoint-codec.js';
+import { endpointKey } from '../codec/endpoint-key.js';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError } from '../errors.js';
+import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
+import { Deferred } from '../util/deferred.js';
+import { RegistrationEntry } from './registration-entry.js';
+import type { RegistrationState } from './service-registration.interface.js';
+
+/**
+ * What the registry means to have in etcd — its entries, by key — and the keys it means to delete.
+ * Pure bookkeeping: `RegistrationReconciler`'s loop does the writing.
+ */
+export class RegistrationEntries {
+  readonly entries = new Map<string, RegistrationEntry>();
+  /** Keys to delete, each with the promise `ServiceRegistry.deregister()` waits on. */
+  readonly removals = new Map<string, { entry: RegistrationEntry; done: Deferred<void> }>();
+
+  constructor(private readonly namespace: string) {}
+
+  states(): RegistrationState[] {
+    return [...this.entries.values()].map((entry) => entry.state);
+  }
+
+  /** A new entry for a checked endpoint. @throws DiscoveryOptionsError when its key is registered already. */
+  add(endpoint: ServiceEndpoint): RegistrationEntry {
+    const key = endpointKey(this.namespace, endpoint.service, endpoint.id);
+    if (this.entries.has(key)) throw new DiscoveryOptionsError(messages.duplicateRegistration(key));
+    const entry = new RegistrationEntry(endpoint, key, encodeEndpoint(endpoint));
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  /** Drops the entries of `service` (only `id`, if given); those that were written become removals, whose promises it returns. */
+  remove(service: string, id: string | undefined): Promise<void>[] {
+    const deletions: Promise<void>[] = [];
+    for (const entry of [...this.entries.values()]) {
+      if (entry.endpoint.service !== service || (id !== undefined && entry.endpoint.id !== id)) continue;
+      this.entries.delete(entry.key);
+      void entry.guard?.stop();
+      entry.firstStored.reject(new Error(`${entry.key} was deregistered before it was stored`));
+      entry.rewrite?.resolve();
+      if (entry.storedUnder === undefined && entry.timesStored === 0) continue;
+      const done = new Deferred<void>();
+      this.removals.set(entry.key, { entry, done });
+      deletions.push(done.promise);
+    }
+    return deletions;
+  }
+
+  /** Gives the entries of `service` (all, if not given) `status`; the promises settle once each is written. */
+  setStatus(status: EndpointStatus, service: string | undefined): Promise<void>[] {
+    const writes: Promise<void>[] = [];
+    for (const entry of this.entries.values()) {
+      if (service !== undefined && entry.endpoint.service !== service) continue;
+      if ((entry.endpoint.status ?? 'up') === status) continue;
+      const { status: _previous, ...rest } = entry.endpoint;
+      const endpoint: ServiceEndpoint = status === 'up' ? rest : { ...rest, status };
+      writes.push(entry.change(endpoint, encodeEndpoint(endpoint)).catch(() => undefined));
+    }
+    return writes;
+  }
+
+  /** Whether an entry has to be written (first, again, or in place). */
+  get anyToWrite(): boolean {
+    return [...this.entries.values()].some((entry) => entry.storedUnder === undefined || entry.rewrite !== undefined);
+  }
+
+  /** At close: nothing more will be written or deleted; whoever waits learns it. */
+  settle(closedError: Error): void {
+    for (const entry of this.entries.values()) {
+      entry.firstStored.reject(closedError);
+      entry.rewrite?.resolve();
+    }
+    for (const { done } of this.removals.values()) done.resolve();
+    this.entries.clear();
+    this.removals.clear();
+  }
+}
