@@ -51,6 +51,7 @@ describe('DiscoveryClient.call() and outlier ejection', () => {
     await expect(discovery.call('svc', () => (calls += 1, Promise.reject(fetchFailed())), { retries: 1 })).rejects.toThrow('fetch failed');
     expect(calls).toBe(2);
     await expect(discovery.call('nobody', () => Promise.resolve(1))).rejects.toThrow(NoEndpointAvailableError);
+    await expect(discovery.call('svc', () => Promise.resolve(1), { retries: -1 })).rejects.toThrow('call("svc") needs `retries` as a whole number ≥ 0');
     await app.close();
   });
 });

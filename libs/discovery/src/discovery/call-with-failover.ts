@@ -1,4 +1,6 @@
 import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from '../transport/connection-errors.js';
 import type { DiscoveryClient } from './discovery-client.js';
@@ -22,6 +24,7 @@ export async function callWithFailover<T>(
   fn: (endpoint: ServiceEndpoint) => Promise<T>,
   { retries = 2, key, where }: CallOptions,
 ): Promise<T> {
+  if (!Number.isInteger(retries) || retries < 0) throw new DiscoveryOptionsError(messages.badCallRetries(service, retries));
   const tried = new Set<string>();
   const pickOptions = { key, where };
   let endpoint: ServiceEndpoint = discovery.pick(service, pickOptions);

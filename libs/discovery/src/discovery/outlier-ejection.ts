@@ -78,11 +78,6 @@ export class ServiceOutliers {
     else if (record) record.failures = 0;
   }
 
-  /** Whether `endpoint` is ejected now. */
-  isEjected(endpoint: ServiceEndpoint): boolean {
-    return (this.records.get(instanceKey(endpoint))?.ejectedUntil ?? 0) > this.now();
-  }
-
   private mayEject(list: readonly ServiceEndpoint[]): boolean {
     const settings = this.settings as OutlierEjectionSettings;
     const present = this.pickable(list).length;

@@ -17,8 +17,13 @@ export class ServicePicker {
   readonly context: { service: string; key: string | undefined };
   readonly outliers: ServiceOutliers;
   private readonly subsets = new FilteredLists();
-  /** `{ zone }` of this app when zone preference is on: one object, so that its view is cached. */
-  private readonly localZone: EndpointFilter | undefined;
+  /**
+   * This app's zone when zone preference is on, and the zone's view of each list it was asked for,
+   * by list: the view of the plain list and those of subsets are kept side by side, so that picks
+   * with and without `where` do not undo each other's work.
+   */
+  private readonly localZone: ((endpoint: ServiceEndpoint) => boolean) | undefined;
+  private readonly zoneViews = new WeakMap<readonly ServiceEndpoint[], readonly ServiceEndpoint[]>();
   /** No zone to prefer: a pick without `where` may take the list as it is (see `DiscoveryClient.pick`). */
   readonly plain: boolean;
 
@@ -31,7 +36,7 @@ export class ServicePicker {
   ) {
     this.context = { service, key: undefined };
     this.outliers = new ServiceOutliers(outlierEjection);
-    this.localZone = zone === undefined ? undefined : { zone };
+    this.localZone = zone === undefined ? undefined : (endpoint) => endpoint.zone === zone;
     this.plain = zone === undefined;
   }
 
@@ -63,19 +68,16 @@ export class ServicePicker {
     this.outliers.reportSuccess(endpoint);
   }
 
-  /** The endpoints of `list` within `where`: the same array until the list changes. */
-  subset(list: readonly ServiceEndpoint[], where: EndpointFilter): readonly ServiceEndpoint[] {
-    return this.subsets.of(list, where);
-  }
-
   private candidates(where: EndpointFilter | undefined): readonly ServiceEndpoint[] {
     let list = this.outliers.pickable(this.watch.pickable);
     if (where !== undefined) list = this.subsets.of(list, where);
-    if (this.localZone !== undefined) {
-      const local = this.subsets.of(list, this.localZone);
-      if (local.length > 0) list = local; // none pickable in this zone: every zone
+    if (this.localZone === undefined) return list;
+    let local = this.zoneViews.get(list);
+    if (local === undefined) {
+      local = list.filter(this.localZone);
+      this.zoneViews.set(list, local);
     }
-    return list;
+    return local.length > 0 ? local : list; // none pickable in this zone: every zone
   }
 
   private fail(where: EndpointFilter | undefined): never {

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, take, toArray } from 'rxjs';
+import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { NoEndpointAvailableError } from '../errors.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { ServiceRegistry } from '../registration/service-registry.js';
 import { DiscoveryTestingModule, InMemoryRegistry, type DiscoveryTestingOptions } from '../testing/index.js';
 import { DiscoveryClient } from './discovery-client.js';
@@ -43,6 +45,24 @@ describe('zones', () => {
     const none = await appWith({ endpoints: fleet });
     expect(ports(() => none.discovery.pick('svc').port)).toEqual(new Set([1, 2, 3]));
     await none.app.close();
+  });
+
+  it('computes each zone view once per list: picks with and without where do not undo each other', async () => {
+    const seen: (readonly ServiceEndpoint[])[] = [];
+    const strategy: LoadBalancingStrategy = { pick: (list) => (seen.push(list), list[0]) };
+    const { app, discovery } = await appWith({ endpoints: fleet, zone: 'eu-1', strategy });
+    const v2 = { version: '2.0.0' };
+    for (let round = 0; round < 3; round += 1) {
+      discovery.pick('svc');
+      discovery.pick('svc', { where: v2 });
+    }
+    const plain = seen.filter((_, index) => index % 2 === 0);
+    const within = seen.filter((_, index) => index % 2 === 1);
+    expect(plain.map((list) => list.map((endpoint) => endpoint.port))).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(within[0]!.map((endpoint) => endpoint.port)).toEqual([2]);
+    expect(new Set(plain).size).toBe(1); // the same array every time
+    expect(new Set(within).size).toBe(1);
+    await app.close();
   });
 
   it("is the default zone of this app's registrations", async () => {
