@@ -19,6 +19,8 @@ interface Flavour {
   name: string;
   type?: 'module';
   nest: string;
+  /** @nestjs/terminus of the same major, for the health indicator. */
+  terminus: string;
   typescript: string;
   /** tsconfig files to compile with (the first one's output is run), as the CLI scaffold writes them. */
   tsconfigs: Record<string, object>;
@@ -45,6 +47,7 @@ const flavours: Flavour[] = [
   {
     name: 'Nest 11, CommonJS',
     nest: '^11.0.1',
+    terminus: '^11.0.0',
     typescript: '^5.7.3',
     tsconfigs: {
       // The Nest 11 CLI's scaffold until 11.0: CommonJS with node10 resolution (the issue's failing case).
@@ -62,6 +65,7 @@ const flavours: Flavour[] = [
     name: 'Nest 12, ESM',
     type: 'module',
     nest: '^12.0.0',
+    terminus: '^12.0.0',
     typescript: '^6.0.3',
     tsconfigs: {
       // The Nest 12 CLI's scaffold (TypeScript 6 wants rootDir): the output is dist/src/main.js.
@@ -129,7 +133,7 @@ describe('the packed package', () => {
 });
 
 describe.each(flavours)('a fresh $name app, with the tarball and registry packages', (flavour) => {
-  it('installs with no flag, compiles as the CLI does, registers, discovers, calls over TCP, deregisters on SIGTERM', async () => {
+  it('installs with no flag, compiles as the CLI does, registers, discovers, calls over TCP, reports health, deregisters on SIGTERM', async () => {
     const app = join(workDir, flavour.name.replace(/\W+/g, '-').toLowerCase());
     await mkdir(join(app, 'src'), { recursive: true });
     const nest = { '@nestjs/common': flavour.nest, '@nestjs/core': flavour.nest, '@nestjs/microservices': flavour.nest };
@@ -139,7 +143,7 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
         name: 'compat-app',
         private: true,
         ...(flavour.type ? { type: flavour.type } : {}),
-        dependencies: { ...nest, 'nestjs-etcd-discovery': `file:${tarball}`, 'reflect-metadata': '^0.2.2', rxjs: '^7.8.1' },
+        dependencies: { ...nest, '@nestjs/terminus': flavour.terminus, 'nestjs-etcd-discovery': `file:${tarball}`, 'reflect-metadata': '^0.2.2', rxjs: '^7.8.1' },
         devDependencies: { typescript: flavour.typescript, '@types/node': '^20.19.0' },
       }),
     );
@@ -159,6 +163,8 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
       expect(await instance.waitForMessage('testing-kit')).toMatchObject({ picked: '127.0.0.1:1' });
       const called = await instance.waitForMessage('called', 30_000);
       expect(called.reply).toBe('echo: hello');
+      const health = await instance.waitForMessage('health');
+      expect(health.discovery).toMatchObject({ status: 'up', problems: [], lease: { alive: true }, registrations: [{ service: 'compat-echo', state: 'registered' }] });
       const key = `/services/compat-echo/${called.address as string}`;
       expect([...(await readKeys(client, '/services/')).keys()]).toEqual([key]);
 

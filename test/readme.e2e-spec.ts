@@ -82,4 +82,7 @@ describe('the README examples', () => {
   it('the testing example is libs/discovery/examples/log-target.spec.ts, which the unit suite runs', async () => {
     expect(await codeBlock('log-target')).toBe(await readFile(`${root}libs/discovery/examples/log-target.spec.ts`, 'utf8'));
   });
+  it('the health example is the module test/fixtures/health-app.ts serves, which test/health.e2e-spec.ts runs', async () => {
+    expect(await readFile(`${root}test/fixtures/health-app.ts`, 'utf8')).toContain(await codeBlock('health-module'));
+  });
 });

@@ -1,15 +1,18 @@
 /**
  * The app the compatibility test compiles in a fresh Nest 11 CommonJS project and in a fresh Nest 12
  * ESM project, with the packed library installed from its tarball: a TCP microservice that registers
- * itself, discovers itself, calls itself through DiscoveryClientsModule, and deregisters on SIGTERM.
+ * itself, discovers itself, calls itself through DiscoveryClientsModule, reports its health through
+ * the terminus indicator, and deregisters on SIGTERM.
  * The same source serves both module systems (no top-level await, no import.meta).
  */
 import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxy, MessagePattern, Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { TerminusModule } from '@nestjs/terminus';
 import { firstValueFrom } from 'rxjs';
 import { Discoverable, DiscoveryClient, DiscoveryClientsModule, DiscoveryModule } from 'nestjs-etcd-discovery';
+import { DiscoveryHealthIndicator } from 'nestjs-etcd-discovery/terminus';
 import { DiscoveryTestingModule } from 'nestjs-etcd-discovery/testing';
 
 function report(event: string, fields: object = {}): void {
@@ -26,8 +29,9 @@ class EchoController {
 }
 
 @Module({
-  imports: [DiscoveryModule.forRoot({ ttl: 5 }), DiscoveryClientsModule.register([{ name: 'ECHO', service: 'compat-echo' }])],
+  imports: [DiscoveryModule.forRoot({ ttl: 5 }), DiscoveryClientsModule.register([{ name: 'ECHO', service: 'compat-echo' }]), TerminusModule],
   controllers: [EchoController],
+  providers: [DiscoveryHealthIndicator],
 })
 class AppModule {}
 
@@ -50,6 +54,8 @@ async function main(): Promise<void> {
   const [endpoint] = await app.get(DiscoveryClient).waitFor('compat-echo');
   const reply = await firstValueFrom(app.get<ClientProxy>('ECHO').send<string>('echo', 'hello'));
   report('called', { address: endpoint!.address, reply });
+  // The health indicator, from its own subpath, on the app's @nestjs/terminus.
+  report('health', app.get(DiscoveryHealthIndicator).isHealthy('discovery'));
 }
 
 main().catch((error: Error) => {
