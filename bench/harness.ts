@@ -3,7 +3,7 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AppProcess, numberedEndpoint, putOperation, repoRoot } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { DiscoveryModule, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
+import { DiscoveryModule, type DiscoveryModuleOptions, type ServiceEndpoint } from 'nestjs-etcd-discovery';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 
@@ -16,8 +16,10 @@ export const now = () => performance.timeOrigin + performance.now();
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Writes `count` endpoints of each service (ids i00000 …, weights 1–3) in transactions of 1,000 puts. */
-export async function seed(client: Etcd3, services: readonly string[], count: number): Promise<void> {
-  const puts = services.flatMap((service) => Array.from({ length: count }, (_, index) => putOperation(numberedEndpoint(service, index, 1 + (index % 3)))));
+export async function seed(client: Etcd3, services: readonly string[], count: number, extra: (index: number) => Partial<ServiceEndpoint> = () => ({})): Promise<void> {
+  const puts = services.flatMap((service) =>
+    Array.from({ length: count }, (_, index) => putOperation({ ...numberedEndpoint(service, index, 1 + (index % 3)), ...extra(index) })),
+  );
   for (let start = 0; start < puts.length; start += 1000) await client.kv.txn({ success: puts.slice(start, start + 1000) });
 }
 

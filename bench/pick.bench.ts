@@ -72,6 +72,7 @@ export async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> 
     record({ section: 'pick', name: `bare array loop, ${format(size)} endpoints (the limit)`, value: measure((index) => list[index % size], windowMs).rate, unit: 'picks/s' });
     const perCallGet = await getPerCall(client, servicePrefix('/services', service), size >= 100_000 ? 1 : quick ? 300 : 1000);
     record({ section: 'pick', name: `a Get per call, ${format(size)} endpoints (baseline)`, value: perCallGet, unit: 'picks/s' });
+    await benchViews(etcd, client, size, keys, windowMs, perCallGet);
     for (const [name, make, atScale] of strategies) {
       const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], strategy: make() });
       const discovery = app.get(DiscoveryClient);
@@ -91,5 +92,39 @@ export async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> 
         ...(floor !== undefined ? { target: `≥ ${format(floor / 1e6)} M/s, no etcd request`, met: rate >= floor && ranges === 0 } : {}),
       });
     }
+  }
+}
+
+/**
+ * Round robin over the views a pick may take — this app's zone (half the endpoints in it), and a
+ * subset (`where: { version }`, half match, the same object every pick) — next to the same service
+ * without them: the views are computed once per list, so a pick should cost about the same.
+ */
+async function benchViews(etcd: EtcdServer, client: Etcd3, size: number, keys: string[], windowMs: number, perCallGet: number): Promise<void> {
+  const service = `zoned-${size}`;
+  await seed(client, [service], size, (index) => ({ zone: index % 2 === 0 ? 'eu-1' : 'us-1', version: index % 4 < 2 ? '1.0.0' : '2.0.0' }));
+  const where = { version: '2.0.0' };
+  const cases: [string, object, (discovery: DiscoveryClient, index: number) => unknown][] = [
+    ['RoundRobin, no zone, no subset (baseline)', {}, (discovery, index) => discovery.pick(service, keys[index & 1023])],
+    ["RoundRobin, preferring this app's zone (half the endpoints)", { zone: 'eu-1' }, (discovery, index) => discovery.pick(service, keys[index & 1023])],
+    ['RoundRobin, where: { version } (half match)', {}, (discovery) => discovery.pick(service, { where })],
+  ];
+  let baseline = 0;
+  for (const [index, [name, options, pick]] of cases.entries()) {
+    const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], ...options });
+    const discovery = app.get(DiscoveryClient);
+    pick(discovery, 0);
+    const { rate, picks, collections } = measure((index) => pick(discovery, index), windowMs);
+    await app.close();
+    if (index === 0) baseline = rate;
+    const judged = size >= 10_000 && index > 0;
+    record({
+      section: 'pick',
+      name: `${name}, ${format(size)} endpoints (${collections} garbage collections during ${format(picks)} picks)`,
+      value: rate,
+      unit: 'picks/s',
+      baseline: index === 0 ? { name: 'a Get per call', value: perCallGet } : { name: 'no zone, no subset', value: baseline },
+      ...(judged ? { target: '≥ 5.00 M/s, no allocation', met: rate >= 5e6 && collections === 0 } : {}),
+    });
   }
 }
