@@ -86,6 +86,8 @@ export const messages = {
     `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
   badOutlierEjection: (given: unknown, why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }') =>
     `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
+  badSelfPreservation: (given: unknown, why = 'give false or { confirmMs, maxHoldMs }') =>
+    `Invalid \`selfPreservation\` ${JSON.stringify(given)}: ${why}.`,
   badCallRetries: (service: string, retries: unknown) =>
     `call("${service}") needs \`retries\` as a whole number ≥ 0 (default 2), not ${JSON.stringify(retries)}.`,
   badZone: (zone: unknown) => `Invalid \`zone\` ${JSON.stringify(zone)}: a non-empty string, e.g. 'eu-1'.`,

@@ -22,6 +22,7 @@ export type { CallOptions } from './discovery/call-with-failover.js';
 export type { PickOptions } from './discovery/discovery-client.js';
 export type { EndpointFilter } from './discovery/subset.js';
 export type { OutlierEjectionSettings } from './discovery/outlier-ejection.js';
+export type { SelfPreservationSettings } from './discovery/held-removals.js';
 
 // Load balancing
 export {

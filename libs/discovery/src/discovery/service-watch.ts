@@ -8,8 +8,14 @@ import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
 import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
 import { Deferred } from '../util/deferred.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
+import { HeldRemovals, type SelfPreservationSettings } from './held-removals.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
 import { withChanges } from './sorted-endpoints.js';
+
+export interface ServiceWatchSettings extends PrefixWatchSettings {
+  /** Hold mass removals until confirmed (see HeldRemovals); off when absent. */
+  selfPreservation?: SelfPreservationSettings | false;
+}
 
 /** What is known of one key: its raw value, and the endpoint it decodes to (undefined when unreadable). */
 interface KnownKey {
@@ -31,12 +37,15 @@ export class ServiceWatch {
   private readonly changes = new Subject<EndpointChange>();
   private readonly firstList = new Deferred<void>();
   private readonly watch: PrefixWatch;
+  private readonly held: HeldRemovals;
   private loaded = false;
-  /** Why the last list attempt failed, for error messages; undefined once etcd answered. */
+  /** The highest revision applied: a list below it comes from an etcd that lost its data. */
+  private highestRevision = 0;
   /** How many listed endpoints are not `'up'`; the list they are filtered from, and the result. */
   private notUp = 0;
   private upSource: readonly ServiceEndpoint[] | undefined;
   private upList: readonly ServiceEndpoint[] = [];
+  /** Why the last list attempt failed, for error messages; undefined once etcd answered. */
   lastListError: Error | undefined;
 
   /** The current list on subscribe (once it has been read), then every new list. */
@@ -48,7 +57,7 @@ export class ServiceWatch {
     gateway: EtcdGateway,
     private readonly namespace: string,
     readonly service: string,
-    settings: PrefixWatchSettings,
+    settings: ServiceWatchSettings,
     private readonly logger: LoggerService,
     /**
      * Keys whose value could not be read, with that value: one warning per key and value. Owned by
@@ -58,9 +67,13 @@ export class ServiceWatch {
     /** The first list, when read in a batch with other services'. */
     batchedList?: Promise<PrefixList | undefined>,
   ) {
+    this.held = new HeldRemovals(settings.selfPreservation ?? false, service, logger, {
+      relist: () => this.watch.resync(),
+      believe: (gone) => this.removeHeld(gone),
+    });
     this.watch = new PrefixWatch(gateway, servicePrefix(namespace, service), settings, {
       listed: (entries, revision) => this.applyList(entries, revision),
-      changed: (changes, revision) => this.apply(changes, revision),
+      changed: (changes, revision) => this.apply(changes, revision, false),
       listFailed: (error, nextAttemptMs) => {
         this.lastListError = informativeError(error, this.lastListError);
         this.logger.warn(`Listing "${service}": ${describeEtcdFailure(this.lastListError, settings.etcdHosts)}; retry in ${delay(nextAttemptMs)}`);
@@ -108,6 +121,7 @@ export class ServiceWatch {
   }
 
   async stop(): Promise<void> {
+    this.held.stop();
     await this.watch.stop();
     this.lists.complete();
     this.changes.complete();
@@ -118,19 +132,30 @@ export class ServiceWatch {
   private applyList(entries: ReadonlyMap<string, string>, revision: number): void {
     const changes = new Map<string, string | undefined>(entries);
     for (const key of this.known.keys()) if (!entries.has(key)) changes.set(key, undefined);
-    this.apply(changes, revision);
+    this.apply(changes, revision, true);
+    this.held.listed();
   }
 
   /** Decodes what changed and publishes the new list, if any endpoint really changed. */
-  private apply(changes: ReadonlyMap<string, string | undefined>, revision: number): void {
+  private apply(changes: ReadonlyMap<string, string | undefined>, revision: number, fromList: boolean): void {
     this.lastListError = undefined; // whatever happened before, etcd answered
+    const holding = this.loaded && this.holdsDeletions(changes, fromList);
+    const lostData = fromList && revision < this.highestRevision;
+    // A list is the new base: after a loss of data, etcd's revisions start over from it.
+    if (fromList || revision > this.highestRevision) this.highestRevision = revision;
     const removed: ServiceEndpoint[] = [];
     const added: ServiceEndpoint[] = [];
     const events: EndpointChange[] = [];
     for (const [key, value] of changes) {
       const before = this.known.get(key);
       if (value !== undefined && before?.value === value) continue; // written again unchanged
-      const previous = before?.endpoint;
+      // A key held by self-preservation that is written again is back: compared with what it was.
+      const previous = before?.endpoint ?? (value !== undefined && this.held.active ? this.held.returned(key) : undefined);
+      if (holding && value === undefined && previous !== undefined && isUp(previous)) {
+        this.known.delete(key); // no longer in etcd; still listed and picked until the hold ends
+        this.held.hold(key, previous, this.list.length - this.notUp, lostData);
+        continue;
+      }
       let endpoint = value === undefined ? undefined : this.decode(key, value);
       if (previous && endpoint && sameEndpoint(previous, endpoint)) endpoint = previous;
       if (value === undefined) {
@@ -157,6 +182,26 @@ export class ServiceWatch {
       this.loaded = true;
       this.firstList.resolve();
     }
+  }
+
+  /** Whether the deletions of `'up'` endpoints in `changes` are held (see HeldRemovals). */
+  private holdsDeletions(changes: ReadonlyMap<string, string | undefined>, fromList: boolean): boolean {
+    if (!this.held.enabled) return false;
+    let removingUp = 0;
+    for (const [key, value] of changes) {
+      const endpoint = value === undefined ? this.known.get(key)?.endpoint : undefined;
+      if (endpoint !== undefined && isUp(endpoint)) removingUp += 1;
+    }
+    return this.held.holds(removingUp, this.list.length - this.notUp, fromList);
+  }
+
+  /** Held endpoints that are gone for good (see HeldRemovals) leave the list now. */
+  private removeHeld(gone: readonly ServiceEndpoint[]): void {
+    if (gone.length === 0) return;
+    this.list = withChanges(this.list, gone, []);
+    const revision = this.highestRevision;
+    for (const endpoint of gone) this.changes.next({ type: 'removed', endpoint, revision });
+    this.lists.next(this.list);
   }
 
   /** The endpoint a key/value describes; undefined (and one warning per key and value) when unreadable. */

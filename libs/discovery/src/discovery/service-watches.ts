@@ -7,9 +7,9 @@ import { DiscoveryClosedError } from '../errors.js';
 import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
-import type { PrefixWatchSettings } from './prefix-watch.js';
+
 import { ServicePicker } from './service-picker.js';
-import { ServiceWatch } from './service-watch.js';
+import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
 import { countSubscriber } from './shared-subscription.js';
 
 /** One watched service: its watch, its picker, who uses it. */
@@ -29,7 +29,7 @@ export interface WatchHandle {
 export class ServiceWatches {
   private readonly handles = new Map<string, WatchHandle>();
   /** How every watch of this client lists, retries and re-lists. */
-  readonly settings: PrefixWatchSettings;
+  readonly settings: ServiceWatchSettings;
   private readonly unreadableValues = new Map<string, string>();
   closed = false;
 
@@ -39,7 +39,8 @@ export class ServiceWatches {
     private readonly strategies: StrategyResolver,
     private readonly logger: LoggerService,
   ) {
-    this.settings = { resyncIntervalMs: options.resyncIntervalMs, retry: options.retry, etcdHosts: options.etcd.hosts };
+    const { resyncIntervalMs, retry, selfPreservation } = options;
+    this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation };
   }
 
   /** The handle of `service`, if it is watched. */

@@ -1,3 +1,4 @@
+import type { SelfPreservationSettings } from '../discovery/held-removals.js';
 import type { OutlierEjectionSettings } from '../discovery/outlier-ejection.js';
 import type { Type } from '@nestjs/common';
 import type { IOptions } from 'etcd3';
@@ -56,8 +57,9 @@ export interface DiscoveryModuleOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * Delay between removing the registrations and closing the servers at shutdown, so that callers
-   * that picked this instance just before it left can still finish.
+   * At shutdown the registrations first turn `'draining'` (listed, no longer picked), then this long
+   * passes while the servers still serve, then they are removed: callers that picked this instance
+   * just before it left can still finish.
    * @default 0
    */
   drainMs?: number;
@@ -119,6 +121,17 @@ export interface DiscoveryModuleOptions {
   zone?: string;
   /** `false`: picks ignore `zone`. @default true */
   zonePreference?: boolean;
+  /**
+   * Self-preservation: a change that takes away more than half of a service's `'up'` endpoints at
+   * once, or all of them, by deleting their keys (a re-list after etcd lost its data, lease expiries
+   * after etcd paused) is held — the endpoints stay listed and picked — until a list read `confirmMs`
+   * later confirms them gone, or they come back; never longer than `maxHoldMs`. After a list from an
+   * etcd that lost its data (lower revision) only their return or `maxHoldMs` ends the hold. Instances
+   * that turned `'draining'`/`'down'` first, as every instance of this library does at shutdown, are
+   * removed at once. Each hold and its end are logged once. `false` turns it off.
+   * @default { confirmMs: 3000, maxHoldMs: 30000 }
+   */
+  selfPreservation?: Partial<SelfPreservationSettings> | false;
 }
 
 /** A health check that drives the status of this app's registrations (see `health`). */
@@ -151,4 +164,5 @@ export interface ResolvedDiscoveryOptions {
   health: Required<HealthOptions> | undefined;
   zone: string | undefined;
   zonePreference: boolean;
+  selfPreservation: SelfPreservationSettings | false;
 }

@@ -25,6 +25,7 @@ describe('resolveDiscoveryOptions', () => {
       health: undefined,
       zone: undefined,
       zonePreference: true,
+      selfPreservation: { confirmMs: 3000, maxHoldMs: 30_000 },
     });
   });
 
@@ -65,6 +66,8 @@ describe('resolveDiscoveryOptions', () => {
     ['a per-service strategy for a bad name', { ...hosts, strategies: { 'a/b': {} as never } }, /Invalid service name "a\/b" in `strategies`/],
     ['outlier ejection after 0 failures', { ...hosts, outlierEjection: { consecutiveFailures: 0 } }, /Invalid `outlierEjection`.*`consecutiveFailures` must be a whole number ≥ 1/],
     ['outlier ejection of 150 %', { ...hosts, outlierEjection: { maxEjectedPercent: 150 } }, /`maxEjectedPercent` must be between 0 and 100/],
+    ['self-preservation that is not an object', { ...hosts, selfPreservation: true as never }, /Invalid `selfPreservation` true: give false or \{ confirmMs, maxHoldMs \}/],
+    ['self-preservation held shorter than confirmed', { ...hosts, selfPreservation: { maxHoldMs: 1000 } }, /`maxHoldMs` \(1000\) must be at least `confirmMs` \(3000\)/],
     ['a health option without check()', { ...hosts, health: {} as never }, /Invalid `health` option: give \{ check/],
     ['a health threshold of 0', { ...hosts, health: { check: () => true, unhealthyThreshold: 0 } }, /`unhealthyThreshold` must be a whole number ≥ 1/],
     ['a logger that is not a boolean', { ...hosts, logger: 'off' as never }, /Invalid `logger` "off": use false/],

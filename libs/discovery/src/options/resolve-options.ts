@@ -1,3 +1,4 @@
+import type { SelfPreservationSettings } from '../discovery/held-removals.js';
 import type { OutlierEjectionSettings } from '../discovery/outlier-ejection.js';
 import { messages } from '../discovery.messages.js';
 import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
@@ -16,6 +17,7 @@ export const DEFAULT_TTL_SECONDS = 10;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_RETRY = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
 export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
+export const DEFAULT_SELF_PRESERVATION: SelfPreservationSettings = { confirmMs: 3000, maxHoldMs: 30_000 };
 export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionSettings = { consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectedPercent: 50 };
 
 const registrationModes: readonly RegistrationMode[] = ['fail-fast', 'background'];
@@ -39,6 +41,7 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   health: true,
   zone: true,
   zonePreference: true,
+  selfPreservation: true,
 };
 
 /**
@@ -74,6 +77,7 @@ export function resolveDiscoveryOptions(
     health: resolveHealth(options.health),
     zone: options.zone,
     zonePreference: options.zonePreference ?? true,
+    selfPreservation: resolveSelfPreservation(options.selfPreservation),
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -116,6 +120,18 @@ function resolveHealth(given: DiscoveryModuleOptions['health']): Required<Health
     if (!Number.isInteger(health[name]) || health[name] < 1) throw new DiscoveryOptionsError(messages.badHealth(`\`${name}\` must be a whole number ≥ 1`));
   }
   return health;
+}
+
+function resolveSelfPreservation(given: DiscoveryModuleOptions['selfPreservation']): SelfPreservationSettings | false {
+  if (given === false) return false;
+  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badSelfPreservation(given));
+  const settings = { ...DEFAULT_SELF_PRESERVATION, ...given };
+  assertDuration('selfPreservation.confirmMs', settings.confirmMs, 1);
+  assertDuration('selfPreservation.maxHoldMs', settings.maxHoldMs, 1);
+  if (settings.maxHoldMs < settings.confirmMs) {
+    throw new DiscoveryOptionsError(messages.badSelfPreservation(given, `\`maxHoldMs\` (${settings.maxHoldMs}) must be at least \`confirmMs\` (${settings.confirmMs})`));
+  }
+  return settings;
 }
 
 function resolveOutlierEjection(given: DiscoveryModuleOptions['outlierEjection']): OutlierEjectionSettings | false {

@@ -40,7 +40,7 @@ describe('endpoint status', () => {
     expect(memory.endpoints('svc')[0]).not.toHaveProperty('status'); // 'up' is stored as no status at all
     await context.close();
     const types = (await events).map((event) => `${event.type}${event.type === 'status' ? ` ${event.status}` : ''}`);
-    expect(types).toEqual(['registered', 'registered', 'status down', 'status down', 'status up', 'status up', 'deregistered', 'deregistered']);
+    expect(types).toEqual(['registered', 'registered', 'status down', 'status down', 'status up', 'status up', 'status draining', 'status draining', 'deregistered', 'deregistered']);
     expect(a.key).toBe('/services/svc/127.0.0.1:1');
   });
 

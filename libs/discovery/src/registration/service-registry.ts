@@ -7,6 +7,7 @@ import { checkRegistration } from './registration-checks.js';
 import { RegistrationReconciler } from './registration-reconciler.js';
 import type { RegistrationEvent } from './registration-events.js';
 import type { RegistrationState, ServiceRegistration } from './service-registration.interface.js';
+import { isUp } from '../service-endpoint.interface.js';
 import { toEndpoint } from './to-endpoint.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
@@ -76,15 +77,18 @@ export class ServiceRegistry implements BeforeApplicationShutdown {
   }
 
   /**
-   * Before the servers close: with `drainMs`, the registrations turn `'draining'` (callers stop
-   * picking this instance while it still serves) and `drainMs` passes; then the lease is revoked.
+   * Before the servers close: the registrations turn `'draining'` (callers stop picking this
+   * instance while it still serves), `drainMs` passes, then the lease is revoked. Draining comes
+   * first even without `drainMs`: callers then know the deletion that follows is a shutdown, not a
+   * loss, and never hold it (self-preservation).
    */
   async beforeApplicationShutdown(): Promise<void> {
     const { drainMs, connectTimeoutMs } = this.options;
-    if (drainMs > 0 && this.registrations().some((registration) => registration.state === 'registered')) {
+    // Only an instance still picked has callers to warn; one 'down' is not picked already.
+    if (this.registrations().some((registration) => registration.state === 'registered' && isUp(registration.endpoint))) {
       // Bounded: with etcd away, draining cannot be said, and shutdown must go on.
       await withTimeout(this.setStatus('draining'), connectTimeoutMs, () => new Error('draining not written in time')).catch(() => undefined);
-      await sleep(drainMs);
+      if (drainMs > 0) await sleep(drainMs);
     }
     await this.close();
   }

@@ -19,12 +19,14 @@ export interface DiscoveryTestingOptions extends Omit<DiscoveryModuleOptions, 'e
  * `changes$`, `pick`, `waitFor`, strategies) and `ServiceRegistry`, with no etcd process. Import it
  * in a testing module in place of `DiscoveryModule.forRoot()`; inject `InMemoryRegistry` to add and
  * remove instances. The seeded services are required, so their lists are read at `init()`.
+ * Self-preservation is off unless given: what a test removes is gone at once.
  */
 @Module({})
 export class DiscoveryTestingModule {
   static forRoot({ endpoints = {}, ...options }: DiscoveryTestingOptions = {}): DynamicModule {
     const seeded = Object.keys(endpoints);
     const discoveryOptions: DiscoveryModuleOptions = {
+      selfPreservation: false,
       ...options,
       etcd: { hosts: ['in-memory'] },
       requires: [...(options.requires ?? []), ...seeded],
