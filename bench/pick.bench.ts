@@ -3,6 +3,7 @@ import type { Etcd3 } from 'etcd3';
 import {
   ConsistentHashStrategy,
   DiscoveryClient,
+  LatencyAwareStrategy,
   LeastOutstandingStrategy,
   RandomStrategy,
   RoundRobinStrategy,
@@ -22,6 +23,7 @@ const strategies: [string, () => LoadBalancingStrategy, number][] = [
   ['WeightedRoundRobin', () => new WeightedRoundRobinStrategy(), 5e6],
   ['ConsistentHash', () => new ConsistentHashStrategy(), 5e6],
   ['LeastOutstanding', () => new LeastOutstandingStrategy(), 5e6],
+  ['LatencyAware', () => new LatencyAwareStrategy(), 5e6],
 ];
 
 /** Picks per second of `pick` (synchronous), over `ms`, median of RUNS; and the garbage collections meanwhile. */

@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- --only <section>]`: what the library costs, each figure next to a
  * baseline measured in the same run. Prints a table and writes bench/results.json.
  *
- * Sections: pick, propagation, scale, churn, leaks (on one etcd started with --max-txn-ops=2000, so
+ * Sections: pick, propagation, scale, churn, leaks, latency (on one etcd started with --max-txn-ops=2000, so
  * that 1,000-put seeding transactions fit), then cost and recovery (each on an etcd of its own).
  * `--quick` runs the small sizes only (CI): 100 and 10,000 endpoints for pick(), 100 and 1,000 for
  * propagation, no 100,000-endpoint list, 5-second churn, a tenth of the leak cycles.
@@ -13,6 +13,7 @@ import { Etcd3 } from 'etcd3';
 import { benchChurn } from './churn.bench.js';
 import { benchCost } from './cost.bench.js';
 import { quick, RUNS } from './harness.js';
+import { benchLatency } from './latency.bench.js';
 import { benchLeaks } from './leaks.bench.js';
 import { benchPick } from './pick.bench.js';
 import { benchPropagation } from './propagation.bench.js';
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     if (wanted('scale')) await benchScale(etcd, client);
     if (wanted('churn')) await benchChurn(etcd, client);
     if (wanted('leaks')) await benchLeaks(etcd, client);
+    if (wanted('latency')) await benchLatency(etcd, client);
   } finally {
     client.close();
     await etcd.destroy();

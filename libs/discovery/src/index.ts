@@ -36,6 +36,7 @@ export { RandomStrategy } from './balancing/random.strategy.js';
 export { WeightedRoundRobinStrategy } from './balancing/weighted-round-robin.strategy.js';
 export { ConsistentHashStrategy } from './balancing/consistent-hash.strategy.js';
 export { LeastOutstandingStrategy } from './balancing/least-outstanding.strategy.js';
+export { LatencyAwareStrategy, type LatencyAwareOptions } from './balancing/latency-aware.strategy.js';
 
 // Calling services: Nest ClientProxies over discovery
 export { DiscoveryClientsModule } from './transport/discovery-clients.module.js';

@@ -25,12 +25,14 @@ export interface LoadBalancingStrategy {
 export const LOAD_BALANCING_STRATEGY = Symbol('LOAD_BALANCING_STRATEGY');
 
 /**
- * Implemented by strategies that want to know how many calls each endpoint has in flight
- * (LeastOutstandingStrategy); the discovery-aware client proxy reports every call's start and end.
+ * Implemented by strategies that learn from the calls made (LeastOutstandingStrategy,
+ * LatencyAwareStrategy): `DiscoveryClient.call()` and the `DiscoveryClientsModule` clients report
+ * every call's start and end.
  */
 export interface InFlightTracker {
   callStarted(endpoint: ServiceEndpoint): void;
-  callFinished(endpoint: ServiceEndpoint): void;
+  /** `responseMs`: how long the endpoint took to answer (an error is an answer); undefined when it did not answer. */
+  callFinished(endpoint: ServiceEndpoint, responseMs?: number): void;
 }
 
 export function isInFlightTracker(strategy: unknown): strategy is InFlightTracker {

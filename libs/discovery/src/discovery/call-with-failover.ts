@@ -34,12 +34,16 @@ export async function callWithFailover<T>(
     const current: ServiceEndpoint = endpoint;
     tried.add(instanceKey(current));
     tracker?.callStarted(current);
+    const startedAt = performance.now();
+    let responseMs: number | undefined;
     try {
       const result = await fn(current);
+      responseMs = performance.now() - startedAt;
       discovery.reportSuccess(current);
       return result;
     } catch (error) {
       if (!isConnectionError(error)) {
+        responseMs = performance.now() - startedAt;
         discovery.reportSuccess(current); // it answered, if only with an error
         throw error;
       }
@@ -48,7 +52,7 @@ export async function callWithFailover<T>(
       if (next === undefined) throw error;
       endpoint = next;
     } finally {
-      tracker?.callFinished(current);
+      tracker?.callFinished(current, responseMs);
     }
   }
 }

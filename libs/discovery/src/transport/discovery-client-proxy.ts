@@ -79,12 +79,21 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     const strategy = this.discovery.strategyFor(this.config.service);
     const tracker = isInFlightTracker(strategy) ? strategy : undefined;
     tracker?.callStarted(endpoint);
-    let answered = false;
+    const startedAt = performance.now();
+    let responseMs: number | undefined;
+    const answered = () => (responseMs ??= performance.now() - startedAt);
     return run(this.clientFor(endpoint)).pipe(
-      tap({ next: () => (answered = true), complete: () => this.discovery.reportSuccess(endpoint) }),
-      finalize(() => tracker?.callFinished(endpoint)),
+      tap({
+        next: answered,
+        complete: () => {
+          answered();
+          this.discovery.reportSuccess(endpoint);
+        },
+      }),
+      finalize(() => tracker?.callFinished(endpoint, responseMs)),
       catchError((error: unknown) => {
-        const unreachable = !answered && isConnectionError(error);
+        const unreachable = responseMs === undefined && isConnectionError(error);
+        if (!unreachable) answered(); // an error from the instance is an answer
         // Reported for outlier ejection: a failure before any answer, or else the instance answered.
         if (unreachable) this.discovery.reportFailure(endpoint);
         else this.discovery.reportSuccess(endpoint);

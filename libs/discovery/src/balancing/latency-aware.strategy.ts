@@ -1,0 +1,144 @@
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { InFlightTracker, LoadBalancingStrategy, PickContext } from './load-balancing-strategy.js';
+
+/** Options of `LatencyAwareStrategy`. */
+export interface LatencyAwareOptions {
+  /**
+   * How fast what was learnt fades: a response time weighs e^(−age / decayMs). Also how long an
+   * endpoint that answered slowly once is avoided before it is tried again.
+   * @default 10000
+   */
+  decayMs?: number;
+  /** Random numbers in [0, 1), for tests. @default Math.random */
+  random?: () => number;
+}
+
+/** What is known of one endpoint: its cost (a peak-sensitive EWMA of response times), when it was last observed, calls in flight. */
+interface EndpointLoad {
+  costMs: number;
+  /** Its own answers have been heard: until then the cost is the service's median, a stand-in. */
+  answered: boolean;
+  stamp: number;
+  inFlight: number;
+}
+
+/** Per service: each endpoint's load, and the last response times, for the cost a new endpoint starts at. */
+class ServiceLoad {
+  readonly loads = new WeakMap<ServiceEndpoint, EndpointLoad>();
+  private readonly recent = new Float64Array(RECENT_SAMPLES);
+  private recorded = 0;
+  private medianMs: number | undefined = 0;
+
+  record(responseMs: number): void {
+    this.recent[this.recorded % RECENT_SAMPLES] = responseMs;
+    this.recorded += 1;
+    this.medianMs = undefined;
+  }
+
+  /** The median of the last response times of the service (0 before the first): where a new endpoint starts. */
+  median(): number {
+    if (this.medianMs === undefined) {
+      const samples = this.recent.slice(0, Math.min(this.recorded, RECENT_SAMPLES)).sort();
+      this.medianMs = samples[samples.length >> 1]!;
+    }
+    return this.medianMs;
+  }
+}
+
+const RECENT_SAMPLES = 64;
+/** The score of an endpoint with no cost yet but calls in flight: worse than any measured one (as Finagle does). */
+const UNANSWERED_PENALTY = 1e9;
+
+/**
+ * Load-aware balancing as Finagle and linkerd do it: power of two choices over each endpoint's cost
+ * × (calls in flight + 1). The cost is a peak-sensitive moving average of response times ("peak
+ * EWMA"): a slower answer raises it at once, faster ones bring it down gradually, and it fades
+ * towards zero while nothing is heard (`decayMs`), so an endpoint avoided for being slow is tried
+ * again in time. A new endpoint starts at the median of the service's recent response times — not
+ * at zero, which would send it every call until its first answer — and its first answer replaces it.
+ *
+ * It learns from calls made through `DiscoveryClient.call()` and `DiscoveryClientsModule` clients;
+ * a bare `pick()` tells it nothing about how the call went. Only answers count as response times
+ * (errors included): a connection failure is outlier ejection's business.
+ */
+export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTracker {
+  private readonly services = new Map<string, ServiceLoad>();
+  private readonly decayMs: number;
+  private readonly random: () => number;
+
+  constructor({ decayMs = 10_000, random = Math.random }: LatencyAwareOptions = {}) {
+    if (!(decayMs > 0) || !Number.isFinite(decayMs)) throw new TypeError(`LatencyAwareStrategy needs decayMs > 0 (ms), not ${decayMs}`);
+    this.decayMs = decayMs;
+    this.random = random;
+  }
+
+  callStarted(endpoint: ServiceEndpoint): void {
+    this.loadOf(this.serviceLoad(endpoint.service), endpoint, performance.now()).inFlight += 1;
+  }
+
+  /** `responseMs`: how long the endpoint took to answer; undefined when it did not answer. */
+  callFinished(endpoint: ServiceEndpoint, responseMs?: number): void {
+    const service = this.serviceLoad(endpoint.service);
+    const now = performance.now();
+    const load = this.loadOf(service, endpoint, now);
+    if (load.inFlight > 0) load.inFlight -= 1;
+    if (responseMs === undefined || !(responseMs >= 0)) return;
+    // Peak-sensitive: a slower answer counts in full at once; a faster one is averaged in, weighed by
+    // the time since the last (Finagle's PeakEwma): cost·w + response·(1 − w), w = e^(−age / decayMs).
+    const weight = Math.exp(-Math.max(0, now - load.stamp) / this.decayMs);
+    const decayed = load.costMs * weight;
+    load.costMs = responseMs > decayed || !load.answered ? responseMs : decayed + responseMs * (1 - weight);
+    load.answered = true;
+    load.stamp = now;
+    service.record(responseMs);
+  }
+
+  /** The score picks compare (lower is better): cost × (calls in flight + 1). */
+  score(endpoint: ServiceEndpoint): number {
+    const service = this.serviceLoad(endpoint.service);
+    const now = performance.now();
+    return this.scoreOf(this.loadOf(service, endpoint, now), now);
+  }
+
+  pick(endpoints: readonly ServiceEndpoint[], { service }: PickContext): ServiceEndpoint | undefined {
+    const count = endpoints.length;
+    if (count <= 1) return endpoints[0];
+    const first = Math.min(count - 1, Math.floor(this.random() * count));
+    // The second draw skips the first, so the two are always different.
+    let second = Math.min(count - 2, Math.floor(this.random() * (count - 1)));
+    if (second >= first) second += 1;
+    const a = endpoints[first]!;
+    const b = endpoints[second]!;
+    const load = this.serviceLoad(service);
+    const now = performance.now();
+    return this.scoreOf(this.loadOf(load, b, now), now) < this.scoreOf(this.loadOf(load, a, now), now) ? b : a;
+  }
+
+  private scoreOf(load: EndpointLoad, now: number): number {
+    const cost = this.costAt(load, now);
+    if (cost === 0 && load.inFlight > 0) return UNANSWERED_PENALTY + load.inFlight;
+    return cost * (load.inFlight + 1);
+  }
+
+  /** The cost faded for the time since it was last observed. */
+  private costAt(load: EndpointLoad, now: number): number {
+    const age = now - load.stamp;
+    return age <= 0 ? load.costMs : load.costMs * Math.exp(-age / this.decayMs);
+  }
+
+  private serviceLoad(service: string): ServiceLoad {
+    let load = this.services.get(service);
+    if (load === undefined) this.services.set(service, (load = new ServiceLoad()));
+    return load;
+  }
+
+  /** The load of `endpoint`, first seen now: it starts at the service's median. */
+  private loadOf(service: ServiceLoad, endpoint: ServiceEndpoint, now: number): EndpointLoad {
+    let load = service.loads.get(endpoint);
+    if (load === undefined) {
+      load = { costMs: service.median(), answered: false, stamp: now, inFlight: 0 };
+      service.loads.set(endpoint, load);
+    }
+    return load;
+  }
+}
