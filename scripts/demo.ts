@@ -1,14 +1,16 @@
 /**
  * `npm run demo`: a throwaway etcd (unless ETCD_HOSTS is set), 3 log-service instances,
  * grading-service and portal as separate processes; traffic through the portal while one
- * log-service instance is stopped (SIGTERM) and another killed (SIGKILL). Prints a table per phase
- * and exits 0 when no request failed. `npm run demo -- --keep` leaves everything running.
+ * log-service instance is stopped (SIGTERM) and another killed (SIGKILL), then — on the demo's own
+ * etcd only — while etcd restarts with its data wiped. Prints a table per phase and exits 0 when no
+ * request failed. `npm run demo -- --keep` leaves everything running.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdServer, exited, startExampleApp, waitFor, type ExampleApp } from '@repo/testing';
+import { EtcdServer, exited, readKeys, startExampleApp, waitFor, type ExampleApp } from '@repo/testing';
+import { Etcd3 } from 'etcd3';
 
 const keep = process.argv.includes('--keep');
 
@@ -42,7 +44,7 @@ async function main(): Promise<number> {
   const logs = await Promise.all([1, 2, 3].map((index) => start('log-service', `log-service #${index}`)));
   const grading = await start('grading-service', 'grading-service');
   const portal = await start('portal', 'portal');
-  const apps = [...logs, grading, portal];
+  const apps: RunningApp[] = [...logs, grading, portal];
   console.log(`Apps' output: ${workDir}\n`);
 
   const directory = () => getJson<Directory>(`${portal.url}/services`);
@@ -77,6 +79,31 @@ async function main(): Promise<number> {
   sent += phase3.total;
   printSpread(`Phase 3 — traffic while log-service #2 (${logs[1]!.url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase3);
   printDirectory('Live instances', await directory());
+
+  if (etcd) {
+    const added = await Promise.all([4, 5].map((index) => start('log-service', `log-service #${index}`)));
+    apps.push(...added);
+    await waitFor('3 log-service instances in the portal', async () => (await logInstances()) === 3);
+    const client = new Etcd3({ hosts: [hosts] });
+    const registered = async () => (await readKeys(client, '/services/log-service/')).size === 3 && (await readKeys(client, '/services/grading-service/')).size === 1;
+    let backAfterMs = 0;
+    const phase4 = await trafficDuring(portal.url, async () => {
+      const wipedAt = Date.now();
+      await etcd!.restart({ wipe: true });
+      await waitFor('every app to register again in the wiped etcd', registered, { timeoutMs: 30_000, intervalMs: 100 });
+      backAfterMs = Date.now() - wipedAt;
+    });
+    client.close();
+    failures += phase4.failed;
+    sent += phase4.total;
+    printSpread(
+      `Phase 4 — traffic while etcd restarts with its data wiped (every app registered again ${(backAfterMs / 1000).toFixed(1)} s later; ` +
+        'callers kept the instances they knew: a list from the empty etcd is not believed at once)',
+      phase4,
+    );
+  } else {
+    console.log('Phase 4 (etcd data wipe) skipped: the demo wipes only an etcd it started itself, never ETCD_HOSTS.\n');
+  }
 
   console.log(`${sent} requests, ${failures} failed.`);
   if (keep) {

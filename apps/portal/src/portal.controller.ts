@@ -31,17 +31,23 @@ export class PortalController {
     return this.directory.snapshot$.pipe(map((directory) => ({ data: directory })));
   }
 
-  /** Forwards to a grading-service instance over HTTP (picked by discovery). */
+  /**
+   * Forwards to a grading-service instance over HTTP: `call()` picks one, and if it cannot be
+   * reached, another (reporting both for outlier ejection).
+   */
   @Post('grade')
   async grade(@Body() body: unknown): Promise<unknown> {
-    const { address } = this.discovery.pick('grading-service');
-    const response = await fetch(`http://${address}/grades`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body ?? {}),
-    }).catch((error: Error) => {
-      throw new BadGatewayException(`grading-service at ${address} did not answer: ${error.message}`);
-    });
+    const response = await this.discovery
+      .call('grading-service', (endpoint) =>
+        fetch(`http://${endpoint.address}/grades`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body ?? {}),
+        }),
+      )
+      .catch((error: Error) => {
+        throw new BadGatewayException(`no grading-service instance answered: ${error.message}`);
+      });
     return response.json();
   }
 
