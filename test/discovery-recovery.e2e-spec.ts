@@ -16,8 +16,8 @@ afterEach(async () => {
 
 const retry = { initialDelayMs: 50, maxDelayMs: 500 };
 
-async function consumer(hosts: string[], requires: string[]) {
-  const started = await startConsumer({ etcd: { hosts }, requires, retry });
+async function consumer(hosts: string[], requires: string[], options: DiscoveryModuleOptions = {}) {
+  const started = await startConsumer({ etcd: { hosts }, requires, retry, ...options });
   contexts.push(started.app);
   return started.discovery;
 }
@@ -106,14 +106,19 @@ describe('discovery keeps the truth across etcd failures', () => {
     const client = clientFor([etcd.host]);
     for (const id of ['w1', 'w2', 'w3']) await put(client, 'wiped', id);
     for (let step = 0; step < 50; step += 1) await put(client, 'wiped', 'w1');
-    const discovery = await consumer([etcd.host], ['wiped']);
+    const maxHoldMs = 4000;
+    const discovery = await consumer([etcd.host], ['wiped'], { selfPreservation: { confirmMs: 1000, maxHoldMs } });
     expect(discovery.getEndpoints('wiped')).toHaveLength(3);
 
+    const wipedAt = Date.now();
     await etcd.restart({ wipe: true });
     await put(client, 'wiped', 'w9');
-    await waitFor('the list to be the new truth', () => discovery.getEndpoints('wiped').map((endpoint) => endpoint.id).join() === 'w9', {
-      timeoutMs: 15_000,
-    });
+    const ids = () => discovery.getEndpoints('wiped').map((endpoint) => endpoint.id).join();
+    // The new one at once; the three the wiped etcd lost are held (they might be re-registering)…
+    await waitFor('w9 listed', () => ids() === 'w1,w2,w3,w9', { timeoutMs: 10_000 });
+    // …not merely for confirmMs (a list from an etcd that lost its data confirms nothing), until maxHoldMs.
+    await waitFor('the list to be the new truth', () => ids() === 'w9', { timeoutMs: 15_000 });
+    expect(Date.now() - wipedAt).toBeGreaterThanOrEqual(maxHoldMs);
   });
 
   it('after a compaction while its etcd member was down, re-lists and emits exactly the diff', async () => {
