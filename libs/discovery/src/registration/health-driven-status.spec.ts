@@ -59,4 +59,21 @@ describe('health-driven status', () => {
     expect(events.filter((event) => event.type === 'status')).toEqual([]);
     await app.close();
   });
+
+  it("a registration added while the app is 'down' starts 'down', and turns 'up' with the others", async () => {
+    let healthy = false;
+    const moduleRef = await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ health: { check: () => healthy, intervalMs: 20 } })] }).compile();
+    const app = await moduleRef.init();
+    const registry = app.get(ServiceRegistry);
+    const memory = app.get(InMemoryRegistry);
+    await registry.register({ service: 'svc', host: '127.0.0.1', port: 1 });
+    await waitFor('down', () => memory.endpoints('svc')[0]?.status === 'down');
+    await registry.register({ service: 'late', host: '127.0.0.1', port: 2 });
+    expect(memory.endpoints('late').map((endpoint) => endpoint.status)).toEqual(['down']);
+    healthy = true;
+    await waitFor('both up', () => [...memory.endpoints('svc'), ...memory.endpoints('late')].every((endpoint) => endpoint.status === undefined));
+    await registry.register({ service: 'later', host: '127.0.0.1', port: 3 });
+    expect(memory.endpoints('later')[0]).not.toHaveProperty('status');
+    await app.close();
+  });
 });

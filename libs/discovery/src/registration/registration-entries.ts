@@ -15,6 +15,8 @@ export class RegistrationEntries {
   readonly entries = new Map<string, RegistrationEntry>();
   /** Keys to delete, each with the promise `ServiceRegistry.deregister()` waits on. */
   readonly removals = new Map<string, { entry: RegistrationEntry; done: Deferred<void> }>();
+  /** This app's status, set for all its registrations at once (`setStatus` without a service, the health check): also that of those added later. */
+  private appStatus: EndpointStatus = 'up';
 
   constructor(private readonly namespace: string) {}
 
@@ -23,9 +25,11 @@ export class RegistrationEntries {
   }
 
   /** A new entry for a checked endpoint. @throws DiscoveryOptionsError when its key is registered already. */
-  add(endpoint: ServiceEndpoint): RegistrationEntry {
-    const key = endpointKey(this.namespace, endpoint.service, endpoint.id);
+  add(given: ServiceEndpoint): RegistrationEntry {
+    const key = endpointKey(this.namespace, given.service, given.id);
     if (this.entries.has(key)) throw new DiscoveryOptionsError(messages.duplicateRegistration(key));
+    // An app that is 'down' (its health check fails) does not get picked through a registration added meanwhile.
+    const endpoint = given.status === undefined && this.appStatus !== 'up' ? { ...given, status: this.appStatus } : given;
     const entry = new RegistrationEntry(endpoint, key, encodeEndpoint(endpoint));
     this.entries.set(key, entry);
     return entry;
@@ -51,6 +55,7 @@ export class RegistrationEntries {
   /** Gives the entries of `service` (all, if not given) `status`; the promises settle once each is written. */
   setStatus(status: EndpointStatus, service: string | undefined): Promise<void>[] {
     const writes: Promise<void>[] = [];
+    if (service === undefined) this.appStatus = status;
     for (const entry of this.entries.values()) {
       if (service !== undefined && entry.endpoint.service !== service) continue;
       if ((entry.endpoint.status ?? 'up') === status) continue;

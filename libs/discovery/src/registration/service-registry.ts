@@ -57,6 +57,7 @@ export class ServiceRegistry implements BeforeApplicationShutdown {
    * Sets the status of this process' registrations (only those of `service`, if given) in place —
    * same key, same lease — and resolves once etcd has it. Only `'up'` endpoints are picked: `'down'`
    * takes an instance out of every caller's picks while it stays listed; `'up'` puts it back.
+   * Without `service` it is this app's status: registrations added later start with it too.
    */
   setStatus(status: EndpointStatus, service?: string): Promise<void> {
     if (!endpointStatuses.includes(status)) throw new DiscoveryOptionsError(messages.badStatus(status));
