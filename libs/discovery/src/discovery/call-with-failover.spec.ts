@@ -1,5 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import type { InFlightTracker, LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
+import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
 import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule } from '../testing/index.js';
@@ -10,9 +12,9 @@ function fetchFailed(): Error {
   return new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
 }
 
-async function discoveryOf(ports: number[]) {
+async function discoveryOf(ports: number[], strategy?: LoadBalancingStrategy) {
   const endpoints = { svc: ports.map((port) => `127.0.0.1:${port}`) };
-  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints })] }).compile()).init();
+  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, strategy })] }).compile()).init();
   return { app, discovery: app.get(DiscoveryClient) };
 }
 
@@ -52,6 +54,25 @@ describe('DiscoveryClient.call() and outlier ejection', () => {
     expect(calls).toBe(2);
     await expect(discovery.call('nobody', () => Promise.resolve(1))).rejects.toThrow(NoEndpointAvailableError);
     await expect(discovery.call('svc', () => Promise.resolve(1), { retries: -1 })).rejects.toThrow('call("svc") needs `retries` as a whole number ≥ 0');
+    await app.close();
+  });
+
+  it("tells a learning strategy each call's start and end, with the response time of answers only", async () => {
+    const reports: string[] = [];
+    class Recording extends RoundRobinStrategy implements InFlightTracker {
+      callStarted(endpoint: ServiceEndpoint): void {
+        reports.push(`start ${endpoint.port}`);
+      }
+      callFinished(endpoint: ServiceEndpoint, responseMs?: number): void {
+        reports.push(`end ${endpoint.port} ${responseMs === undefined ? 'no answer' : responseMs >= 20 ? 'answered' : `too soon (${responseMs} ms)`}`);
+      }
+    }
+    const { app, discovery } = await discoveryOf([1, 2], new Recording());
+    const slowly = <T>(value: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => value().then(resolve, reject), 25));
+    await discovery.call('svc', (endpoint) => (endpoint.port === 1 ? Promise.reject(fetchFailed()) : slowly(() => Promise.resolve('ok'))));
+    await expect(discovery.call('svc', () => slowly(() => Promise.reject(new Error('500'))))).rejects.toThrow('500');
+    expect(reports.slice(0, 4)).toEqual(['start 1', 'end 1 no answer', 'start 2', 'end 2 answered']);
+    expect(reports.slice(4)).toEqual([expect.stringMatching(/^start [12]$/), expect.stringMatching(/^end [12] answered$/)]); // an error is an answer
     await app.close();
   });
 });

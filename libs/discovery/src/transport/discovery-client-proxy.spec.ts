@@ -118,6 +118,21 @@ describe('DiscoveryClientProxy', () => {
     expect(strategy.outstanding(a)).toBe(0);
   });
 
+  it('tells a learning strategy the response time of each answer (a handler error included), none for a refused connection', async () => {
+    const finished: string[] = [];
+    const strategy = new LeastOutstandingStrategy(() => 0);
+    strategy.callFinished = (endpoint: ServiceEndpoint, responseMs?: number) => void finished.push(`${endpoint.id} ${responseMs === undefined ? 'no answer' : responseMs >= 20 ? 'answered' : 'too soon'}`);
+    const late = (make: () => Observable<any>) => () => new Observable<any>((subscriber) => {
+      const timer = setTimeout(() => make().subscribe(subscriber), 25);
+      return () => clearTimeout(timer);
+    });
+    const { proxy } = await proxyFor(['a', 'b'], { a: refused, b: late(answers('from b')) }, { strategy });
+    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
+    const failing = await proxyFor(['c'], { c: late(() => throwError(() => ({ status: 'error', message: 'no' }))) }, { strategy });
+    await expect(firstValueFrom(failing.proxy.send('ping', {}))).rejects.toEqual({ status: 'error', message: 'no' });
+    expect(finished).toEqual(['a no answer', 'b answered', 'c answered']);
+  });
+
   it('fails with NoEndpointAvailableError when the service has no instance', async () => {
     const { proxy, calls } = await proxyFor([], {});
     await expect(firstValueFrom(proxy.send('ping', {}))).rejects.toThrow(NoEndpointAvailableError);
