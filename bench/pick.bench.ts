@@ -93,9 +93,36 @@ export async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> 
         ...(floor !== undefined ? { target: `≥ ${format(floor / 1e6)} M/s, no etcd request`, met: rate >= floor && ranges === 0 } : {}),
       });
     }
+    await benchLatencyAwareLearnt(etcd, service, size, windowMs, perCallGet);
     // After the strategies: picks with options warm other paths of pick(), which would colour their figures.
     await benchViews(etcd, client, size, keys, windowMs, perCallGet);
   }
+}
+
+/**
+ * LatencyAwareStrategy once it has learnt every endpoint (one call each, through the tracker calls
+ * that call() makes): a pick then reads two loads, the clock and a decay — what it costs in use.
+ */
+async function benchLatencyAwareLearnt(etcd: EtcdServer, service: string, size: number, windowMs: number, perCallGet: number): Promise<void> {
+  const strategy = new LatencyAwareStrategy();
+  const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], strategy });
+  const discovery = app.get(DiscoveryClient);
+  for (const [index, endpoint] of discovery.getEndpoints(service).entries()) {
+    strategy.callStarted(endpoint);
+    strategy.callFinished(endpoint, 1 + (index % 7));
+  }
+  discovery.pick(service);
+  const { rate, picks, collections } = measure(() => discovery.pick(service), windowMs);
+  await app.close();
+  record({
+    section: 'pick',
+    name: `LatencyAware, every endpoint learnt, ${format(size)} endpoints (${collections} garbage collections during ${format(picks)} picks)`,
+    value: rate,
+    unit: 'picks/s',
+    baseline: { name: 'a Get per call', value: perCallGet },
+    ratio: rate / perCallGet,
+    ...(size >= 10_000 ? { target: '≥ 5.00 M/s, no allocation', met: rate >= 5e6 && collections === 0 } : {}),
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { Etcd3 } from 'etcd3';
-import { servicePrefix, type EndpointChange } from 'nestjs-etcd-discovery';
+import { servicePrefix, type DiscoveryModuleOptions, type EndpointChange } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
 import { deleteEndpoint, EtcdCluster, EtcdServer, putEndpoint, startConsumer, testEndpoint, waitFor } from '@repo/testing';
 

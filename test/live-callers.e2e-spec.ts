@@ -122,7 +122,7 @@ async function tcpCaller(options: DiscoveryModuleOptions) {
 /** Every line the library logs (log and warn), for what self-preservation says. */
 class LogLines extends CapturingLogger {
   readonly lines: string[] = [];
-  override log(message: unknown): void {
+  override log(message?: unknown): void {
     this.lines.push(String(message));
   }
   override warn(message: unknown): void {
@@ -167,7 +167,7 @@ describe('live callers: no failed call through a kill -9, an etcd wipe, a SIGTER
           `TCP ${tcpTraffic.calls - from.tcp} calls, ${tcpTraffic.failures.length - from.tcpFailed} failed`,
       );
     };
-    const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const settle = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
     await phase('warm-up', () => settle(1000));
 

@@ -37,6 +37,8 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
     answered(strategy, a, 1);
     expect(strategy.score(a)).toBeGreaterThan(15); // one fast answer a moment later barely moves it
     await new Promise((resolve) => setTimeout(resolve, 150)); // three decay times: e^-3 ≈ 5 %
+    expect(strategy.score(a)).toBeGreaterThan(15); // picks read the time of the last call event, not the clock
+    answered(strategy, b, 1); // a call to another endpoint: time moves on for the service
     expect(strategy.score(a)).toBeLessThan(2);
   });
 

@@ -16,6 +16,9 @@ export interface LatencyAwareOptions {
 /** What is known of one endpoint: its cost (a peak-sensitive EWMA of response times), when it was last observed, calls in flight. */
 interface EndpointLoad {
   costMs: number;
+  /** `costMs` faded to the time `fadedAt`: picks between two call events reuse it. */
+  faded: number;
+  fadedAt: number;
   /** Its own answers have been heard: until then the cost is the service's median, a stand-in. */
   answered: boolean;
   stamp: number;
@@ -25,27 +28,55 @@ interface EndpointLoad {
 /** Per service: each endpoint's load, and the last response times, for the cost a new endpoint starts at. */
 class ServiceLoad {
   readonly loads = new WeakMap<ServiceEndpoint, EndpointLoad>();
+  /**
+   * The loads of each list picked from, by position, filled as picks meet them: a pick in a list it
+   * has met before reads two array entries instead of hashing two endpoints (a list is never changed
+   * in place, so a position always holds the same endpoint).
+   */
+  private readonly byPosition = new WeakMap<readonly ServiceEndpoint[], (EndpointLoad | undefined)[]>();
+  private lastList: readonly ServiceEndpoint[] | undefined;
+  private lastPositions: (EndpointLoad | undefined)[] = [];
+
+  /** The load of `list[index]`, if it has one. */
+  loadAt(list: readonly ServiceEndpoint[], index: number): EndpointLoad | undefined {
+    if (list !== this.lastList) {
+      let positions = this.byPosition.get(list);
+      if (positions === undefined) this.byPosition.set(list, (positions = []));
+      this.lastList = list;
+      this.lastPositions = positions;
+    }
+    let load = this.lastPositions[index];
+    if (load === undefined) {
+      load = this.loads.get(list[index]!);
+      if (load !== undefined) this.lastPositions[index] = load;
+    }
+    return load;
+  }
   private readonly recent = new Float64Array(RECENT_SAMPLES);
   private recorded = 0;
-  private medianMs: number | undefined = 0;
+  private medianMs = 0;
+  /** `recorded` when the median was last computed. */
+  private medianAt = 0;
 
   record(responseMs: number): void {
     this.recent[this.recorded % RECENT_SAMPLES] = responseMs;
     this.recorded += 1;
-    this.medianMs = undefined;
   }
 
   /** The median of the last response times of the service (0 before the first): where a new endpoint starts. */
   median(): number {
-    if (this.medianMs === undefined) {
+    // Refreshed when the samples have doubled since, or MEDIAN_REFRESH more came: not on every one.
+    if (this.recorded > 0 && this.recorded - this.medianAt >= Math.min(MEDIAN_REFRESH, Math.max(1, this.medianAt))) {
       const samples = this.recent.slice(0, Math.min(this.recorded, RECENT_SAMPLES)).sort();
       this.medianMs = samples[samples.length >> 1]!;
+      this.medianAt = this.recorded;
     }
     return this.medianMs;
   }
 }
 
 const RECENT_SAMPLES = 64;
+const MEDIAN_REFRESH = 8;
 /** The score of an endpoint with no cost yet but calls in flight: worse than any measured one (as Finagle does). */
 const UNANSWERED_PENALTY = 1e9;
 
@@ -63,6 +94,12 @@ const UNANSWERED_PENALTY = 1e9;
  */
 export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTracker {
   private readonly services = new Map<string, ServiceLoad>();
+  /**
+   * The time of the last call event (start or end): what picks fade costs to. Reading the clock costs
+   * more than the rest of a pick; costs fade over seconds, and a pick comes right after the calls
+   * before it, so the time of the last one is close enough.
+   */
+  private lastEventAt = performance.now();
   private readonly decayMs: number;
   private readonly random: () => number;
 
@@ -73,13 +110,14 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
   }
 
   callStarted(endpoint: ServiceEndpoint): void {
-    this.loadOf(this.serviceLoad(endpoint.service), endpoint, performance.now()).inFlight += 1;
+    this.lastEventAt = performance.now();
+    this.loadOf(this.serviceLoad(endpoint.service), endpoint, this.lastEventAt).inFlight += 1;
   }
 
   /** `responseMs`: how long the endpoint took to answer; undefined when it did not answer. */
   callFinished(endpoint: ServiceEndpoint, responseMs?: number): void {
     const service = this.serviceLoad(endpoint.service);
-    const now = performance.now();
+    const now = (this.lastEventAt = performance.now());
     const load = this.loadOf(service, endpoint, now);
     if (load.inFlight > 0) load.inFlight -= 1;
     if (responseMs === undefined || !(responseMs >= 0)) return;
@@ -90,14 +128,16 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     load.costMs = responseMs > decayed || !load.answered ? responseMs : decayed + responseMs * (1 - weight);
     load.answered = true;
     load.stamp = now;
+    load.fadedAt = -1;
     service.record(responseMs);
   }
 
-  /** The score picks compare (lower is better): cost × (calls in flight + 1). */
+  /** The score picks compare (lower is better): cost × (calls in flight + 1); the service's median for an endpoint not called yet. */
   score(endpoint: ServiceEndpoint): number {
-    const service = this.serviceLoad(endpoint.service);
-    const now = performance.now();
-    return this.scoreOf(this.loadOf(service, endpoint, now), now);
+    const service = this.services.get(endpoint.service);
+    const load = service?.loads.get(endpoint);
+    if (load === undefined) return service?.median() ?? 0;
+    return this.scoreOf(load, this.lastEventAt);
   }
 
   pick(endpoints: readonly ServiceEndpoint[], { service }: PickContext): ServiceEndpoint | undefined {
@@ -109,9 +149,16 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     if (second >= first) second += 1;
     const a = endpoints[first]!;
     const b = endpoints[second]!;
-    const load = this.serviceLoad(service);
-    const now = performance.now();
-    return this.scoreOf(this.loadOf(load, b, now), now) < this.scoreOf(this.loadOf(load, a, now), now) ? b : a;
+    const learnt = this.services.get(service);
+    if (learnt === undefined) return a; // nothing learnt yet: a tie, which goes to the first drawn
+    // Nothing is allocated here: an endpoint not called yet is scored at the service's median.
+    const loadA = learnt.loadAt(endpoints, first);
+    const loadB = learnt.loadAt(endpoints, second);
+    if (loadA === undefined && loadB === undefined) return a;
+    const now = this.lastEventAt;
+    const scoreA = loadA === undefined ? learnt.median() : this.scoreOf(loadA, now);
+    const scoreB = loadB === undefined ? learnt.median() : this.scoreOf(loadB, now);
+    return scoreB < scoreA ? b : a;
   }
 
   private scoreOf(load: EndpointLoad, now: number): number {
@@ -120,10 +167,14 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     return cost * (load.inFlight + 1);
   }
 
-  /** The cost faded for the time since it was last observed. */
+  /** The cost faded for the time since it was last observed; worked out once per point in time. */
   private costAt(load: EndpointLoad, now: number): number {
-    const age = now - load.stamp;
-    return age <= 0 ? load.costMs : load.costMs * Math.exp(-age / this.decayMs);
+    if (load.fadedAt !== now) {
+      const age = now - load.stamp;
+      load.faded = age <= 0 || load.costMs === 0 ? load.costMs : load.costMs * Math.exp(-age / this.decayMs);
+      load.fadedAt = now;
+    }
+    return load.faded;
   }
 
   private serviceLoad(service: string): ServiceLoad {
@@ -136,7 +187,8 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
   private loadOf(service: ServiceLoad, endpoint: ServiceEndpoint, now: number): EndpointLoad {
     let load = service.loads.get(endpoint);
     if (load === undefined) {
-      load = { costMs: service.median(), answered: false, stamp: now, inFlight: 0 };
+      const costMs = service.median();
+      load = { costMs, faded: costMs, fadedAt: now, answered: false, stamp: now, inFlight: 0 };
       service.loads.set(endpoint, load);
     }
     return load;

@@ -8,6 +8,11 @@ export interface PickContext {
   readonly service: string;
   /** A hash key (ConsistentHashStrategy): a user id, a session id … */
   readonly key?: string;
+  /**
+   * Another attempt of a call whose endpoint could not be reached: the endpoints given are those not
+   * tried yet. A strategy with a rotation should not count it as a turn of the service's calls.
+   */
+  readonly retry?: boolean;
 }
 
 /**

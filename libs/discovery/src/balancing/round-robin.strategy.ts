@@ -3,16 +3,20 @@ import type { LoadBalancingStrategy, PickContext } from './load-balancing-strate
 
 /**
  * Exact rotation per service: with the list unchanged, n calls hit n endpoints once each, in list
- * (id) order. When the list changes the rotation goes on from where it was.
+ * (id) order. When the list changes the rotation goes on from where it was. Retries (another
+ * endpoint after a connection failure) rotate on their own, so that they take no call's turn: with
+ * one of three endpoints dead, it is tried on a third of the calls and the other two answer half each.
  */
 export class RoundRobinStrategy implements LoadBalancingStrategy {
   private readonly turns = new Map<string, { next: number }>();
+  private readonly retryTurns = new Map<string, { next: number }>();
 
-  pick(endpoints: readonly ServiceEndpoint[], { service }: PickContext): ServiceEndpoint | undefined {
+  pick(endpoints: readonly ServiceEndpoint[], { service, retry }: PickContext): ServiceEndpoint | undefined {
     const count = endpoints.length;
     if (count === 0) return undefined;
-    let turn = this.turns.get(service);
-    if (turn === undefined) this.turns.set(service, (turn = { next: 0 }));
+    const turns = retry === true ? this.retryTurns : this.turns;
+    let turn = turns.get(service);
+    if (turn === undefined) turns.set(service, (turn = { next: 0 }));
     const index = turn.next % count;
     turn.next = index + 1;
     return endpoints[index];

@@ -12,9 +12,9 @@ function fetchFailed(): Error {
   return new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
 }
 
-async function discoveryOf(ports: number[], strategy?: LoadBalancingStrategy) {
+async function discoveryOf(ports: number[], strategy?: LoadBalancingStrategy, options: { outlierEjection?: false } = {}) {
   const endpoints = { svc: ports.map((port) => `127.0.0.1:${port}`) };
-  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, strategy })] }).compile()).init();
+  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, strategy, ...options })] }).compile()).init();
   return { app, discovery: app.get(DiscoveryClient) };
 }
 
@@ -35,6 +35,19 @@ describe('DiscoveryClient.call() and outlier ejection', () => {
     expect(tried.filter((port) => port === 1)).toHaveLength(3); // then ejected
     expect(new Set(Array.from({ length: 6 }, () => discovery.pick('svc').port))).toEqual(new Set([2, 3]));
     expect(discovery.getEndpoints('svc')).toHaveLength(3); // still listed
+    await app.close();
+  });
+
+  it('keeps round robin even when retries take turns: without ejection, a dead one of three is tried on a third of the calls', async () => {
+    const { app, discovery } = await discoveryOf([1, 2, 3], undefined, { outlierEjection: false });
+    const tried: number[] = [];
+    const answered: number[] = [];
+    for (let call = 0; call < 30; call += 1) {
+      answered.push(await discovery.call('svc', (endpoint) => (tried.push(endpoint.port), endpoint.port === 1 ? Promise.reject(fetchFailed()) : Promise.resolve(endpoint.port))));
+    }
+    expect(tried.filter((port) => port === 1)).toHaveLength(10);
+    expect(answered.filter((port) => port === 2)).toHaveLength(15);
+    expect(answered.filter((port) => port === 3)).toHaveLength(15);
     await app.close();
   });
 

@@ -51,9 +51,9 @@ async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { 
 describe('DiscoveryClientProxy', () => {
   it('moves on to an instance not tried yet when one refuses the connection, and closes the refused one', async () => {
     const { proxy, calls, closed } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
-    // Round robin: a first; the retry picks among b and c with the same strategy, whose next turn is c.
-    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from c');
-    expect(calls).toEqual(['a', 'c']);
+    // Round robin: a first; the retry picks among b and c on a rotation of its own (b first), so the next call is b's turn.
+    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
+    expect(calls).toEqual(['a', 'b']);
     expect(closed).toEqual(['a']);
   });
 
@@ -78,9 +78,9 @@ describe('DiscoveryClientProxy', () => {
   });
 
   it('tries at most `retries` other instances', async () => {
-    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: refused }, { retries: 1 });
+    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: refused, c: answers('from c') }, { retries: 1 });
     await expect(firstValueFrom(proxy.send('ping', {}))).rejects.toThrow('connect ECONNREFUSED');
-    expect(calls).toEqual(['a', 'c']); // b, which would answer, is a third instance: one retry only
+    expect(calls).toEqual(['a', 'b']); // c, which would answer, is a third instance: one retry only
   });
 
   it('reports to outlier ejection: an instance that refused 3 calls is not tried again, and no call failed', async () => {
