@@ -25,6 +25,9 @@ interface EndpointLoad {
   inFlight: number;
 }
 
+const RECENT_SAMPLES = 64;
+const MEDIAN_REFRESH = 8;
+
 /** Per service: each endpoint's load, and the last response times, for the cost a new endpoint starts at. */
 class ServiceLoad {
   readonly loads = new WeakMap<ServiceEndpoint, EndpointLoad>();
@@ -36,6 +39,12 @@ class ServiceLoad {
   private readonly byPosition = new WeakMap<readonly ServiceEndpoint[], (EndpointLoad | undefined)[]>();
   private lastList: readonly ServiceEndpoint[] | undefined;
   private lastPositions: (EndpointLoad | undefined)[] = [];
+  /** The last RECENT_SAMPLES response times of the service, a ring. */
+  private readonly recent = new Float64Array(RECENT_SAMPLES);
+  private recorded = 0;
+  private medianMs = 0;
+  /** `recorded` when the median was last computed. */
+  private medianAt = 0;
 
   /** The load of `list[index]`, if it has one. */
   loadAt(list: readonly ServiceEndpoint[], index: number): EndpointLoad | undefined {
@@ -52,12 +61,6 @@ class ServiceLoad {
     }
     return load;
   }
-  private readonly recent = new Float64Array(RECENT_SAMPLES);
-  private recorded = 0;
-  private medianMs = 0;
-  /** `recorded` when the median was last computed. */
-  private medianAt = 0;
-
   record(responseMs: number): void {
     this.recent[this.recorded % RECENT_SAMPLES] = responseMs;
     this.recorded += 1;
@@ -75,8 +78,6 @@ class ServiceLoad {
   }
 }
 
-const RECENT_SAMPLES = 64;
-const MEDIAN_REFRESH = 8;
 /** The score of an endpoint with no cost yet but calls in flight: worse than any measured one (as Finagle does). */
 const UNANSWERED_PENALTY = 1e9;
 
