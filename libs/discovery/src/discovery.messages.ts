@@ -26,6 +26,8 @@ export const messages = {
     `lease serve the whole app. Remove \`isGlobal\`; feature modules inject DiscoveryClient and ServiceRegistry without importing it.`,
   unknownOption: (name: string, known: readonly string[]) =>
     `Unknown option \`${name}\` in ${where}: the options are ${known.map((option) => `\`${option}\``).join(', ')}.`,
+  unknownNestedOption: (option: string, name: string, known: readonly string[]) =>
+    `Unknown option \`${option}.${name}\` in ${where}: \`${option}\` takes ${known.map((key) => `\`${key}\``).join(', ')}.`,
   badRetry: (initial: number, max: number) =>
     `Invalid \`retry\` in ${where}: \`maxDelayMs\` (${max}) must be at least \`initialDelayMs\` (${initial}).`,
   badServiceName: (name: unknown, origin: string) =>
@@ -64,6 +66,8 @@ export const messages = {
   hashKeyMissing: (service: string) =>
     `ConsistentHashStrategy needs a key to pick an endpoint of "${service}": call pick("${service}", key) ` +
     `(or give the client proxy a \`keyOf\`), or use another strategy for this service.`,
+  badDecay: (decayMs: unknown) =>
+    `Invalid \`decayMs\` ${JSON.stringify(decayMs)} for LatencyAwareStrategy: a number of milliseconds > 0 (default 10000).`,
   badVirtualNodes: (count: unknown) =>
     `Invalid number of virtual nodes ${JSON.stringify(count)} for ConsistentHashStrategy: a whole number ≥ 1 (default 160).`,
   noEndpointInSubset: (service: string, subset: string, listed: number) =>

@@ -1,4 +1,5 @@
 import { endpointList as endpoints } from '@repo/testing/endpoints';
+import { DiscoveryOptionsError } from '../errors.js';
 import { LatencyAwareStrategy } from './latency-aware.strategy.js';
 
 const svc = { service: 'svc' };
@@ -72,7 +73,8 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
   });
 
   it('rejects a decay that is not a positive number of ms', () => {
-    expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow(/LatencyAwareStrategy needs decayMs > 0 \(ms\), not 0/);
+    expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow(DiscoveryOptionsError);
+    expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow('Invalid `decayMs` 0 for LatencyAwareStrategy: a number of milliseconds > 0 (default 10000).');
   });
 
   it('returns the only endpoint, and undefined for none', () => {

@@ -1,3 +1,5 @@
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { InFlightTracker, LoadBalancingStrategy, PickContext } from './load-balancing-strategy.js';
 
@@ -105,7 +107,7 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
   private readonly random: () => number;
 
   constructor({ decayMs = 10_000, random = Math.random }: LatencyAwareOptions = {}) {
-    if (!(decayMs > 0) || !Number.isFinite(decayMs)) throw new TypeError(`LatencyAwareStrategy needs decayMs > 0 (ms), not ${decayMs}`);
+    if (typeof decayMs !== 'number' || !(decayMs > 0) || !Number.isFinite(decayMs)) throw new DiscoveryOptionsError(messages.badDecay(decayMs));
     this.decayMs = decayMs;
     this.random = random;
   }

@@ -55,6 +55,7 @@ export function resolveDiscoveryOptions(
   for (const name of Object.keys(options)) {
     if (!Object.hasOwn(optionNames, name)) throw new DiscoveryOptionsError(messages.unknownOption(name, Object.keys(optionNames)));
   }
+  assertKnownKeys('retry', options.retry, ['initialDelayMs', 'maxDelayMs']);
   const retry = {
     initialDelayMs: options.retry?.initialDelayMs ?? DEFAULT_RETRY.initialDelayMs,
     maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
@@ -115,6 +116,7 @@ function resolveHealth(given: DiscoveryModuleOptions['health']): Required<Health
     throw new DiscoveryOptionsError(messages.badHealth('give { check: () => boolean | Promise<boolean>, intervalMs?, unhealthyThreshold?, healthyThreshold? }'));
   }
   const health = { intervalMs: 5000, unhealthyThreshold: 2, healthyThreshold: 1, ...given };
+  assertKnownKeys('health', given, ['intervalMs', 'unhealthyThreshold', 'healthyThreshold', 'check']);
   assertDuration('health.intervalMs', health.intervalMs, 1);
   for (const name of ['unhealthyThreshold', 'healthyThreshold'] as const) {
     if (!Number.isInteger(health[name]) || health[name] < 1) throw new DiscoveryOptionsError(messages.badHealth(`\`${name}\` must be a whole number ≥ 1`));
@@ -125,6 +127,7 @@ function resolveHealth(given: DiscoveryModuleOptions['health']): Required<Health
 function resolveSelfPreservation(given: DiscoveryModuleOptions['selfPreservation']): SelfPreservationSettings | false {
   if (given === false) return false;
   if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badSelfPreservation(given));
+  assertKnownKeys('selfPreservation', given, Object.keys(DEFAULT_SELF_PRESERVATION));
   const settings = { ...DEFAULT_SELF_PRESERVATION, ...given };
   assertDuration('selfPreservation.confirmMs', settings.confirmMs, 1);
   assertDuration('selfPreservation.maxHoldMs', settings.maxHoldMs, 1);
@@ -137,6 +140,7 @@ function resolveSelfPreservation(given: DiscoveryModuleOptions['selfPreservation
 function resolveOutlierEjection(given: DiscoveryModuleOptions['outlierEjection']): OutlierEjectionSettings | false {
   if (given === false) return false;
   if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badOutlierEjection(given));
+  assertKnownKeys('outlierEjection', given, Object.keys(DEFAULT_OUTLIER_EJECTION));
   const settings = { ...DEFAULT_OUTLIER_EJECTION, ...given };
   if (!Number.isInteger(settings.consecutiveFailures) || settings.consecutiveFailures < 1) {
     throw new DiscoveryOptionsError(messages.badOutlierEjection(given, '`consecutiveFailures` must be a whole number ≥ 1'));
@@ -175,6 +179,14 @@ function assertStrategy(strategy: unknown, where: string): void {
   const isClass = typeof strategy === 'function';
   const isInstance = typeof (strategy as { pick?: unknown } | null)?.pick === 'function';
   if (!isClass && !isInstance) throw new DiscoveryOptionsError(messages.badStrategy(where));
+}
+
+/** A key of a nested option object that the library does not read (a typo) fails, as a top-level one does. */
+function assertKnownKeys(option: string, given: object | undefined, known: readonly string[]): void {
+  if (typeof given !== 'object' || given === null) return;
+  for (const name of Object.keys(given)) {
+    if (!known.includes(name)) throw new DiscoveryOptionsError(messages.unknownNestedOption(option, name, known));
+  }
 }
 
 function assertDuration(name: string, value: number, min: number): void {
