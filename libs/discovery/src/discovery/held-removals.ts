@@ -39,6 +39,8 @@ export class HeldRemovals {
   /** The hold began with a list at a lower revision than one seen before: etcd lost its data. */
   private etcdLostData = false;
   private heldCount = 0;
+  /** The loss the last `holds()` weighed: what a hold that starts reports. */
+  private loss = { removing: 0, pickable: 0 };
 
   constructor(
     private readonly settings: SelfPreservationSettings | false,
@@ -65,21 +67,23 @@ export class HeldRemovals {
   holds(removing: number, pickable: number, fromList: boolean): boolean {
     if (this.settings === false || removing === 0) return false;
     if (this.active) return !(fromList && this.confirmDue && !this.etcdLostData);
+    this.loss = { removing, pickable };
     return removing * 2 > pickable;
   }
 
-  /** Holds the deletion of `key`; the first held key of a hold starts its timers. */
-  hold(key: string, endpoint: ServiceEndpoint, pickable: number, lostData: boolean): void {
+  /** Holds the deletion of `key`; the first held key of a hold starts its timers and says so. */
+  hold(key: string, endpoint: ServiceEndpoint, lostData: boolean): void {
     const settings = this.settings as SelfPreservationSettings;
     if (!this.active) {
       this.etcdLostData = lostData;
       this.heldCount = 0;
       this.confirmTimer = setTimeout(() => this.confirm(), settings.confirmMs);
       this.maxTimer = setTimeout(() => this.end('expired'), settings.maxHoldMs);
+      const { removing, pickable } = this.loss;
+      const cause = lostData ? 'a list from an etcd that lost its data left out' : 'a single change took away';
+      const until = lostData ? 'they are written again' : `a list ${seconds(settings.confirmMs)} later confirms them gone`;
       this.logger.warn(
-        `Self-preservation: not removing the endpoints of "${this.service}" that a ${lostData ? 'list from an etcd that lost its data' : 'single change'} ` +
-          `took away (more than half of ${pickable}) until ${lostData ? 'they come back' : `a list ${Math.round(settings.confirmMs / 1000)} s later confirms them gone`}, ` +
-          `for at most ${Math.round(settings.maxHoldMs / 1000)} s`,
+        `Self-preservation: not removing the ${removing} of ${pickable} 'up' endpoints of "${this.service}" that ${cause}, until ${until} (at most ${seconds(settings.maxHoldMs)})`,
       );
     }
     this.held.set(key, endpoint);
@@ -120,9 +124,14 @@ export class HeldRemovals {
       this.logger.log(`Self-preservation: the ${this.heldCount} held endpoint(s) of "${this.service}" are back; nothing was removed`);
       return;
     }
-    const reason = why === 'confirmed' ? 'a fresh list confirms it' : `held for the longest allowed, ${Math.round((this.settings as SelfPreservationSettings).maxHoldMs / 1000)} s`;
+    const reason = why === 'confirmed' ? 'a fresh list confirms it' : `held for the longest allowed, ${seconds((this.settings as SelfPreservationSettings).maxHoldMs)}`;
     const back = this.heldCount - gone.length;
     this.logger.log(`Self-preservation: removing ${gone.length} endpoint(s) of "${this.service}" (${reason})${back > 0 ? `; ${back} came back` : ''}`);
     this.listener.believe(gone);
   }
+}
+
+/** A duration for a log line: `3 s`, or `0.15 s` below a second. */
+function seconds(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms / 1000} s`;
 }

@@ -54,9 +54,8 @@ export class ServicePicker {
 
   /** The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when none is left. */
   pickExcept(tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
-    const candidates = this.candidates(where);
     const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
-    let pool = untried(candidates);
+    let pool = untried(this.candidates(where));
     if (pool.length === 0) pool = untried(where === undefined ? this.watch.pickable : this.subsets.of(this.watch.pickable, where));
     return this.strategy.pick(pool, { service: this.service, key, retry: true }) ?? pool[0];
   }

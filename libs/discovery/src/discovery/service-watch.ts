@@ -153,7 +153,7 @@ export class ServiceWatch {
       const previous = before?.endpoint ?? (value !== undefined && this.held.active ? this.held.returned(key) : undefined);
       if (holding && value === undefined && previous !== undefined && isUp(previous)) {
         this.known.delete(key); // no longer in etcd; still listed and picked until the hold ends
-        this.held.hold(key, previous, this.list.length - this.notUp, lostData);
+        this.held.hold(key, previous, lostData);
         continue;
       }
       let endpoint = value === undefined ? undefined : this.decode(key, value);

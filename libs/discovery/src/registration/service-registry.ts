@@ -7,11 +7,10 @@ import { checkRegistration } from './registration-checks.js';
 import { RegistrationReconciler } from './registration-reconciler.js';
 import type { RegistrationEvent } from './registration-events.js';
 import type { RegistrationState, ServiceRegistration } from './service-registration.interface.js';
-import { isUp } from '../service-endpoint.interface.js';
 import { toEndpoint } from './to-endpoint.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
-import type { EndpointStatus } from '../service-endpoint.interface.js';
+import { isUp, type EndpointStatus } from '../service-endpoint.interface.js';
 import { withTimeout } from '../util/with-timeout.js';
 
 const endpointStatuses: readonly EndpointStatus[] = ['up', 'draining', 'down'];
