@@ -47,6 +47,15 @@ export const messages = {
   badMetadata: (service: string, field: string) =>
     `Invalid \`${field}\` for service "${service}": \`metadata\` is an object of string values, and ` +
     `\`version\`/\`zone\` are non-empty strings.`,
+  badPatternList: (service: string, field: string, value: unknown) =>
+    `Invalid \`${field}\` for service "${service}": give an array of non-empty strings (as send() or emit() ` +
+    `name them, e.g. ['log.append']), not ${JSON.stringify(value)}.`,
+  badPublishPatterns: (className: string, value: unknown) =>
+    `Invalid \`publishPatterns\` ${JSON.stringify(value)} in @Discoverable() on ${className}: true (the default) or false.`,
+  valueTooLarge: (key: string, bytes: number, limit: number) =>
+    `The value of ${key} would be ${bytes} bytes; registrations keep to ${limit} (etcd refuses requests over ` +
+    `1.5 MiB by default, --max-request-bytes): publish fewer patterns (\`publishPatterns: false\` on its ` +
+    `@Discoverable()) or less metadata.`,
   duplicateService: (name: string, first: string, second: string) =>
     `Service "${name}" is declared by both ${first} and ${second}: each service name may be @Discoverable() ` +
     `on one class only. Rename one of them, or remove the duplicate decorator.`,
@@ -78,6 +87,15 @@ export const messages = {
       : `No endpoint available for service "${service}" yet: its endpoint list is still being read from etcd. Declare it ` +
         `in \`requires\` (DiscoveryModule options or @Discoverable()) so it is watched from bootstrap, or await ` +
         `discovery.waitFor("${service}").`,
+  noHandler: (kind: 'message' | 'event', pattern: string, catalogLoaded: boolean) =>
+    catalogLoaded
+      ? `No service handles ${kind} pattern "${pattern}": no instance under the namespace publishes it (the ` +
+        `${kind === 'message' ? '@MessagePattern' : '@EventPattern'} handlers of @Discoverable() classes are published).`
+      : `No service handles ${kind} pattern "${pattern}" yet: the catalog could not be read from etcd in time.`,
+  noHandlerInstance: (kind: 'message' | 'event', pattern: string, services: readonly string[]) =>
+    `No instance can take ${kind} pattern "${pattern}" now: ${services.map((service) => `"${service}"`).join(', ')} ` +
+    `handle${services.length === 1 ? 's' : ''} it, but none of the instances that publish it may be picked (not 'up', ` +
+    `weight 0, or ejected).`,
   waitTimeout: (service: string, count: number, timeoutMs: number, have: number) =>
     `Timed out after ${timeoutMs} ms waiting for ${count} endpoint(s) of service "${service}" (found ${have}). Check that ` +
     `the service runs and registers under the same namespace and etcd.`,
@@ -85,7 +103,7 @@ export const messages = {
     `Invalid load-balancing strategy in ${where}: give an object with a pick(endpoints, context) method, or a class ` +
     `that implements LoadBalancingStrategy.`,
   requiredListTimeout: (services: readonly string[], timeoutMs: number, cause: string) =>
-    `Could not read the endpoints of the required services ${services.map((s) => `"${s}"`).join(', ')} from etcd ` +
+    `Could not read the endpoints of the required services ${services.map((s) => (s.includes(' ') ? s : `"${s}"`)).join(', ')} from etcd ` +
     `within ${timeoutMs} ms (${cause}). Check that etcd is reachable, \`etcd.hosts\`/ETCD_HOSTS, and for https:// ` +
     `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
   badOutlierEjection: (given: unknown, why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }') =>
@@ -102,6 +120,13 @@ export const messages = {
   badLogger: (logger: unknown) => `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off (Nest's log levels apply otherwise).`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,
+  serviceAndByPattern: (name: string) =>
+    `DiscoveryClientsModule entry "${name}": give either \`service\` (every call goes to that service) or ` +
+    `\`byPattern: true\` (each call goes to a service that handles its pattern), not both.`,
+  badDashboardPath: (path: unknown) =>
+    `Invalid \`path\` ${JSON.stringify(path)} in DiscoveryDashboardModule.forRoot(): give a route path such as '/discovery'.`,
+  badDashboardGuard: () =>
+    `Invalid \`guard\` in DiscoveryDashboardModule.forRoot(): give a guard class (implementing CanActivate) or a guard instance.`,
   unsupportedTransport: (name: string, transport: unknown) =>
     `DiscoveryClientsModule entry "${name}": transport ${String(transport)} is not supported. Discovery picks a ` +
     `host:port per call, which TCP (with or without TLS) uses. Broker transports (Redis, NATS, RabbitMQ, Kafka, MQTT) ` +

@@ -21,13 +21,18 @@ export class DiscoveryClosedError extends Error {
   override readonly name = 'DiscoveryClosedError';
 }
 
-/** Thrown by `pick()` (and the client proxy) when a service has no endpoint that may be picked. */
+/**
+ * Thrown by `pick()` (and the client proxies) when a service has no endpoint that may be picked;
+ * by a client that routes by pattern, when no instance handles the pattern (then `pattern` names it,
+ * and `service` is the first service that handles it, or '' when none does).
+ */
 export class NoEndpointAvailableError extends Error {
   override readonly name = 'NoEndpointAvailableError';
 
   constructor(
     readonly service: string,
     message: string,
+    readonly pattern?: string,
   ) {
     super(message);
   }

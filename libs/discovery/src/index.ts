@@ -19,6 +19,8 @@ export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
 export type { EndpointStatus, ServiceEndpoint } from './service-endpoint.interface.js';
 export type { EndpointChange } from './discovery/endpoint-change.interface.js';
 export type { CallOptions } from './discovery/call-with-failover.js';
+export type { Catalog, CatalogService, PatternKind } from './discovery/catalog.interface.js';
+export type { InstanceCalls } from './discovery/call-counts.js';
 export type { PickOptions } from './discovery/discovery-client.js';
 export type { EndpointFilter } from './discovery/subset.js';
 export type { OutlierEjectionSettings } from './discovery/outlier-ejection.js';
@@ -46,6 +48,10 @@ export type {
   DiscoveryClientOptions,
   DiscoveryClientOptionsFactory,
 } from './transport/discovery-client-options.interface.js';
+
+// The dashboard: a live page of the fleet, mounted in the app that imports it
+export { DiscoveryDashboardModule, type DiscoveryDashboardOptions } from './dashboard/discovery-dashboard.module.js';
+export type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard/dashboard-snapshot.interface.js';
 
 // What is stored in etcd (the layout Go's etcd naming reads and writes)
 export { decodeEndpoint, encodeEndpoint, type DecodeResult, type StoredEndpointValue } from './codec/endpoint-codec.js';

@@ -22,6 +22,18 @@ export interface ServiceEndpoint {
    * `'draining'` at shutdown (with `drainMs`) and can be set `'down'` with `ServiceRegistry.setStatus()`.
    */
   status?: EndpointStatus;
+  /**
+   * The message patterns its `@MessagePattern()` handlers answer, in Nest's normalised form
+   * (`'log.append'`, `'{"cmd":"sum"}'`); stored as `Metadata.patterns`. Absent: none published.
+   */
+  patterns?: readonly string[];
+  /** The event patterns its `@EventPattern()` handlers take, likewise; stored as `Metadata.events`. */
+  events?: readonly string[];
+  /**
+   * When the instance wrote its key under its current lease (ms since the epoch, its own clock):
+   * the lease's age. Stored as `Metadata.registeredAt`; absent for values written by others.
+   */
+  registeredAt?: number;
 }
 
 /** Whether an endpoint takes calls: stored as `Metadata.status`, absent meaning `'up'`. */

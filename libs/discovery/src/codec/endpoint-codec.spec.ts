@@ -69,6 +69,28 @@ describe('encodeEndpoint', () => {
   it('round-trips through decodeEndpoint', () => {
     expect(decodeEndpoint('/services', key, encodeEndpoint(endpoint))).toEqual({ ok: true, endpoint });
   });
+
+  it('stores patterns, events and the lease stamp in Metadata, and reads them back', () => {
+    const handling = { ...endpoint, patterns: ['log.append', '{"cmd":"sum"}'], events: ['grade.recorded'], registeredAt: 1_700_000_000_000 };
+    const stored = JSON.parse(encodeEndpoint(handling)) as { Addr: string; Metadata: Record<string, unknown> };
+    expect(stored.Addr).toBe('10.0.0.5:3001'); // what Go readers use, unchanged
+    expect(stored.Metadata).toMatchObject({ patterns: ['log.append', '{"cmd":"sum"}'], events: ['grade.recorded'], registeredAt: 1_700_000_000_000 });
+    expect(decodeEndpoint('/services', key, encodeEndpoint(handling))).toEqual({ ok: true, endpoint: handling });
+  });
+
+  it('leaves empty pattern lists out of the value', () => {
+    expect(JSON.parse(encodeEndpoint({ ...endpoint, patterns: [], events: [] })).Metadata).not.toHaveProperty('patterns');
+  });
+
+  it('reads patterns tolerantly: a list that is not one is ignored, entries that are not strings are skipped, the rest sorted once each', () => {
+    const value = (patterns: unknown) => JSON.stringify({ Addr: '1.2.3.4:1', Metadata: { patterns, events: 'x', registeredAt: 'yesterday' } });
+    const read = (patterns: unknown) => {
+      const decoded = decodeEndpoint('/services', '/services/s/a', value(patterns));
+      return decoded.ok ? [decoded.endpoint.patterns, decoded.endpoint.events, decoded.endpoint.registeredAt] : decoded.reason;
+    };
+    expect(read(['b', 3, 'a', '', 'b', null])).toEqual([['a', 'b'], undefined, undefined]);
+    expect(read({ a: 1 })).toEqual([undefined, undefined, undefined]);
+  });
 });
 
 describe('decodeEndpoint reads what Go services write', () => {

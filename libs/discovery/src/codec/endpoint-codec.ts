@@ -17,6 +17,11 @@ export interface StoredEndpointValue {
     zone?: string;
     /** Absent when `'up'`, so that readers that know nothing of it are unaffected. */
     status?: 'draining' | 'down';
+    /** Message and event patterns the instance handles; absent when it publishes none. */
+    patterns?: string[];
+    events?: string[];
+    /** When the key was written under its current lease, ms since the epoch. */
+    registeredAt?: number;
     metadata: Record<string, string>;
   };
 }
@@ -32,6 +37,9 @@ export function encodeEndpoint(endpoint: ServiceEndpoint): string {
       ...(endpoint.version === undefined ? {} : { version: endpoint.version }),
       ...(endpoint.zone === undefined ? {} : { zone: endpoint.zone }),
       ...(endpoint.status === undefined || endpoint.status === 'up' ? {} : { status: endpoint.status }),
+      ...(endpoint.patterns === undefined || endpoint.patterns.length === 0 ? {} : { patterns: [...endpoint.patterns] }),
+      ...(endpoint.events === undefined || endpoint.events.length === 0 ? {} : { events: [...endpoint.events] }),
+      ...(endpoint.registeredAt === undefined ? {} : { registeredAt: endpoint.registeredAt }),
       metadata: endpoint.metadata,
     },
   };
@@ -41,7 +49,7 @@ export function encodeEndpoint(endpoint: ServiceEndpoint): string {
 /** What `decodeEndpoint()` read: the endpoint, or why the value could not be read. */
 export type DecodeResult = { ok: true; endpoint: ServiceEndpoint } | { ok: false; reason: string };
 
-const reservedMetadataKeys = new Set(['service', 'id', 'weight', 'version', 'zone', 'status', 'metadata']);
+const reservedMetadataKeys = new Set(['service', 'id', 'weight', 'version', 'zone', 'status', 'patterns', 'events', 'registeredAt', 'metadata']);
 
 /**
  * Reads one key/value under `namespace`, tolerantly: besides what `encodeEndpoint` writes, it reads
@@ -85,6 +93,9 @@ export function decodeEndpoint(namespace: string, key: string, value: string): D
     version: stringOr(meta.version, stringOr(json.version, undefined)),
     zone: stringOr(meta.zone, stringOr(json.zone, undefined)),
     status: meta.status === 'draining' || meta.status === 'down' ? meta.status : undefined,
+    patterns: stringsOf(meta.patterns),
+    events: stringsOf(meta.events),
+    registeredAt: typeof meta.registeredAt === 'number' && Number.isFinite(meta.registeredAt) ? meta.registeredAt : undefined,
     metadata: metadataOf(meta),
   });
 }
@@ -116,7 +127,17 @@ function build(
   service: string,
   keyId: string,
   address: { host: string; port: number },
-  extra: { id?: string; weight?: unknown; version?: string; zone?: string; status?: 'draining' | 'down'; metadata?: Record<string, string> },
+  extra: {
+    id?: string;
+    weight?: unknown;
+    version?: string;
+    zone?: string;
+    status?: 'draining' | 'down';
+    patterns?: string[];
+    events?: string[];
+    registeredAt?: number;
+    metadata?: Record<string, string>;
+  },
 ): DecodeResult {
   const weight = extra.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
@@ -133,12 +154,22 @@ function build(
     ...(extra.version === undefined ? {} : { version: extra.version }),
     ...(extra.zone === undefined ? {} : { zone: extra.zone }),
     ...(extra.status === undefined ? {} : { status: extra.status }),
+    ...(extra.patterns === undefined ? {} : { patterns: extra.patterns }),
+    ...(extra.events === undefined ? {} : { events: extra.events }),
+    ...(extra.registeredAt === undefined ? {} : { registeredAt: extra.registeredAt }),
   };
   return { ok: true, endpoint };
 }
 
 function fail(reason: string): DecodeResult {
   return { ok: false, reason };
+}
+
+/** The strings of a stored pattern list, sorted and once each; anything else in it is left out (tolerant reading). */
+function stringsOf(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const strings = value.filter((entry): entry is string => typeof entry === 'string' && entry.length > 0);
+  return strings.length === 0 ? undefined : [...new Set(strings)].sort();
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

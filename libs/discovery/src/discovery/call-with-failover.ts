@@ -34,8 +34,10 @@ export async function callWithFailover<T>(
     const current: ServiceEndpoint = endpoint;
     tried.add(instanceKey(current));
     tracker?.callStarted(current);
+    const counted = discovery.callCounts.started(current);
     const startedAt = performance.now();
     let responseMs: number | undefined;
+    let unreachable = false;
     try {
       const result = await fn(current);
       responseMs = performance.now() - startedAt;
@@ -47,12 +49,14 @@ export async function callWithFailover<T>(
         discovery.reportSuccess(current); // it answered, if only with an error
         throw error;
       }
+      unreachable = true;
       discovery.reportFailure(current);
       const next = tried.size <= retries ? discovery.pickExcept(service, tried, pickOptions) : undefined;
       if (next === undefined) throw error;
       endpoint = next;
     } finally {
       tracker?.callFinished(current, responseMs);
+      counted.finished(unreachable);
     }
   }
 }

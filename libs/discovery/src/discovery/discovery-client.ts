@@ -8,9 +8,15 @@ import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { libraryLogger } from '../util/library-logger.js';
+import { CallCounts } from './call-counts.js';
 import { callWithFailover, type CallOptions } from './call-with-failover.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { NamespaceWatch } from './namespace-watch.js';
+import { CatalogWatch } from './catalog-watch.js';
+import type { Catalog, CatalogService, PatternKind } from './catalog.interface.js';
+import { normalisedPattern } from '../codec/normalised-pattern.js';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryClosedError } from '../errors.js';
 import { ServiceWatches } from './service-watches.js';
 import { countSubscriber } from './shared-subscription.js';
 import { FilteredLists, sameEndpoints, type EndpointFilter } from './subset.js';
@@ -30,7 +36,10 @@ export interface PickOptions {
 export class DiscoveryClient implements OnApplicationShutdown {
   private readonly logger: LoggerService;
   private readonly watches: ServiceWatches;
+  /** This app's calls per instance, through `call()` and the client proxies. */
+  readonly callCounts = new CallCounts();
   private namespaceWatch: { watch: NamespaceWatch; subscribers: number } | undefined;
+  private catalogWatch: { watch: CatalogWatch; subscribers: number; pinned: boolean } | undefined;
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
@@ -39,6 +48,11 @@ export class DiscoveryClient implements OnApplicationShutdown {
   ) {
     this.logger = libraryLogger('DiscoveryClient', options);
     this.watches = new ServiceWatches(options, gateway, strategies, this.logger);
+  }
+
+  /** The key prefix services are registered under (`namespace` in the options). */
+  get namespace(): string {
+    return this.options.namespace;
   }
 
   /**
@@ -69,9 +83,7 @@ export class DiscoveryClient implements OnApplicationShutdown {
     return new Observable<readonly string[]>((subscriber) => {
       if (this.watches.closed) return subscriber.complete();
       this.namespaceWatch ??= {
-        watch: new NamespaceWatch(this.gateway, this.options.namespace, this.watches.settings, (error, nextAttemptMs) =>
-          this.logger.warn(`Listing the namespace: ${describeEtcdFailure(error, this.options.etcd.hosts)}; retry in ${delay(nextAttemptMs)}`),
-        ),
+        watch: new NamespaceWatch(this.gateway, this.options.namespace, this.watches.settings, this.namespaceListFailed),
         subscribers: 0,
       };
       const handle = this.namespaceWatch;
@@ -82,6 +94,66 @@ export class DiscoveryClient implements OnApplicationShutdown {
       });
     });
   }
+
+  /**
+   * Every service under the namespace with its endpoints and the patterns they handle (see
+   * `Catalog`): the catalog on subscribe, once the namespace has been listed, then one emission per
+   * change — from one watch of the whole namespace, shared by every subscriber, stopped when the
+   * last leaves (unless `whoHandles()` or a client that routes by pattern keeps it).
+   */
+  catalog$(): Observable<Catalog> {
+    return new Observable<Catalog>((subscriber) => {
+      if (this.watches.closed) return subscriber.complete();
+      const handle = this.catalogHandle();
+      return countSubscriber(handle, handle.watch.catalog$, subscriber, () => {
+        if (handle.pinned || this.catalogWatch !== handle) return;
+        this.catalogWatch = undefined;
+        void handle.watch.stop();
+      });
+    });
+  }
+
+  /**
+   * The services whose instances handle `pattern` (as `send()` or `emit()` name it: a string, or an
+   * object in any key order), sorted; synchronously, from the catalog. The first call starts the
+   * catalog's watch, kept until shutdown, and returns [] until the namespace has been listed: an app
+   * that asks at start should `await discovery.watchCatalog()` first.
+   */
+  whoHandles(pattern: unknown, kind: PatternKind = 'message'): readonly string[] {
+    const handle = this.catalogHandle();
+    handle.pinned = true;
+    return handle.watch.servicesFor(normalisedPattern(pattern), kind);
+  }
+
+  /** Watches the catalog until shutdown; resolves once the namespace has been listed. Bootstrap calls it for clients that route by pattern. */
+  watchCatalog(): Promise<void> {
+    const handle = this.catalogHandle();
+    handle.pinned = true;
+    return handle.watch.ready;
+  }
+
+  /** The services of the catalog now, synchronously: [] until it is watched and listed. */
+  catalogServices(): readonly CatalogService[] {
+    return this.catalogWatch?.watch.current ?? [];
+  }
+
+  /** Whether the catalog has been listed (false when it is not watched). */
+  get catalogLoaded(): boolean {
+    return this.catalogWatch?.watch.isLoaded ?? false;
+  }
+
+  private catalogHandle(): { watch: CatalogWatch; subscribers: number; pinned: boolean } {
+    if (this.watches.closed) throw new DiscoveryClosedError(messages.discoveryClosed());
+    this.catalogWatch ??= {
+      watch: new CatalogWatch(this.gateway, this.options.namespace, this.watches.settings, this.watches.decoder, this.namespaceListFailed),
+      subscribers: 0,
+      pinned: false,
+    };
+    return this.catalogWatch;
+  }
+
+  private readonly namespaceListFailed = (error: Error, nextAttemptMs: number): void =>
+    this.logger.warn(`Listing the namespace: ${describeEtcdFailure(error, this.options.etcd.hosts)}; retry in ${delay(nextAttemptMs)}`);
 
   /**
    * The cached endpoints of `service`, synchronously. A service not watched yet is watched from now
@@ -178,6 +250,6 @@ export class DiscoveryClient implements OnApplicationShutdown {
   /** Stops every watch and completes every observable; after it, lists stay as they were. */
   async onApplicationShutdown(): Promise<void> {
     if (this.watches.closed) return;
-    await Promise.all([this.watches.close(), this.namespaceWatch?.watch.stop()]);
+    await Promise.all([this.watches.close(), this.namespaceWatch?.watch.stop(), this.catalogWatch?.watch.stop()]);
   }
 }

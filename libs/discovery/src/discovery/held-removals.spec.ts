@@ -5,6 +5,7 @@ import { encodeEndpoint } from '../codec/endpoint-codec.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import { ServiceWatch } from './service-watch.js';
+import { TolerantDecoder } from './tolerant-decoder.js';
 
 const confirmMs = 150;
 const maxHoldMs = 600;
@@ -22,7 +23,7 @@ async function watchService(etcd: InMemoryEtcd, selfPreservation: { confirmMs: n
     error: () => undefined,
   } as LoggerService;
   const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 }, etcdHosts: ['in-memory'], selfPreservation };
-  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, logger, new Map());
+  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, logger, new TolerantDecoder('/services', logger, new Map()));
   watches.push(watch);
   const lists: string[][] = [];
   const changes: string[] = [];

@@ -16,7 +16,8 @@ import { DiscoveryClient } from './discovery-client.js';
  * `@Discoverable()` declarations, and the service of every `DiscoveryClientsModule` client — and
  * watched from bootstrap, so that the first `pick()` or `send()` after the app is up sees the
  * endpoints that exist. In 'fail-fast' mode bootstrap waits for their first list; with
- * `waitForRequiredMs`, also for one endpoint of each.
+ * `waitForRequiredMs`, also for one endpoint of each. A client that routes by pattern requires the
+ * catalog, and then the services whose instances publish patterns.
  */
 @Injectable()
 export class RequiredServices implements OnApplicationBootstrap {
@@ -27,27 +28,46 @@ export class RequiredServices implements OnApplicationBootstrap {
     private readonly discovery: DiscoveryClient,
   ) {}
 
+  private clients(): DiscoveryClientProxy[] {
+    return this.nestDiscovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance as unknown)
+      .filter((instance): instance is DiscoveryClientProxy => instance instanceof DiscoveryClientProxy);
+  }
+
+  /** The services of the catalog whose instances publish a pattern or an event. */
+  private handlingServices(): string[] {
+    return this.discovery.catalogServices().filter((service) => service.patterns.length + service.events.length > 0).map((service) => service.service);
+  }
+
   /** Every required service, once each. Every name was checked where it was declared. */
   collect(): string[] {
     const fromDeclarations = this.explorer.declarations.flatMap((declaration) => declaration.requires ?? []);
-    const fromClients = this.nestDiscovery
-      .getProviders()
-      .map((wrapper) => wrapper.instance as unknown)
-      .filter((instance): instance is DiscoveryClientProxy => instance instanceof DiscoveryClientProxy)
-      .map((client) => client.service);
+    const fromClients = this.clients().flatMap((client) => client.service ?? []);
     return [...new Set([...this.options.requires, ...fromDeclarations, ...fromClients])];
+  }
+
+  /** Whether a client routes by pattern: then the catalog is required too. */
+  needsCatalog(): boolean {
+    return this.clients().some((client) => client.byPattern);
   }
 
   async onApplicationBootstrap(): Promise<void> {
     const services = this.collect();
-    if (services.length === 0) return;
-    const listed = this.discovery.watchRequired(services);
+    const catalog = this.needsCatalog();
+    if (services.length === 0 && !catalog) return;
+    // With the catalog: also the services that publish patterns, so that the first call by pattern finds their lists.
+    const listed = Promise.all([
+      this.discovery.watchRequired(services),
+      catalog ? this.discovery.watchCatalog().then(() => this.discovery.watchRequired(this.handlingServices())) : undefined,
+    ]);
     if (this.options.registration === 'fail-fast') {
       const { connectTimeoutMs, etcd, namespace } = this.options;
       try {
         await withTimeout(listed, connectTimeoutMs, () => {
           const cause = services.map((service) => this.discovery.lastListError(service)).find((error) => error !== undefined);
-          return new EtcdUnavailableError(messages.requiredListTimeout(services, connectTimeoutMs, cause ? describeEtcdFailure(cause, etcd.hosts) : 'no answer yet'));
+          const awaited = catalog ? [...services, 'the catalog (a client routes by pattern)'] : services;
+          return new EtcdUnavailableError(messages.requiredListTimeout(awaited, connectTimeoutMs, cause ? describeEtcdFailure(cause, etcd.hosts) : 'no answer yet'));
         });
       } catch (error) {
         if (!isRefusal(error)) throw error;

@@ -6,6 +6,7 @@ import { InMemoryEtcd, type MemoryOperation } from '../testing/in-memory-etcd.js
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { ServiceWatch } from './service-watch.js';
 import { compareEndpoints } from './sorted-endpoints.js';
+import { TolerantDecoder } from './tolerant-decoder.js';
 
 const PREFIX = '/services/svc/';
 const quiet: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -48,7 +49,7 @@ function randomOperation(random: ReturnType<typeof generator>): MemoryOperation 
 async function runSequence(seed: number): Promise<void> {
   const random = generator(seed);
   const etcd = new InMemoryEtcd();
-  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, quiet, new Map());
+  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, quiet, new TolerantDecoder('/services', quiet, new Map()));
   const emitted: (readonly ServiceEndpoint[])[] = [];
   let replayed: ServiceEndpoint[] | undefined;
   const problems: string[] = [];

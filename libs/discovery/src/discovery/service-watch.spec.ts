@@ -5,6 +5,7 @@ import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { ServiceWatch } from './service-watch.js';
+import { TolerantDecoder } from './tolerant-decoder.js';
 
 const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 }, etcdHosts: ['in-memory'] };
 const watches: ServiceWatch[] = [];
@@ -16,7 +17,7 @@ afterEach(async () => {
 function watchService(etcd: InMemoryEtcd) {
   const warnings: string[] = [];
   const logger = { log: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined } as LoggerService;
-  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, logger, new Map());
+  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, logger, new TolerantDecoder('/services', logger, new Map()));
   watches.push(watch);
   const lists: string[][] = [];
   const changes: string[] = [];

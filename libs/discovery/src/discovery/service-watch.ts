@@ -1,6 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
 import { ReplaySubject, Subject, type Observable } from 'rxjs';
-import { decodeEndpoint } from '../codec/endpoint-codec.js';
 import { servicePrefix } from '../codec/endpoint-key.js';
 import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
 import { isUp, type ServiceEndpoint } from '../service-endpoint.interface.js';
@@ -10,7 +9,8 @@ import { Deferred } from '../util/deferred.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { HeldRemovals, type SelfPreservationSettings } from './held-removals.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
-import { withChanges } from './sorted-endpoints.js';
+import { sameEndpoint, withChanges } from './sorted-endpoints.js';
+import type { TolerantDecoder } from './tolerant-decoder.js';
 
 export interface ServiceWatchSettings extends PrefixWatchSettings {
   /** Hold mass removals until confirmed (see HeldRemovals); off when absent. */
@@ -55,15 +55,12 @@ export class ServiceWatch {
 
   constructor(
     gateway: EtcdGateway,
-    private readonly namespace: string,
+    namespace: string,
     readonly service: string,
     settings: ServiceWatchSettings,
     private readonly logger: LoggerService,
-    /**
-     * Keys whose value could not be read, with that value: one warning per key and value. Owned by
-     * the client, so that a watch stopped and started again does not warn again.
-     */
-    private readonly unreadable: Map<string, string>,
+    /** Decodes values, warning once per unreadable key and value (shared by the client's watches). */
+    private readonly decoder: TolerantDecoder,
     /** The first list, when read in a batch with other services'. */
     batchedList?: Promise<PrefixList | undefined>,
   ) {
@@ -156,11 +153,11 @@ export class ServiceWatch {
         this.held.hold(key, previous, lostData);
         continue;
       }
-      let endpoint = value === undefined ? undefined : this.decode(key, value);
+      let endpoint = value === undefined ? undefined : this.decoder.decode(key, value);
       if (previous && endpoint && sameEndpoint(previous, endpoint)) endpoint = previous;
       if (value === undefined) {
         this.known.delete(key);
-        this.unreadable.delete(key);
+        this.decoder.forget(key);
       } else {
         this.known.set(key, { value, endpoint });
       }
@@ -203,31 +200,4 @@ export class ServiceWatch {
     for (const endpoint of gone) this.changes.next({ type: 'removed', endpoint, revision });
     this.lists.next(this.list);
   }
-
-  /** The endpoint a key/value describes; undefined (and one warning per key and value) when unreadable. */
-  private decode(key: string, value: string): ServiceEndpoint | undefined {
-    const decoded = decodeEndpoint(this.namespace, key, value);
-    if (decoded.ok) {
-      this.unreadable.delete(key);
-      return decoded.endpoint;
-    }
-    if (this.unreadable.get(key) !== value) {
-      this.unreadable.set(key, value);
-      this.logger.warn(`Skipping ${key}: ${decoded.reason} (value: ${preview(value)})`);
-    }
-    return undefined;
-  }
-}
-
-/** Two decodings of the same key that differ in nothing a caller can see. */
-function sameEndpoint(a: ServiceEndpoint, b: ServiceEndpoint): boolean {
-  if (a.id !== b.id || a.address !== b.address || a.weight !== b.weight || a.version !== b.version || a.zone !== b.zone) return false;
-  if (a.status !== b.status) return false;
-  const names = Object.keys(a.metadata);
-  return names.length === Object.keys(b.metadata).length && names.every((name) => a.metadata[name] === b.metadata[name]);
-}
-
-/** Enough of a bad value to recognise it in a log line, never a flood. */
-function preview(value: string): string {
-  return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
 }

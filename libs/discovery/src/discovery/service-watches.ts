@@ -11,6 +11,7 @@ import { assertServiceName } from '../options/validation.js';
 import { ServicePicker } from './service-picker.js';
 import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
 import { countSubscriber } from './shared-subscription.js';
+import { TolerantDecoder } from './tolerant-decoder.js';
 
 /** One watched service: its watch, its picker, who uses it. */
 export interface WatchHandle {
@@ -30,7 +31,8 @@ export class ServiceWatches {
   private readonly handles = new Map<string, WatchHandle>();
   /** How every watch of this client lists, retries and re-lists. */
   readonly settings: ServiceWatchSettings;
-  private readonly unreadableValues = new Map<string, string>();
+  /** One decoder for every watch of this client: an unreadable value is warned about once. */
+  readonly decoder: TolerantDecoder;
   closed = false;
 
   constructor(
@@ -41,6 +43,7 @@ export class ServiceWatches {
   ) {
     const { resyncIntervalMs, retry, selfPreservation } = options;
     this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation };
+    this.decoder = new TolerantDecoder(options.namespace, logger, new Map());
   }
 
   /** The handle of `service`, if it is watched. */
@@ -96,7 +99,7 @@ export class ServiceWatches {
     if (!handle) {
       assertServiceName(service, 'DiscoveryClient');
       if (this.closed) throw new DiscoveryClosedError(messages.discoveryClosed());
-      const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.unreadableValues, batchedList);
+      const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.decoder, batchedList);
       const { outlierEjection, zone, zonePreference } = this.options;
       const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined);
       handle = { watch, picker, subscribers: 0, pinned: false };

@@ -75,3 +75,19 @@ function merge(list: readonly ServiceEndpoint[], removed: readonly ServiceEndpoi
   while (from < incoming.length) next.push(incoming[from++]!);
   return next;
 }
+
+/** Two decodings of the same key that differ in nothing a caller can see. */
+export function sameEndpoint(a: ServiceEndpoint, b: ServiceEndpoint): boolean {
+  if (a.id !== b.id || a.address !== b.address || a.weight !== b.weight || a.version !== b.version || a.zone !== b.zone) return false;
+  if (a.status !== b.status || a.registeredAt !== b.registeredAt) return false;
+  if (!sameStrings(a.patterns, b.patterns) || !sameStrings(a.events, b.events)) return false;
+  const names = Object.keys(a.metadata);
+  return names.length === Object.keys(b.metadata).length && names.every((name) => a.metadata[name] === b.metadata[name]);
+}
+
+function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let index = 0; index < a.length; index += 1) if (a[index] !== b[index]) return false;
+  return true;
+}

@@ -51,3 +51,10 @@ export function assertMetadata(metadata: unknown, service: string): asserts meta
     Object.values(metadata).every((value) => typeof value === 'string');
   if (!valid) throw new DiscoveryOptionsError(messages.badMetadata(service, 'metadata'));
 }
+
+export function assertPatternList(value: unknown, service: string, field: 'patterns' | 'events'): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || !value.every((pattern) => typeof pattern === 'string' && pattern.length > 0)) {
+    throw new DiscoveryOptionsError(messages.badPatternList(service, field, value));
+  }
+}

@@ -22,6 +22,14 @@ export interface DiscoverableOptions {
    * `RequiredServices` of the design). Not stored in etcd. @default []
    */
   requires?: string[];
+  /**
+   * Publish the patterns of the class's `@MessagePattern()` / `@EventPattern()` handlers (stored as
+   * `Metadata.patterns` / `Metadata.events`), for the catalog and for clients that route by pattern.
+   * A class with no handlers of its own stands for the whole app: it publishes those of every
+   * controller of the app that is not itself a `@Discoverable()` class with handlers.
+   * @default true
+   */
+  publishPatterns?: boolean;
 }
 
 /** What the decorator stores on the class. */

@@ -12,6 +12,9 @@ import type { ServiceRegistration } from './service-registration.interface.js';
 export function checkDeclaration(declaration: DiscoverableDeclaration, className: string): void {
   validate.assertServiceName(declaration.name, `@Discoverable() on ${className}`);
   checkInstance(declaration, declaration.name);
+  if (declaration.publishPatterns !== undefined && typeof declaration.publishPatterns !== 'boolean') {
+    throw new DiscoveryOptionsError(messages.badPublishPatterns(className, declaration.publishPatterns));
+  }
   if (declaration.requires !== undefined) {
     if (!Array.isArray(declaration.requires)) throw new DiscoveryOptionsError(messages.badRequires(declaration.requires));
     for (const required of declaration.requires) validate.assertServiceName(required, `\`requires\` of @Discoverable() on ${className}`);
@@ -34,4 +37,6 @@ function checkInstance(fields: Partial<ServiceRegistration>, service: string): v
   if (fields.metadata !== undefined) validate.assertMetadata(fields.metadata, service);
   validate.assertOptionalLabel(fields.version, service, 'version');
   validate.assertOptionalLabel(fields.zone, service, 'zone');
+  validate.assertPatternList(fields.patterns, service, 'patterns');
+  validate.assertPatternList(fields.events, service, 'events');
 }

@@ -7,6 +7,9 @@ import { Deferred } from '../util/deferred.js';
 import { RegistrationEntry } from './registration-entry.js';
 import type { RegistrationState } from './service-registration.interface.js';
 
+/** The largest value a registration writes: 1 MiB, well inside etcd's default request limit of 1.5 MiB. */
+export const MAX_VALUE_BYTES = 1024 * 1024;
+
 /**
  * What the registry means to have in etcd — its entries, by key — and the keys it means to delete.
  * Pure bookkeeping: `RegistrationReconciler`'s loop does the writing.
@@ -30,7 +33,11 @@ export class RegistrationEntries {
     if (this.entries.has(key)) throw new DiscoveryOptionsError(messages.duplicateRegistration(key));
     // An app that is 'down' (its health check fails) does not get picked through a registration added meanwhile.
     const endpoint = given.status === undefined && this.appStatus !== 'up' ? { ...given, status: this.appStatus } : given;
-    const entry = new RegistrationEntry(endpoint, key, encodeEndpoint(endpoint));
+    const value = encodeEndpoint(endpoint);
+    const bytes = Buffer.byteLength(value);
+    // With room for the lease stamp and a status written later.
+    if (bytes > MAX_VALUE_BYTES) throw new DiscoveryOptionsError(messages.valueTooLarge(key, bytes, MAX_VALUE_BYTES));
+    const entry = new RegistrationEntry(endpoint, key, value);
     this.entries.set(key, entry);
     return entry;
   }

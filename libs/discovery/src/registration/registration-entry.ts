@@ -1,3 +1,4 @@
+import { encodeEndpoint } from '../codec/endpoint-codec.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
 import type { KeyGuard } from './key-guard.js';
@@ -22,6 +23,12 @@ export class RegistrationEntry {
     /** The encoded value. */
     public value: string,
   ) {}
+
+  /** Marks the value with the time it is written under a new lease (`registeredAt`: the lease's age). */
+  stamp(now: number): void {
+    this.endpoint = { ...this.endpoint, registeredAt: now };
+    this.value = encodeEndpoint(this.endpoint);
+  }
 
   /** What is written next, and a promise that settles once it is (or never will be). */
   change(endpoint: ServiceEndpoint, value: string): Promise<void> {

@@ -59,7 +59,7 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
 
   private registerAll(declarations: readonly ServiceDeclaration[], bound: AddressInfo | undefined): void {
     for (const declaration of declarations) {
-      const { name, className: _className, requires: _requires, host, port, ...rest } = declaration;
+      const { name, className: _className, requires: _requires, publishPatterns: _publish, host, port, ...rest } = declaration;
       const advertisedPort = port ?? bound?.port;
       if (advertisedPort === undefined) {
         this.logger.error(messages.noPort(name));

@@ -13,6 +13,10 @@ export interface ServiceRegistration {
   weight?: number;
   version?: string;
   zone?: string;
+  /** Message patterns this instance answers, as `send()` names them (stored as `Metadata.patterns`). @default [] */
+  patterns?: readonly string[];
+  /** Event patterns it takes (`Metadata.events`). @default [] */
+  events?: readonly string[];
 }
 
 /** One registration of this process and whether it is in etcd right now. */

@@ -9,7 +9,14 @@ export const DEFAULT_RETRIES = 2;
 /** Checks one `DiscoveryClientsModule` entry at init and fills in its defaults. */
 export function checkClientConfig(name: string | symbol, config: DiscoveryClientConfig): DiscoveryClientConfig & { retries: number } {
   const label = String(name);
-  assertServiceName(config.service, `DiscoveryClientsModule entry "${label}"`);
+  if (config.byPattern !== undefined && typeof config.byPattern !== 'boolean') {
+    throw new DiscoveryOptionsError(messages.badClientOption(label, 'byPattern', 'true or false'));
+  }
+  if (config.byPattern === true) {
+    if (config.service !== undefined) throw new DiscoveryOptionsError(messages.serviceAndByPattern(label));
+  } else {
+    assertServiceName(config.service, `DiscoveryClientsModule entry "${label}"`);
+  }
   if (config.transport !== undefined && config.transport !== Transport.TCP) {
     throw new DiscoveryOptionsError(messages.unsupportedTransport(label, Transport[config.transport] ?? config.transport));
   }

@@ -6,8 +6,16 @@ import type { EndpointFilter } from '../discovery/subset.js';
 export interface DiscoveryClientOptions {
   /** Injection token: `@Inject(name) client: ClientProxy`. */
   name: string | symbol;
-  /** The service whose instances the calls go to. */
-  service: string;
+  /** The service whose instances the calls go to; not given with `byPattern`. */
+  service?: string;
+  /**
+   * Route each call by its pattern instead of to one service: `send('log.append', …)` goes to an
+   * instance that publishes `log.append` (of the first service, by name, that has one to take it),
+   * `emit('grade.recorded', …)` to one instance of each service that publishes the event. The
+   * catalog is watched from bootstrap. Strategies, failover, ejection and `where` work as for a client
+   * of one service. @default false
+   */
+  byPattern?: boolean;
   /** TCP, plain or TLS (`options.tlsOptions`): the transports that dial a host:port. @default Transport.TCP */
   transport?: Transport.TCP;
   /** ClientTCP options for every instance (tlsOptions, serializer, …); host and port come from discovery. */

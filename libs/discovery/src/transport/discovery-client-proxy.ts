@@ -1,37 +1,57 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { catchError, connectable, defer, finalize, Observable, Subject, tap, type Subscription } from 'rxjs';
+import { catchError, concat, connectable, defer, EMPTY, finalize, from, merge, Observable, Subject, switchMap, tap, throwError, type Subscription } from 'rxjs';
 import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
 import type { DiscoveryClient } from '../discovery/discovery-client.js';
 import { instanceKey } from '../discovery/outlier-ejection.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from './connection-errors.js';
+import { PatternRoutes, type PickedRoute, type Route } from './pattern-routes.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
 
 /**
  * A Nest ClientProxy whose every `send()`/`emit()` goes to a live instance of one service, chosen
- * by that service's strategy. One pooled ClientTCP per instance, opened on first use and closed
- * when the instance leaves the list or the app closes. A call whose instance refuses or drops the
- * connection before replying moves on to an instance not tried yet (up to `retries` more).
+ * by that service's strategy — or, with `byPattern`, of the service whose instances handle the
+ * pattern (an event: one instance of each such service). One pooled ClientTCP per instance, opened
+ * on first use and closed when the instance leaves the list or the app closes. A call whose instance
+ * refuses or drops the connection before replying moves on to an instance not tried yet (up to
+ * `retries` more).
  */
 export class DiscoveryClientProxy extends ClientProxy implements OnApplicationShutdown {
   private readonly pool = new Map<string, InstanceClient>();
   private readonly departures: Subscription;
+  /** Where a call by pattern goes (with `byPattern`); undefined for a client of one service. */
+  private readonly routes: PatternRoutes | undefined;
+  /** The one route of a client of one service. */
+  private readonly serviceRoute: Route | undefined;
 
   constructor(
-    private readonly config: Required<Pick<DiscoveryClientConfig, 'service' | 'retries'>> & DiscoveryClientConfig,
+    private readonly config: Required<Pick<DiscoveryClientConfig, 'retries'>> & DiscoveryClientConfig,
     private readonly discovery: DiscoveryClient,
     /** Opens the client of one instance (a pooled ClientTCP; specs pass their own). */
     private readonly connectTo: (endpoint: ServiceEndpoint) => InstanceClient = (endpoint) =>
       new ClientTCP({ ...config.options, host: endpoint.host, port: endpoint.port }),
   ) {
     super();
-    this.departures = discovery.endpoints$(config.service).subscribe((endpoints) => this.closeDeparted(endpoints));
+    if (config.byPattern === true) {
+      this.routes = new PatternRoutes(discovery, config.where);
+      this.departures = discovery.catalog$().subscribe(({ changes }) => {
+        for (const change of changes) if (change.type !== 'added') this.closeClient(instanceKey(change.previous ?? change.endpoint));
+      });
+    } else {
+      this.serviceRoute = { service: config.service!, where: config.where };
+      this.departures = discovery.endpoints$(config.service!).subscribe((endpoints) => this.closeDeparted(endpoints));
+    }
   }
 
-  /** The service whose instances this client calls (watched from bootstrap). */
-  get service(): string {
+  /** The service whose instances this client calls (watched from bootstrap); undefined when it routes by pattern. */
+  get service(): string | undefined {
     return this.config.service;
+  }
+
+  /** Whether calls go to whichever service handles their pattern (the catalog is watched from bootstrap). */
+  get byPattern(): boolean {
+    return this.routes !== undefined;
   }
 
   /** Nothing to connect up front: each instance's connection opens on its first call. */
@@ -53,34 +73,65 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
   }
 
   override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
-    return defer(() => this.call<TResult>(pattern, data, new Set(), (client) => client.send<TResult, TInput>(pattern, data)));
+    const run = (client: InstanceClient) => client.send<TResult, TInput>(pattern, data);
+    if (this.routes === undefined) return defer(() => this.call<TResult>(this.serviceRoute!, pattern, data, new Set(), run));
+    const routes = this.routes;
+    // The first service that has an instance with the pattern takes the message.
+    return from(routes.servicesFor(pattern, 'message')).pipe(
+      switchMap((services) => {
+        const { route, endpoint } = routes.pickFirst(services, pattern, this.keyOf(pattern, data));
+        return this.call<TResult>(route, pattern, data, new Set(), run, endpoint);
+      }),
+    );
   }
 
   override emit<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
+    const run = (client: InstanceClient) => client.emit<TResult, TInput>(pattern, data);
+    const routes = this.routes;
+    const delivery =
+      routes === undefined
+        ? defer(() => this.call<TResult>(this.serviceRoute!, pattern, data, new Set(), run))
+        : from(routes.servicesFor(pattern, 'event')).pipe(
+            switchMap((services) => this.emitToEach<TResult>(routes.pickEach(services, pattern, this.keyOf(pattern, data)), pattern, data, run)),
+          );
     // Hot, like Nest's own emit(): the event goes out whether or not anyone subscribes.
-    const source = connectable(
-      defer(() => this.call<TResult>(pattern, data, new Set(), (client) => client.emit<TResult, TInput>(pattern, data))),
-      { connector: () => new Subject<TResult>(), resetOnDisconnect: false },
-    );
+    const source = connectable(delivery, { connector: () => new Subject<TResult>(), resetOnDisconnect: false });
     source.connect();
     return source;
   }
 
+  /** An event to one instance of each service: every delivery runs to its end; the first failure, if any, is the error. */
+  private emitToEach<T>(picked: readonly PickedRoute[], pattern: unknown, data: unknown, run: (client: InstanceClient) => Observable<T>): Observable<T> {
+    const failures: unknown[] = [];
+    const deliveries = picked.map(({ route, endpoint }) =>
+      defer(() => this.call<T>(route, pattern, data, new Set(), run, endpoint)).pipe(
+        catchError((error: unknown) => {
+          failures.push(error);
+          return EMPTY;
+        }),
+      ),
+    );
+    return concat(merge(...deliveries), defer(() => (failures.length === 0 ? EMPTY : throwError(() => failures[0]))));
+  }
+
   /** Runs the call on `endpoint` (first: the strategy's pick); on a connection failure, on one not tried yet. */
   private call<T>(
+    route: Route,
     pattern: unknown,
     data: unknown,
     tried: Set<string>,
     run: (client: InstanceClient) => Observable<T>,
-    endpoint: ServiceEndpoint = this.discovery.pick(this.config.service, { key: this.keyOf(pattern, data), where: this.config.where }),
+    endpoint: ServiceEndpoint = this.discovery.pick(route.service, { key: this.keyOf(pattern, data), where: route.where }),
   ): Observable<T> {
     const instance = instanceKey(endpoint);
     tried.add(instance);
-    const strategy = this.discovery.strategyFor(this.config.service);
+    const strategy = this.discovery.strategyFor(route.service);
     const tracker = isInFlightTracker(strategy) ? strategy : undefined;
     tracker?.callStarted(endpoint);
+    const counted = this.discovery.callCounts.started(endpoint);
     const startedAt = performance.now();
     let responseMs: number | undefined;
+    let unreachable = false;
     const answered = () => (responseMs ??= performance.now() - startedAt);
     return run(this.clientFor(endpoint)).pipe(
       tap({
@@ -90,19 +141,21 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
           this.discovery.reportSuccess(endpoint);
         },
       }),
-      finalize(() => tracker?.callFinished(endpoint, responseMs)),
+      finalize(() => {
+        tracker?.callFinished(endpoint, responseMs);
+        counted.finished(unreachable);
+      }),
       catchError((error: unknown) => {
-        const unreachable = responseMs === undefined && isConnectionError(error);
+        unreachable = responseMs === undefined && isConnectionError(error);
         if (!unreachable) answered(); // an error from the instance is an answer
         // Reported for outlier ejection: a failure before any answer, or else the instance answered.
         if (unreachable) this.discovery.reportFailure(endpoint);
         else this.discovery.reportSuccess(endpoint);
-        const next = unreachable && tried.size <= this.config.retries ? this.discovery.pickExcept(this.config.service, tried, { key: this.keyOf(pattern, data), where: this.config.where }) : undefined;
+        const next = unreachable && tried.size <= this.config.retries ? this.discovery.pickExcept(route.service, tried, { key: this.keyOf(pattern, data), where: route.where }) : undefined;
         if (!next) throw error;
         // The instance is unreachable: its connection is useless until it comes back.
-        this.pool.get(instance)?.close();
-        this.pool.delete(instance);
-        return this.call(pattern, data, tried, run, next);
+        this.closeClient(instance);
+        return this.call(route, pattern, data, tried, run, next);
       }),
     );
   }
@@ -121,14 +174,14 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     return client;
   }
 
+  private closeClient(instance: string): void {
+    this.pool.get(instance)?.close();
+    this.pool.delete(instance);
+  }
+
   private closeDeparted(endpoints: readonly ServiceEndpoint[]): void {
     const present = new Set(endpoints.map(instanceKey));
-    for (const [instance, client] of this.pool) {
-      if (!present.has(instance)) {
-        client.close();
-        this.pool.delete(instance);
-      }
-    }
+    for (const instance of this.pool.keys()) if (!present.has(instance)) this.closeClient(instance);
   }
 
   // Never called: send() and emit() above go through the pooled clients.
@@ -143,4 +196,3 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
 
 /** What the proxy uses of one instance's client. */
 type InstanceClient = Pick<ClientProxy, 'send' | 'emit' | 'close'>;
-

@@ -1,0 +1,119 @@
+/**
+ * The dashboard's one page: no build step, nothing loaded from elsewhere. It reads `<its path>/api`
+ * once and then follows `<its path>/events` (server-sent events), so it works under any global
+ * prefix or mount path. Every value is escaped before it reaches the document.
+ */
+export const dashboardPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Discovery — nestjs-etcd-discovery</title>
+<style>
+  :root { --line: #e3e6ea; --muted: #6b7280; --up: #15803d; --draining: #b45309; --down: #b91c1c; }
+  * { box-sizing: border-box; }
+  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2937; background: #f6f7f9; }
+  header { background: #111827; color: #f9fafb; padding: .8rem 1.5rem; display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; }
+  header h1 { font-size: 1.1rem; margin: 0; font-weight: 600; }
+  header .meta { color: #cbd5e1; font-size: .85rem; }
+  #live { font-size: .8rem; padding: .1rem .5rem; border-radius: 1rem; background: #374151; }
+  #live.on { background: var(--up); }
+  main { display: grid; grid-template-columns: minmax(0, 1fr) 22rem; gap: 1.2rem; padding: 1.2rem 1.5rem; }
+  @media (max-width: 1000px) { main { grid-template-columns: 1fr; } }
+  section.service { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; margin-bottom: 1rem; }
+  section.service h2 { font-size: 1rem; margin: 0 0 .5rem; display: flex; gap: .6rem; align-items: baseline; flex-wrap: wrap; }
+  .badge { font-size: .75rem; font-weight: 500; padding: .05rem .45rem; border-radius: 1rem; background: #eef2f7; color: #374151; }
+  .badge.warn { background: #fef3c7; color: #92400e; }
+  .chips { display: flex; flex-wrap: wrap; gap: .3rem; margin: .2rem 0 .6rem; }
+  .chip { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; padding: .1rem .4rem; border-radius: 4px; background: #eef6ff; border: 1px solid #cfe3fb; }
+  .chip.event { background: #f3efff; border-color: #ddd2fb; }
+  .chip.partial { border-style: dashed; }
+  .chip .n { color: var(--muted); margin-left: .3rem; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: .3rem .6rem .3rem 0; border-top: 1px solid var(--line); vertical-align: top; }
+  th { font-weight: 500; color: var(--muted); font-size: .8rem; border-top: 0; }
+  td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
+  .status-up { color: var(--up); } .status-draining { color: var(--draining); } .status-down { color: var(--down); }
+  .muted { color: var(--muted); }
+  aside { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; align-self: start; }
+  aside h2 { font-size: 1rem; margin: 0 0 .5rem; }
+  aside ol { list-style: none; margin: 0; padding: 0; max-height: 70vh; overflow: auto; }
+  aside li { padding: .3rem 0; border-top: 1px solid var(--line); font-size: .85rem; }
+  .t-added { color: var(--up); } .t-removed { color: var(--down); } .t-updated { color: var(--draining); }
+</style>
+</head>
+<body>
+<header>
+  <h1>Discovery</h1>
+  <span class="meta" id="summary">…</span>
+  <span id="live">connecting…</span>
+</header>
+<main>
+  <div id="services"><p class="muted">Reading the catalog…</p></div>
+  <aside><h2>Last changes</h2><ol id="timeline"><li class="muted">None yet.</li></ol></aside>
+</main>
+<script>
+  const base = location.pathname.replace(/\\/+$/, '');
+  const $ = (id) => document.getElementById(id);
+  const escape = (text) => String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  let last;
+
+  function age(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return s + ' s';
+    if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+    if (s < 86400) return Math.floor(s / 3600) + ' h ' + Math.floor((s % 3600) / 60) + ' min';
+    return Math.floor(s / 86400) + ' d ' + Math.floor((s % 86400) / 3600) + ' h';
+  }
+
+  function chips(list, total, kind) {
+    return list.map((p) => '<span class="chip ' + kind + (p.instances < total ? ' partial' : '') + '" data-pattern="' + escape(p.pattern) + '">' +
+      escape(p.pattern) + (p.instances < total ? '<span class="n">' + p.instances + '/' + total + '</span>' : '') + '</span>').join('');
+  }
+
+  function handles(instance, service) {
+    if (service.consistent) return '<span class="muted">all</span>';
+    const own = new Set([...instance.patterns, ...instance.events]);
+    const all = [...service.patterns, ...service.events].map((p) => p.pattern);
+    const lacks = all.filter((p) => !own.has(p));
+    return lacks.length === 0 ? '<span class="muted">all</span>' : '<span class="lacks">lacks ' + lacks.map(escape).join(', ') + '</span>';
+  }
+
+  function render(snapshot) {
+    last = snapshot;
+    const instances = snapshot.services.reduce((sum, s) => sum + s.instances.length, 0);
+    $('summary').textContent = snapshot.namespace + ' · ' + snapshot.services.length + ' service(s) · ' + instances + ' instance(s)';
+    $('services').innerHTML = snapshot.services.length === 0 ? '<p class="muted">No service is registered under ' + escape(snapshot.namespace) + '.</p>' :
+      snapshot.services.map((service) => {
+        const total = service.instances.length;
+        const rows = service.instances.map((i) =>
+          '<tr class="instance" data-address="' + escape(i.address) + '" data-status="' + escape(i.status) + '">' +
+          '<td class="mono">' + escape(i.id) + '</td><td class="mono">' + escape(i.address) + '</td>' +
+          '<td>' + escape(i.zone ?? '—') + '</td><td>' + escape(i.version ?? '—') + '</td>' +
+          '<td class="status-' + escape(i.status) + '">' + escape(i.status) + '</td><td>' + i.weight + '</td>' +
+          '<td>' + (i.registeredAt === undefined ? '—' : age(snapshot.at - i.registeredAt)) + '</td>' +
+          '<td>' + i.calls.calls + (i.calls.unreachable ? ' <span class="status-down">(' + i.calls.unreachable + ' unreachable)</span>' : '') +
+          (i.calls.inFlight ? ' <span class="muted">· ' + i.calls.inFlight + ' in flight</span>' : '') + '</td>' +
+          '<td>' + handles(i, service) + '</td></tr>').join('');
+        return '<section class="service" data-service="' + escape(service.service) + '"><h2>' + escape(service.service) +
+          ' <span class="badge"><span class="count">' + total + '</span> instance(s)</span>' +
+          (service.consistent ? '' : ' <span class="badge warn">instances disagree</span>') + '</h2>' +
+          (service.patterns.length + service.events.length === 0 ? '<div class="chips muted">publishes no patterns</div>' :
+            '<div class="chips">' + chips(service.patterns, total, 'message') + chips(service.events, total, 'event') + '</div>') +
+          '<table><tr><th>id</th><th>address</th><th>zone</th><th>version</th><th>status</th><th>weight</th><th>lease age</th><th>calls from here</th><th>handles</th></tr>' +
+          rows + '</table></section>';
+      }).join('');
+    $('timeline').innerHTML = snapshot.timeline.length === 0 ? '<li class="muted">None yet.</li>' : snapshot.timeline.map((c) =>
+      '<li class="change"><span class="t-' + c.type + '">' + c.type + '</span> ' + escape(c.service) + ' <span class="mono">' + escape(c.address) +
+      '</span>' + (c.detail ? ' — ' + escape(c.detail) : '') + ' <span class="muted">' + new Date(c.at).toLocaleTimeString() + '</span></li>').join('');
+  }
+
+  fetch(base + '/api').then((r) => r.json()).then((snapshot) => { if (!last) render(snapshot); }).catch(() => undefined);
+  const events = new EventSource(base + '/events');
+  events.onopen = () => { $('live').textContent = 'live'; $('live').className = 'on'; };
+  events.onerror = () => { $('live').textContent = 'reconnecting…'; $('live').className = ''; };
+  events.onmessage = (message) => render(JSON.parse(message.data));
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,109 @@
+import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { auditTime, distinctUntilChanged, interval, map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
+import type { CatalogService } from '../discovery/catalog.interface.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
+import type { EndpointChange } from '../discovery/endpoint-change.interface.js';
+import { instanceKey } from '../discovery/outlier-ejection.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { DashboardChange, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
+
+const TIMELINE_LENGTH = 100;
+/** At most this often a live page gets a new snapshot: a burst of changes is one update. */
+const UPDATE_EVERY_MS = 250;
+/** How often the call counts are looked at for a change worth an update. */
+const CALLS_EVERY_MS = 1000;
+
+/**
+ * What the dashboard shows, made from the catalog (one watch of the namespace, kept while the app
+ * runs), this app's call counts, and the changes it saw since it started.
+ */
+@Injectable()
+export class DashboardState implements OnModuleInit, OnApplicationShutdown {
+  private services: readonly CatalogService[] = [];
+  private readonly timeline: DashboardChange[] = [];
+  private readonly changed = new Subject<void>();
+  private subscription: Subscription | undefined;
+
+  constructor(private readonly discovery: DiscoveryClient) {}
+
+  onModuleInit(): void {
+    this.subscription = this.discovery.catalog$().subscribe(({ services, changes }) => {
+      this.services = services;
+      const at = Date.now();
+      for (const change of changes) this.timeline.unshift(describe(change, at));
+      this.timeline.length = Math.min(this.timeline.length, TIMELINE_LENGTH);
+      this.changed.next();
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.subscription?.unsubscribe();
+    this.changed.complete();
+  }
+
+  /** A snapshot now, then one after each change of the catalog or of the call counts (at most every 250 ms). */
+  updates$(): Observable<DashboardSnapshot> {
+    const callsChanged = interval(CALLS_EVERY_MS).pipe(
+      map(() => this.discovery.callCounts.snapshot().reduce((sum, counts) => sum + counts.calls + counts.inFlight, 0)),
+      distinctUntilChanged(),
+    );
+    return merge(this.changed, callsChanged).pipe(auditTime(UPDATE_EVERY_MS), startWith(undefined), map(() => this.snapshot()));
+  }
+
+  snapshot(): DashboardSnapshot {
+    const calls = new Map(this.discovery.callCounts.snapshot().map((counts) => [`${counts.service}/${counts.instance}`, counts]));
+    const services = this.services.map((service): DashboardService => ({
+      service: service.service,
+      consistent: service.consistent,
+      patterns: counted(service.patterns, service.endpoints, (endpoint) => endpoint.patterns),
+      events: counted(service.events, service.endpoints, (endpoint) => endpoint.events),
+      instances: service.endpoints.map((endpoint) => {
+        const counts = calls.get(`${endpoint.service}/${instanceKey(endpoint)}`);
+        return {
+          id: endpoint.id,
+          address: endpoint.address,
+          ...(endpoint.zone === undefined ? {} : { zone: endpoint.zone }),
+          ...(endpoint.version === undefined ? {} : { version: endpoint.version }),
+          status: endpoint.status ?? 'up',
+          weight: endpoint.weight,
+          ...(endpoint.registeredAt === undefined ? {} : { registeredAt: endpoint.registeredAt }),
+          patterns: endpoint.patterns ?? [],
+          events: endpoint.events ?? [],
+          calls: { calls: counts?.calls ?? 0, unreachable: counts?.unreachable ?? 0, inFlight: counts?.inFlight ?? 0 },
+        };
+      }),
+    }));
+    return { namespace: this.discovery.namespace, at: Date.now(), services, timeline: [...this.timeline] };
+  }
+}
+
+/** Each name with the number of endpoints that have it. */
+function counted(
+  names: readonly string[],
+  endpoints: readonly ServiceEndpoint[],
+  of: (endpoint: ServiceEndpoint) => readonly string[] | undefined,
+): { pattern: string; instances: number }[] {
+  const counts = new Map(names.map((name) => [name, 0]));
+  for (const endpoint of endpoints) for (const name of of(endpoint) ?? []) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return names.map((pattern) => ({ pattern, instances: counts.get(pattern)! }));
+}
+
+function describe(change: EndpointChange, at: number): DashboardChange {
+  const { endpoint, previous } = change;
+  const base: DashboardChange = { at, type: change.type, service: endpoint.service, id: endpoint.id, address: endpoint.address };
+  return previous === undefined ? base : { ...base, detail: differences(previous, endpoint) };
+}
+
+/** What an update changed, in a few words. */
+function differences(before: ServiceEndpoint, after: ServiceEndpoint): string {
+  const words: string[] = [];
+  if ((before.status ?? 'up') !== (after.status ?? 'up')) words.push(`status ${before.status ?? 'up'} → ${after.status ?? 'up'}`);
+  if (before.address !== after.address) words.push(`address ${before.address} → ${after.address}`);
+  if (before.weight !== after.weight) words.push(`weight ${before.weight} → ${after.weight}`);
+  if (before.version !== after.version) words.push(`version ${before.version ?? '—'} → ${after.version ?? '—'}`);
+  if (before.zone !== after.zone) words.push(`zone ${before.zone ?? '—'} → ${after.zone ?? '—'}`);
+  const listed = (list: readonly string[] | undefined) => (list ?? []).join(',');
+  if (listed(before.patterns) !== listed(after.patterns) || listed(before.events) !== listed(after.events)) words.push('patterns');
+  if (before.registeredAt !== after.registeredAt) words.push('registered again');
+  return words.length === 0 ? 'metadata' : words.join(', ');
+}

@@ -1,0 +1,132 @@
+import { Injectable, Logger, type CanActivate, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import type { AddressInfo } from 'node:net';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { DiscoveryOptionsError } from '../errors.js';
+import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
+import type { DashboardSnapshot } from './dashboard-snapshot.interface.js';
+import { DiscoveryDashboardModule, type DiscoveryDashboardOptions } from './discovery-dashboard.module.js';
+
+@Injectable()
+class TokenGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return context.switchToHttp().getRequest<{ headers: Record<string, string> }>().headers['x-token'] === 'let-me-in';
+  }
+}
+
+let app: INestApplication | undefined;
+beforeAll(() => Logger.overrideLogger(false));
+afterAll(() => Logger.overrideLogger(new Logger()));
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function mounted(options: DiscoveryDashboardOptions = {}) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      DiscoveryTestingModule.forRoot({
+        endpoints: {
+          'log-service': [
+            { host: '10.9.0.1', port: 1, zone: 'eu-1', version: '1.0.0', patterns: ['log.append'], events: ['grade.recorded'] },
+            { host: '10.9.0.1', port: 2, zone: 'eu-2', version: '1.1.0', patterns: ['log.append', 'log.search'], events: ['grade.recorded'] },
+          ],
+        },
+      }),
+      DiscoveryDashboardModule.forRoot(options),
+    ],
+  }).compile();
+  app = moduleRef.createNestApplication();
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, registry: app.get(InMemoryRegistry), discovery: app.get(DiscoveryClient) };
+}
+
+/** The first `count` snapshots of the dashboard's server-sent events. */
+async function events(url: string, count: number, init?: RequestInit, whileReading?: () => Promise<void>): Promise<DashboardSnapshot[]> {
+  const response = await fetch(url, init);
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const snapshots: DashboardSnapshot[] = [];
+  let buffered = '';
+  let acted = false;
+  while (snapshots.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffered += value;
+    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+      const data = buffered.slice(0, end).split('\n').find((line) => line.startsWith('data: '));
+      buffered = buffered.slice(end + 2);
+      if (data) snapshots.push(JSON.parse(data.slice(6)) as DashboardSnapshot);
+    }
+    if (!acted && snapshots.length > 0 && whileReading) {
+      acted = true;
+      await whileReading();
+    }
+  }
+  await reader.cancel();
+  return snapshots;
+}
+
+describe('DiscoveryDashboardModule', () => {
+  it('serves the page, its JSON and its events at the path, and nothing anywhere else', async () => {
+    const { url } = await mounted({ path: '/ops/discovery' });
+    const page = await fetch(`${url}/ops/discovery`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    expect(html).toContain('<title>Discovery');
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // nothing loaded from elsewhere
+    const snapshot = (await (await fetch(`${url}/ops/discovery/api`)).json()) as DashboardSnapshot;
+    expect(snapshot.namespace).toBe('/services');
+    expect(snapshot.services).toEqual([
+      {
+        service: 'log-service',
+        consistent: false,
+        patterns: [{ pattern: 'log.append', instances: 2 }, { pattern: 'log.search', instances: 1 }],
+        events: [{ pattern: 'grade.recorded', instances: 2 }],
+        instances: [
+          { id: '10.9.0.1:1', address: '10.9.0.1:1', zone: 'eu-1', version: '1.0.0', status: 'up', weight: 1, patterns: ['log.append'], events: ['grade.recorded'], calls: { calls: 0, unreachable: 0, inFlight: 0 } },
+          { id: '10.9.0.1:2', address: '10.9.0.1:2', zone: 'eu-2', version: '1.1.0', status: 'up', weight: 1, patterns: ['log.append', 'log.search'], events: ['grade.recorded'], calls: { calls: 0, unreachable: 0, inFlight: 0 } },
+        ],
+      },
+    ]);
+    expect((await fetch(`${url}/discovery`)).status).toBe(404);
+  });
+
+  it('pushes a new snapshot when an instance comes or goes, with the change in the timeline', async () => {
+    const { url, registry } = await mounted();
+    const [first, second] = await events(`${url}/discovery/events`, 2, undefined, async () => {
+      await registry.add('log-service', { host: '10.9.0.1', port: 3, patterns: ['log.append'] });
+    });
+    expect(first!.services[0]!.instances).toHaveLength(2);
+    expect(second!.services[0]!.instances.map((instance) => instance.address)).toEqual(['10.9.0.1:1', '10.9.0.1:2', '10.9.0.1:3']);
+    expect(second!.timeline).toEqual([{ at: expect.any(Number), type: 'added', service: 'log-service', id: '10.9.0.1:3', address: '10.9.0.1:3' }]);
+  });
+
+  it('counts this app\'s calls per instance', async () => {
+    const { url, discovery } = await mounted();
+    for (let call = 0; call < 3; call += 1) await discovery.call('log-service', async () => 'ok');
+    await expect(discovery.call('log-service', async () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), { retries: 0 })).rejects.toThrow('refused');
+    const snapshot = (await (await fetch(`${url}/discovery/api`)).json()) as DashboardSnapshot;
+    // Round robin: 1, 2, 1, and the refused 4th call on 2 (retries: 0, so no other instance tried).
+    expect(snapshot.services[0]!.instances.map((instance) => instance.calls)).toEqual([
+      { calls: 2, unreachable: 0, inFlight: 0 },
+      { calls: 2, unreachable: 1, inFlight: 0 },
+    ]);
+  });
+
+  it('answers 403 on the page, its JSON and its events without what the guard asks for', async () => {
+    const { url } = await mounted({ guard: TokenGuard });
+    for (const path of ['/discovery', '/discovery/api', '/discovery/events']) expect((await fetch(`${url}${path}`)).status).toBe(403);
+    expect((await fetch(`${url}/discovery/api`, { headers: { 'x-token': 'let-me-in' } })).status).toBe(200);
+    expect(await events(`${url}/discovery/events`, 1, { headers: { 'x-token': 'let-me-in' } })).toHaveLength(1);
+  });
+
+  it.each([
+    [{ path: 'a path with spaces' }, 'Invalid `path` "a path with spaces" in DiscoveryDashboardModule.forRoot()'],
+    [{ guard: 'admin' as never }, 'Invalid `guard` in DiscoveryDashboardModule.forRoot(): give a guard class'],
+  ])('rejects %j with a clear error', (options, message) => {
+    expect(() => DiscoveryDashboardModule.forRoot(options)).toThrow(DiscoveryOptionsError);
+    expect(() => DiscoveryDashboardModule.forRoot(options)).toThrow(message);
+  });
+});
