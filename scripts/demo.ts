@@ -18,7 +18,16 @@ interface RunningApp extends ExampleApp {
   name: string;
 }
 
-type Directory = Record<string, { id: string; address: string }[]>;
+/** What the portal's discovery dashboard answers at /discovery/api (the part the demo prints). */
+interface Catalog {
+  services: {
+    service: string;
+    consistent: boolean;
+    patterns: { pattern: string }[];
+    events: { pattern: string }[];
+    instances: { id: string; address: string; status: string; zone?: string }[];
+  }[];
+}
 
 async function main(): Promise<number> {
   const workDir = await mkdtemp(join(tmpdir(), 'nestjs-etcd-discovery-demo-'));
@@ -47,13 +56,19 @@ async function main(): Promise<number> {
   const apps: RunningApp[] = [...logs, grading, portal];
   console.log(`Apps' output: ${workDir}\n`);
 
-  const directory = () => getJson<Directory>(`${portal.url}/services`);
-  const logInstances = async () => (await directory())['log-service']?.length ?? 0;
+  const catalog = () => getJson<Catalog>(`${portal.url}/discovery/api`);
+  const instancesOf = (current: Catalog, service: string) => current.services.find((entry) => entry.service === service)?.instances.length ?? 0;
+  const logInstances = async () => instancesOf(await catalog(), 'log-service');
   await waitFor('3 log-service instances and grading-service in the portal', async () => {
-    const current = await directory();
-    return current['log-service']?.length === 3 && current['grading-service']?.length === 1;
+    const current = await catalog();
+    return instancesOf(current, 'log-service') === 3 && instancesOf(current, 'grading-service') === 1;
   });
-  printDirectory('Live instances, as the portal sees them', await directory());
+  printCatalog(`The catalog, as the portal's dashboard shows it (${portal.url}/discovery)`, await catalog());
+
+  // The portal does not name log-service: its client finds who handles the pattern.
+  const routed = await postJson<{ instance?: string }>(`${portal.url}/log`, { line: 'routed by pattern' });
+  if (!routed.instance) throw new Error(`POST /log (sent by pattern) failed: ${JSON.stringify(routed)}`);
+  console.log(`Routed by pattern: the portal sent "log.append" without naming a service; log-service ${routed.instance} stored the line.\n`);
 
   let failures = 0;
   let sent = 0;
@@ -69,7 +84,7 @@ async function main(): Promise<number> {
   failures += phase2.failed;
   sent += phase2.total;
   printSpread(`Phase 2 — traffic while log-service #1 (${logs[0]!.url}) stops on SIGTERM`, phase2);
-  printDirectory('Live instances', await directory());
+  printCatalog('Live instances', await catalog(), false);
 
   const phase3 = await trafficDuring(portal.url, async () => {
     logs[1]!.child.kill('SIGKILL');
@@ -78,7 +93,7 @@ async function main(): Promise<number> {
   failures += phase3.failed;
   sent += phase3.total;
   printSpread(`Phase 3 — traffic while log-service #2 (${logs[1]!.url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase3);
-  printDirectory('Live instances', await directory());
+  printCatalog('Live instances', await catalog(), false);
 
   if (etcd) {
     const added = await Promise.all([4, 5].map((index) => start('log-service', `log-service #${index}`)));
@@ -107,7 +122,7 @@ async function main(): Promise<number> {
 
   console.log(`${sent} requests, ${failures} failed.`);
   if (keep) {
-    console.log(`\nStill running (--keep). Open the portal: ${portal.url}/   Ctrl-C stops everything.`);
+    console.log(`\nStill running (--keep). Open the dashboard: ${portal.url}/discovery   Ctrl-C stops everything.`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
   await Promise.all(apps.map(async (app) => {
@@ -182,10 +197,19 @@ function printSpread(title: string, spread: Spread): void {
   console.log(`  ${spread.total} sent, ${spread.failed} failed\n`);
 }
 
-function printDirectory(title: string, directory: Directory): void {
+function printCatalog(title: string, current: Catalog, withPatterns = true): void {
   console.log(title);
-  const rows = Object.entries(directory).flatMap(([service, endpoints]) => endpoints.map((endpoint) => [service, endpoint.address]));
-  printTable(['service', 'address'], rows);
+  const handles = (entry: Catalog['services'][number]) =>
+    [...entry.patterns.map(({ pattern }) => pattern), ...entry.events.map(({ pattern }) => `${pattern} (event)`)].join(', ') || '—';
+  const rows = current.services.flatMap((entry) =>
+    entry.instances.map((instance, index) => [
+      index === 0 ? entry.service : '',
+      instance.address,
+      instance.status,
+      ...(withPatterns ? [index === 0 ? handles(entry) : ''] : []),
+    ]),
+  );
+  printTable(['service', 'address', 'status', ...(withPatterns ? ['handles'] : [])], rows);
   console.log('');
 }
 

@@ -1,35 +1,19 @@
-import { BadGatewayException, BadRequestException, Body, Controller, Get, Header, Inject, Post, Sse, type MessageEvent } from '@nestjs/common';
+import { BadGatewayException, BadRequestException, Body, Controller, Get, Inject, Post, Redirect } from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { DiscoveryClient, InjectDiscovery } from 'nestjs-etcd-discovery';
-import { firstValueFrom, map, type Observable } from 'rxjs';
-import { portalPage } from './portal-page.js';
-import { ServiceDirectory, type Directory } from './service-directory.js';
+import { firstValueFrom } from 'rxjs';
 
 @Controller()
 export class PortalController {
   constructor(
-    private readonly directory: ServiceDirectory,
     @InjectDiscovery() private readonly discovery: DiscoveryClient,
-    @Inject('LOG_SERVICE') private readonly logs: ClientProxy,
+    @Inject('BUS') private readonly bus: ClientProxy,
   ) {}
 
+  /** The discovery dashboard (DiscoveryDashboardModule). */
   @Get()
-  @Header('Content-Type', 'text/html; charset=utf-8')
-  page(): string {
-    return portalPage;
-  }
-
-  /** The live instances of every service, as JSON. */
-  @Get('services')
-  services(): Promise<Directory> {
-    return this.directory.current();
-  }
-
-  /** The same, pushed on every change (server-sent events): what the page shows. */
-  @Sse('events')
-  events(): Observable<MessageEvent> {
-    return this.directory.snapshot$.pipe(map((directory) => ({ data: directory })));
-  }
+  @Redirect('discovery')
+  home(): void {}
 
   /**
    * Forwards to a grading-service instance over HTTP: `call()` picks one, and if it cannot be
@@ -51,11 +35,14 @@ export class PortalController {
     return response.json();
   }
 
-  /** Forwards to a log-service instance over TCP (DiscoveryClientsModule). */
+  /**
+   * Sends `log.append` over TCP to an instance that handles it, found by its pattern
+   * (DiscoveryClientsModule, `byPattern`): the portal does not name log-service.
+   */
   @Post('log')
   async log(@Body() body: { line?: string }): Promise<unknown> {
     try {
-      return await firstValueFrom(this.logs.send('log.append', { line: body?.line }));
+      return await firstValueFrom(this.bus.send('log.append', { line: body?.line }));
     } catch (error) {
       // An error raised by log-service's handler arrives as { status: 'error', message }.
       const message = (error as { message?: unknown })?.message;

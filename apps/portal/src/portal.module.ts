@@ -1,15 +1,17 @@
 import { Module } from '@nestjs/common';
-import { DiscoveryClientsModule, DiscoveryModule, LatencyAwareStrategy } from 'nestjs-etcd-discovery';
+import { DiscoveryClientsModule, DiscoveryDashboardModule, DiscoveryModule, LatencyAwareStrategy } from 'nestjs-etcd-discovery';
+import { LoopbackOnlyGuard } from './loopback-only.guard.js';
 import { PortalController } from './portal.controller.js';
-import { ServiceDirectory } from './service-directory.js';
 
 @Module({
   imports: [
     // Its log lines go to the log-service instance that answers fastest (the others: round robin).
     DiscoveryModule.forRoot({ requires: ['grading-service'], strategies: { 'log-service': LatencyAwareStrategy }, zone: process.env.ZONE }),
-    DiscoveryClientsModule.register([{ name: 'LOG_SERVICE', service: 'log-service' }]),
+    // One client for every service: each message goes to a service whose instances handle its pattern.
+    DiscoveryClientsModule.register([{ name: 'BUS', byPattern: true }]),
+    // The fleet, live, at /discovery (JSON at /discovery/api) — for requests from this machine only.
+    DiscoveryDashboardModule.forRoot({ path: '/discovery', guard: LoopbackOnlyGuard }),
   ],
   controllers: [PortalController],
-  providers: [ServiceDirectory],
 })
 export class PortalModule {}
