@@ -3,7 +3,7 @@
 #   1. the npm packages (npm ci) when node_modules is missing or older than package-lock.json;
 #   2. the etcd server and etcdctl, from Debian's etcd-server/etcd-client packages, when they are
 #      not on PATH (needs root and apt-get; otherwise it says how to get them and stops);
-#   3. openssl and Chromium from Debian's packages, for the TLS and portal page tests;
+#   3. openssl and Chromium from Debian's packages, for the TLS and dashboard tests;
 #   4. the library, the example apps, the demo and the test fixtures (tsc -b).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,11 +29,11 @@ MSG
   fi
 fi
 
-# The TLS tests make their certificates with openssl; the portal page test drives Debian's Chromium
+# The TLS tests make their certificates with openssl; the dashboard test drives Debian's Chromium
 # (playwright-core never downloads a browser).
 if ! command -v openssl >/dev/null 2>&1 || [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-    echo "setup: installing openssl and Chromium from Debian's packages (for the TLS and portal page tests)"
+    echo "setup: installing openssl and Chromium from Debian's packages (for the TLS and dashboard tests)"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl chromium >/dev/null
   else

@@ -82,6 +82,12 @@ describe('the README examples', () => {
   it('the testing example is libs/discovery/examples/log-target.spec.ts, which the unit suite runs', async () => {
     expect(await codeBlock('log-target')).toBe(await readFile(`${root}libs/discovery/examples/log-target.spec.ts`, 'utf8'));
   });
+  it('the catalog example is libs/discovery/examples/catalog.spec.ts, which the unit suite runs', async () => {
+    expect(await codeBlock('catalog')).toBe(await readFile(`${root}libs/discovery/examples/catalog.spec.ts`, 'utf8'));
+  });
+  it('the dashboard example is the portal\'s module, which the demo and test/dashboard.e2e-spec.ts run', async () => {
+    expect(await readFile(`${root}apps/portal/src/portal.module.ts`, 'utf8')).toContain(await codeBlock('portal-module'));
+  });
   it('the health example is the module test/fixtures/health-app.ts serves, which test/health.e2e-spec.ts runs', async () => {
     expect(await readFile(`${root}test/fixtures/health-app.ts`, 'utf8')).toContain(await codeBlock('health-module'));
   });
