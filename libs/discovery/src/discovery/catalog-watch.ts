@@ -9,12 +9,6 @@ import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
 import { sameEndpoint, withChanges } from './sorted-endpoints.js';
 import type { TolerantDecoder } from './tolerant-decoder.js';
 
-/** What is known of one key: its raw value, and the endpoint it decodes to (undefined when unreadable). */
-interface KnownKey {
-  value: string;
-  endpoint: ServiceEndpoint | undefined;
-}
-
 /** One service's part of the catalog, kept up to date change by change. */
 class ServiceEntry {
   list: readonly ServiceEndpoint[] = [];
@@ -53,7 +47,12 @@ class ServiceEntry {
  * pattern is counted per instance (PatternIndex).
  */
 export class CatalogWatch {
-  private readonly known = new Map<string, KnownKey>();
+  /**
+   * Every key and the endpoint it decodes to (undefined when unreadable). Unlike a service's watch, the
+   * raw values are not kept — at a namespace's size they would double the memory — so a value written
+   * again unchanged is decoded, and found the same.
+   */
+  private readonly known = new Map<string, ServiceEndpoint | undefined>();
   private readonly entries = new Map<string, ServiceEntry>();
   private readonly index = new PatternIndex();
   private readonly catalog = new BehaviorSubject<Catalog | undefined>(undefined);
@@ -114,16 +113,14 @@ export class CatalogWatch {
     const added = new Map<ServiceEntry, ServiceEndpoint[]>();
     const events: EndpointChange[] = [];
     for (const [key, value] of changes) {
-      const before = this.known.get(key);
-      if (value !== undefined && before?.value === value) continue;
-      const previous = before?.endpoint;
+      const previous = this.known.get(key);
       let endpoint = value === undefined ? undefined : this.decoder.decode(key, value);
       if (previous && endpoint && sameEndpoint(previous, endpoint)) endpoint = previous;
       if (value === undefined) {
         this.known.delete(key);
         this.decoder.forget(key);
       } else {
-        this.known.set(key, { value, endpoint });
+        this.known.set(key, endpoint);
       }
       if (endpoint === previous) continue;
       if (previous) {

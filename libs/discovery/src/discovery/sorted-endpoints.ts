@@ -85,7 +85,8 @@ export function sameEndpoint(a: ServiceEndpoint, b: ServiceEndpoint): boolean {
   return names.length === Object.keys(b.metadata).length && names.every((name) => a.metadata[name] === b.metadata[name]);
 }
 
-function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+/** Two lists of the same strings in the same order (or both absent). */
+export function sameStrings(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   if (a === b) return true;
   if (a === undefined || b === undefined || a.length !== b.length) return false;
   for (let index = 0; index < a.length; index += 1) if (a[index] !== b[index]) return false;

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
+import { sameStrings } from './sorted-endpoints.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 
 /**
@@ -9,6 +10,12 @@ import type { ServiceEndpoint } from '../service-endpoint.interface.js';
  * not warn again.
  */
 export class TolerantDecoder {
+  /**
+   * The pattern lists last read for each service: the instances of a service mostly publish the same,
+   * and an endpoint that does gets the same arrays — one copy per service, not one per instance.
+   */
+  private readonly lastLists = new Map<string, { patterns?: readonly string[]; events?: readonly string[] }>();
+
   constructor(
     private readonly namespace: string,
     private readonly logger: LoggerService,
@@ -20,13 +27,24 @@ export class TolerantDecoder {
     const decoded = decodeEndpoint(this.namespace, key, value);
     if (decoded.ok) {
       this.unreadable.delete(key);
-      return decoded.endpoint;
+      return this.shared(decoded.endpoint);
     }
     if (this.unreadable.get(key) !== value) {
       this.unreadable.set(key, value);
       this.logger.warn(`Skipping ${key}: ${decoded.reason} (value: ${preview(value)})`);
     }
     return undefined;
+  }
+
+  private shared(endpoint: ServiceEndpoint): ServiceEndpoint {
+    if (endpoint.patterns === undefined && endpoint.events === undefined) return endpoint;
+    let last = this.lastLists.get(endpoint.service);
+    if (last === undefined) this.lastLists.set(endpoint.service, (last = {}));
+    if (sameStrings(endpoint.patterns, last.patterns)) endpoint.patterns = last.patterns;
+    else last.patterns = endpoint.patterns;
+    if (sameStrings(endpoint.events, last.events)) endpoint.events = last.events;
+    else last.events = endpoint.events;
+    return endpoint;
   }
 
   /** The key was deleted: a bad value written to it again is worth a warning again. */
