@@ -163,6 +163,8 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
       expect(await instance.waitForMessage('testing-kit')).toMatchObject({ picked: '127.0.0.1:1' });
       const called = await instance.waitForMessage('called', 30_000);
       expect(called.reply).toBe('echo: hello');
+      expect(called.sum).toBe(5);
+      expect(called.patterns).toEqual(['echo', '{"cmd":"sum","v":1}']);
       const health = await instance.waitForMessage('health');
       expect(health.discovery).toMatchObject({ status: 'up', problems: [], lease: { alive: true }, registrations: [{ service: 'compat-echo', state: 'registered' }] });
       const key = `/services/compat-echo/${called.address as string}`;
@@ -173,6 +175,9 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
       expect((await readKeys(client, '/services/')).size).toBe(0);
       // No warning at all on the way (Node's require(esm) included), no error.
       expect(instance.output).not.toMatch(/Warning|ERROR/);
+    } catch (error) {
+      // What the app printed and reported says why; the assertion alone often does not.
+      throw new Error(`${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`);
     } finally {
       await instance.stop();
     }

@@ -23,6 +23,7 @@ afterAll(async () => {
 describe('registration on a real etcd', () => {
   it('puts two services of one app under one lease, with the documented keys and values', async () => {
     const namespace = freshNamespace();
+    const startedAt = Date.now();
     const app = await apps.start(
       appModule({ etcd: { hosts: [etcd.host] }, namespace }, [
         ['log-service', { metadata: { region: 'eu' }, version: '1.2.0', zone: 'z1', weight: 2 }],
@@ -37,13 +38,15 @@ describe('registration on a real etcd', () => {
     const id = `127.0.0.1:${port}`;
     const log = keys.get(`${namespace}/log-service/${id}`)!;
     const audit = keys.get(`${namespace}/audit-service/${id}`)!;
+    // registeredAt: when the key was written under this lease (the dashboard's lease age).
+    const registeredAt = expect.toSatisfy((at: number) => at >= startedAt && at <= Date.now());
     expect(JSON.parse(log.value)).toEqual({
       Addr: id,
-      Metadata: { service: 'log-service', id, weight: 2, version: '1.2.0', zone: 'z1', metadata: { region: 'eu' } },
+      Metadata: { service: 'log-service', id, weight: 2, version: '1.2.0', zone: 'z1', registeredAt, metadata: { region: 'eu' } },
     });
     expect(JSON.parse(audit.value)).toEqual({
       Addr: id,
-      Metadata: { service: 'audit-service', id, weight: 1, metadata: {} },
+      Metadata: { service: 'audit-service', id, weight: 1, registeredAt, metadata: {} },
     });
     const registry = app.get(ServiceRegistry);
     expect(log.lease).not.toBe('0');

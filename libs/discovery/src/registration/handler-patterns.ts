@@ -17,8 +17,9 @@ const scanner = new MetadataScanner();
 
 /**
  * Reads the `@MessagePattern()` / `@EventPattern()` handlers of `classes` from the metadata Nest's
- * decorators store, and normalises each pattern as Nest's servers route it (`normalisedPattern`), so that what is published is what a
- * ClientProxy's `send()` must match. gRPC methods (`@GrpcMethod`) are left out: they are not sent by pattern.
+ * decorators store, and normalises each pattern as Nest's servers route it (`normalisedPattern`),
+ * so that what is published is what a ClientProxy's `send()` must match. gRPC methods
+ * (`@GrpcMethod`) are left out: they are not sent by pattern.
  */
 export function handlerPatterns(classes: readonly Type[]): HandlerPatterns {
   const patterns = new Set<string>();

@@ -24,8 +24,16 @@ export class RegistrationEntry {
     public value: string,
   ) {}
 
-  /** Marks the value with the time it is written under a new lease (`registeredAt`: the lease's age). */
-  stamp(now: number): void {
+  /** The lease the value's `registeredAt` was stamped for. */
+  private stampedFor: string | undefined;
+
+  /**
+   * Before a write under `leaseId`: a lease it was not written under before stamps the value with
+   * the time (`registeredAt`, the lease's age); a key put back under the same lease keeps its stamp.
+   */
+  stamp(leaseId: string, now: number): void {
+    if (this.stampedFor === leaseId) return;
+    this.stampedFor = leaseId;
     this.endpoint = { ...this.endpoint, registeredAt: now };
     this.value = encodeEndpoint(this.endpoint);
   }

@@ -54,10 +54,13 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect(isCompleted()).toBe(true);
   });
 
-  it('a lease lost (the keepalive finds it gone) is replaced and every key put back', async () => {
+  it('a lease lost (the keepalive finds it gone) is replaced and every key put back, stamped with the new lease\'s time', async () => {
     const { etcd, registry, events, types } = setup();
     await registry.register(worker(1));
     const first = registry.leaseId!;
+    const stamp = () => (JSON.parse([...etcd.contents().values()][0]!) as { Metadata: { registeredAt: number } }).Metadata.registeredAt;
+    const firstStamp = stamp();
+    await new Promise((resolve) => setTimeout(resolve, 5));
     etcd.expireLease(first);
     await waitFor('re-registration', () => types().includes('re-registered'), { timeoutMs: 3000 });
     // Whichever notices first: the keepalive, or the put that follows the key's deletion.
@@ -70,16 +73,19 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect(etcd.leaseIds).toEqual([registry.leaseId]);
     expect([...etcd.contents().keys()]).toEqual(['/services/worker/10.0.0.1:1']);
     expect(registry.registrations().map((state) => state.state)).toEqual(['registered']);
+    expect(stamp()).toBeGreaterThan(firstStamp); // the lease's age starts over
   });
 
-  it('a key deleted from outside is put back under the same lease', async () => {
+  it('a key deleted from outside is put back under the same lease, with the same registeredAt', async () => {
     const { etcd, registry, types } = setup();
     const { key } = await registry.register(worker(1));
     const lease = registry.leaseId;
+    const stored = etcd.contents().get(key);
+    await new Promise((resolve) => setTimeout(resolve, 5));
     etcd.transaction([{ delete: key }]);
     await waitFor('the key back', () => types().includes('re-registered'));
     expect(types()).toEqual(['registered', 'key-lost', 're-registered']);
-    expect(etcd.contents().has(key)).toBe(true);
+    expect(etcd.contents().get(key)).toBe(stored);
     expect(registry.leaseId).toBe(lease);
   });
 

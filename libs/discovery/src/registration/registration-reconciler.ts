@@ -166,8 +166,8 @@ export class RegistrationReconciler {
   }
 
   private async store(entry: RegistrationEntry, session: LeaseSession): Promise<void> {
+    entry.stamp(session.leaseId, Date.now());
     const inPlace = entry.rewrite !== undefined && entry.storedUnder === session.leaseId;
-    if (!inPlace) entry.stamp(Date.now());
     const { value, rewrite } = entry;
     const revision = await this.gateway.put(entry.key, value, session.leaseId);
     if (this.closed || this.registrations.entries.get(entry.key) !== entry || !session.alive) return;

@@ -35,8 +35,12 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     super();
     if (config.byPattern === true) {
       this.routes = new PatternRoutes(discovery, config.where);
+      // An instance that left, or moved: its connection goes (not on a change of status: calls may be in flight).
       this.departures = discovery.catalog$().subscribe(({ changes }) => {
-        for (const change of changes) if (change.type !== 'added') this.closeClient(instanceKey(change.previous ?? change.endpoint));
+        for (const { type, endpoint, previous } of changes) {
+          if (type === 'removed') this.closeClient(instanceKey(endpoint));
+          else if (previous !== undefined && instanceKey(previous) !== instanceKey(endpoint)) this.closeClient(instanceKey(previous));
+        }
       });
     } else {
       this.serviceRoute = { service: config.service!, where: config.where };

@@ -26,6 +26,7 @@ async function byPatternClient(endpoints: Record<string, TestEndpoint[]>, refusi
   const app = await moduleRef.init();
   apps.push(app);
   const received: string[] = [];
+  const closed: number[] = [];
   const reach = (endpoint: ServiceEndpoint, pattern: unknown) => {
     if (refusing.includes(endpoint.port)) return throwError(() => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     received.push(`${endpoint.service}:${endpoint.port} ${JSON.stringify(pattern)}`);
@@ -34,9 +35,9 @@ async function byPatternClient(endpoints: Record<string, TestEndpoint[]>, refusi
   const proxy = new DiscoveryClientProxy({ byPattern: true, retries: 2 }, app.get(DiscoveryClient), (endpoint) => ({
     send: (pattern: unknown) => reach(endpoint, pattern),
     emit: (pattern: unknown) => reach(endpoint, pattern),
-    close: () => undefined,
+    close: () => void closed.push(endpoint.port),
   }) as never);
-  return { proxy, received, registry: app.get(InMemoryRegistry) };
+  return { proxy, received, closed, registry: app.get(InMemoryRegistry) };
 }
 
 describe('a client that routes by pattern', () => {
@@ -71,6 +72,15 @@ describe('a client that routes by pattern', () => {
     const { proxy, received } = await byPatternClient({ 'log-service': [at(1, { patterns: ['log.append'] }), at(2, { patterns: ['log.append'] }), at(3, {})] }, [1]);
     expect(await firstValueFrom(proxy.send('log.append', {}))).toBe('from 2');
     expect(received).toEqual(['log-service:2 "log.append"']);
+  });
+
+  it('keeps an instance\'s connection through a change of status, and closes it when the instance leaves', async () => {
+    const { proxy, closed, registry } = await byPatternClient({ 'log-service': [at(1, { patterns: ['log.append'] }), at(2, { patterns: ['log.append'] })] });
+    await firstValueFrom(proxy.send('log.append', {}));
+    await registry.add('log-service', { host: '10.9.0.1', port: 1, patterns: ['log.append'], status: 'draining' });
+    expect(closed).toEqual([]);
+    await registry.remove('log-service', '10.9.0.1:1');
+    expect(closed).toEqual([1]);
   });
 
   it('matches object patterns whatever the order of their keys', async () => {
