@@ -123,21 +123,14 @@ function metadataOf(meta: Record<string, unknown>): Record<string, string> {
   return result;
 }
 
+/** The fields of an endpoint that a stored value may leave out. */
+type OptionalField = 'version' | 'zone' | 'status' | 'patterns' | 'events' | 'registeredAt';
+
 function build(
   service: string,
   keyId: string,
   address: { host: string; port: number },
-  extra: {
-    id?: string;
-    weight?: unknown;
-    version?: string;
-    zone?: string;
-    status?: 'draining' | 'down';
-    patterns?: string[];
-    events?: string[];
-    registeredAt?: number;
-    metadata?: Record<string, string>;
-  },
+  extra: Partial<Pick<ServiceEndpoint, OptionalField | 'id' | 'metadata'>> & { weight?: unknown },
 ): DecodeResult {
   const weight = extra.weight ?? 1;
   if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
@@ -151,13 +144,14 @@ function build(
     address: formatAddress(address.host, address.port),
     metadata: extra.metadata ?? {},
     weight,
-    ...(extra.version === undefined ? {} : { version: extra.version }),
-    ...(extra.zone === undefined ? {} : { zone: extra.zone }),
-    ...(extra.status === undefined ? {} : { status: extra.status }),
-    ...(extra.patterns === undefined ? {} : { patterns: extra.patterns }),
-    ...(extra.events === undefined ? {} : { events: extra.events }),
-    ...(extra.registeredAt === undefined ? {} : { registeredAt: extra.registeredAt }),
   };
+  // Only the fields the value has: an endpoint without them is what it was before they existed.
+  if (extra.version !== undefined) endpoint.version = extra.version;
+  if (extra.zone !== undefined) endpoint.zone = extra.zone;
+  if (extra.status !== undefined) endpoint.status = extra.status;
+  if (extra.patterns !== undefined) endpoint.patterns = extra.patterns;
+  if (extra.events !== undefined) endpoint.events = extra.events;
+  if (extra.registeredAt !== undefined) endpoint.registeredAt = extra.registeredAt;
   return { ok: true, endpoint };
 }
 

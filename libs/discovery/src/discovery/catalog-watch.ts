@@ -3,10 +3,10 @@ import type { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
 import type { Catalog, CatalogService, PatternKind } from './catalog.interface.js';
-import type { EndpointChange } from './endpoint-change.interface.js';
+import { endpointChange, type EndpointChange } from './endpoint-change.interface.js';
 import { PatternIndex } from './pattern-index.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
-import { sameEndpoint, withChanges } from './sorted-endpoints.js';
+import { withChanges } from './sorted-endpoints.js';
 import type { TolerantDecoder } from './tolerant-decoder.js';
 
 /** One service's part of the catalog, kept up to date change by change. */
@@ -114,14 +114,9 @@ export class CatalogWatch {
     const events: EndpointChange[] = [];
     for (const [key, value] of changes) {
       const previous = this.known.get(key);
-      let endpoint = value === undefined ? undefined : this.decoder.decode(key, value);
-      if (previous && endpoint && sameEndpoint(previous, endpoint)) endpoint = previous;
-      if (value === undefined) {
-        this.known.delete(key);
-        this.decoder.forget(key);
-      } else {
-        this.known.set(key, endpoint);
-      }
+      const endpoint = this.decoder.next(key, value, previous);
+      if (value === undefined) this.known.delete(key);
+      else this.known.set(key, endpoint);
       if (endpoint === previous) continue;
       if (previous) {
         const entry = this.entries.get(previous.service)!;
@@ -135,9 +130,7 @@ export class CatalogWatch {
         this.index.add(endpoint);
         push(added, entry, endpoint);
       }
-      if (endpoint && previous) events.push({ type: 'updated', endpoint, previous, revision });
-      else if (endpoint) events.push({ type: 'added', endpoint, revision });
-      else events.push({ type: 'removed', endpoint: previous!, revision });
+      events.push(endpointChange(previous, endpoint, revision));
     }
     const loaded = this.catalog.value !== undefined;
     if (loaded && events.length === 0) return;

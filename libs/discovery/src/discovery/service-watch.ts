@@ -6,10 +6,10 @@ import { isUp, type ServiceEndpoint } from '../service-endpoint.interface.js';
 import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
 import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
 import { Deferred } from '../util/deferred.js';
-import type { EndpointChange } from './endpoint-change.interface.js';
+import { endpointChange, type EndpointChange } from './endpoint-change.interface.js';
 import { HeldRemovals, type SelfPreservationSettings } from './held-removals.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
-import { sameEndpoint, withChanges } from './sorted-endpoints.js';
+import { withChanges } from './sorted-endpoints.js';
 import type { TolerantDecoder } from './tolerant-decoder.js';
 
 export interface ServiceWatchSettings extends PrefixWatchSettings {
@@ -153,22 +153,15 @@ export class ServiceWatch {
         this.held.hold(key, previous, lostData);
         continue;
       }
-      let endpoint = value === undefined ? undefined : this.decoder.decode(key, value);
-      if (previous && endpoint && sameEndpoint(previous, endpoint)) endpoint = previous;
-      if (value === undefined) {
-        this.known.delete(key);
-        this.decoder.forget(key);
-      } else {
-        this.known.set(key, { value, endpoint });
-      }
+      const endpoint = this.decoder.next(key, value, previous);
+      if (value === undefined) this.known.delete(key);
+      else this.known.set(key, { value, endpoint });
       if (endpoint === previous) continue;
       if (previous) removed.push(previous);
       if (endpoint) added.push(endpoint);
       if (previous && !isUp(previous)) this.notUp -= 1;
       if (endpoint && !isUp(endpoint)) this.notUp += 1;
-      if (endpoint && previous) events.push({ type: 'updated', endpoint, previous, revision });
-      else if (endpoint) events.push({ type: 'added', endpoint, revision });
-      else events.push({ type: 'removed', endpoint: previous!, revision });
+      events.push(endpointChange(previous, endpoint, revision));
     }
     if (this.loaded && events.length === 0) return;
     this.list = withChanges(this.list, removed, added);

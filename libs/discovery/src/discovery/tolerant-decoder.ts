@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
-import { sameStrings } from './sorted-endpoints.js';
+import { sameEndpoint, sameStrings } from './sorted-endpoints.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 
 /**
@@ -21,6 +21,19 @@ export class TolerantDecoder {
     private readonly logger: LoggerService,
     private readonly unreadable: Map<string, string>,
   ) {}
+
+  /**
+   * What `key` holds after it changed to `value` (undefined: deleted, or unreadable): `previous` itself
+   * when nothing a caller can see changed, so that lists keep their objects.
+   */
+  next(key: string, value: string | undefined, previous: ServiceEndpoint | undefined): ServiceEndpoint | undefined {
+    if (value === undefined) {
+      this.forget(key);
+      return undefined;
+    }
+    const endpoint = this.decode(key, value);
+    return previous !== undefined && endpoint !== undefined && sameEndpoint(previous, endpoint) ? previous : endpoint;
+  }
 
   /** The endpoint a key/value describes; undefined (and one warning per key and value) when unreadable. */
   decode(key: string, value: string): ServiceEndpoint | undefined {

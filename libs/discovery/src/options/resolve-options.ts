@@ -125,10 +125,8 @@ function resolveHealth(given: DiscoveryModuleOptions['health']): Required<Health
 }
 
 function resolveSelfPreservation(given: DiscoveryModuleOptions['selfPreservation']): SelfPreservationSettings | false {
-  if (given === false) return false;
-  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badSelfPreservation(given));
-  assertKnownKeys('selfPreservation', given, Object.keys(DEFAULT_SELF_PRESERVATION));
-  const settings = { ...DEFAULT_SELF_PRESERVATION, ...given };
+  const settings = switchable('selfPreservation', given, DEFAULT_SELF_PRESERVATION, messages.badSelfPreservation);
+  if (settings === false) return false;
   assertDuration('selfPreservation.confirmMs', settings.confirmMs, 1);
   assertDuration('selfPreservation.maxHoldMs', settings.maxHoldMs, 1);
   if (settings.maxHoldMs < settings.confirmMs) {
@@ -138,10 +136,8 @@ function resolveSelfPreservation(given: DiscoveryModuleOptions['selfPreservation
 }
 
 function resolveOutlierEjection(given: DiscoveryModuleOptions['outlierEjection']): OutlierEjectionSettings | false {
-  if (given === false) return false;
-  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badOutlierEjection(given));
-  assertKnownKeys('outlierEjection', given, Object.keys(DEFAULT_OUTLIER_EJECTION));
-  const settings = { ...DEFAULT_OUTLIER_EJECTION, ...given };
+  const settings = switchable('outlierEjection', given, DEFAULT_OUTLIER_EJECTION, messages.badOutlierEjection);
+  if (settings === false) return false;
   if (!Number.isInteger(settings.consecutiveFailures) || settings.consecutiveFailures < 1) {
     throw new DiscoveryOptionsError(messages.badOutlierEjection(given, '`consecutiveFailures` must be a whole number ≥ 1'));
   }
@@ -150,6 +146,17 @@ function resolveOutlierEjection(given: DiscoveryModuleOptions['outlierEjection']
     throw new DiscoveryOptionsError(messages.badOutlierEjection(given, '`maxEjectedPercent` must be between 0 and 100'));
   }
   return settings;
+}
+
+/**
+ * An option that is `false` (off) or settings over `defaults`: anything but an object of the keys
+ * `defaults` has fails, with `bad(given)` or the list of the keys it takes.
+ */
+function switchable<T extends object>(option: string, given: Partial<T> | false | undefined, defaults: T, bad: (given: unknown) => string): T | false {
+  if (given === false) return false;
+  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(bad(given));
+  assertKnownKeys(option, given, Object.keys(defaults));
+  return { ...defaults, ...given };
 }
 
 function resolveHosts(hosts: unknown, fromEnv: string | undefined): string[] {
