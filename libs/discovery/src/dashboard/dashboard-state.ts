@@ -3,7 +3,6 @@ import { auditTime, distinctUntilChanged, interval, map, merge, Observable, star
 import type { CatalogService } from '../discovery/catalog.interface.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
 import type { EndpointChange } from '../discovery/endpoint-change.interface.js';
-import { instanceKey } from '../discovery/outlier-ejection.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { DashboardChange, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
 
@@ -44,21 +43,20 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
   /** A snapshot now, then one after each change of the catalog or of the call counts (at most every 250 ms). */
   updates$(): Observable<DashboardSnapshot> {
     const callsChanged = interval(CALLS_EVERY_MS).pipe(
-      map(() => this.discovery.callCounts.snapshot().reduce((sum, counts) => sum + counts.calls + counts.inFlight, 0)),
+      map(() => this.discovery.callCounts.changes),
       distinctUntilChanged(),
     );
     return merge(this.changed, callsChanged).pipe(auditTime(UPDATE_EVERY_MS), startWith(undefined), map(() => this.snapshot()));
   }
 
   snapshot(): DashboardSnapshot {
-    const calls = new Map(this.discovery.callCounts.snapshot().map((counts) => [`${counts.service}/${counts.instance}`, counts]));
     const services = this.services.map((service): DashboardService => ({
       service: service.service,
       consistent: service.consistent,
       patterns: counted(service.patterns, service.endpoints, (endpoint) => endpoint.patterns),
       events: counted(service.events, service.endpoints, (endpoint) => endpoint.events),
       instances: service.endpoints.map((endpoint) => {
-        const counts = calls.get(`${endpoint.service}/${instanceKey(endpoint)}`);
+        const counts = this.discovery.callCounts.of(endpoint);
         return {
           id: endpoint.id,
           address: endpoint.address,

@@ -103,6 +103,15 @@ describe('DiscoveryDashboardModule', () => {
     expect(second!.timeline).toEqual([{ at: expect.any(Number), type: 'added', service: 'log-service', id: '10.9.0.1:3', address: '10.9.0.1:3' }]);
   });
 
+  it('pushes a new snapshot when this app calls an instance', async () => {
+    const { url, discovery } = await mounted();
+    const [first, second] = await events(`${url}/discovery/events`, 2, undefined, async () => {
+      await discovery.call('log-service', async () => 'ok');
+    });
+    expect(first!.services[0]!.instances.map((instance) => instance.calls.calls)).toEqual([0, 0]);
+    expect(second!.services[0]!.instances.map((instance) => instance.calls.calls)).toEqual([1, 0]);
+  });
+
   it('counts this app\'s calls per instance', async () => {
     const { url, discovery } = await mounted();
     for (let call = 0; call < 3; call += 1) await discovery.call('log-service', async () => 'ok');
