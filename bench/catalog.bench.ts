@@ -1,7 +1,10 @@
 import type { EtcdServer } from '@repo/testing';
 import { numberedEndpoint, waitFor } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { decodeEndpoint, DiscoveryClient, encodeEndpoint, endpointKey, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import { Controller, Get, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { decodeEndpoint, DiscoveryClient, DiscoveryDashboardModule, DiscoveryModule, encodeEndpoint, endpointKey, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { firstValueFrom } from 'rxjs';
@@ -33,7 +36,8 @@ function microsPerCall(fn: () => unknown, count: number): number {
 /**
  * The catalog: the size of a stored value with hundreds of patterns, the cost of decoding it, and
  * the catalog of a whole namespace (services of 100 endpoints, 20 patterns each) — its first list,
- * each change (paired with the service's own watch in the same process), its memory, and whoHandles().
+ * each change (paired with the service's own watch in the same process), its memory, whoHandles(),
+ * and the dashboard's JSON.
  */
 export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<void> {
   console.log('\nCatalog: values with patterns, and the catalog of a namespace of services of 100 endpoints with 20 patterns each');
@@ -100,7 +104,43 @@ export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<voi
     watched.unsubscribe();
     subscription.unsubscribe();
     await app.close();
+    await dashboardAt(etcd, namespace, label);
   }
+}
+
+/**
+ * What the dashboard costs at this size: an HTTP app that mounts it, `GET /discovery/api` timed
+ * (the snapshot, its JSON and the transfer, what a page load or a tool pays), next to `GET` of a tiny route.
+ */
+async function dashboardAt(etcd: EtcdServer, namespace: string, label: string): Promise<void> {
+  @Controller()
+  class PingController {
+    @Get('ping')
+    ping(): string {
+      return 'pong';
+    }
+  }
+  @Module({ imports: [DiscoveryModule.forRoot({ etcd: { hosts: [etcd.host] }, namespace, selfPreservation: false }), DiscoveryDashboardModule.forRoot()], controllers: [PingController] })
+  class DashboardBenchModule {}
+  const app = await NestFactory.create(DashboardBenchModule, { logger: ['error'] });
+  await app.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  const discovery = app.get(DiscoveryClient);
+  await discovery.watchCatalog();
+  const timed = async (path: string) => {
+    const times: number[] = [];
+    let bytes = 0;
+    for (let run = 0; run < 5; run += 1) {
+      const startedAt = now();
+      bytes = (await (await fetch(`${url}${path}`)).arrayBuffer()).byteLength;
+      times.push(now() - startedAt);
+    }
+    return { ms: median(times), bytes };
+  };
+  const api = await timed('/discovery/api');
+  const ping = await timed('/ping');
+  record({ section: 'catalog', name: `${label}: the dashboard's GET /discovery/api (${format(api.bytes / 2 ** 20)} MB of JSON)`, value: api.ms, unit: 'ms', baseline: { name: 'GET of a one-word route, same app', value: ping.ms } });
+  await app.close();
 }
 
 /** Writes `count` endpoints of `service` under `namespace`, each publishing `patterns`. */

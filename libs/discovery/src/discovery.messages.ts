@@ -87,6 +87,7 @@ export const messages = {
       : `No endpoint available for service "${service}" yet: its endpoint list is still being read from etcd. Declare it ` +
         `in \`requires\` (DiscoveryModule options or @Discoverable()) so it is watched from bootstrap, or await ` +
         `discovery.waitFor("${service}").`,
+  badPatternKind: (kind: unknown) => `Invalid pattern kind ${JSON.stringify(kind)} in whoHandles(): 'message' (the default) or 'event'.`,
   noHandler: (kind: 'message' | 'event', pattern: string, catalogLoaded: boolean) =>
     catalogLoaded
       ? `No service handles ${kind} pattern "${pattern}": no instance under the namespace publishes it (the ` +

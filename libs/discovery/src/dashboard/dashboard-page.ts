@@ -71,12 +71,15 @@ export const dashboardPage = `<!doctype html>
       escape(p.pattern) + (p.instances < total ? '<span class="n">' + p.instances + '/' + total + '</span>' : '') + '</span>').join('');
   }
 
-  function handles(instance, service) {
-    if (service.consistent) return '<span class="muted">all</span>';
-    const own = new Set([...instance.patterns, ...instance.events]);
-    const all = [...service.patterns, ...service.events].map((p) => p.pattern);
-    const lacks = all.filter((p) => !own.has(p));
-    return lacks.length === 0 ? '<span class="muted">all</span>' : '<span class="lacks">lacks ' + lacks.map(escape).join(', ') + '</span>';
+  function handles(instance) {
+    if (!instance.lacks) return '<span class="muted">all</span>';
+    return '<span class="lacks">lacks ' + [...instance.lacks.patterns, ...instance.lacks.events].map(escape).join(', ') + '</span>';
+  }
+
+  function calls(counts) {
+    if (!counts) return '0';
+    return counts.calls + (counts.unreachable ? ' <span class="status-down">(' + counts.unreachable + ' unreachable)</span>' : '') +
+      (counts.inFlight ? ' <span class="muted">· ' + counts.inFlight + ' in flight</span>' : '');
   }
 
   function render(snapshot) {
@@ -92,9 +95,7 @@ export const dashboardPage = `<!doctype html>
           '<td>' + escape(i.zone ?? '—') + '</td><td>' + escape(i.version ?? '—') + '</td>' +
           '<td class="status-' + escape(i.status) + '">' + escape(i.status) + '</td><td>' + i.weight + '</td>' +
           '<td>' + (i.registeredAt === undefined ? '—' : age(snapshot.at - i.registeredAt)) + '</td>' +
-          '<td>' + i.calls.calls + (i.calls.unreachable ? ' <span class="status-down">(' + i.calls.unreachable + ' unreachable)</span>' : '') +
-          (i.calls.inFlight ? ' <span class="muted">· ' + i.calls.inFlight + ' in flight</span>' : '') + '</td>' +
-          '<td>' + handles(i, service) + '</td></tr>').join('');
+          '<td>' + calls(i.calls) + '</td><td>' + handles(i) + '</td></tr>').join('');
         return '<section class="service" data-service="' + escape(service.service) + '"><h2>' + escape(service.service) +
           ' <span class="badge"><span class="count">' + total + '</span> instance(s)</span>' +
           (service.consistent ? '' : ' <span class="badge warn">instances disagree</span>') + '</h2>' +

@@ -29,10 +29,13 @@ export interface DashboardInstance {
   weight: number;
   /** When it wrote its key under its current lease (absent for instances that do not say, e.g. Go services). */
   registeredAt?: number;
-  patterns: readonly string[];
-  events: readonly string[];
-  /** This app's calls to it, through `call()` and its client proxies. */
-  calls: { calls: number; unreachable: number; inFlight: number };
+  /**
+   * The patterns and events of its service that this instance does not handle (a rolling deploy);
+   * absent when it handles them all — what it handles is the service's lists without these.
+   */
+  lacks?: { patterns: string[]; events: string[] };
+  /** This app's calls to it, through `call()` and its client proxies; absent when it never called it. */
+  calls?: { calls: number; unreachable: number; inFlight: number };
 }
 
 export interface DashboardChange {

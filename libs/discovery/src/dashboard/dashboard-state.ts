@@ -4,7 +4,7 @@ import type { CatalogService } from '../discovery/catalog.interface.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
 import type { EndpointChange } from '../discovery/endpoint-change.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import type { DashboardChange, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
+import type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
 
 const TIMELINE_LENGTH = 100;
 /** At most this often a live page gets a new snapshot: a burst of changes is one update. */
@@ -49,6 +49,10 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
     return merge(this.changed, callsChanged).pipe(auditTime(UPDATE_EVERY_MS), startWith(undefined), map(() => this.snapshot()));
   }
 
+  /**
+   * The dashboard's data now. An instance's patterns are sent as what it lacks of its service's, so
+   * that a consistent fleet's snapshot does not repeat every pattern once per instance.
+   */
   snapshot(): DashboardSnapshot {
     const services = this.services.map((service): DashboardService => ({
       service: service.service,
@@ -56,23 +60,33 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
       patterns: counted(service.patterns, service.endpoints, (endpoint) => endpoint.patterns),
       events: counted(service.events, service.endpoints, (endpoint) => endpoint.events),
       instances: service.endpoints.map((endpoint) => {
-        const counts = this.discovery.callCounts.of(endpoint);
-        return {
+        const instance: DashboardInstance = {
           id: endpoint.id,
           address: endpoint.address,
-          ...(endpoint.zone === undefined ? {} : { zone: endpoint.zone }),
-          ...(endpoint.version === undefined ? {} : { version: endpoint.version }),
           status: endpoint.status ?? 'up',
           weight: endpoint.weight,
-          ...(endpoint.registeredAt === undefined ? {} : { registeredAt: endpoint.registeredAt }),
-          patterns: endpoint.patterns ?? [],
-          events: endpoint.events ?? [],
-          calls: { calls: counts?.calls ?? 0, unreachable: counts?.unreachable ?? 0, inFlight: counts?.inFlight ?? 0 },
         };
+        if (endpoint.zone !== undefined) instance.zone = endpoint.zone;
+        if (endpoint.version !== undefined) instance.version = endpoint.version;
+        if (endpoint.registeredAt !== undefined) instance.registeredAt = endpoint.registeredAt;
+        if (!service.consistent) {
+          const lacks = { patterns: missing(service.patterns, endpoint.patterns), events: missing(service.events, endpoint.events) };
+          if (lacks.patterns.length + lacks.events.length > 0) instance.lacks = lacks;
+        }
+        const counts = this.discovery.callCounts.of(endpoint);
+        if (counts !== undefined) instance.calls = { calls: counts.calls, unreachable: counts.unreachable, inFlight: counts.inFlight };
+        return instance;
       }),
     }));
     return { namespace: this.discovery.namespace, at: Date.now(), services, timeline: [...this.timeline] };
   }
+}
+
+/** The names of `all` not in `own` (both sorted). */
+function missing(all: readonly string[], own: readonly string[] | undefined): string[] {
+  if (own === undefined || own.length === 0) return [...all];
+  const have = new Set(own);
+  return all.filter((name) => !have.has(name));
 }
 
 /** Each name with the number of endpoints that have it. */

@@ -46,6 +46,7 @@ describe('the catalog', () => {
     expect(discovery.whoHandles('grade.recorded', 'event')).toEqual(['audit-service', 'log-service']);
     expect(discovery.whoHandles('grade.recorded')).toEqual([]); // an event, not a message pattern
     expect(discovery.whoHandles('nobody.handles.this')).toEqual([]);
+    expect(() => discovery.whoHandles('log.append', 'events' as never)).toThrow(`Invalid pattern kind "events" in whoHandles(): 'message' (the default) or 'event'.`);
     await app.close();
   });
 

@@ -16,7 +16,7 @@ import { CatalogWatch } from './catalog-watch.js';
 import type { Catalog, CatalogService, PatternKind } from './catalog.interface.js';
 import { normalisedPattern } from '../codec/normalised-pattern.js';
 import { messages } from '../discovery.messages.js';
-import { DiscoveryClosedError } from '../errors.js';
+import { DiscoveryClosedError, DiscoveryOptionsError } from '../errors.js';
 import { ServiceWatches } from './service-watches.js';
 import { countSubscriber } from './shared-subscription.js';
 import { FilteredLists, sameEndpoints, type EndpointFilter } from './subset.js';
@@ -120,6 +120,7 @@ export class DiscoveryClient implements OnApplicationShutdown {
    * that asks at start should `await discovery.watchCatalog()` first.
    */
   whoHandles(pattern: unknown, kind: PatternKind = 'message'): readonly string[] {
+    if (kind !== 'message' && kind !== 'event') throw new DiscoveryOptionsError(messages.badPatternKind(kind));
     const handle = this.catalogHandle();
     handle.pinned = true;
     return handle.watch.servicesFor(normalisedPattern(pattern), kind);
