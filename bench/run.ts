@@ -3,9 +3,9 @@
  * baseline measured in the same run. Prints a table and writes bench/results.json.
  *
  * Sections: pick, propagation, scale, churn, leaks, latency, catalog (on one etcd started with --max-txn-ops=2000, so
- * that 1,000-put seeding transactions fit), then cost and recovery (each on an etcd of its own).
+ * that 1,000-put seeding transactions fit), then cost, recovery and restarts (each on an etcd of its own).
  * `--quick` runs the small sizes only (CI): 100 and 10,000 endpoints for pick(), 100 and 1,000 for
- * propagation, no 100,000-endpoint list, 5-second churn, a tenth of the leak cycles.
+ * propagation, no 100,000-endpoint list, 5-second churn, a tenth of the leak cycles, 10 etcd restarts instead of 50.
  */
 import 'reflect-metadata';
 import { EtcdServer } from '@repo/testing';
@@ -19,6 +19,7 @@ import { benchLeaks } from './leaks.bench.js';
 import { benchPick } from './pick.bench.js';
 import { benchPropagation } from './propagation.bench.js';
 import { benchRecovery } from './recovery.bench.js';
+import { benchRestarts } from './restarts.bench.js';
 import { writeResults } from './report.js';
 import { benchScale } from './scale.bench.js';
 
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   }
   if (wanted('cost')) await benchCost();
   if (wanted('recovery')) await benchRecovery();
+  if (wanted('restarts')) await benchRestarts();
   writeResults(quick ? 'quick' : 'full');
 }
 

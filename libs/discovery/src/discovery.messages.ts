@@ -11,6 +11,9 @@ export const messages = {
   badHost: (host: unknown) =>
     `Invalid etcd host ${JSON.stringify(host)}: each entry of \`etcd.hosts\`/ETCD_HOSTS must be a non-empty ` +
     `"host:port" or "http(s)://host:port" string.`,
+  mixedHostSchemes: (hosts: readonly string[]) =>
+    `etcd hosts ${JSON.stringify(hosts)} mix https:// and plain hosts: one client talks to every member the same ` +
+    `way, so give all of them as https:// (TLS) or none.`,
   badTtl: (ttl: unknown) =>
     `Invalid \`ttl\` ${JSON.stringify(ttl)} in ${where}: the lease TTL is a whole number of seconds, at least 1 (default 10).`,
   badNamespace: (namespace: unknown) =>

@@ -103,6 +103,14 @@ export class EtcdServer {
     await this.waitHealthy();
   }
 
+  /** A crash: kills the member (SIGKILL), waits `downMs`, starts it again on its data and waits until it is healthy. */
+  async killAndStartAgain(downMs: number): Promise<void> {
+    await this.stop('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    await this.launch('existing');
+    await this.waitHealthy();
+  }
+
   /** Empties the data dir of a stopped member. */
   async wipe(): Promise<void> {
     await rm(this.spec.dataDir, { recursive: true, force: true });

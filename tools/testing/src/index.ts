@@ -14,3 +14,5 @@ export { repoRoot } from './repo-root.js';
 export { acceptsConnections } from './tcp.js';
 export { makeCertificates } from './tls.js';
 export { waitFor } from './wait.js';
+export { startBusyService } from './busy-service.js';
+export { establishedConnections, openFileDescriptors } from './connections.js';

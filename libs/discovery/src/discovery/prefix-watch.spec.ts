@@ -13,10 +13,10 @@ afterEach(async () => {
 type Heard = { listed: Record<string, string>; revision: number } | { changed: Record<string, string | null>; revision: number };
 
 /** A PrefixWatch on /p/ that records everything its listener hears. */
-function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = {}) {
+function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = {}, retry = settings.retry) {
   const updates: Heard[] = [];
   const failures: number[] = [];
-  const watch = new PrefixWatch(etcd, '/p/', settings, {
+  const watch = new PrefixWatch(etcd, '/p/', { ...settings, retry }, {
     listed: (entries, revision) => {
       updates.push({ listed: Object.fromEntries(entries), revision });
       listen.listed?.(entries, revision);
@@ -108,6 +108,18 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     expect(failures.every((delay) => delay >= 0 && delay <= 20)).toBe(true);
     etcd.comeBack();
     await waitFor('the list', () => updates.length === 1);
+  });
+
+  it('lists at once when etcd is reachable again, not at the end of its backoff', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
+    const etcd = new InMemoryEtcd();
+    etcd.goDown();
+    const { updates, failures } = watchPrefix(etcd, {}, { initialDelayMs: 60_000, maxDelayMs: 60_000 });
+    await waitFor('a failure', () => failures.length === 1);
+    expect(failures).toEqual([60_000]);
+    etcd.comeBack();
+    await waitFor('the list, within the test\'s 5 s timeout', () => updates.length === 1);
+    vi.restoreAllMocks();
   });
 
   it('a listener that throws does not end the watch', async () => {

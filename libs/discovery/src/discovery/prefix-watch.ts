@@ -49,6 +49,7 @@ export class PrefixWatch {
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
   private settleTimer: NodeJS.Timeout | undefined;
+  private readonly stopRetryingOnConnect: () => void;
 
   constructor(
     private readonly gateway: EtcdGateway,
@@ -67,6 +68,7 @@ export class PrefixWatch {
       },
     });
     this.timer = setInterval(() => this.resync(), settings.resyncIntervalMs);
+    this.stopRetryingOnConnect = gateway.onConnected(() => this.loop.retryNow());
     this.resync();
   }
 
@@ -78,6 +80,7 @@ export class PrefixWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopRetryingOnConnect();
     clearInterval(this.timer);
     clearTimeout(this.settleTimer);
     await this.loop.close();

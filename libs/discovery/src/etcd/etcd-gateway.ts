@@ -65,4 +65,9 @@ export abstract class EtcdGateway {
   abstract watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
   /** Watches exactly `key` from `fromRevision` on. */
   abstract watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
+  /**
+   * Calls `listener` each time a connection to etcd becomes ready — at last, or again after an
+   * outage — so that work waiting out a backoff can try again at once; returns what stops it.
+   */
+  abstract onConnected(listener: () => void): () => void;
 }

@@ -1,13 +1,16 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { Etcd3, Range } from 'etcd3';
+import { Range } from 'etcd3';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { withDeadline } from './deadline.js';
+import { EtcdClient } from './etcd-client.js';
+import { EtcdConnections } from './etcd-connections.js';
 import { keepAliveOnce } from './etcd3-keepalive.js';
-import { watch } from './etcd3-watch.js';
+import { watch, type StalledWatchSettings } from './etcd3-watch.js';
 import { EtcdGateway, type PrefixList, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
 import { faultHandling } from './fault-handling.js';
 import { grpcOptions } from './grpc-options.js';
+import { reconnectWatchStreamNow } from './watch-stream-restart.js';
 
 
 /** Keys per page of a list: about 0.4 MB of values as the registry writes them. */
@@ -16,23 +19,29 @@ const LIST_PAGE = 2000;
 const RANGES_PER_TRANSACTION = 128;
 
 /**
- * The gateway on the etcd3 client: the app's one etcd client, created from the options and closed
- * last, in `onApplicationShutdown` (after the registry has revoked its lease and the watches have
- * stopped: they depend on this provider, so Nest runs their shutdown hooks first).
+ * The gateway on etcd3: the app's one etcd client — etcd3's builders and watch manager on the
+ * library's own connections, one per member (see `EtcdConnections`) — created from the options and
+ * closed last, in `onApplicationShutdown` (after the registry has revoked its lease and the watches
+ * have stopped: they depend on this provider, so Nest runs their shutdown hooks first).
  */
 @Injectable()
 export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
-  private readonly client: Etcd3;
+  private readonly connections: EtcdConnections;
+  private readonly client: EtcdClient;
   private readonly callTimeoutMs: number;
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
     super();
     this.callTimeoutMs = options.connectTimeoutMs;
-    this.client = new Etcd3({
+    const etcdOptions = {
       ...options.etcd,
       faultHandling: faultHandling(options.etcd.faultHandling),
       grpcOptions: grpcOptions(options.etcd.grpcOptions),
-    });
+    };
+    this.connections = new EtcdConnections(etcdOptions, this.callTimeoutMs);
+    this.client = new EtcdClient(this.connections, etcdOptions);
+    // The watch stream waits out etcd3's backoff after a failure (up to 2 s): resume it at once.
+    this.connections.onConnected(() => reconnectWatchStreamNow(this.client));
   }
 
   async grantLease(ttlSeconds: number): Promise<string> {
@@ -106,16 +115,24 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return watch(this.client.watch().prefix(prefix).startRevision(String(fromRevision)).watcher(), fromRevision, this.callTimeoutMs, handlers);
+    return watch(this.client.watch().prefix(prefix).startRevision(String(fromRevision)).watcher(), fromRevision, this.watchSettings(), handlers);
   }
 
   watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return watch(this.client.watch().key(key).startRevision(String(fromRevision)).watcher(), fromRevision, this.callTimeoutMs, handlers);
+    return watch(this.client.watch().key(key).startRevision(String(fromRevision)).watcher(), fromRevision, this.watchSettings(), handlers);
   }
 
-  /** etcd3's close() closes the channels only: watches and leases were stopped by their owners. */
+  onConnected(listener: () => void): () => void {
+    return this.connections.onConnected(listener);
+  }
+
+  /** Closes the channels, last: the watches and the lease were stopped by their owners. */
   onApplicationShutdown(): void {
-    this.client.close();
+    this.connections.close();
+  }
+
+  private watchSettings(): StalledWatchSettings {
+    return { attachTimeoutMs: this.callTimeoutMs, isolateStalled: () => this.connections.isolateStalled(2 * this.callTimeoutMs) };
   }
 
   private deadline(): { deadline: number } {

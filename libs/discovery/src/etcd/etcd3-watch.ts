@@ -2,12 +2,19 @@ import type { IWatchResponse, Watcher } from 'etcd3';
 import type { KeyChange, WatchHandle, WatchHandlers } from './etcd-gateway.js';
 import { restartWatchStream } from './watch-stream-restart.js';
 
+/** How a watch deals with a member that does not answer. */
+export interface StalledWatchSettings {
+  /** etcd must answer a watch's create request within this, or the stream is restarted. */
+  attachTimeoutMs: number;
+  /** Called before the restart: holds the members whose connection is stuck out of the next pick. */
+  isolateStalled(): void;
+}
+
 /**
  * Wires an etcd3 watcher to `handlers`; `watcher()` attaches synchronously, before anything is
- * emitted. etcd must answer the watch's create request within `attachTimeoutMs`, or the stream is
- * restarted (see `restartWatchStream`).
+ * emitted. A create request that gets no answer restarts the stream elsewhere (see `restartWatchStream`).
  */
-export function watch(watcher: Watcher, fromRevision: number, attachTimeoutMs: number, handlers: WatchHandlers): WatchHandle {
+export function watch(watcher: Watcher, fromRevision: number, stalls: StalledWatchSettings, handlers: WatchHandlers): WatchHandle {
   let reconnecting = false;
   let cancelled = false;
   let startsAt = fromRevision;
@@ -37,8 +44,10 @@ export function watch(watcher: Watcher, fromRevision: number, attachTimeoutMs: n
     stopAttachTimer();
     attachTimer = setTimeout(() => {
       attachTimer = undefined;
-      if (!cancelled) restartWatchStream(watcher, new Error(`etcd did not answer a watch request within ${attachTimeoutMs} ms`), 2 * attachTimeoutMs);
-    }, attachTimeoutMs);
+      if (cancelled) return;
+      stalls.isolateStalled();
+      restartWatchStream(watcher, new Error(`etcd did not answer a watch request within ${stalls.attachTimeoutMs} ms`));
+    }, stalls.attachTimeoutMs);
     attachTimer.unref();
   });
   watcher.on('connected', (response: IWatchResponse) => {

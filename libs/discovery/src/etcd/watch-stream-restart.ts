@@ -1,22 +1,13 @@
 import type { Watcher } from 'etcd3';
 
-/** The parts of etcd3 1.1.2's internals this file reaches (none is public API). */
+/** The parts of etcd3 1.1.2's watch manager this file reaches (none is public API). */
 interface WatchManagerInternals {
   /** 2 is etcd3's "Connected": the stream exists, the create requests were written to it. */
   state?: number;
   handleError?: (error: Error) => void;
-  /** The watch RPC client, whose `client` is the connection pool. */
-  client?: { client?: { hosts?: HostInternals[] } };
+  /** Opens the stream and attaches every watcher; only while Idle (0). */
+  establishStream?: () => void;
 }
-
-interface HostInternals {
-  cachedServices?: Record<string, { getChannel?: () => { getConnectivityState(tryToConnect: boolean): number } } | undefined>;
-  /** The per-host policy: a cockatiel circuit breaker unless the user gave another. */
-  faultHandling?: { isolate?: () => { dispose(): void } };
-}
-
-/** grpc-js' connectivity states that mean "working": IDLE (0) and READY (2). */
-const healthyStates = new Set([0, 2]);
 
 /**
  * A reconnect can land on a member that is frozen (or cut off) but whose TCP port still accepts
@@ -24,28 +15,22 @@ const healthyStates = new Set([0, 2]);
  * has no deadline, waits forever — the watch silently delivers nothing. etcd3 shares one stream
  * among a client's watchers and offers no way to drop it, so this goes through its watch manager:
  * `handleError` cancels the stream and reconnects, exactly as when the stream fails by itself.
- *
- * etcd3 reconnects to a member picked at random, which may be the frozen one again (a third of the
- * time on 3 members, each costing another `attachTimeoutMs`). So first, the members whose watch
- * channel is stuck mid-connection are held out of etcd3's pool for `isolateMs` (their circuit
- * breakers held open) — never all of them: with none left, every call would fail. Checked by the
- * frozen-leader test of test/cluster-faults.e2e-spec.ts (etcd3 1.1.2).
+ * The caller first holds the stalled members out (`EtcdConnections.isolateStalled`), so that the
+ * reconnect goes elsewhere. Checked by the frozen-leader test of test/cluster-faults.e2e-spec.ts.
  */
-export function restartWatchStream(watcher: Watcher, reason: Error, isolateMs: number): void {
+export function restartWatchStream(watcher: Watcher, reason: Error): void {
   const manager = (watcher as unknown as { manager?: WatchManagerInternals }).manager;
   if (manager?.state !== 2 || typeof manager.handleError !== 'function') return;
-  isolateStalledHosts(manager.client?.client?.hosts ?? [], isolateMs);
   manager.handleError(reason);
 }
 
-function isolateStalledHosts(hosts: readonly HostInternals[], isolateMs: number): void {
-  const stalled = hosts.filter((host) => {
-    const state = host.cachedServices?.Watch?.getChannel?.().getConnectivityState(false);
-    return state !== undefined && !healthyStates.has(state) && typeof host.faultHandling?.isolate === 'function';
-  });
-  if (stalled.length === 0 || stalled.length >= hosts.length) return;
-  for (const host of stalled) {
-    const isolation = host.faultHandling!.isolate!();
-    setTimeout(() => isolation.dispose(), isolateMs).unref();
-  }
+/**
+ * After a failure etcd3's watch manager waits out its backoff (up to 2 s with the library's
+ * settings) before it opens the stream again. Once a connection to etcd is ready again that wait is
+ * only lag: the stream is opened at once (the pending timer then finds it open and does nothing).
+ */
+export function reconnectWatchStreamNow(client: object): void {
+  const manager = (client as { watchManager?: WatchManagerInternals }).watchManager;
+  if (manager?.state !== 0 || typeof manager.establishStream !== 'function') return;
+  manager.establishStream();
 }

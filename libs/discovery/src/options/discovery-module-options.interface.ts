@@ -27,9 +27,10 @@ export interface RetryOptions {
 /** Options of `DiscoveryModule.forRoot()` / `forRootAsync()`. */
 export interface DiscoveryModuleOptions {
   /**
-   * Options of the etcd3 client (`auth`, `credentials`, `grpcOptions`, `faultHandling` …), passed
-   * through unchanged. `hosts` is an array of `host:port` / `http(s)://host:port`, or a
-   * comma-separated string of them.
+   * Options of the etcd3 client (`auth`, `credentials`, `grpcOptions`, `faultHandling`,
+   * `defaultCallOptions`), passed through unchanged. `hosts` is an array of `host:port` /
+   * `http(s)://host:port` (all `https://` or none), or a comma-separated string of them. The app
+   * holds one connection per host, for its whole life.
    * @default { hosts: process.env.ETCD_HOSTS split on "," }
    */
   etcd?: Partial<IOptions>;
@@ -63,7 +64,10 @@ export interface DiscoveryModuleOptions {
    * @default 0
    */
   drainMs?: number;
-  /** Backoff between registration attempts, and between re-list attempts of a watch, while etcd is unreachable. */
+  /**
+   * Backoff between registration attempts, and between re-list attempts of a watch, while etcd is
+   * unreachable. The moment a connection to etcd is ready again, the next attempt is made at once.
+   */
   retry?: RetryOptions;
   /**
    * The app's default load-balancing strategy, injectable as `LOAD_BALANCING_STRATEGY`.

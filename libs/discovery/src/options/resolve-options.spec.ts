@@ -53,6 +53,7 @@ describe('resolveDiscoveryOptions', () => {
     ['no hosts at all', {}, /No etcd hosts configured: set `etcd.hosts`.*ETCD_HOSTS/],
     ['an empty host list', { etcd: { hosts: [] } }, /No etcd hosts configured/],
     ['an empty host', { etcd: { hosts: ['127.0.0.1:2379', ' '] } }, /Invalid etcd host " "/],
+    ['https:// and plain hosts mixed', { etcd: { hosts: ['https://a:2379', 'b:2379'] } }, /mix https:\/\/ and plain hosts.*all of them as https:\/\/ \(TLS\) or none/],
     ['ttl 0', { ...hosts, ttl: 0 }, /Invalid `ttl` 0.*at least 1/],
     ['a fractional ttl', { ...hosts, ttl: 1.5 }, /Invalid `ttl` 1.5.*whole number of seconds/],
     ['a namespace without a leading slash', { ...hosts, namespace: 'services' }, /Invalid `namespace` "services".*must start with "\/"/],

@@ -167,6 +167,8 @@ function resolveHosts(hosts: unknown, fromEnv: string | undefined): string[] {
   for (const host of list) {
     if (typeof host !== 'string' || host.trim().length === 0) throw new DiscoveryOptionsError(messages.badHost(host));
   }
+  const secure = list.filter((host: string) => host.startsWith('https://')).length;
+  if (secure > 0 && secure < list.length) throw new DiscoveryOptionsError(messages.mixedHostSchemes(list));
   return list as string[];
 }
 

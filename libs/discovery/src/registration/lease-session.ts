@@ -1,5 +1,8 @@
 import type { EtcdGateway } from '../etcd/etcd-gateway.js';
 
+/** Keepalive attempts within a round start at least this far apart. */
+const MIN_ATTEMPT_SPACING_MS = 100;
+
 /**
  * One granted lease and its keepalive loop (every TTL/3). It reports itself lost — once — when etcd
  * answers that the lease is gone, or when no keepalive has succeeded for a whole TTL, after which
@@ -50,8 +53,10 @@ export class LeaseSession {
 
   /**
    * One keepalive round. etcd3 sends each call to a randomly chosen member, so a member that is
-   * frozen or partitioned swallows some calls: a failed attempt is retried at once (with short
-   * attempts, since a healthy member answers in milliseconds) until the round's time is up.
+   * frozen or partitioned swallows some calls: a failed attempt is retried (with short attempts,
+   * since a healthy member answers in milliseconds) until the round's time is up — at most every
+   * 100 ms, since a refused connection fails in a millisecond: retried at once, an outage would
+   * keep a core busy with failing calls.
    */
   private async keepAlive(): Promise<void> {
     if (this.keepaliveInFlight || this.state !== 'alive') return;
@@ -62,6 +67,7 @@ export class LeaseSession {
     let lastError: unknown;
     try {
       while (this.state === 'alive' && Date.now() < roundEnds) {
+        const attemptStarted = Date.now();
         try {
           const ttl = await this.gateway.keepAlive(this.leaseId, attemptMs);
           if (ttl > 0) this.lastSuccess = Date.now();
@@ -70,6 +76,8 @@ export class LeaseSession {
         } catch (error) {
           lastError = error;
         }
+        const spacing = MIN_ATTEMPT_SPACING_MS - (Date.now() - attemptStarted);
+        if (spacing > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(spacing, roundEnds - Date.now())));
       }
       const silentMs = Date.now() - this.lastSuccess;
       if (silentMs >= this.ttlSeconds * 1000) {

@@ -135,6 +135,33 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     await expect(registry.register(worker(2))).rejects.toThrow('The service registry is closed');
   });
 
+  it('once etcd is reachable again, registers at once instead of at the end of its backoff', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
+    const slow = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }, {});
+    const { etcd, registry, events } = setup(slow);
+    etcd.goDown();
+    const pending = registry.register(worker(1));
+    await waitFor('a failed attempt', () => events.some((event) => event.type === 'retrying'));
+    expect(events[0]).toMatchObject({ type: 'retrying', delayMs: 60_000 });
+    etcd.comeBack(); // tells the gateway's onConnected listeners, as a ready connection does
+    await pending; // within the test's 5 s timeout, far under the 60 s backoff
+    expect([...etcd.contents().keys()]).toEqual(['/services/worker/10.0.0.1:1']);
+  });
+
+  it('spaces keepalive attempts within a round while etcd refuses them at once: an outage costs no busy loop', async () => {
+    const { etcd, registry, types } = setup();
+    await registry.register(worker(1));
+    const keepAlive = vi.spyOn(etcd, 'keepAlive');
+    etcd.goDown();
+    // TTL 1 s: within it, rounds every 333 ms, each retrying until its end; then the lease is lost.
+    await waitFor('the lease to be given up', () => types().includes('lease-lost'), { timeoutMs: 3000 });
+    const duringLease = keepAlive.mock.calls.length;
+    // At most one attempt per 100 ms over the ~1.3 s the lease was kept alive (retried at once, thousands).
+    expect(duringLease).toBeGreaterThan(3);
+    expect(duringLease).toBeLessThanOrEqual(16);
+    etcd.comeBack();
+  });
+
   it('refuses a second registration of the same instance, and checks what it is given', async () => {
     const { registry } = setup();
     await registry.register(worker(1));

@@ -39,6 +39,7 @@ export class RegistrationReconciler {
   private lastError: unknown;
   private lastRefusal: string | undefined;
   private closed = false;
+  private readonly stopRetryingOnConnect: () => void;
 
   /** Registered, lease lost, re-registered, deregistered, retrying …; completes at shutdown. */
   readonly events$: Observable<RegistrationEvent> = this.events.asObservable();
@@ -56,6 +57,7 @@ export class RegistrationReconciler {
       failed: (error, attempt, delayMs) => this.failed(error, attempt, delayMs),
     });
     this.events$.subscribe((event) => logRegistrationEvent(this.logger, event));
+    this.stopRetryingOnConnect = gateway.onConnected(() => this.loop.retryNow());
   }
 
   get leaseId(): string | undefined {
@@ -110,6 +112,7 @@ export class RegistrationReconciler {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.stopRetryingOnConnect();
     await this.loop.close();
     const entries = [...this.registrations.entries.values()];
     const stored = entries.filter((entry) => entry.storedUnder !== undefined);

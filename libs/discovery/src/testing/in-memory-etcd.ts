@@ -24,6 +24,7 @@ export class InMemoryEtcd extends EtcdGateway {
   /** Every operation, in order (`grant 1`, `put /services/a/x`, `revoke 1`, …): what specs check. */
   readonly log: string[] = [];
   private readonly watches = new MemoryWatches(this.log);
+  private readonly connectedListeners = new Set<() => void>();
 
   // ——— the gateway ———
 
@@ -83,6 +84,11 @@ export class InMemoryEtcd extends EtcdGateway {
     return this.watches.watch(key, (candidate) => candidate === key, fromRevision, handlers);
   }
 
+  onConnected(listener: () => void): () => void {
+    this.connectedListeners.add(listener);
+    return () => this.connectedListeners.delete(listener);
+  }
+
   /** Closed with the app, last (as the real gateway closes its client). */
   onApplicationShutdown(): void {
     this.log.push('close');
@@ -127,6 +133,7 @@ export class InMemoryEtcd extends EtcdGateway {
   comeBack({ gap = false }: { gap?: boolean } = {}): void {
     this.unreachable = false;
     this.watches.resumeAll(gap);
+    for (const listener of [...this.connectedListeners]) listener();
   }
 
   /** Sends every watch the history from `fromRevision` again, as a resumed stream replays it. */

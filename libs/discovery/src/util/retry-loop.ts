@@ -14,8 +14,8 @@ export interface RetryStep {
 
 /**
  * Runs one step at a time for as long as there is work, and after a failure waits a backoff —
- * capped exponential with full jitter, reset by a success — before the next attempt. Only `close()`
- * cuts a backoff short: new work waits for the next attempt.
+ * capped exponential with full jitter, reset by a success — before the next attempt. New work waits
+ * for the next attempt; `retryNow()` (etcd is reachable again) and `close()` cut a backoff short.
  */
 export class RetryLoop {
   private running: Promise<void> | undefined;
@@ -33,6 +33,11 @@ export class RetryLoop {
     if (this.closed) return;
     this.running ??= this.run();
     this.wake();
+  }
+
+  /** etcd is reachable again: attempt now instead of at the end of the backoff (the failures so far still count). */
+  retryNow(): void {
+    this.backoff?.cancel();
   }
 
   /** Stops the loop and waits for the attempt in flight, if any. */

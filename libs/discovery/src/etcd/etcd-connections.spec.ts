@@ -1,0 +1,167 @@
+import { createServer, type Server as NetServer } from 'node:net';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { establishedConnections, waitFor } from '@repo/testing';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel';
+import { isRecoverableError, type IOptions } from 'etcd3';
+import { EtcdConnections } from './etcd-connections.js';
+import { etcdServices } from './etcd-services.js';
+
+/**
+ * EtcdConnections against a stand-in etcd: a real gRPC server in this process that implements the
+ * two calls these specs make (Auth.Authenticate and KV.Range), so that tokens, failures and
+ * connections can be steered exactly. The e2e specs (test/etcd-connections.e2e-spec.ts) do the same
+ * against real etcd processes.
+ */
+class FakeEtcd {
+  readonly tokensIssued: string[] = [];
+  /** Ranges answered UNAVAILABLE while this is set (a member that fails). */
+  unavailable = false;
+  private server: Server | undefined;
+  private validToken = '';
+
+  /** 0 until started, unless given: a restarted member listens where it did before. */
+  constructor(public port = 0) {}
+
+  async start(): Promise<FakeEtcd> {
+    const server = new Server();
+    const { Auth, KV } = etcdServices();
+    server.addService(Auth.service, {
+      authenticate: (_call: ServerUnaryCall<unknown, unknown>, reply: sendUnaryData<unknown>) => {
+        this.validToken = `t${this.tokensIssued.length + 1}`;
+        this.tokensIssued.push(this.validToken);
+        reply(null, { token: this.validToken });
+      },
+    });
+    server.addService(KV.service, {
+      range: (call: ServerUnaryCall<unknown, unknown>, reply: sendUnaryData<unknown>) => {
+        if (this.unavailable) return reply({ code: status.UNAVAILABLE, details: 'stand-in member unavailable' });
+        const token = call.metadata.get('token')[0];
+        if (this.tokensIssued.length > 0 && token !== this.validToken) return reply({ code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' });
+        reply(null, { header: { revision: '7' }, kvs: [], more: false, count: '0' });
+      },
+    });
+    this.port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${this.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    this.server = server;
+    return this;
+  }
+
+  /** etcd forgets its tokens when it restarts: the one issued last is no longer valid. */
+  forgetTokens(): void {
+    this.validToken = 'none';
+  }
+
+  stop(): void {
+    this.server?.forceShutdown();
+  }
+
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+}
+
+const range = { key: Buffer.from('/services/'), range_end: Buffer.from('/services0') };
+const deadline = () => ({ deadline: Date.now() + 2000 });
+const closers: (() => void)[] = [];
+afterEach(() => closers.splice(0).forEach((close) => close()));
+
+function connect(hosts: string[], options: Omit<Partial<IOptions>, 'hosts'> = {}): EtcdConnections {
+  const connections = new EtcdConnections({ hosts, grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 }, ...options }, 2000);
+  closers.push(() => connections.close());
+  return connections;
+}
+
+async function started(etcd = new FakeEtcd()): Promise<FakeEtcd> {
+  await etcd.start();
+  closers.push(() => etcd.stop());
+  return etcd;
+}
+
+describe('EtcdConnections', () => {
+  it('renews a token etcd no longer knows once per call, outside the member\'s circuit breaker: a half-open trial does not wait for itself', async () => {
+    const etcd = await started();
+    const breaker = circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 50, breaker: new ConsecutiveBreaker(1) });
+    const connections = connect([etcd.host], { auth: { username: 'u', password: 'p' }, faultHandling: { host: () => breaker, global: undefined } });
+    await connections.exec('KV', 'range', range, deadline());
+    expect(etcd.tokensIssued).toEqual(['t1']);
+    // One unavailable answer opens the circuit; 50 ms later the next call is its half-open trial.
+    etcd.unavailable = true;
+    await expect(connections.exec('KV', 'range', range, deadline())).rejects.toThrow(/unavailable/);
+    etcd.unavailable = false;
+    etcd.forgetTokens();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    // The trial meets the stale token. Renewing it from inside the trial would wait forever.
+    const answer = await connections.exec<{ header: { revision: string } }>('KV', 'range', range, deadline());
+    expect(answer.header.revision).toBe('7');
+    expect(etcd.tokensIssued).toEqual(['t1', 't2']);
+    await connections.exec('KV', 'range', range, deadline());
+    expect(etcd.tokensIssued).toHaveLength(2);
+  });
+
+  it('renews the token after a stream reports it stale (markFailed)', async () => {
+    const etcd = await started();
+    const connections = connect([etcd.host], { auth: { username: 'u', password: 'p' } });
+    await connections.exec('KV', 'range', range, deadline());
+    etcd.forgetTokens();
+    connections.markFailed(connections.members[0]!, Object.assign(new Error('16 UNAUTHENTICATED: etcdserver: invalid auth token'), { code: 16 }));
+    await connections.exec('KV', 'range', range, deadline());
+    expect(etcd.tokensIssued).toEqual(['t1', 't2']);
+  });
+
+  it('holds one connection per member through failures and restarts of the member, whatever service is called', async () => {
+    let etcd = await started();
+    const connections = connect([etcd.host]);
+    for (const service of ['KV', 'Lease', 'Watch', 'Auth'] as const) expect(connections.members[0]!.client(service)).toBeDefined();
+    await connections.exec('KV', 'range', range, deadline());
+    for (let restart = 0; restart < 5; restart += 1) {
+      etcd.stop();
+      // Calls while it is down fail (etcd3's pool closed and re-made its channels on each of these).
+      for (let call = 0; call < 10; call += 1) await connections.exec('KV', 'range', range, deadline()).catch(() => undefined);
+      etcd = await started(new FakeEtcd(etcd.port));
+      // The channel reconnects on its own backoff (at most 200 ms here): until then calls fail fast.
+      await waitFor('a call to succeed again', () => connections.exec('KV', 'range', range, deadline()).then(() => true, () => false));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(establishedConnections(process.pid, [etcd.port]).get(etcd.port)).toBe(1);
+  });
+
+  it('tells its onConnected listeners when a member is ready again after an outage, with no call made meanwhile', async () => {
+    let etcd = await started();
+    const connections = connect([etcd.host]);
+    let told = 0;
+    connections.onConnected(() => (told += 1));
+    await connections.exec('KV', 'range', range, deadline());
+    await waitFor('the first connection to be told', () => told === 1);
+    etcd.stop();
+    await connections.exec('KV', 'range', range, deadline()).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    etcd = await started(new FakeEtcd(etcd.port));
+    // grpc-js dials the member again on its own backoff (at most 200 ms here).
+    await waitFor('the reconnection to be told', () => told === 2);
+  });
+
+  it('holds a stalled member out of the next picks (never every member), so that calls go to one that answers', async () => {
+    const etcd = await started();
+    // A member that accepts TCP connections and never answers, as a frozen etcd does.
+    const frozen: NetServer = createServer(() => undefined);
+    await new Promise<void>((resolve) => frozen.listen(0, '127.0.0.1', resolve));
+    closers.push(() => frozen.close());
+    const frozenHost = `127.0.0.1:${(frozen.address() as { port: number }).port}`;
+    const policy = () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(1000) });
+    // No retries: a call that went to the frozen member would fail.
+    const connections = connect([frozenHost, etcd.host], { faultHandling: { host: policy, global: noop } });
+    // Calls to the frozen member wait out their deadline: make its channel try to connect.
+    await Promise.all(Array.from({ length: 6 }, () => connections.exec('KV', 'range', range, { deadline: Date.now() + 300 }).catch(() => undefined)));
+    const [stalled, answering] = connections.members;
+    expect([stalled!.stalled, answering!.stalled]).toEqual([true, false]);
+    connections.isolateStalled(60_000);
+    // Each of 10 calls would go to the frozen member half of the time if it were not held out.
+    for (let call = 0; call < 10; call += 1) await connections.exec('KV', 'range', range, { deadline: Date.now() + 300 });
+    // With only stalled members nothing is held out: a pick must remain.
+    const alone = connect([frozenHost], { faultHandling: { host: policy, global: noop } });
+    await alone.exec('KV', 'range', range, { deadline: Date.now() + 300 }).catch(() => undefined);
+    alone.isolateStalled(60_000);
+    await expect(alone.exec('KV', 'range', range, { deadline: Date.now() + 300 })).rejects.toThrow(/deadline|Deadline/i);
+  });
+});

@@ -1,0 +1,75 @@
+import { Channel, connectivityState, type ChannelCredentials, type ChannelOptions, type Client } from '@grpc/grpc-js';
+import type { IPolicy } from 'cockatiel';
+import { ClientClosedError } from 'etcd3';
+import { etcdServices, type EtcdServiceName } from './etcd-services.js';
+
+/**
+ * One etcd member (or proxy) as this process talks to it: **one gRPC channel, hence one TCP
+ * connection**, that every service client (KV, Lease, Watch, Auth …) shares, kept from the first
+ * call to `close()`, and the member's fault policy (a circuit breaker unless the user gave another).
+ *
+ * The channel is never closed and re-made after a failure: grpc-js reconnects it by itself, with
+ * its backoff. Closing channels on failures is what etcd3's own pool does, and with grpc-js 1.14
+ * each closed channel whose connection was down left a subchannel behind that went on reconnecting
+ * with nobody holding it — after an etcd restart, hundreds of idle connections per app.
+ */
+export class EtcdMember {
+  private readonly channel: Channel;
+  private readonly clients = new Map<EtcdServiceName, Client>();
+  private closed = false;
+
+  constructor(
+    /** `host:port`, without `http://` or `https://`. */
+    readonly address: string,
+    private readonly credentials: ChannelCredentials,
+    channelOptions: ChannelOptions,
+    /** Guards every call to this member: the circuit breaker of etcd3's `faultHandling.host`. */
+    readonly policy: IPolicy,
+    /** Told each time the channel becomes ready: connected at last, or again after a failure. */
+    private readonly onReady: () => void,
+  ) {
+    this.channel = new Channel(address, credentials, channelOptions);
+    this.follow(this.channel.getConnectivityState(false));
+  }
+
+  /** The client of `service` on this member's channel. */
+  client(service: EtcdServiceName): Client {
+    if (this.closed) throw new ClientClosedError(service);
+    let client = this.clients.get(service);
+    if (!client) {
+      const Service = etcdServices()[service];
+      client = new Service(this.address, this.credentials, { channelOverride: this.channel });
+      this.clients.set(service, client);
+    }
+    return client;
+  }
+
+  /**
+   * Whether the connection is neither up nor idle: connecting (to a frozen member, a connect can
+   * wait forever for the HTTP/2 handshake) or failed and backing off.
+   */
+  get stalled(): boolean {
+    const state = this.channel.getConnectivityState(false);
+    return state !== connectivityState.READY && state !== connectivityState.IDLE;
+  }
+
+  /**
+   * Watches the channel's state for the member's life. While the member is down, grpc-js keeps
+   * dialling it on its backoff with or without calls, so the first moment it answers is seen here.
+   */
+  private follow(state: connectivityState): void {
+    this.channel.watchConnectivityState(state, Infinity, () => {
+      if (this.closed) return;
+      const now = this.channel.getConnectivityState(false);
+      if (now === connectivityState.READY && state !== connectivityState.READY) this.onReady();
+      this.follow(now);
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clients.clear();
+    this.channel.close();
+  }
+}
