@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DiscoveryClient } from './discovery/discovery-client.js';
-import { RequiredServices } from './discovery/required-services.js';
+import { RequiredServices } from './bootstrap/required-services.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { describeEtcdFailure } from './etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from './options/discovery-module-options.interface.js';

@@ -3,7 +3,7 @@ import { DiscoveryService as NestDiscoveryService, ModuleRef } from '@nestjs/cor
 import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './balancing/load-balancing-strategy.js';
 import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
-import { RequiredServices } from './discovery/required-services.js';
+import { RequiredServices } from './bootstrap/required-services.js';
 import { DiscoveryStatus } from './discovery-status.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';

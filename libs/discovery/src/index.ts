@@ -17,14 +17,13 @@ export type { RegistrationEvent } from './registration/registration-events.js';
 export { DiscoveryClient } from './discovery/discovery-client.js';
 export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
 export type { EndpointStatus, ServiceEndpoint } from './service-endpoint.interface.js';
-export type { EndpointChange } from './discovery/endpoint-change.interface.js';
-export type { CallOptions } from './discovery/call-with-failover.js';
-export type { Catalog, CatalogService, PatternKind } from './discovery/catalog.interface.js';
-export type { InstanceCalls } from './discovery/call-counts.js';
+export type { EndpointChange } from './watch/endpoint-change.interface.js';
+export type { CallOptions } from './calls/call-with-failover.js';
+export type { Catalog, CatalogService, PatternKind } from './catalog/catalog.interface.js';
+export type { InstanceCalls } from './calls/call-counts.js';
 export type { PickOptions } from './discovery/discovery-client.js';
-export type { EndpointFilter } from './discovery/subset.js';
-export type { OutlierEjectionSettings } from './discovery/outlier-ejection.js';
-export type { SelfPreservationSettings } from './discovery/held-removals.js';
+export type { EndpointFilter } from './picking/subset.js';
+export type { OutlierEjectionSettings, SelfPreservationSettings } from './options/behaviour-settings.interface.js';
 
 // Load balancing
 export {

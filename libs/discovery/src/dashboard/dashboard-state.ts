@@ -1,8 +1,8 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { auditTime, distinctUntilChanged, interval, map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
-import type { CatalogService } from '../discovery/catalog.interface.js';
+import type { CatalogService } from '../catalog/catalog.interface.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
-import type { EndpointChange } from '../discovery/endpoint-change.interface.js';
+import type { EndpointChange } from '../watch/endpoint-change.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
 

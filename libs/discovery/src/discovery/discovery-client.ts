@@ -8,18 +8,18 @@ import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { libraryLogger } from '../util/library-logger.js';
-import { CallCounts } from './call-counts.js';
-import { callWithFailover, type CallOptions } from './call-with-failover.js';
-import type { EndpointChange } from './endpoint-change.interface.js';
-import { NamespaceWatch } from './namespace-watch.js';
-import { CatalogWatch } from './catalog-watch.js';
-import type { Catalog, CatalogService, PatternKind } from './catalog.interface.js';
+import { CallCounts } from '../calls/call-counts.js';
+import { callWithFailover, type CallOptions } from '../calls/call-with-failover.js';
+import type { EndpointChange } from '../watch/endpoint-change.interface.js';
+import { NamespaceWatch } from '../catalog/namespace-watch.js';
+import { CatalogWatch } from '../catalog/catalog-watch.js';
+import type { Catalog, CatalogService, PatternKind } from '../catalog/catalog.interface.js';
 import { normalisedPattern } from '../codec/normalised-pattern.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryClosedError, DiscoveryOptionsError } from '../errors.js';
-import { ServiceWatches } from './service-watches.js';
-import { countSubscriber } from './shared-subscription.js';
-import { FilteredLists, sameEndpoints, type EndpointFilter } from './subset.js';
+import { ServiceWatches } from '../watch/service-watches.js';
+import { countSubscriber } from '../watch/shared-subscription.js';
+import { FilteredLists, sameEndpoints, type EndpointFilter } from '../picking/subset.js';
 import { waitForEndpoints } from './wait-for-endpoints.js';
 
 /** How `pick()` chooses: the hash key of `ConsistentHashStrategy`, and a subset. */

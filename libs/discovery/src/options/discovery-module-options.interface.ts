@@ -1,5 +1,4 @@
-import type { SelfPreservationSettings } from '../discovery/held-removals.js';
-import type { OutlierEjectionSettings } from '../discovery/outlier-ejection.js';
+import type { OutlierEjectionSettings, SelfPreservationSettings } from './behaviour-settings.interface.js';
 import type { Type } from '@nestjs/common';
 import type { IOptions } from 'etcd3';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';

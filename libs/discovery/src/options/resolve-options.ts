@@ -1,5 +1,4 @@
-import type { SelfPreservationSettings } from '../discovery/held-removals.js';
-import type { OutlierEjectionSettings } from '../discovery/outlier-ejection.js';
+import type { OutlierEjectionSettings, SelfPreservationSettings } from './behaviour-settings.interface.js';
 import { messages } from '../discovery.messages.js';
 import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
 import { DiscoveryOptionsError } from '../errors.js';

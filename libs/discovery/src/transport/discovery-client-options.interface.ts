@@ -1,6 +1,6 @@
 import type { FactoryProvider, ModuleMetadata, Type } from '@nestjs/common';
 import type { TcpClientOptions, Transport } from '@nestjs/microservices';
-import type { EndpointFilter } from '../discovery/subset.js';
+import type { EndpointFilter } from '../picking/subset.js';
 
 /** One `DiscoveryClientsModule.register([...])` entry: a ClientProxy for one discovered service. */
 export interface DiscoveryClientOptions {

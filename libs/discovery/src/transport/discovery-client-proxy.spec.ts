@@ -5,7 +5,7 @@ import { firstValueFrom, NEVER, Observable, of, Subject, throwError, toArray } f
 import { LeastOutstandingStrategy } from '../balancing/least-outstanding.strategy.js';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
-import type { EndpointFilter } from '../discovery/subset.js';
+import type { EndpointFilter } from '../picking/subset.js';
 import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';

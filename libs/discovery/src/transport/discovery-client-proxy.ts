@@ -3,7 +3,7 @@ import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nest
 import { catchError, concat, connectable, defer, EMPTY, finalize, from, merge, Observable, Subject, switchMap, tap, throwError, type Subscription } from 'rxjs';
 import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
 import type { DiscoveryClient } from '../discovery/discovery-client.js';
-import { instanceKey } from '../discovery/outlier-ejection.js';
+import { instanceKey } from '../codec/instance-key.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from './connection-errors.js';
 import { PatternRoutes, type PickedRoute, type Route } from './pattern-routes.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule } from '@nestjs/common';
 import { ClientProxy, Transport } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { RequiredServices } from '../discovery/required-services.js';
+import { RequiredServices } from '../bootstrap/required-services.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import { DiscoveryTestingModule } from '../testing/index.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';

@@ -1,6 +1,6 @@
-import type { PatternKind } from '../discovery/catalog.interface.js';
+import type { PatternKind } from '../catalog/catalog.interface.js';
 import type { DiscoveryClient } from '../discovery/discovery-client.js';
-import { matcherOf, type EndpointFilter } from '../discovery/subset.js';
+import { matcherOf, type EndpointFilter } from '../picking/subset.js';
 import { normalisedPattern } from '../codec/normalised-pattern.js';
 import { messages } from '../discovery.messages.js';
 import { NoEndpointAvailableError } from '../errors.js';

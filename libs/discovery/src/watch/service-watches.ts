@@ -8,7 +8,7 @@ import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
 
-import { ServicePicker } from './service-picker.js';
+import { ServicePicker } from '../picking/service-picker.js';
 import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
 import { countSubscriber } from './shared-subscription.js';
 import { TolerantDecoder } from './tolerant-decoder.js';

@@ -3,9 +3,9 @@ import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from '../transport/connection-errors.js';
-import type { DiscoveryClient } from './discovery-client.js';
-import { instanceKey } from './outlier-ejection.js';
-import type { EndpointFilter } from './subset.js';
+import type { DiscoveryClient } from '../discovery/discovery-client.js';
+import { instanceKey } from '../codec/instance-key.js';
+import type { EndpointFilter } from '../picking/subset.js';
 
 /** Options of `DiscoveryClient.call()`. */
 export interface CallOptions {

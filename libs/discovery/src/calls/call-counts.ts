@@ -1,5 +1,5 @@
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import { instanceKey } from './outlier-ejection.js';
+import { instanceKey } from '../codec/instance-key.js';
 
 /** This app's calls to one instance, through `call()` and its client proxies. */
 export interface InstanceCalls {

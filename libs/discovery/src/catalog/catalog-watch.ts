@@ -3,11 +3,11 @@ import type { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
 import type { Catalog, CatalogService, PatternKind } from './catalog.interface.js';
-import { endpointChange, type EndpointChange } from './endpoint-change.interface.js';
+import { endpointChange, type EndpointChange } from '../watch/endpoint-change.interface.js';
 import { PatternIndex } from './pattern-index.js';
-import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
-import { withChanges } from './sorted-endpoints.js';
-import type { TolerantDecoder } from './tolerant-decoder.js';
+import { PrefixWatch, type PrefixWatchSettings } from '../watch/prefix-watch.js';
+import { withChanges } from '../watch/sorted-endpoints.js';
+import type { TolerantDecoder } from '../watch/tolerant-decoder.js';
 
 /** One service's part of the catalog, kept up to date change by change. */
 class ServiceEntry {

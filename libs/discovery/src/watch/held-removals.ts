@@ -1,13 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
+import type { SelfPreservationSettings } from '../options/behaviour-settings.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-
-/** Self-preservation: how long a mass removal is held before it is believed. */
-export interface SelfPreservationSettings {
-  /** A held removal is believed when a list read this long after the hold began still lacks the endpoints. */
-  confirmMs: number;
-  /** The longest any removal is held (also when etcd cannot be listed, or lost its data). */
-  maxHoldMs: number;
-}
 
 export interface HeldRemovalsListener {
   /** List the service again: the hold wants its confirmation. */

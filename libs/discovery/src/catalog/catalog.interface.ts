@@ -1,5 +1,5 @@
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import type { EndpointChange } from './endpoint-change.interface.js';
+import type { EndpointChange } from '../watch/endpoint-change.interface.js';
 
 /** Every service under the namespace, with what its instances handle: what `catalog$()` emits. */
 export interface Catalog {

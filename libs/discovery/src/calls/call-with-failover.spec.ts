@@ -5,7 +5,7 @@ import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
 import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule } from '../testing/index.js';
-import { DiscoveryClient } from './discovery-client.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
 
 /** What fetch() throws for a refused connection. */
 function fetchFailed(): Error {

@@ -6,7 +6,7 @@ import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { ServiceRegistry } from '../registration/service-registry.js';
 import { DiscoveryTestingModule, InMemoryRegistry, type DiscoveryTestingOptions } from '../testing/index.js';
-import { DiscoveryClient } from './discovery-client.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
 
 beforeAll(() => Logger.overrideLogger(false));
 afterAll(() => Logger.overrideLogger(new Logger()));

@@ -2,8 +2,10 @@ import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy
 import { messages } from '../discovery.messages.js';
 import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import { instanceKey, ServiceOutliers, type OutlierEjectionSettings } from './outlier-ejection.js';
-import type { ServiceWatch } from './service-watch.js';
+import { ServiceOutliers } from './outlier-ejection.js';
+import { instanceKey } from '../codec/instance-key.js';
+import type { OutlierEjectionSettings } from '../options/behaviour-settings.interface.js';
+import type { ServiceWatch } from '../watch/service-watch.js';
 import { describeFilter, FilteredLists, type EndpointFilter } from './subset.js';
 
 /**

@@ -9,7 +9,7 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
 import { DiscoveryClientProxy } from '../transport/discovery-client-proxy.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { DiscoveryClient } from './discovery-client.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
 
 /**
  * The services this app calls, collected in one place — `requires` in the options and in

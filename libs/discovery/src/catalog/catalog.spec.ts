@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { firstValueFrom, type Subscription } from 'rxjs';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
 import type { Catalog } from './catalog.interface.js';
-import { DiscoveryClient } from './discovery-client.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
 
 beforeAll(() => Logger.overrideLogger(false));
 afterAll(() => Logger.overrideLogger(new Logger()));

@@ -1,7 +1,7 @@
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
 import { parseEndpointKey } from '../codec/endpoint-key.js';
 import type { EtcdGateway } from '../etcd/etcd-gateway.js';
-import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
+import { PrefixWatch, type PrefixWatchSettings } from '../watch/prefix-watch.js';
 
 /**
  * The names of the services that have at least one key under the namespace (`services$()`). A

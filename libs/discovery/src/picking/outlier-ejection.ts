@@ -1,14 +1,6 @@
+import { instanceKey } from '../codec/instance-key.js';
+import type { OutlierEjectionSettings } from '../options/behaviour-settings.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-
-/** When an endpoint that keeps failing is taken out of picks, and for how long. */
-export interface OutlierEjectionSettings {
-  /** Failures in a row (connection refused, reset, timed out before any answer) that eject an endpoint. */
-  consecutiveFailures: number;
-  /** How long the first ejection lasts; the n-th in a row lasts n times as long. */
-  baseEjectionMs: number;
-  /** The most of a service's endpoints ejected at once, in percent (at least one when there are two or more). */
-  maxEjectedPercent: number;
-}
 
 interface EndpointRecord {
   failures: number;
@@ -106,9 +98,4 @@ export class ServiceOutliers {
     this.filtered = list.filter((endpoint) => (this.records.get(instanceKey(endpoint))?.ejectedUntil ?? 0) <= now);
     this.source = list;
   }
-}
-
-/** One instance, whatever object describes it: `id@address`. */
-export function instanceKey(endpoint: ServiceEndpoint): string {
-  return `${endpoint.id}@${endpoint.address}`;
 }
