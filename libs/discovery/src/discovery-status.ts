@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DiscoveryClient } from './discovery/discovery-client.js';
 import { RequiredServices } from './bootstrap/required-services.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { describeEtcdFailure } from './etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from './options/discovery-module-options.interface.js';
 import { RegistrationReconciler } from './registration/registration-reconciler.js';
+import { ServiceWatches } from './watch/service-watches.js';
 
 /** How this app stands with etcd: what the health indicator reports. */
 export interface DiscoveryStatusReport {
@@ -29,14 +29,14 @@ export class DiscoveryStatus {
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly reconciler: RegistrationReconciler,
     private readonly requiredServices: RequiredServices,
-    private readonly discovery: DiscoveryClient,
+    private readonly watches: ServiceWatches,
   ) {}
 
   report(): DiscoveryStatusReport {
     const registrations = this.reconciler.states().map(({ service, id, key, state }) => ({ service, id, key, state }));
     const leaseId = this.reconciler.leaseId;
     const requiredServices = this.requiredServices.collect().map((service) => {
-      const { listed, endpoints, error } = this.discovery.listStatus(service);
+      const { listed, endpoints, error } = this.watches.listStatus(service);
       return { service, readable: listed && error === undefined, endpoints, ...(error ? { error: error.message } : {}) };
     });
     const problems: string[] = [];

@@ -2,8 +2,10 @@ import type { Provider } from '@nestjs/common';
 import { DiscoveryService as NestDiscoveryService, ModuleRef } from '@nestjs/core';
 import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './balancing/load-balancing-strategy.js';
 import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
-import { DiscoveryClient } from './discovery/discovery-client.js';
 import { RequiredServices } from './bootstrap/required-services.js';
+import { CallAttempts } from './calls/call-attempts.js';
+import { CatalogWatches } from './catalog/catalog-watches.js';
+import { DiscoveryClient } from './discovery/discovery-client.js';
 import { DiscoveryStatus } from './discovery-status.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
@@ -16,7 +18,10 @@ import { RegistrationReconciler } from './registration/registration-reconciler.j
 import { RegistrationLifecycle } from './registration/registration.lifecycle.js';
 import { ServiceRegistry } from './registration/service-registry.js';
 import { StartupChecks } from './registration/startup-checks.js';
+import { ServicePicks } from './picking/service-picks.js';
+import { ClientProxyParts } from './transport/client-proxy-parts.js';
 import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js';
+import { ServiceWatches } from './watch/service-watches.js';
 
 /**
  * Everything `DiscoveryModule` provides except the etcd gateway, which the module that uses this
@@ -51,7 +56,12 @@ export const discoveryProviders: Provider[] = [
   StartupChecks,
   RegistrationLifecycle,
   HealthDrivenStatus,
-  // Discovery
+  // Discovery: the internal providers, then the facade over them
+  ServiceWatches,
+  CatalogWatches,
+  ServicePicks,
+  CallAttempts,
+  ClientProxyParts,
   DiscoveryClient,
   RequiredServices,
   EtcdGrpcResolverRegistration,
@@ -59,7 +69,9 @@ export const discoveryProviders: Provider[] = [
 ];
 
 /**
- * What every module of the app may inject: the public API, and `DiscoveryStatus`, which the
- * health indicator (`nestjs-etcd-discovery/terminus`) reads.
+ * What every module of the app may inject: the public API; `DiscoveryStatus`, which the health
+ * indicator (`nestjs-etcd-discovery/terminus`) reads; and what the library's own modules, imported
+ * elsewhere in the app, use — `ClientProxyParts` (DiscoveryClientsModule), `CatalogWatches` and
+ * `CallAttempts` (DiscoveryDashboardModule). None of these is exported by the package.
  */
-export const discoveryExports = [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, DiscoveryStatus];
+export const discoveryExports = [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, DiscoveryStatus, ClientProxyParts, CatalogWatches, CallAttempts];

@@ -20,8 +20,8 @@ export type { EndpointStatus, ServiceEndpoint } from './service-endpoint.interfa
 export type { EndpointChange } from './watch/endpoint-change.interface.js';
 export type { CallOptions } from './calls/call-with-failover.js';
 export type { Catalog, CatalogService, PatternKind } from './catalog/catalog.interface.js';
-export type { InstanceCalls } from './calls/call-counts.js';
-export type { PickOptions } from './discovery/discovery-client.js';
+export type { CallCountsView, InstanceCalls } from './calls/call-counts.js';
+export type { PickOptions } from './picking/service-picks.js';
 export type { EndpointFilter } from './picking/subset.js';
 export type { OutlierEjectionSettings, SelfPreservationSettings } from './options/behaviour-settings.interface.js';
 

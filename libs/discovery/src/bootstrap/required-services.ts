@@ -3,13 +3,15 @@ import { DiscoveryService as NestDiscoveryService } from '@nestjs/core';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
 import { EtcdUnavailableError } from '../errors.js';
-import { describeError, isRefusal } from '../etcd/etcd-errors.js';
-import { describeEtcdFailure } from '../etcd/failure-words.js';
+import { isRefusal } from '../etcd/etcd-errors.js';
+import { describeError, describeEtcdFailure } from '../etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
 import { DiscoveryClientProxy } from '../transport/discovery-client-proxy.js';
 import { withTimeout } from '../util/with-timeout.js';
-import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { CatalogWatches } from '../catalog/catalog-watches.js';
+import { waitForEndpoints } from '../discovery/wait-for-endpoints.js';
+import { ServiceWatches } from '../watch/service-watches.js';
 
 /**
  * The services this app calls, collected in one place — `requires` in the options and in
@@ -25,7 +27,8 @@ export class RequiredServices implements OnApplicationBootstrap {
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly explorer: DiscoverableExplorer,
     private readonly nestDiscovery: NestDiscoveryService,
-    private readonly discovery: DiscoveryClient,
+    private readonly watches: ServiceWatches,
+    private readonly catalog: CatalogWatches,
   ) {}
 
   private clients(): DiscoveryClientProxy[] {
@@ -37,7 +40,7 @@ export class RequiredServices implements OnApplicationBootstrap {
 
   /** The services of the catalog whose instances publish a pattern or an event. */
   private handlingServices(): string[] {
-    return this.discovery.catalogServices().filter((service) => service.patterns.length + service.events.length > 0).map((service) => service.service);
+    return this.catalog.services.filter((service) => service.patterns.length + service.events.length > 0).map((service) => service.service);
   }
 
   /** Every required service, once each. Every name was checked where it was declared. */
@@ -58,14 +61,14 @@ export class RequiredServices implements OnApplicationBootstrap {
     if (services.length === 0 && !catalog) return;
     // With the catalog: also the services that publish patterns, so that the first call by pattern finds their lists.
     const listed = Promise.all([
-      this.discovery.watchRequired(services),
-      catalog ? this.discovery.watchCatalog().then(() => this.discovery.watchRequired(this.handlingServices())) : undefined,
+      this.watches.watchRequired(services),
+      catalog ? this.catalog.watchCatalog().then(() => this.watches.watchRequired(this.handlingServices())) : undefined,
     ]);
     if (this.options.registration === 'fail-fast') {
       const { connectTimeoutMs, etcd, namespace } = this.options;
       try {
         await withTimeout(listed, connectTimeoutMs, () => {
-          const cause = services.map((service) => this.discovery.lastListError(service)).find((error) => error !== undefined);
+          const cause = services.map((service) => this.watches.listStatus(service).error).find((error) => error !== undefined);
           const awaited = catalog ? [...services, 'the catalog (a client routes by pattern)'] : services;
           return new EtcdUnavailableError(messages.requiredListTimeout(awaited, connectTimeoutMs, cause ? describeEtcdFailure(cause, etcd.hosts) : 'no answer yet'));
         });
@@ -78,7 +81,8 @@ export class RequiredServices implements OnApplicationBootstrap {
     }
     if (this.options.waitForRequiredMs > 0) {
       const timeoutMs = this.options.waitForRequiredMs;
-      await Promise.all(services.map((service) => this.discovery.waitFor(service, { count: 1, timeoutMs })));
+      const lists = (service: string) => () => this.watches.observe(service, (watch) => watch.endpoints$);
+      await Promise.all(services.map((service) => waitForEndpoints(lists(service), service, 1, timeoutMs)));
     }
   }
 }

@@ -13,8 +13,23 @@ export interface InstanceCalls {
   inFlight: number;
 }
 
+/** What an attempt tells its instance's counts when it ends. */
+export interface InstanceCounter {
+  finished(unreachable: boolean): void;
+}
+
+/** This app's calls per instance, read-only: `DiscoveryClient.callCounts`, and what the dashboard shows. */
+export interface CallCountsView {
+  /** Grows with every call started or finished: whether anything changed since it was last read. */
+  readonly changes: number;
+  /** The counts of the instance `endpoint` is, if this app called it. */
+  of(endpoint: ServiceEndpoint): Readonly<InstanceCalls> | undefined;
+  /** A copy of every count, by service then instance. */
+  snapshot(): InstanceCalls[];
+}
+
 /** One instance's counts, handed to the caller so that the end of a call costs no lookup. */
-class Counter implements InstanceCalls {
+class Counter implements InstanceCalls, InstanceCounter {
   calls = 0;
   unreachable = 0;
   inFlight = 0;
@@ -32,13 +47,26 @@ class Counter implements InstanceCalls {
   }
 }
 
-/** Counts of this app's calls per instance (the dashboard shows them); instances are kept until the app stops. */
-export class CallCounts {
+/** Counts of this app's calls per instance; instances are kept until the app stops. */
+export class CallCounts implements CallCountsView {
   private readonly counters = new Map<string, Counter>();
   /** Calls started and finished so far (the counters add theirs). */
   private readonly tally = { changes: 0 };
+  /** The counts as whoever only reads them sees them: no way to count a call from there. */
+  readonly view: CallCountsView;
 
-  started(endpoint: ServiceEndpoint): { finished(unreachable: boolean): void } {
+  constructor() {
+    const tally = this.tally;
+    this.view = {
+      get changes() {
+        return tally.changes;
+      },
+      of: (endpoint) => this.of(endpoint),
+      snapshot: () => this.snapshot(),
+    };
+  }
+
+  started(endpoint: ServiceEndpoint): InstanceCounter {
     const id = idOf(endpoint);
     let counter = this.counters.get(id);
     if (counter === undefined) this.counters.set(id, (counter = new Counter(endpoint.service, instanceKey(endpoint), this.tally)));

@@ -1,11 +1,10 @@
-import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
+import { instanceKey } from '../codec/instance-key.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
+import type { EndpointFilter } from '../picking/subset.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { isConnectionError } from '../transport/connection-errors.js';
-import type { DiscoveryClient } from '../discovery/discovery-client.js';
-import { instanceKey } from '../codec/instance-key.js';
-import type { EndpointFilter } from '../picking/subset.js';
+import type { CallAttempts } from './call-attempts.js';
 
 /** Options of `DiscoveryClient.call()`. */
 export interface CallOptions {
@@ -17,46 +16,31 @@ export interface CallOptions {
   where?: EndpointFilter;
 }
 
-/** `DiscoveryClient.call()`: pick, run, report; on a connection failure, an endpoint not tried yet. */
+/** `DiscoveryClient.call()`: an attempt on a picked endpoint; after a connection failure, one on an endpoint not tried yet. */
 export async function callWithFailover<T>(
-  discovery: DiscoveryClient,
+  attempts: CallAttempts,
   service: string,
   fn: (endpoint: ServiceEndpoint) => Promise<T>,
   { retries = 2, key, where }: CallOptions,
 ): Promise<T> {
   if (!Number.isInteger(retries) || retries < 0) throw new DiscoveryOptionsError(messages.badCallRetries(service, retries));
   const tried = new Set<string>();
-  const pickOptions = { key, where };
-  let endpoint: ServiceEndpoint = discovery.pick(service, pickOptions);
-  const strategy = discovery.strategyFor(service);
-  const tracker = isInFlightTracker(strategy) ? strategy : undefined;
+  let endpoint: ServiceEndpoint | undefined = attempts.first(service, key, where);
   for (;;) {
-    const current: ServiceEndpoint = endpoint;
-    tried.add(instanceKey(current));
-    tracker?.callStarted(current);
-    const counted = discovery.callCounts.started(current);
-    const startedAt = performance.now();
-    let responseMs: number | undefined;
-    let unreachable = false;
+    tried.add(instanceKey(endpoint));
+    const attempt = attempts.start(endpoint);
     try {
-      const result = await fn(current);
-      responseMs = performance.now() - startedAt;
-      discovery.reportSuccess(current);
+      const result = await fn(endpoint);
+      attempt.finish('answered');
       return result;
     } catch (error) {
       if (!isConnectionError(error)) {
-        responseMs = performance.now() - startedAt;
-        discovery.reportSuccess(current); // it answered, if only with an error
+        attempt.finish('answered'); // it answered, if only with an error
         throw error;
       }
-      unreachable = true;
-      discovery.reportFailure(current);
-      const next = tried.size <= retries ? discovery.pickExcept(service, tried, pickOptions) : undefined;
-      if (next === undefined) throw error;
-      endpoint = next;
-    } finally {
-      tracker?.callFinished(current, responseMs);
-      counted.finished(unreachable);
+      attempt.finish('unreachable');
+      endpoint = tried.size <= retries ? attempts.next(service, tried, key, where) : undefined;
+      if (endpoint === undefined) throw error;
     }
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { auditTime, distinctUntilChanged, interval, map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
 import type { CatalogService } from '../catalog/catalog.interface.js';
-import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { CallAttempts } from '../calls/call-attempts.js';
+import { CatalogWatches } from '../catalog/catalog-watches.js';
 import type { EndpointChange } from '../watch/endpoint-change.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
@@ -23,10 +24,13 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
   private readonly changed = new Subject<void>();
   private subscription: Subscription | undefined;
 
-  constructor(private readonly discovery: DiscoveryClient) {}
+  constructor(
+    private readonly catalog: CatalogWatches,
+    private readonly attempts: CallAttempts,
+  ) {}
 
   onModuleInit(): void {
-    this.subscription = this.discovery.catalog$().subscribe(({ services, changes }) => {
+    this.subscription = this.catalog.catalog$().subscribe(({ services, changes }) => {
       this.services = services;
       const at = Date.now();
       for (const change of changes) this.timeline.unshift(describe(change, at));
@@ -43,7 +47,7 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
   /** A snapshot now, then one after each change of the catalog or of the call counts (at most every 250 ms). */
   updates$(): Observable<DashboardSnapshot> {
     const callsChanged = interval(CALLS_EVERY_MS).pipe(
-      map(() => this.discovery.callCounts.changes),
+      map(() => this.attempts.countsView.changes),
       distinctUntilChanged(),
     );
     return merge(this.changed, callsChanged).pipe(auditTime(UPDATE_EVERY_MS), startWith(undefined), map(() => this.snapshot()));
@@ -73,12 +77,12 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
           const lacks = { patterns: missing(service.patterns, endpoint.patterns), events: missing(service.events, endpoint.events) };
           if (lacks.patterns.length + lacks.events.length > 0) instance.lacks = lacks;
         }
-        const counts = this.discovery.callCounts.of(endpoint);
+        const counts = this.attempts.countsView.of(endpoint);
         if (counts !== undefined) instance.calls = { calls: counts.calls, unreachable: counts.unreachable, inFlight: counts.inFlight };
         return instance;
       }),
     }));
-    return { namespace: this.discovery.namespace, at: Date.now(), services, timeline: [...this.timeline] };
+    return { namespace: this.catalog.namespace, at: Date.now(), services, timeline: [...this.timeline] };
   }
 }
 

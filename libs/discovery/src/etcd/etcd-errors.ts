@@ -26,8 +26,3 @@ function isCircuitOpen(error: unknown): boolean {
 export function informativeError<T>(latest: T, previous: T | undefined): T {
   return isCircuitOpen(latest) && previous !== undefined ? previous : latest;
 }
-
-/** `Name: message`, for log lines and error messages. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}

@@ -1,5 +1,6 @@
 import { EtcdPermissionDeniedError, GRPCUnavailableError } from 'etcd3';
-import { describeEtcdFailure, delay } from './failure-words.js';
+import { formatDuration } from '../util/format-duration.js';
+import { describeEtcdFailure } from './failure-words.js';
 
 const hosts = ['127.0.0.1:2379'];
 
@@ -24,5 +25,5 @@ describe('describeEtcdFailure', () => {
 });
 
 describe('delay', () => {
-  it.each([[38.4, '38 ms'], [1626, '1.6 s'], [30_000, '30 s']])('%i ms → %s', (ms, text) => expect(delay(ms)).toBe(text));
+  it.each([[38.4, '38 ms'], [1626, '1.6 s'], [30_000, '30 s']])('%i ms → %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
 });

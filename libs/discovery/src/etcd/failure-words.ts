@@ -28,8 +28,7 @@ function lastError(text: string): string {
   return (match?.[1] ?? text).trim();
 }
 
-/** A delay as a user reads it: `40 ms`, `1.6 s`, `30 s`. */
-export function delay(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return ms >= 10_000 ? `${Math.round(ms / 1000)} s` : `${(ms / 1000).toFixed(1)} s`;
+/** `Name: message`, for log lines and error messages. */
+export function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

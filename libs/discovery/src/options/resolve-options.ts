@@ -1,23 +1,10 @@
-import type { OutlierEjectionSettings, SelfPreservationSettings } from './behaviour-settings.interface.js';
-import { messages } from '../discovery.messages.js';
 import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
+import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
-import { assertServiceName } from './validation.js';
-import type {
-  DiscoveryModuleOptions,
-  HealthOptions,
-  RegistrationMode,
-  ResolvedDiscoveryOptions,
-} from './discovery-module-options.interface.js';
-
-/** The defaults, written once: every other file reads resolved options. */
-export const DEFAULT_NAMESPACE = '/services';
-export const DEFAULT_TTL_SECONDS = 10;
-export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-export const DEFAULT_RETRY = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
-export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
-export const DEFAULT_SELF_PRESERVATION: SelfPreservationSettings = { confirmMs: 3000, maxHoldMs: 30_000 };
-export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionSettings = { consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectedPercent: 50 };
+import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_NAMESPACE, DEFAULT_RESYNC_INTERVAL_MS, DEFAULT_RETRY, DEFAULT_TTL_SECONDS } from './defaults.js';
+import type { DiscoveryModuleOptions, RegistrationMode, ResolvedDiscoveryOptions } from './discovery-module-options.interface.js';
+import { resolveHealth, resolveOutlierEjection, resolveSelfPreservation } from './resolve-settings.js';
+import { assertDuration, assertKnownKeys, assertServiceName } from './validation.js';
 
 const registrationModes: readonly RegistrationMode[] = ['fail-fast', 'background'];
 
@@ -109,55 +96,6 @@ export function resolveDiscoveryOptions(
   return resolved;
 }
 
-function resolveHealth(given: DiscoveryModuleOptions['health']): Required<HealthOptions> | undefined {
-  if (given === undefined) return undefined;
-  if (typeof given !== 'object' || given === null || typeof given.check !== 'function') {
-    throw new DiscoveryOptionsError(messages.badHealth('give { check: () => boolean | Promise<boolean>, intervalMs?, unhealthyThreshold?, healthyThreshold? }'));
-  }
-  const health = { intervalMs: 5000, unhealthyThreshold: 2, healthyThreshold: 1, ...given };
-  assertKnownKeys('health', given, ['intervalMs', 'unhealthyThreshold', 'healthyThreshold', 'check']);
-  assertDuration('health.intervalMs', health.intervalMs, 1);
-  for (const name of ['unhealthyThreshold', 'healthyThreshold'] as const) {
-    if (!Number.isInteger(health[name]) || health[name] < 1) throw new DiscoveryOptionsError(messages.badHealth(`\`${name}\` must be a whole number ≥ 1`));
-  }
-  return health;
-}
-
-function resolveSelfPreservation(given: DiscoveryModuleOptions['selfPreservation']): SelfPreservationSettings | false {
-  const settings = switchable('selfPreservation', given, DEFAULT_SELF_PRESERVATION, messages.badSelfPreservation);
-  if (settings === false) return false;
-  assertDuration('selfPreservation.confirmMs', settings.confirmMs, 1);
-  assertDuration('selfPreservation.maxHoldMs', settings.maxHoldMs, 1);
-  if (settings.maxHoldMs < settings.confirmMs) {
-    throw new DiscoveryOptionsError(messages.badSelfPreservation(given, `\`maxHoldMs\` (${settings.maxHoldMs}) must be at least \`confirmMs\` (${settings.confirmMs})`));
-  }
-  return settings;
-}
-
-function resolveOutlierEjection(given: DiscoveryModuleOptions['outlierEjection']): OutlierEjectionSettings | false {
-  const settings = switchable('outlierEjection', given, DEFAULT_OUTLIER_EJECTION, messages.badOutlierEjection);
-  if (settings === false) return false;
-  if (!Number.isInteger(settings.consecutiveFailures) || settings.consecutiveFailures < 1) {
-    throw new DiscoveryOptionsError(messages.badOutlierEjection(given, '`consecutiveFailures` must be a whole number ≥ 1'));
-  }
-  assertDuration('outlierEjection.baseEjectionMs', settings.baseEjectionMs, 1);
-  if (!(settings.maxEjectedPercent >= 0 && settings.maxEjectedPercent <= 100)) {
-    throw new DiscoveryOptionsError(messages.badOutlierEjection(given, '`maxEjectedPercent` must be between 0 and 100'));
-  }
-  return settings;
-}
-
-/**
- * An option that is `false` (off) or settings over `defaults`: anything but an object of the keys
- * `defaults` has fails, with `bad(given)` or the list of the keys it takes.
- */
-function switchable<T extends object>(option: string, given: Partial<T> | false | undefined, defaults: T, bad: (given: unknown) => string): T | false {
-  if (given === false) return false;
-  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(bad(given));
-  assertKnownKeys(option, given, Object.keys(defaults));
-  return { ...defaults, ...given };
-}
-
 function resolveHosts(hosts: unknown, fromEnv: string | undefined): string[] {
   // A string, from the option or from ETCD_HOSTS, is read the same way: comma-separated.
   const given = hosts ?? fromEnv;
@@ -187,18 +125,4 @@ function assertStrategy(strategy: unknown, where: string): void {
   const isClass = typeof strategy === 'function';
   const isInstance = typeof (strategy as { pick?: unknown } | null)?.pick === 'function';
   if (!isClass && !isInstance) throw new DiscoveryOptionsError(messages.badStrategy(where));
-}
-
-/** A key of a nested option object that the library does not read (a typo) fails, as a top-level one does. */
-function assertKnownKeys(option: string, given: object | undefined, known: readonly string[]): void {
-  if (typeof given !== 'object' || given === null) return;
-  for (const name of Object.keys(given)) {
-    if (!known.includes(name)) throw new DiscoveryOptionsError(messages.unknownNestedOption(option, name, known));
-  }
-}
-
-function assertDuration(name: string, value: number, min: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new DiscoveryOptionsError(messages.badDuration(name, value, min));
-  }
 }

@@ -58,3 +58,17 @@ export function assertPatternList(value: unknown, service: string, field: 'patte
     throw new DiscoveryOptionsError(messages.badPatternList(service, field, value));
   }
 }
+
+/** A key of a nested option object that the library does not read (a typo) fails, as a top-level one does. */
+export function assertKnownKeys(option: string, given: object | undefined, known: readonly string[]): void {
+  if (typeof given !== 'object' || given === null) return;
+  for (const name of Object.keys(given)) {
+    if (!known.includes(name)) throw new DiscoveryOptionsError(messages.unknownNestedOption(option, name, known));
+  }
+}
+
+export function assertDuration(name: string, value: number, min: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new DiscoveryOptionsError(messages.badDuration(name, value, min));
+  }
+}

@@ -26,12 +26,13 @@ export class ServicePicker {
    */
   private readonly localZone: ((endpoint: ServiceEndpoint) => boolean) | undefined;
   private readonly zoneViews = new WeakMap<readonly ServiceEndpoint[], readonly ServiceEndpoint[]>();
-  /** No zone to prefer: a pick without `where` may take the list as it is (see `DiscoveryClient.pick`). */
-  readonly plain: boolean;
+  /** No zone to prefer: a pick without `where` may take the list as it is (see `ServicePicks.pick`). */
+  readonly noZonePreference: boolean;
 
   constructor(
     readonly service: string,
-    private readonly watch: ServiceWatch,
+    /** The list it picks from. */
+    readonly watch: ServiceWatch,
     readonly strategy: LoadBalancingStrategy,
     outlierEjection: OutlierEjectionSettings | false,
     zone: string | undefined,
@@ -39,7 +40,7 @@ export class ServicePicker {
     this.context = { service, key: undefined };
     this.outliers = new ServiceOutliers(outlierEjection);
     this.localZone = zone === undefined ? undefined : (endpoint) => endpoint.zone === zone;
-    this.plain = zone === undefined;
+    this.noZonePreference = zone === undefined;
   }
 
   /** @throws NoEndpointAvailableError when there is none to pick. */
@@ -55,7 +56,7 @@ export class ServicePicker {
   }
 
   /** The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when none is left. */
-  pickExcept(tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
+  pickAnother(tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
     const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
     let pool = untried(this.candidates(where));
     if (pool.length === 0) pool = untried(where === undefined ? this.watch.pickable : this.subsets.of(this.watch.pickable, where));

@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { firstValueFrom, take, toArray } from 'rxjs';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import { NoEndpointAvailableError } from '../errors.js';
+import { ServicePicks } from './service-picks.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { ServiceRegistry } from '../registration/service-registry.js';
 import { DiscoveryTestingModule, InMemoryRegistry, type DiscoveryTestingOptions } from '../testing/index.js';
@@ -74,14 +75,14 @@ describe('zones', () => {
 });
 
 describe('subsets: where', () => {
-  it('pick, pickExcept, call and endpoints$ keep to the subset; a string second argument stays the hash key', async () => {
+  it('pick, the pick of a retry, call and endpoints$ keep to the subset; a string second argument stays the hash key', async () => {
     const { app, discovery, memory } = await appWith({ endpoints: fleet });
     const v2 = { version: '2.0.0' };
     expect(ports(() => discovery.pick('svc', { where: v2 }).port)).toEqual(new Set([2, 3]));
     expect(ports(() => discovery.pick('svc', { where: { metadata: { lane: 'canary' } } }).port)).toEqual(new Set([2]));
     expect(ports(() => discovery.pick('svc', { where: (endpoint) => endpoint.port > 2 }).port)).toEqual(new Set([3]));
     expect(discovery.pick('svc', 'user-1').service).toBe('svc');
-    expect(discovery.pickExcept('svc', new Set(['127.0.0.1:2@127.0.0.1:2', '127.0.0.1:3@127.0.0.1:3']), { where: v2 })).toBeUndefined();
+    expect(app.get(ServicePicks).pickAnother('svc', new Set(['127.0.0.1:2@127.0.0.1:2', '127.0.0.1:3@127.0.0.1:3']), undefined, v2)).toBeUndefined();
     expect(await discovery.call('svc', async (endpoint) => endpoint.version, { where: v2 })).toBe('2.0.0');
 
     const lists = firstValueFrom(discovery.endpoints$('svc', { where: v2 }).pipe(take(2), toArray()));

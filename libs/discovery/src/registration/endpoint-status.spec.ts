@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, toArray } from 'rxjs';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { ServicePicks } from '../picking/service-picks.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
 import { ServiceRegistry } from './service-registry.js';
@@ -54,7 +55,7 @@ describe('endpoint status', () => {
     await memory.add('svc', { host: '127.0.0.1', port: 3, status: 'down' });
     expect((await discovery.waitFor('svc', { count: 3 })).map((endpoint) => endpoint.status ?? 'up')).toEqual(['up', 'draining', 'down']);
     expect(new Set(Array.from({ length: 6 }, () => discovery.pick('svc').port))).toEqual(new Set([1]));
-    expect(discovery.pickExcept('svc', new Set(['127.0.0.1:1@127.0.0.1:1']))).toBeUndefined();
+    expect(context.get(ServicePicks).pickAnother('svc', new Set(['127.0.0.1:1@127.0.0.1:1']), undefined, undefined)).toBeUndefined();
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     const tried: number[] = [];
     await expect(discovery.call('svc', (endpoint) => (tried.push(endpoint.port), Promise.reject(refused)))).rejects.toBe(refused);

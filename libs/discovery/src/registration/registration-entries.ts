@@ -73,9 +73,11 @@ export class RegistrationEntries {
     return writes;
   }
 
-  /** Whether an entry has to be written (first, again, or in place). */
-  get anyToWrite(): boolean {
-    return [...this.entries.values()].some((entry) => entry.storedUnder === undefined || entry.rewrite !== undefined);
+  /** Whether the loop has anything to do: a key to delete, the lease to get, or an entry to write. */
+  hasWork(leaseWanted: boolean, haveLease: boolean): boolean {
+    if (this.removals.size > 0) return true;
+    if ((leaseWanted || this.entries.size > 0) && !haveLease) return true;
+    return [...this.entries.values()].some((entry) => entry.due);
   }
 
   /** At close: nothing more will be written or deleted; whoever waits learns it. */

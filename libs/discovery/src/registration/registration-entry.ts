@@ -46,6 +46,35 @@ export class RegistrationEntry {
     return this.rewrite.promise;
   }
 
+  /** Whether it has to be written: first, again (after a loss), or in place (a new status). */
+  get due(): boolean {
+    return this.storedUnder === undefined || this.rewrite !== undefined;
+  }
+
+  /** Whether the next write under `leaseId` only changes the value of a key that is there: a new status. */
+  inPlaceUnder(leaseId: string): boolean {
+    return this.rewrite !== undefined && this.storedUnder === leaseId;
+  }
+
+  /**
+   * `value` is in etcd under `leaseId`, watched from now on by `guard`. Returns what the write was —
+   * a new status written in place (as `inPlaceUnder` said before it), or the key (re)stored — and the
+   * guard it replaces. State and promises change together, so that whoever sees one sees the others.
+   */
+  stored(leaseId: string, value: string, inPlace: boolean, guard: KeyGuard): { kind: 'status' | 'registered' | 're-registered'; replaced: KeyGuard | undefined } {
+    if (this.rewrite !== undefined && this.value === value) {
+      this.rewrite.resolve();
+      this.rewrite = undefined;
+    }
+    const replaced = this.guard;
+    this.guard = guard;
+    this.storedUnder = leaseId;
+    if (inPlace) return { kind: 'status', replaced };
+    this.timesStored += 1;
+    this.firstStored.resolve(this.state);
+    return { kind: this.timesStored === 1 ? 'registered' : 're-registered', replaced };
+  }
+
   get state(): RegistrationState {
     const { service, id } = this.endpoint;
     return { service, id, key: this.key, endpoint: this.endpoint, state: this.storedUnder !== undefined ? 'registered' : 'pending' };

@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { delay } from '../etcd/failure-words.js';
+import { formatDuration } from '../util/format-duration.js';
 import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
 
 /** What happens to this process' registrations, in order; `ServiceRegistry.events$` emits them. */
@@ -26,7 +26,7 @@ export function logRegistrationEvent(logger: LoggerService, event: RegistrationE
     case 'key-lost':
       return logger.warn(`${event.key}: ${event.reason}; putting it back`);
     case 'retrying':
-      return logger.warn(`Registration: ${event.error}; retry ${event.attempt} in ${delay(event.delayMs)}`);
+      return logger.warn(`Registration: ${event.error}; retry ${event.attempt} in ${formatDuration(event.delayMs)}`);
     case 'deregistered':
       return logger.log(`Deregistered ${event.key}`);
     case 'status':

@@ -2,15 +2,15 @@ import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
-import { EtcdUnavailableError, RegistryClosedError } from '../errors.js';
-import { describeError, informativeError, isLeaseGone, isRefusal } from '../etcd/etcd-errors.js';
-import { describeEtcdFailure } from '../etcd/failure-words.js';
+import { RegistryClosedError } from '../errors.js';
+import { isLeaseGone } from '../etcd/etcd-errors.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { libraryLogger } from '../util/library-logger.js';
+import { AttemptFailures } from './attempt-failures.js';
 import { KeyGuard } from './key-guard.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import type { LeaseSession } from './lease-session.js';
@@ -36,8 +36,7 @@ export class RegistrationReconciler {
   private readonly loop: RetryLoop;
   private leaseWanted = false;
   private readonly leaseGranted = new Deferred<void>();
-  private lastError: unknown;
-  private lastRefusal: string | undefined;
+  private readonly failures: AttemptFailures;
   private closed = false;
   private readonly stopRetryingOnConnect: () => void;
 
@@ -49,10 +48,11 @@ export class RegistrationReconciler {
     private readonly gateway: EtcdGateway,
   ) {
     this.logger = libraryLogger('ServiceRegistry', options);
+    this.failures = new AttemptFailures(options, this.logger, (refused) => this.leaseGranted.reject(refused));
     this.registrations = new RegistrationEntries(options.namespace);
     this.lease = new LeaseKeeper(gateway, options.ttl, options.connectTimeoutMs, (leaseId, reason) => this.onLeaseLost(leaseId, reason));
     this.loop = new RetryLoop(options.retry, {
-      hasWork: () => this.hasWork(),
+      hasWork: () => this.registrations.hasWork(this.leaseWanted, this.lease.leaseId !== undefined),
       attempt: () => this.reconcile(),
       failed: (error, attempt, delayMs) => this.failed(error, attempt, delayMs),
     });
@@ -66,14 +66,17 @@ export class RegistrationReconciler {
 
   /** Why the last attempt failed (for start-up's error message); undefined before any failure. */
   get lastFailure(): unknown {
-    return this.lastError;
+    return this.failures.last;
   }
 
   states(): RegistrationState[] {
     return this.registrations.states();
   }
 
-  /** Adds a checked endpoint; resolves once its key is in etcd. */
+  /**
+   * Adds a checked endpoint; resolves once its key is in etcd.
+   * @throws RegistryClosedError once the registry has closed (the app is shutting down).
+   */
   add(endpoint: ServiceEndpoint): Promise<RegistrationState> {
     if (this.closed) throw new RegistryClosedError(messages.registryClosed());
     const entry = this.registrations.add(endpoint);
@@ -130,24 +133,16 @@ export class RegistrationReconciler {
     this.events.complete();
   }
 
-  private hasWork(): boolean {
-    const { entries, removals } = this.registrations;
-    if (removals.size > 0) return true;
-    if ((this.leaseWanted || entries.size > 0) && this.lease.leaseId === undefined) return true;
-    return this.registrations.anyToWrite;
-  }
-
   /** A failed attempt: the lease found gone is news (try again at once); anything else backs off. */
   private failed(error: unknown, attempt: number, delayMs: number): 'back-off' | 'again' {
-    this.lastError = informativeError(error, this.lastError);
+    const words = this.failures.record(error);
     if (isLeaseGone(error) && this.lease.leaseId !== undefined) {
       // A put that finds the lease gone is how a revoke from outside often shows first: the next
       // attempt, which grants a new lease, starts at once.
       this.lease.markLost('etcd reports the lease is gone');
       return 'again';
     }
-    if (isRefusal(error)) this.reportRefusal(error);
-    this.events.next({ type: 'retrying', attempt, delayMs, error: describeEtcdFailure(this.lastError, this.options.etcd.hosts) });
+    this.events.next({ type: 'retrying', attempt, delayMs, error: words });
     return 'back-off';
   }
 
@@ -163,43 +158,21 @@ export class RegistrationReconciler {
     this.leaseGranted.resolve();
     for (const entry of [...this.registrations.entries.values()]) {
       if (this.closed || !session.alive) return;
-      const due = entry.storedUnder === undefined || entry.rewrite !== undefined;
-      if (due && this.registrations.entries.get(entry.key) === entry) await this.store(entry, session);
+      if (entry.due && this.registrations.entries.get(entry.key) === entry) await this.store(entry, session);
     }
   }
 
   private async store(entry: RegistrationEntry, session: LeaseSession): Promise<void> {
     entry.stamp(session.leaseId, Date.now());
-    const inPlace = entry.rewrite !== undefined && entry.storedUnder === session.leaseId;
-    const { value, rewrite } = entry;
+    const value = entry.value;
+    const inPlace = entry.inPlaceUnder(session.leaseId);
     const revision = await this.gateway.put(entry.key, value, session.leaseId);
     if (this.closed || this.registrations.entries.get(entry.key) !== entry || !session.alive) return;
-    if (rewrite !== undefined && entry.value === value) {
-      entry.rewrite = undefined;
-      rewrite.resolve();
-    }
-    const previousGuard = entry.guard;
-    entry.guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) => this.onKeyGone(entry, session, reason));
-    entry.storedUnder = session.leaseId;
-    if (inPlace) {
-      this.events.next({ type: 'status', endpoint: entry.endpoint, key: entry.key, status: entry.endpoint.status ?? 'up' });
-      await previousGuard?.stop();
-      return;
-    }
-    entry.timesStored += 1;
-    // State, event and promise change together, so that whoever sees one sees the others.
-    const type = entry.timesStored === 1 ? 'registered' : 're-registered';
-    this.events.next({ type, endpoint: entry.endpoint, key: entry.key, leaseId: session.leaseId });
-    entry.firstStored.resolve(entry.state);
-    await previousGuard?.stop();
-  }
-
-  /** Said once as an error, and start-up learns it; the retries go on, in case the permission is granted later. */
-  private reportRefusal(error: unknown): void {
-    const refused = messages.etcdRefused(this.options.etcd.hosts, describeError(error), `${this.options.namespace}/`);
-    this.leaseGranted.reject(new EtcdUnavailableError(refused));
-    if (refused !== this.lastRefusal) this.logger.error(refused);
-    this.lastRefusal = refused;
+    const guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) => this.onKeyGone(entry, session, reason));
+    const { kind, replaced } = entry.stored(session.leaseId, value, inPlace, guard);
+    const { endpoint, key } = entry;
+    this.events.next(kind === 'status' ? { type: kind, endpoint, key, status: endpoint.status ?? 'up' } : { type: kind, endpoint, key, leaseId: session.leaseId });
+    await replaced?.stop();
   }
 
   private onLeaseLost(leaseId: string, reason: string): void {

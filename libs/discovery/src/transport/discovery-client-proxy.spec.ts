@@ -4,11 +4,11 @@ import { testEndpoint, waitFor } from '@repo/testing';
 import { firstValueFrom, NEVER, Observable, of, Subject, throwError, toArray } from 'rxjs';
 import { LeastOutstandingStrategy } from '../balancing/least-outstanding.strategy.js';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
-import { DiscoveryClient } from '../discovery/discovery-client.js';
 import type { EndpointFilter } from '../picking/subset.js';
 import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
+import { ClientProxyParts } from './client-proxy-parts.js';
 import { DiscoveryClientProxy } from './discovery-client-proxy.js';
 
 /** How a fake instance answers one call. */
@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 /**
- * A proxy for service "svc" over a real DiscoveryClient on an in-memory etcd holding `ids`, whose
+ * A proxy for service "svc" over the library's real watches and picks on an in-memory etcd holding `ids`, whose
  * instance clients are fakes that answer as `behaviours` says.
  */
 async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { retries = 2, strategy, where }: { retries?: number; strategy?: LoadBalancingStrategy; where?: EndpointFilter } = {}) {
@@ -37,7 +37,7 @@ async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { 
   apps.push(app);
   const calls: string[] = [];
   const closed: string[] = [];
-  const proxy = new DiscoveryClientProxy({ service: 'svc', retries, where }, app.get(DiscoveryClient), (endpoint: ServiceEndpoint) => ({
+  const proxy = new DiscoveryClientProxy({ service: 'svc', retries, where }, app.get(ClientProxyParts), (endpoint: ServiceEndpoint) => ({
     send: () => {
       calls.push(endpoint.id);
       return behaviours[endpoint.id]!();

@@ -1,10 +1,9 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { catchError, concat, connectable, defer, EMPTY, finalize, from, merge, Observable, Subject, switchMap, tap, throwError, type Subscription } from 'rxjs';
-import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
-import type { DiscoveryClient } from '../discovery/discovery-client.js';
 import { instanceKey } from '../codec/instance-key.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { ClientProxyParts } from './client-proxy-parts.js';
 import { isConnectionError } from './connection-errors.js';
 import { PatternRoutes, type PickedRoute, type Route } from './pattern-routes.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
@@ -27,16 +26,16 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
 
   constructor(
     private readonly config: Required<Pick<DiscoveryClientConfig, 'retries'>> & DiscoveryClientConfig,
-    private readonly discovery: DiscoveryClient,
+    private readonly parts: ClientProxyParts,
     /** Opens the client of one instance (a pooled ClientTCP; specs pass their own). */
     private readonly connectTo: (endpoint: ServiceEndpoint) => InstanceClient = (endpoint) =>
       new ClientTCP({ ...config.options, host: endpoint.host, port: endpoint.port }),
   ) {
     super();
     if (config.byPattern === true) {
-      this.routes = new PatternRoutes(discovery, config.where);
+      this.routes = new PatternRoutes(parts, config.where);
       // An instance that left, or moved: its connection goes (not on a change of status: calls may be in flight).
-      this.departures = discovery.catalog$().subscribe(({ changes }) => {
+      this.departures = parts.catalog.catalog$().subscribe(({ changes }) => {
         for (const { type, endpoint, previous } of changes) {
           if (type === 'removed') this.closeClient(instanceKey(endpoint));
           else if (previous !== undefined && instanceKey(previous) !== instanceKey(endpoint)) this.closeClient(instanceKey(previous));
@@ -44,7 +43,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
       });
     } else {
       this.serviceRoute = { service: config.service!, where: config.where };
-      this.departures = discovery.endpoints$(config.service!).subscribe((endpoints) => this.closeDeparted(endpoints));
+      this.departures = parts.watches.observe(config.service!, (watch) => watch.endpoints$).subscribe((endpoints) => this.closeDeparted(endpoints));
     }
   }
 
@@ -125,37 +124,20 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     data: unknown,
     tried: Set<string>,
     run: (client: InstanceClient) => Observable<T>,
-    endpoint: ServiceEndpoint = this.discovery.pick(route.service, { key: this.keyOf(pattern, data), where: route.where }),
+    endpoint: ServiceEndpoint = this.parts.attempts.first(route.service, this.keyOf(pattern, data), route.where),
   ): Observable<T> {
     const instance = instanceKey(endpoint);
     tried.add(instance);
-    const strategy = this.discovery.strategyFor(route.service);
-    const tracker = isInFlightTracker(strategy) ? strategy : undefined;
-    tracker?.callStarted(endpoint);
-    const counted = this.discovery.callCounts.started(endpoint);
-    const startedAt = performance.now();
-    let responseMs: number | undefined;
-    let unreachable = false;
-    const answered = () => (responseMs ??= performance.now() - startedAt);
+    const attempt = this.parts.attempts.start(endpoint);
     return run(this.clientFor(endpoint)).pipe(
-      tap({
-        next: answered,
-        complete: () => {
-          answered();
-          this.discovery.reportSuccess(endpoint);
-        },
-      }),
-      finalize(() => {
-        tracker?.callFinished(endpoint, responseMs);
-        counted.finished(unreachable);
-      }),
+      tap({ next: () => attempt.answered(), complete: () => attempt.finish('answered') }),
+      // Unsubscribed before an end: the caller gave up.
+      finalize(() => attempt.finish('abandoned')),
       catchError((error: unknown) => {
-        unreachable = responseMs === undefined && isConnectionError(error);
-        if (!unreachable) answered(); // an error from the instance is an answer
-        // Reported for outlier ejection: a failure before any answer, or else the instance answered.
-        if (unreachable) this.discovery.reportFailure(endpoint);
-        else this.discovery.reportSuccess(endpoint);
-        const next = unreachable && tried.size <= this.config.retries ? this.discovery.pickExcept(route.service, tried, { key: this.keyOf(pattern, data), where: route.where }) : undefined;
+        // A failure before any answer that is the connection's is the instance's; an error after an answer, or from the instance, is its answer.
+        const unreachable = !attempt.hasAnswered && isConnectionError(error);
+        attempt.finish(unreachable ? 'unreachable' : 'answered');
+        const next = unreachable && tried.size <= this.config.retries ? this.parts.attempts.next(route.service, tried, this.keyOf(pattern, data), route.where) : undefined;
         if (!next) throw error;
         // The instance is unreachable: its connection is useless until it comes back.
         this.closeClient(instance);

@@ -1,8 +1,8 @@
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { DiscoveryClient } from '../discovery/discovery-client.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import { checkClientConfig } from './client-config-checks.js';
+import { ClientProxyParts } from './client-proxy-parts.js';
 import type {
   DiscoveryClientAsyncOptions,
   DiscoveryClientConfig,
@@ -21,8 +21,8 @@ export class DiscoveryClientsModule {
   static register(clients: DiscoveryClientOptions[]): DynamicModule {
     const providers = clients.map(({ name, ...config }): Provider => ({
       provide: name,
-      useFactory: (discovery: DiscoveryClient) => new DiscoveryClientProxy(checkClientConfig(name, config), discovery),
-      inject: [DiscoveryClient],
+      useFactory: (parts: ClientProxyParts) => new DiscoveryClientProxy(checkClientConfig(name, config), parts),
+      inject: [ClientProxyParts],
     }));
     return { module: DiscoveryClientsModule, providers, exports: providers };
   }
@@ -35,9 +35,9 @@ export class DiscoveryClientsModule {
       if (client.useClass) providers.push({ provide: client.useClass, useClass: client.useClass });
       providers.push({
         provide: client.name,
-        useFactory: (config: DiscoveryClientConfig, discovery: DiscoveryClient) =>
-          new DiscoveryClientProxy(checkClientConfig(client.name, config), discovery),
-        inject: [configToken, DiscoveryClient],
+        useFactory: (config: DiscoveryClientConfig, parts: ClientProxyParts) =>
+          new DiscoveryClientProxy(checkClientConfig(client.name, config), parts),
+        inject: [configToken, ClientProxyParts],
       });
     }
     const imports = clients.flatMap((client) => client.imports ?? []);

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { createRequire } from 'node:module';
 import { asapScheduler, observeOn, type Subscription } from 'rxjs';
-import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { ServiceWatches } from '../watch/service-watches.js';
 import { isUp } from '../service-endpoint.interface.js';
 
 /** The parts of @grpc/grpc-js' `experimental` API a resolver needs (stable since grpc-js 1.10). */
@@ -27,7 +27,7 @@ export interface EtcdResolverClass {
   getDefaultAuthority(target: GrpcUri): string;
 }
 
-export function createEtcdResolverClass(discovery: DiscoveryClient): EtcdResolverClass {
+export function createEtcdResolverClass(watches: ServiceWatches): EtcdResolverClass {
   return class EtcdResolver {
     private subscription: Subscription | undefined;
 
@@ -43,8 +43,8 @@ export function createEtcdResolverClass(discovery: DiscoveryClient): EtcdResolve
     updateResolution(): void {
       if (this.subscription) return;
       const service = EtcdResolver.getDefaultAuthority(this.target);
-      this.subscription = discovery
-        .endpoints$(service)
+      this.subscription = watches
+        .observe(service, (watch) => watch.endpoints$)
         // grpc-js forbids calling the listener synchronously from updateResolution().
         .pipe(observeOn(asapScheduler))
         .subscribe((listed) => {
@@ -69,13 +69,13 @@ export function createEtcdResolverClass(discovery: DiscoveryClient): EtcdResolve
  */
 @Injectable()
 export class EtcdGrpcResolverRegistration implements OnModuleInit {
-  constructor(private readonly discovery: DiscoveryClient) {}
+  constructor(private readonly watches: ServiceWatches) {}
 
   onModuleInit(): void {
     const grpc = loadGrpcOfNestMicroservices();
     if (!grpc) return;
     // Silently: an app that uses no gRPC should read nothing about it.
-    grpc.registerResolver(ETCD_GRPC_SCHEME, createEtcdResolverClass(this.discovery));
+    grpc.registerResolver(ETCD_GRPC_SCHEME, createEtcdResolverClass(this.watches));
   }
 }
 

@@ -1,11 +1,13 @@
 import type { PatternKind } from '../catalog/catalog.interface.js';
-import type { DiscoveryClient } from '../discovery/discovery-client.js';
-import { matcherOf, type EndpointFilter } from '../picking/subset.js';
+import type { CatalogWatches } from '../catalog/catalog-watches.js';
 import { normalisedPattern } from '../codec/normalised-pattern.js';
 import { messages } from '../discovery.messages.js';
 import { NoEndpointAvailableError } from '../errors.js';
+import type { ServicePicks } from '../picking/service-picks.js';
+import { matcherOf, type EndpointFilter } from '../picking/subset.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { withTimeout } from '../util/with-timeout.js';
+import type { ServiceWatches } from '../watch/service-watches.js';
 
 /** Where one call goes: a service, and the subset of its instances it may use. */
 export interface Route {
@@ -33,7 +35,7 @@ export class PatternRoutes {
   private readonly filters = new Map<string, EndpointFilter>();
 
   constructor(
-    private readonly discovery: DiscoveryClient,
+    private readonly parts: { catalog: CatalogWatches; watches: ServiceWatches; picks: ServicePicks },
     private readonly where: EndpointFilter | undefined,
   ) {}
 
@@ -42,12 +44,12 @@ export class PatternRoutes {
    * a service for its list (each at most 5 s); later calls find both in memory.
    */
   async servicesFor(pattern: unknown, kind: PatternKind): Promise<readonly string[]> {
-    const discovery = this.discovery;
+    const { catalog, watches } = this.parts;
     // Not there in time (etcd unreachable): the error below says what is missing.
-    if (!discovery.catalogLoaded) await withTimeout(discovery.watchCatalog(), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(() => undefined);
-    const services = discovery.whoHandles(pattern, kind);
-    const unlisted = services.filter((service) => !discovery.listStatus(service).listed);
-    if (unlisted.length > 0) await withTimeout(discovery.watchRequired(unlisted), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(() => undefined);
+    if (!catalog.loaded) await withTimeout(catalog.watchCatalog(), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(() => undefined);
+    const services = catalog.whoHandles(pattern, kind);
+    const unlisted = services.filter((service) => !watches.listStatus(service).listed);
+    if (unlisted.length > 0) await withTimeout(watches.watchRequired(unlisted), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(() => undefined);
     return services;
   }
 
@@ -70,7 +72,7 @@ export class PatternRoutes {
   private pickOn(service: string, pattern: unknown, kind: PatternKind, key: string | undefined): PickedRoute | undefined {
     const route = { service, where: this.filterFor(normalisedPattern(pattern), kind) };
     try {
-      return { route, endpoint: this.discovery.pick(service, { key, where: route.where }) };
+      return { route, endpoint: this.parts.picks.pick(service, { key, where: route.where }) };
     } catch (error) {
       if (error instanceof NoEndpointAvailableError) return undefined;
       throw error;
@@ -94,7 +96,7 @@ export class PatternRoutes {
   private nothingFor(services: readonly string[], pattern: unknown, kind: PatternKind): NoEndpointAvailableError {
     const name = normalisedPattern(pattern);
     const message = services.length === 0
-      ? messages.noHandler(kind, name, this.discovery.catalogLoaded)
+      ? messages.noHandler(kind, name, this.parts.catalog.loaded)
       : messages.noHandlerInstance(kind, name, services);
     return new NoEndpointAvailableError(services[0] ?? '', message, name);
   }

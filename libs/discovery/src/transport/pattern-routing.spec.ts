@@ -1,11 +1,11 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom, lastValueFrom, of, throwError, toArray } from 'rxjs';
-import { DiscoveryClient } from '../discovery/discovery-client.js';
 import { NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule, InMemoryRegistry, type TestEndpoint } from '../testing/index.js';
 import { checkClientConfig } from './client-config-checks.js';
+import { ClientProxyParts } from './client-proxy-parts.js';
 import { DiscoveryClientProxy } from './discovery-client-proxy.js';
 
 const apps: INestApplicationContext[] = [];
@@ -18,7 +18,7 @@ afterEach(async () => {
 const at = (port: number, handles: { patterns?: string[]; events?: string[] }): TestEndpoint => ({ host: '10.9.0.1', port, ...handles });
 
 /**
- * A client that routes by pattern over a real DiscoveryClient on an in-memory etcd; its instance
+ * A client that routes by pattern over the library's real watches and picks on an in-memory etcd; its instance
  * clients are fakes that record who got what, and refuse for the ports in `refusing`.
  */
 async function byPatternClient(endpoints: Record<string, TestEndpoint[]>, refusing: number[] = []) {
@@ -32,7 +32,7 @@ async function byPatternClient(endpoints: Record<string, TestEndpoint[]>, refusi
     received.push(`${endpoint.service}:${endpoint.port} ${JSON.stringify(pattern)}`);
     return of(`from ${endpoint.port}`);
   };
-  const proxy = new DiscoveryClientProxy({ byPattern: true, retries: 2 }, app.get(DiscoveryClient), (endpoint) => ({
+  const proxy = new DiscoveryClientProxy({ byPattern: true, retries: 2 }, app.get(ClientProxyParts), (endpoint) => ({
     send: (pattern: unknown) => reach(endpoint, pattern),
     emit: (pattern: unknown) => reach(endpoint, pattern),
     close: () => void closed.push(endpoint.port),

@@ -4,7 +4,8 @@ import { servicePrefix } from '../codec/endpoint-key.js';
 import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
 import { isUp, type ServiceEndpoint } from '../service-endpoint.interface.js';
 import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
-import { describeEtcdFailure, delay } from '../etcd/failure-words.js';
+import { describeEtcdFailure } from '../etcd/failure-words.js';
+import { formatDuration } from '../util/format-duration.js';
 import { Deferred } from '../util/deferred.js';
 import { endpointChange, type EndpointChange } from './endpoint-change.interface.js';
 import { HeldRemovals } from './held-removals.js';
@@ -74,7 +75,7 @@ export class ServiceWatch {
       changed: (changes, revision) => this.apply(changes, revision, false),
       listFailed: (error, nextAttemptMs) => {
         this.lastListError = informativeError(error, this.lastListError);
-        this.logger.warn(`Listing "${service}": ${describeEtcdFailure(this.lastListError, settings.etcdHosts)}; retry in ${delay(nextAttemptMs)}`);
+        this.logger.warn(`Listing "${service}": ${describeEtcdFailure(this.lastListError, settings.etcdHosts)}; retry in ${formatDuration(nextAttemptMs)}`);
         // Refused credentials or permission: whoever waits for the first list learns it now.
         if (isRefusal(error)) this.firstList.reject(error);
       },

@@ -1,110 +1,101 @@
-import type { LoggerService } from '@nestjs/common';
-import { Observable } from 'rxjs';
-import type { StrategyResolver } from '../balancing/strategy-resolver.js';
+import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import { servicePrefix } from '../codec/endpoint-key.js';
-import { messages } from '../discovery.messages.js';
-import { DiscoveryClosedError } from '../errors.js';
-import type { EtcdGateway, PrefixList } from '../etcd/etcd-gateway.js';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { EtcdGateway, type PrefixList } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
-
-import { ServicePicker } from '../picking/service-picker.js';
+import { libraryLogger } from '../util/library-logger.js';
 import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
-import { countSubscriber } from './shared-subscription.js';
+import { SharedWatches } from './shared-watches.js';
 import { TolerantDecoder } from './tolerant-decoder.js';
 
-/** One watched service: its watch, its picker, who uses it. */
-export interface WatchHandle {
-  readonly watch: ServiceWatch;
-  /** Picks from the watch's lists: status, ejections, subsets, zone, strategy. */
-  readonly picker: ServicePicker;
-  subscribers: number;
-  /** Kept until shutdown: required services, and services read through getEndpoints()/pick(). */
-  pinned: boolean;
+/** Whether a service's list is readable now, for health checks and error messages. */
+export interface ListStatus {
+  /** Listed at least once. */
+  listed: boolean;
+  endpoints: number;
+  /** Why the last attempt to list it failed, while it could not be read. */
+  error: Error | undefined;
 }
 
 /**
- * The watches of a `DiscoveryClient`, one per service: started on first use, shared by every
- * subscriber and pick, stopped when the last subscriber leaves unless pinned, all stopped at close.
+ * The app's watches of services, one per service (an internal provider: `DiscoveryClient` and the
+ * parts that call, route and report read them). Each starts on first use, is shared by every
+ * subscriber and pick, stops when its last subscriber leaves unless pinned, and all stop at shutdown.
  */
-export class ServiceWatches {
-  private readonly handles = new Map<string, WatchHandle>();
-  /** How every watch of this client lists, retries and re-lists. */
+@Injectable()
+export class ServiceWatches implements OnApplicationShutdown {
+  /** How every watch of this app lists, retries and re-lists. */
   readonly settings: ServiceWatchSettings;
-  /** One decoder for every watch of this client: an unreadable value is warned about once. */
+  /** One decoder for every watch of this app: an unreadable value is warned about once. */
   readonly decoder: TolerantDecoder;
-  closed = false;
+  private readonly logger: LoggerService;
+  private readonly watches: SharedWatches<ServiceWatch>;
+  /** First lists read in a batch (`watchRequired`), handed to the watch that starts next for the service. */
+  private readonly batchedLists = new Map<string, Promise<PrefixList | undefined>>();
 
   constructor(
-    private readonly options: ResolvedDiscoveryOptions,
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly gateway: EtcdGateway,
-    private readonly strategies: StrategyResolver,
-    private readonly logger: LoggerService,
   ) {
+    this.logger = libraryLogger('DiscoveryClient', options);
     const { resyncIntervalMs, retry, selfPreservation } = options;
     this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation };
-    this.decoder = new TolerantDecoder(options.namespace, logger, new Map());
+    this.decoder = new TolerantDecoder(options.namespace, this.logger, new Map());
+    this.watches = new SharedWatches((service) => this.start(service));
   }
 
-  /** The handle of `service`, if it is watched. */
-  get(service: string): WatchHandle | undefined {
-    return this.handles.get(service);
+  get closed(): boolean {
+    return this.watches.closed;
   }
 
-  /** The watch of `service`, kept until shutdown. */
-  pinned(service: string): ServiceWatch {
-    const handle = this.handleFor(service);
-    handle.pinned = true;
-    return handle.watch;
+  /** The watch of `service`, if it runs. */
+  get(service: string): ServiceWatch | undefined {
+    return this.watches.get(service);
   }
 
-  /** `select`ed from the watch of `service`, which runs while someone subscribes (or it is pinned). */
-  shared<T>(service: string, select: (watch: ServiceWatch) => Observable<T>): Observable<T> {
+  /** The watch of `service`, kept until shutdown (a service read synchronously or picked from). */
+  pin(service: string): ServiceWatch {
+    return this.watches.pin(service);
+  }
+
+  /** What `select` gives of the watch of `service`, which runs while someone subscribes (or it is pinned). */
+  observe<T>(service: string, select: (watch: ServiceWatch) => Observable<T>): Observable<T> {
     assertServiceName(service, 'DiscoveryClient');
-    return new Observable<T>((subscriber) => {
-      if (this.closed) return subscriber.complete();
-      const handle = this.handleFor(service);
-      return countSubscriber(handle, select(handle.watch), subscriber, () => {
-        if (handle.pinned || this.handles.get(service) !== handle) return;
-        this.handles.delete(service);
-        void handle.watch.stop();
-      });
-    });
+    return this.watches.observe(service, select);
   }
 
   /** Pins `services`; the first lists of those not watched yet are read in batches. Resolves once each is listed. */
   async watchRequired(services: readonly string[]): Promise<void> {
-    const fresh = services.filter((service) => !this.handles.has(service));
+    const fresh = services.filter((service) => this.watches.get(service) === undefined);
     if (fresh.length > 1) {
       const lists = this.gateway.listMany(fresh.map((service) => servicePrefix(this.options.namespace, service)));
       lists.catch(() => undefined); // each watch then lists on its own, with its own retries
-      fresh.forEach((service, index) => this.handleFor(service, lists.then((all) => all[index])));
+      fresh.forEach((service, index) => this.batchedLists.set(service, lists.then((all) => all[index])));
     }
-    await Promise.all(services.map((service) => this.pinned(service).ready));
+    await Promise.all(services.map((service) => this.watches.pin(service).ready));
+  }
+
+  /** Whether the list of `service` is readable now; it starts no watch. */
+  listStatus(service: string): ListStatus {
+    const watch = this.watches.get(service);
+    return { listed: watch?.isLoaded ?? false, endpoints: watch?.current.length ?? 0, error: watch?.lastListError };
   }
 
   /** Stops every watch; lists stay as they were. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.handles.values()].map((handle) => handle.watch.stop()));
+  async onApplicationShutdown(): Promise<void> {
+    await this.watches.close();
   }
 
   /**
-   * The watch of `service`, started on first use. The name is checked here, once per service, so that
-   * every entry point (pick() included) gets the same clear error without a check per call; and no
-   * watch starts once the client is closed (it would hold a timer on a closed etcd client).
+   * A new watch. The name is checked here, once per service, so that every entry point (pick()
+   * included) gets the same clear error without a check per call.
    */
-  handleFor(service: string, batchedList?: Promise<PrefixList | undefined>): WatchHandle {
-    let handle = this.handles.get(service);
-    if (!handle) {
-      assertServiceName(service, 'DiscoveryClient');
-      if (this.closed) throw new DiscoveryClosedError(messages.discoveryClosed());
-      const watch = new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.decoder, batchedList);
-      const { outlierEjection, zone, zonePreference } = this.options;
-      const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined);
-      handle = { watch, picker, subscribers: 0, pinned: false };
-      this.handles.set(service, handle);
-    }
-    return handle;
+  private start(service: string): ServiceWatch {
+    assertServiceName(service, 'DiscoveryClient');
+    const batchedList = this.batchedLists.get(service);
+    this.batchedLists.delete(service);
+    return new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.decoder, batchedList);
   }
 }
