@@ -3,7 +3,7 @@ import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import type { EndpointFilter } from '../picking/subset.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import { isConnectionError } from '../transport/connection-errors.js';
+import { isConnectionError } from './connection-errors.js';
 import type { CallAttempts } from './call-attempts.js';
 
 /** Options of `DiscoveryClient.call()`. */

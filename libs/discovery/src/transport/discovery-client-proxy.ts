@@ -4,7 +4,7 @@ import { catchError, concat, connectable, defer, EMPTY, finalize, from, merge, O
 import { instanceKey } from '../codec/instance-key.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { ClientProxyParts } from './client-proxy-parts.js';
-import { isConnectionError } from './connection-errors.js';
+import { isConnectionError } from '../calls/connection-errors.js';
 import { PatternRoutes, type PickedRoute, type Route } from './pattern-routes.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
 

@@ -1,0 +1,74 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The shape of the library, checked on every run: files small enough to read at once, and no import
+ * cycle (a file that needs itself, through others, cannot be understood — or changed — alone).
+ * Type-only imports count: they tie files together for a reader as much as any.
+ */
+const root = dirname(fileURLToPath(import.meta.url));
+
+function libraryFiles(dir = root): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return libraryFiles(path);
+    return entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts') ? [path] : [];
+  });
+}
+
+/** Each file's relative imports (and re-exports), as paths of .ts files. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  const specifier = /(?:import|export)\s[^'";]*?from\s+'(\.{1,2}\/[^']+)\.js'/g;
+  for (const file of libraryFiles()) {
+    const text = readFileSync(file, 'utf8');
+    graph.set(file, [...text.matchAll(specifier)].map((match) => normalize(join(dirname(file), `${match[1]}.ts`))));
+  }
+  return graph;
+}
+
+/** Every cycle found by a depth-first walk, each as the chain of files that closes it. */
+function cycles(graph: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (file: string) => {
+    state.set(file, 'open');
+    path.push(file);
+    for (const next of graph.get(file) ?? []) {
+      if (state.get(next) === 'open') found.push([...path.slice(path.indexOf(next)), next]);
+      else if (!state.has(next)) visit(next);
+    }
+    path.pop();
+    state.set(file, 'done');
+  };
+  for (const file of graph.keys()) if (!state.has(file)) visit(file);
+  return found;
+}
+
+describe('the library\'s architecture', () => {
+  it('has no import cycle', () => {
+    const graph = importGraph();
+    expect(graph.size).toBeGreaterThan(50); // the walk saw the library, not an empty folder
+    const found = cycles(graph).map((cycle) => cycle.map((file) => relative(root, file)).join(' → '));
+    expect(found).toEqual([]);
+  });
+
+  it('has no file over 200 lines', () => {
+    const long = libraryFiles()
+      .map((file) => ({ file: relative(root, file), lines: readFileSync(file, 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > 200);
+    expect(long).toEqual([]);
+  });
+
+  it('finds a cycle when there is one (the check itself)', () => {
+    const graph = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+      ['d.ts', ['a.ts']],
+    ]);
+    expect(cycles(graph)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+  });
+});
