@@ -1,24 +1,22 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import type { DiscoveryClient } from 'nestjs-etcd-discovery';
-import { AppProcess, EtcdCluster, type EtcdServer, leaseIds, putEndpoint, readKeys, startConsumer, testEndpoint, waitFor } from '@repo/testing';
+import { type AppProcess, AppProcesses, EtcdCluster, type EtcdServer, leaseIds, putEndpoint, readKeys, startConsumer, testEndpoint, waitFor } from '@repo/testing';
 
 // Faults on a 3-node etcd cluster on loopback. Figures go to stdout as "[measured] …" lines
 // (docs/reliability.md quotes them); the assertions are the requirements, not the speed.
 const ttl = 5;
 const retry = { initialDelayMs: 100, maxDelayMs: 1000 };
 let cluster: EtcdCluster;
-const processes: AppProcess[] = [];
+const processes = new AppProcesses(() => ({ ETCD_HOSTS: cluster.hosts.join(',') }));
 const contexts: INestApplicationContext[] = [];
-const clients: Etcd3[] = [];
 
 beforeEach(async () => {
   cluster = await EtcdCluster.start(3);
 });
 afterEach(async () => {
   await Promise.all(contexts.splice(0).map((context) => context.close()));
-  await Promise.all(processes.splice(0).map((app) => app.stop()));
-  clients.splice(0).forEach((client) => client.close());
+  await processes.stopAll();
   await cluster.destroy();
 });
 
@@ -26,15 +24,8 @@ function measured(what: string, ms: number): void {
   console.log(`[measured] ${what}: ${ms} ms`);
 }
 
-function clientOf(members: EtcdServer[]): Etcd3 {
-  const client = new Etcd3({ hosts: members.map((member) => member.host) });
-  clients.push(client);
-  return client;
-}
-
 async function registeredApp(name: string): Promise<{ app: AppProcess; key: string }> {
-  const app = AppProcess.start('discoverable-app', { transport: 'http', services: [{ name }], discovery: { ttl, retry } }, { ETCD_HOSTS: cluster.hosts.join(',') });
-  processes.push(app);
+  const app = processes.start('discoverable-app', { transport: 'http', services: [{ name }], discovery: { ttl, retry } });
   const message = await app.waitForMessage('registration', 20_000, (event) => event.type === 'registered');
   return { app, key: message.key as string };
 }
@@ -53,7 +44,7 @@ const writeNews = (client: Etcd3, id: string) => putEndpoint(client, testEndpoin
  * how long the write took and how long after it `discovery` had the endpoint.
  */
 async function delivery(what: string, discovery: DiscoveryClient, members: EtcdServer[], id: string, timeoutMs: number): Promise<void> {
-  const client = clientOf(members);
+  const client = cluster.client(members);
   const startedAt = Date.now();
   await waitFor(`the write of ${id}`, () => writeNews(client, id).then(() => true), { timeoutMs });
   const writtenAt = Date.now();
@@ -79,7 +70,7 @@ describe('on a 3-node etcd cluster', () => {
     await leader.stop('SIGKILL');
     const survivors = cluster.members.filter((member) => member !== leader);
     await delivery('leader killed', discovery, survivors, 'after-kill', 15_000);
-    await expectStaysRegistered(clientOf(survivors), key);
+    await expectStaysRegistered(cluster.client(survivors), key);
     expect(discovery.pick('steady').id).toBe(key.split('/').at(-1));
   });
 
@@ -91,7 +82,7 @@ describe('on a 3-node etcd cluster', () => {
     const others = cluster.members.filter((member) => member !== leader);
     try {
       await delivery('leader frozen', discovery, others, 'while-frozen', 30_000);
-      await expectStaysRegistered(clientOf(others), key);
+      await expectStaysRegistered(cluster.client(others), key);
     } finally {
       leader.signal('SIGCONT');
     }
@@ -115,7 +106,7 @@ describe('on a 3-node etcd cluster', () => {
 
     const restartedAt = Date.now();
     await cluster.restartAll({ wipe });
-    const client = clientOf(cluster.members);
+    const client = cluster.client();
     // Not awaited: the first write after a restart can wait out etcd's own request timeout (7 s)
     // while leadership settles, and it must not delay the measurement of the apps.
     const written = writeNews(client, 'after-outage');
@@ -136,18 +127,9 @@ describe('on a 3-node etcd cluster', () => {
   });
 
   it('churn for a minute: every watcher ends with what etcd holds, one lease per live process', async () => {
-    const hosts = cluster.hosts.join(',');
     const config = (churnMs: number) => ({ instances: 8, churnMs, discovery: { ttl: 3, retry } });
-    const start = (churnMs: number) => {
-      const worker = AppProcess.start('churn-worker', config(churnMs), { ETCD_HOSTS: hosts });
-      processes.push(worker);
-      return worker;
-    };
-    const consumers = [1, 2].map(() => {
-      const watcher = AppProcess.start('consumer-app', { services: ['churn'], discovery: { retry } }, { ETCD_HOSTS: hosts });
-      processes.push(watcher);
-      return watcher;
-    });
+    const start = (churnMs: number) => processes.start('churn-worker', config(churnMs));
+    const consumers = [1, 2].map(() => processes.start('consumer-app', { services: ['churn'], discovery: { retry } }));
     const workers = [60_000, 60_000, 60_000, 60_000].map(start);
     await Promise.all(workers.map((worker) => worker.waitForMessage('registered', 20_000)));
     await new Promise((resolve) => setTimeout(resolve, 20_000));
@@ -158,7 +140,7 @@ describe('on a 3-node etcd cluster', () => {
     const live = [workers[2]!, workers[3]!, ...late];
     const steady = await Promise.all(live.map((worker) => worker.waitForMessage('steady', 60_000)));
 
-    const client = clientOf(cluster.members);
+    const client = cluster.client();
     const expected = steady.flatMap((message) => message.keys as string[]).sort();
     await waitFor('the killed processes\' keys to expire', async () => [...(await readKeys(client, '/services/churn/')).keys()].sort().join() === expected.join(), {
       timeoutMs: 15_000,

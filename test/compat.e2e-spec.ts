@@ -1,4 +1,4 @@
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -104,11 +104,10 @@ beforeAll(async () => {
   tarball = join(workDir, packed!.filename);
   packedFiles = packed!.files.map((file) => file.path);
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: etcd.host });
+  client = etcd.client();
 }, 120_000);
 
 afterAll(async () => {
-  client?.close();
   await etcd?.destroy();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });

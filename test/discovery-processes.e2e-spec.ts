@@ -1,27 +1,20 @@
-import { type AppMessage, AppProcess, EtcdServer } from '@repo/testing';
+import { type AppMessage, AppProcesses, EtcdServer, namespaces } from '@repo/testing';
 
 // A provider app and a consumer app, each its own process, as in production.
 const ttl = 2;
 let etcd: EtcdServer;
-const running: AppProcess[] = [];
-let namespaceCount = 0;
-const freshNamespace = () => `/processes-${++namespaceCount}`;
+const apps = new AppProcesses(() => ({ ETCD_HOSTS: etcd.host }));
+const freshNamespace = namespaces('processes');
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
-});
+afterEach(() => apps.stopAll());
 afterAll(async () => {
   await etcd.destroy();
 });
 
-function start(fixture: string, config: object): AppProcess {
-  const app = AppProcess.start(fixture, config, { ETCD_HOSTS: etcd.host });
-  running.push(app);
-  return app;
-}
+const start = (fixture: string, config: object) => apps.start(fixture, config);
 
 type Endpoints = { id: string; address: string; metadata: Record<string, string> }[];
 const listOf = (message: AppMessage) => message.endpoints as Endpoints;

@@ -1,5 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { servicePrefix, type DiscoveryModuleOptions, type EndpointChange } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
 import { deleteEndpoint, EtcdCluster, EtcdServer, putEndpoint, startConsumer, testEndpoint, waitFor } from '@repo/testing';
@@ -33,17 +33,11 @@ async function truth(client: Etcd3, service: string): Promise<string[]> {
   return keys.map((key) => key.slice(servicePrefix('/services', service).length)).sort();
 }
 
-function clientFor(hosts: string[]): Etcd3 {
-  const client = new Etcd3({ hosts });
-  cleanups.push(async () => client.close());
-  return client;
-}
-
 describe('discovery keeps the truth across etcd failures', () => {
   it('serves the last known endpoints while etcd is down, and converges when it returns', async () => {
     const etcd = await EtcdServer.start();
     cleanups.push(() => etcd.destroy());
-    const client = clientFor([etcd.host]);
+    const client = etcd.client();
     await put(client, 'svc', 'a1');
     await put(client, 'svc', 'a2');
     const discovery = await consumer([etcd.host], ['svc']);
@@ -68,7 +62,7 @@ describe('discovery keeps the truth across etcd failures', () => {
   it('converges after an etcd restart in the middle of a stream of changes, never listing an id twice', async () => {
     const etcd = await EtcdServer.start();
     cleanups.push(() => etcd.destroy());
-    const client = clientFor([etcd.host]);
+    const client = etcd.client();
     const discovery = await consumer([etcd.host], ['churn']);
     const lists: string[][] = [];
     subscriptions.push(discovery.endpoints$('churn').subscribe((list) => lists.push(list.map((endpoint) => endpoint.id))));
@@ -103,7 +97,7 @@ describe('discovery keeps the truth across etcd failures', () => {
   it('converges when etcd comes back with its data wiped (revisions start over)', async () => {
     const etcd = await EtcdServer.start();
     cleanups.push(() => etcd.destroy());
-    const client = clientFor([etcd.host]);
+    const client = etcd.client();
     for (const id of ['w1', 'w2', 'w3']) await put(client, 'wiped', id);
     for (let step = 0; step < 50; step += 1) await put(client, 'wiped', 'w1');
     const maxHoldMs = 4000;
@@ -125,7 +119,7 @@ describe('discovery keeps the truth across etcd failures', () => {
     const cluster = await EtcdCluster.start(3);
     cleanups.push(() => cluster.destroy());
     const [watched, other] = cluster.members as [EtcdServer, EtcdServer];
-    const writer = clientFor([other.host]);
+    const writer = other.client();
     for (const id of ['c1', 'c2', 'c3']) await put(writer, 'compacted', id);
     // The consumer talks to one member only, so that stopping it cuts its watch.
     const discovery = await consumer([watched.host], ['compacted']);

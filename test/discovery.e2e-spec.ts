@@ -1,5 +1,5 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import {
   ConsistentHashStrategy,
   DiscoveryClosedError,
@@ -13,26 +13,24 @@ import {
   type ServiceEndpoint,
 } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
-import { CapturingLogger, deleteEndpoint, EtcdServer, putEndpoint, putOperation, startConsumer, testEndpoint as endpoint, waitFor } from '@repo/testing';
+import { CapturingLogger, deleteEndpoint, EtcdServer, namespaces, putEndpoint, putOperation, startConsumer, testEndpoint as endpoint, waitFor } from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;
 const contexts: INestApplicationContext[] = [];
 const subscriptions: Subscription[] = [];
-let namespaceCount = 0;
-const freshNamespace = () => `/discovery-${++namespaceCount}`;
+const freshNamespace = namespaces('discovery');
 
 beforeAll(async () => {
   // A transaction of 1,000 puts needs more than etcd's default of 128 operations.
   etcd = await EtcdServer.start({ extraArgs: ['--max-txn-ops=2000'] });
-  client = new Etcd3({ hosts: etcd.host });
+  client = etcd.client();
 });
 afterEach(async () => {
   subscriptions.splice(0).forEach((subscription) => subscription.unsubscribe());
   await Promise.all(contexts.splice(0).map((context) => context.close()));
 });
 afterAll(async () => {
-  client.close();
   await etcd.destroy();
 });
 

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import {
-  AppProcess,
+  type AppProcess,
+  AppProcesses,
   EtcdCluster,
   EtcdServer,
   establishedConnections,
@@ -17,19 +18,13 @@ import {
  * service of 500 endpoints changing 50 times a second, endpoints$, changes$, catalog$, services$,
  * 1,000 picks a second); its connections are read from /proc after every fault.
  */
-const running: AppProcess[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
-});
+const apps = new AppProcesses();
+afterEach(() => apps.stopAll());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const portOf = (host: string) => Number(host.split(':').at(-1));
 
-function startBusyApp(hosts: string[], extra: object = {}): AppProcess {
-  const app = AppProcess.start('busy-app', { service: 'busy', watched: 'churning', discovery: { etcd: { hosts }, ttl: 3 }, ...extra });
-  running.push(app);
-  return app;
-}
+const startBusyApp = (hosts: string[]) => apps.start('busy-app', { service: 'busy', watched: 'churning', discovery: { etcd: { hosts }, ttl: 3 } });
 
 /**
  * The most connections the app held to each member while they were watched for `forMs` (every
@@ -125,8 +120,7 @@ describe('connections to etcd: at most one per member, whatever happened before'
       await etcd.etcdctl('auth', 'enable');
       const etcdTls = { caFile: certificates.caFile, certFile: certificates.clientCertFile, keyFile: certificates.clientKeyFile };
       const auth = { username: 'root', password: 'root-S3cret-pw' };
-      const app = AppProcess.start('busy-app', { service: 'busy', watched: 'churning', discovery: { etcd: { hosts: [etcd.url], auth }, ttl: 3 }, etcdTls });
-      running.push(app);
+      const app = apps.start('busy-app', { service: 'busy', watched: 'churning', discovery: { etcd: { hosts: [etcd.url], auth }, ttl: 3 }, etcdTls });
       await app.waitForMessage('ready', 30_000);
       const counts: number[] = [];
       for (let restart = 1; restart <= 3; restart += 1) {

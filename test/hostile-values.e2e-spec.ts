@@ -1,7 +1,7 @@
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import {
   DiscoveryClient,
   DiscoveryClientsModule,
@@ -19,14 +19,13 @@ const processes: AppProcess[] = [];
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: etcd.host });
+  client = etcd.client();
 });
 afterEach(async () => {
   await Promise.all(contexts.splice(0).map((context) => context.close()));
   await Promise.all(processes.splice(0).map((app) => app.stop()));
 });
 afterAll(async () => {
-  client.close();
   await etcd.destroy();
 });
 

@@ -1,18 +1,12 @@
-import { Etcd3 } from 'etcd3';
-import { acceptsConnections, AppProcess, EtcdServer, waitFor } from '@repo/testing';
+import type { Etcd3 } from 'etcd3';
+import { acceptsConnections, type AppProcess, AppProcesses, EtcdServer, namespaces, waitFor } from '@repo/testing';
 
 // Apps run as real processes here: what matters is what happens when a process dies or is told to stop.
 let etcd: EtcdServer;
 let client: Etcd3;
-const running: AppProcess[] = [];
-let namespaceCount = 0;
-const freshNamespace = () => `/lifecycle-${++namespaceCount}`;
-
-function startApp(config: object): AppProcess {
-  const app = AppProcess.start('discoverable-app', config, { ETCD_HOSTS: etcd.host });
-  running.push(app);
-  return app;
-}
+const apps = new AppProcesses(() => ({ ETCD_HOSTS: etcd.host }));
+const freshNamespace = namespaces('lifecycle');
+const startApp = (config: object) => apps.start('discoverable-app', config);
 
 async function registeredKey(app: AppProcess): Promise<{ key: string; address: string }> {
   const message = await app.waitForMessage('registration', 15_000, (event) => event.type === 'registered');
@@ -25,13 +19,10 @@ async function keyExists(key: string): Promise<boolean> {
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: etcd.host });
+  client = etcd.client();
 });
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
-});
+afterEach(() => apps.stopAll());
 afterAll(async () => {
-  client.close();
   await etcd.destroy();
 });
 

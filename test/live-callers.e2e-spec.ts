@@ -2,7 +2,7 @@ import { Inject, Injectable, Module, type INestApplicationContext } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
 import { AppProcess, CapturingLogger, EtcdServer, freePort, readKeys, startConsumer, waitFor } from '@repo/testing';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { DiscoveryClient, DiscoveryClientsModule, DiscoveryModule, NoEndpointAvailableError, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,12 +23,11 @@ const instanceOptions = { ttl: 3, drainMs: 1000, retry: { initialDelayMs: 100, m
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: [etcd.host] });
+  client = etcd.client();
 });
 afterAll(async () => {
   await Promise.all(contexts.map((context) => context.close()));
   await Promise.all(apps.map((app) => app.stop()));
-  client.close();
   await etcd.destroy();
   rmSync(healthDir, { recursive: true, force: true });
 });

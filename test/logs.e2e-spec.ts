@@ -1,16 +1,10 @@
-import { AppProcess, EtcdServer, freePort } from '@repo/testing';
+import { AppProcesses, EtcdServer, freePort } from '@repo/testing';
 
 /** What a user reads in the log of an app with Nest's defaults (test/fixtures/logging-app.ts). */
-const running: AppProcess[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
-});
+const apps = new AppProcesses(() => ({ NO_COLOR: '1' }));
+afterEach(() => apps.stopAll());
 
-function startApp(config: object, etcdHost: string): AppProcess {
-  const app = AppProcess.start('logging-app', config, { ETCD_HOSTS: etcdHost, NO_COLOR: '1' });
-  running.push(app);
-  return app;
-}
+const startApp = (config: object, etcdHost: string) => apps.start('logging-app', config, { ETCD_HOSTS: etcdHost });
 
 /** The library's own lines: its three logger contexts. */
 function libraryLines(output: string): string[] {

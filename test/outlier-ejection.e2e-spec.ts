@@ -1,12 +1,12 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { DiscoveryClient } from 'nestjs-etcd-discovery';
-import { AppProcess, EtcdServer, startConsumer } from '@repo/testing';
+import { AppProcesses, EtcdServer, startConsumer } from '@repo/testing';
 
 // kill -9 of one of three HTTP instances while two callers send 50 calls/s each through
 // DiscoveryClient.call() and fetch(): one with outlier ejection (the default), one without. The
 // instance's key stays in etcd for its whole TTL (10 s), longer than the test looks.
 let etcd: EtcdServer;
-const apps: AppProcess[] = [];
+const processes = new AppProcesses(() => ({ ETCD_HOSTS: etcd.host }));
 const contexts: INestApplicationContext[] = [];
 
 beforeAll(async () => {
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await Promise.all(contexts.map((context) => context.close()));
-  await Promise.all(apps.map((app) => app.stop()));
+  await processes.stopAll();
   await etcd.destroy();
 });
 
@@ -50,9 +50,7 @@ async function traffic(discovery: DiscoveryClient, ms: number, stats: Traffic): 
 
 describe('outlier ejection, with real instances', () => {
   it('kill -9 of one of three: no failed call, and the dead instance is no longer tried after a few failures', async () => {
-    for (let index = 0; index < 3; index += 1) {
-      apps.push(AppProcess.start('discoverable-app', { transport: 'http', services: [{ name: 'flaky' }], discovery: { ttl: 10 } }, { ETCD_HOSTS: etcd.host }));
-    }
+    const apps = [1, 2, 3].map(() => processes.start('discoverable-app', { transport: 'http', services: [{ name: 'flaky' }], discovery: { ttl: 10 } }));
     const ports = await Promise.all(apps.map(async (app) => (await app.waitForMessage('listening')).port as number));
     const callers = await Promise.all(
       [undefined, false as const].map(async (outlierEjection) => {

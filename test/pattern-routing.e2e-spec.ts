@@ -2,7 +2,7 @@ import { Inject, Injectable, Module, type INestApplicationContext } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
 import { AppProcess, CapturingLogger, EtcdServer, readKeys, waitFor } from '@repo/testing';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { DiscoveryClient, DiscoveryClientsModule, DiscoveryModule, NoEndpointAvailableError, type Catalog } from 'nestjs-etcd-discovery';
 import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 
@@ -19,12 +19,11 @@ const instanceOptions = { ttl: 3, drainMs: 500, retry: { initialDelayMs: 100, ma
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: [etcd.host] });
+  client = etcd.client();
 });
 afterAll(async () => {
   await caller?.close();
   await Promise.all(apps.map((app) => app.stop()));
-  client.close();
   await etcd.destroy();
 });
 

@@ -1,4 +1,4 @@
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { execFile, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -35,10 +35,9 @@ let client: Etcd3;
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: etcd.host });
+  client = etcd.client();
 });
 afterAll(async () => {
-  client.close();
   await etcd.destroy();
   await rm(workDir, { recursive: true, force: true });
 });

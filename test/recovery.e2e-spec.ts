@@ -1,4 +1,4 @@
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { ServiceRegistry, type RegistrationEvent } from 'nestjs-etcd-discovery';
 import type { INestApplication } from '@nestjs/common';
 import { appModule, EtcdServer, hexLeaseId, leaseIds, NestApps, readKeys, waitFor } from '@repo/testing';
@@ -11,11 +11,10 @@ const apps = new NestApps();
 
 beforeEach(async () => {
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: etcd.host });
+  client = etcd.client();
 });
 afterEach(async () => {
   await apps.closeAll();
-  client.close();
   await etcd.destroy();
 });
 

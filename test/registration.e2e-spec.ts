@@ -1,22 +1,20 @@
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { connect } from 'node:net';
 import { ServiceRegistry, type RegistrationEvent } from 'nestjs-etcd-discovery';
-import { appModule, AppProcess, EtcdServer, httpPort, leaseIds, NestApps, readKeys, waitFor } from '@repo/testing';
+import { appModule, AppProcess, EtcdServer, httpPort, leaseIds, namespaces, NestApps, readKeys, waitFor } from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;
 const apps = new NestApps();
-let namespaceCount = 0;
 /** A fresh namespace per test, so that tests sharing this etcd never see each other's keys. */
-const freshNamespace = () => `/registration-${++namespaceCount}`;
+const freshNamespace = namespaces('registration');
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
-  client = new Etcd3({ hosts: etcd.host });
+  client = etcd.client();
 });
 afterEach(() => apps.closeAll());
 afterAll(async () => {
-  client.close();
   await etcd.destroy();
 });
 

@@ -1,19 +1,14 @@
-import { Etcd3 } from 'etcd3';
-import { AppProcess, EtcdServer, freePort, readKeys } from '@repo/testing';
+import { AppProcesses, EtcdServer, freePort, readKeys } from '@repo/testing';
 
-const running: AppProcess[] = [];
+const apps = new AppProcesses();
 const cleanups: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
-  await Promise.all(running.splice(0).map((app) => app.stop()));
+  await apps.stopAll();
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function startApp(config: object, etcdHost: string): AppProcess {
-  const app = AppProcess.start('discoverable-app', config, { ETCD_HOSTS: etcdHost });
-  running.push(app);
-  return app;
-}
+const startApp = (config: object, etcdHost: string) => apps.start('discoverable-app', config, { ETCD_HOSTS: etcdHost });
 
 describe('start-up while etcd is unreachable', () => {
   it("fails fast by default, with an error that names the hosts and what to do, and the process ends", async () => {
@@ -45,11 +40,8 @@ describe('start-up while etcd is unreachable', () => {
     expect(app.output).toMatch(/Registration: etcd at 127\.0\.0\.1:\d+ is unreachable: connection refused; retry 1 in \d+(\.\d)? m?s/);
 
     const etcd = await EtcdServer.start({ clientPort: port });
-    const client = new Etcd3({ hosts: etcd.host });
-    cleanups.push(async () => {
-      client.close();
-      await etcd.destroy();
-    });
+    const client = etcd.client();
+    cleanups.push(() => etcd.destroy());
     const registered = await app.waitForMessage('registration', 20_000, (event) => event.type === 'registered');
     expect((await readKeys(client, '/services/')).has(registered.key as string)).toBe(true);
   });

@@ -1,12 +1,29 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
 import { DiscoveryClientsModule, DiscoveryModule } from 'nestjs-etcd-discovery';
+import { DiscoveryHealthIndicator } from 'nestjs-etcd-discovery/terminus';
 import { GradesController } from './grades.controller.js';
+import { HealthController } from './health.controller.js';
 
 @Module({
   imports: [
-    DiscoveryModule.forRoot({ ttl: Number(process.env.TTL ?? 10), drainMs: Number(process.env.DRAIN_MS ?? 1000), zone: process.env.ZONE }),
+    ConfigModule.forRoot(),
+    // etcd hosts from ETCD_HOSTS (the library's default); TTL, drain and zone from the configuration,
+    // so that the demo can shorten them.
+    DiscoveryModule.forRootAsync({
+      imports: [ConfigModule],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        ttl: Number(config.get('TTL', 10)),
+        drainMs: Number(config.get('DRAIN_MS', 1000)),
+        zone: config.get<string>('ZONE'),
+      }),
+    }),
     DiscoveryClientsModule.register([{ name: 'LOG_SERVICE', service: 'log-service' }]),
+    TerminusModule,
   ],
-  controllers: [GradesController],
+  controllers: [GradesController, HealthController],
+  providers: [DiscoveryHealthIndicator],
 })
 export class GradingModule {}

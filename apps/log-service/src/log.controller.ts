@@ -1,6 +1,7 @@
 import { Controller } from '@nestjs/common';
-import { MessagePattern, Payload, RpcException } from '@nestjs/microservices';
+import { MessagePattern, Payload } from '@nestjs/microservices';
 import { Discoverable, ServiceRegistry } from 'nestjs-etcd-discovery';
+import { LogEntryPipe, type LogEntry } from './log-entry.pipe.js';
 import { LogStore } from './log-store.js';
 
 /** What log-service answers: which instance stored the line, and how many it has stored. */
@@ -18,11 +19,8 @@ export class LogController {
   ) {}
 
   @MessagePattern('log.append')
-  async append(@Payload() entry: { line?: unknown }): Promise<LogReceipt> {
-    if (typeof entry?.line !== 'string' || entry.line.length === 0) {
-      throw new RpcException('log.append takes { line: string }');
-    }
-    return { instance: this.instanceId(), stored: await this.store.append(entry.line) };
+  async append(@Payload(LogEntryPipe) { line }: LogEntry): Promise<LogReceipt> {
+    return { instance: this.instanceId(), stored: await this.store.append(line) };
   }
 
   private instanceId(): string {

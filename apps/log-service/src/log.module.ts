@@ -1,11 +1,24 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
 import { DiscoveryModule } from 'nestjs-etcd-discovery';
 import { LogController } from './log.controller.js';
 import { LogStore } from './log-store.js';
 
 @Module({
-  // etcd hosts from ETCD_HOSTS; TTL and drain from the environment so the demo can shorten them.
-  imports: [DiscoveryModule.forRoot({ ttl: Number(process.env.TTL ?? 10), drainMs: Number(process.env.DRAIN_MS ?? 1000), zone: process.env.ZONE })],
+  imports: [
+    ConfigModule.forRoot(),
+    // etcd hosts from ETCD_HOSTS (the library's default); TTL, drain and zone from the configuration,
+    // so that the demo can shorten them.
+    DiscoveryModule.forRootAsync({
+      imports: [ConfigModule],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        ttl: Number(config.get('TTL', 10)),
+        drainMs: Number(config.get('DRAIN_MS', 1000)),
+        zone: config.get<string>('ZONE'),
+      }),
+    }),
+  ],
   controllers: [LogController],
   providers: [LogStore],
 })

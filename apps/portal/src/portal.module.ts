@@ -1,12 +1,22 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
 import { DiscoveryClientsModule, DiscoveryDashboardModule, DiscoveryModule, LatencyAwareStrategy } from 'nestjs-etcd-discovery';
 import { LoopbackOnlyGuard } from './loopback-only.guard.js';
 import { PortalController } from './portal.controller.js';
 
 @Module({
   imports: [
+    ConfigModule.forRoot(),
     // Its log lines go to the log-service instance that answers fastest (the others: round robin).
-    DiscoveryModule.forRoot({ requires: ['grading-service'], strategies: { 'log-service': LatencyAwareStrategy }, zone: process.env.ZONE }),
+    DiscoveryModule.forRootAsync({
+      imports: [ConfigModule],
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        requires: ['grading-service'],
+        strategies: { 'log-service': LatencyAwareStrategy },
+        zone: config.get<string>('ZONE'),
+      }),
+    }),
     // One client for every service: each message goes to a service whose instances handle its pattern.
     DiscoveryClientsModule.register([{ name: 'BUS', byPattern: true }]),
     // The fleet, live, at /discovery (JSON at /discovery/api) — for requests from this machine only.

@@ -8,7 +8,10 @@ export class EtcdUnavailableError extends Error {
   override readonly name = 'EtcdUnavailableError';
 }
 
-/** Thrown by `ServiceRegistry.register()` once the application is shutting down. */
+/**
+ * Thrown by `ServiceRegistry.register()` once the application is shutting down, and the rejection of
+ * a registration (or a wait for the lease) still pending when the registry closes.
+ */
 export class RegistryClosedError extends Error {
   override readonly name = 'RegistryClosedError';
 }

@@ -1,4 +1,4 @@
-import type { ServiceEndpoint } from 'nestjs-etcd-discovery';
+import { encodeEndpoint, endpointKey, type ServiceEndpoint } from 'nestjs-etcd-discovery';
 
 /**
  * Endpoints for specs, tests and benchmarks. Nothing ever dials them: the hosts are made-up
@@ -18,4 +18,14 @@ export function numberedEndpoint(service: string, index: number, weight = 1): Se
 /** Endpoints with ids `ids`, in that order, and the given weights (default 1): for strategy specs. */
 export function endpointList(ids: string[], weights: Record<string, number> = {}, service = 'svc'): ServiceEndpoint[] {
   return ids.map((id, index) => testEndpoint(service, id, 1000 + index, { weight: weights[id] ?? 1 }));
+}
+
+/** Endpoint `id` of service "svc", on `extra.port` or a port derived from the id's first letter. */
+export function svcEndpoint(id: string, extra: Partial<ServiceEndpoint> = {}): ServiceEndpoint {
+  return testEndpoint('svc', id, extra.port ?? 1000 + id.charCodeAt(0), extra);
+}
+
+/** The in-memory etcd's put of `endpoint` where the registry keeps it (namespace /services), under `lease` if given. */
+export function memoryPut(endpoint: ServiceEndpoint, lease?: string): { put: string; value: string; lease?: string } {
+  return { put: endpointKey('/services', endpoint.service, endpoint.id), value: encodeEndpoint(endpoint), lease };
 }

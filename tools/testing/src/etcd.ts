@@ -1,8 +1,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Etcd3 } from 'etcd3';
 import { exited, track } from './child-processes.js';
 import { freePort } from './free-port.js';
 import { waitFor } from './wait.js';
@@ -33,6 +35,7 @@ export interface EtcdTlsFiles {
 export class EtcdServer {
   private child: ChildProcess | undefined;
   private output = '';
+  private readonly clients: Etcd3[] = [];
 
   private constructor(
     private readonly spec: MemberSpec,
@@ -74,6 +77,21 @@ export class EtcdServer {
   /** `http://host:port`, or `https://` when it serves TLS. */
   get url(): string {
     return `${this.tls ? 'https' : 'http'}://${this.host}`;
+  }
+
+  /**
+   * An etcd3 client of this member, for a test's own reads and writes (over TLS when it serves TLS,
+   * with the client certificate). Closed by `destroy()`.
+   */
+  client(): Etcd3 {
+    const credentials = this.tls && {
+      rootCertificate: readFileSync(this.tls.caFile),
+      certChain: readFileSync(this.tls.clientCertFile),
+      privateKey: readFileSync(this.tls.clientKeyFile),
+    };
+    const client = new Etcd3({ hosts: [this.url], ...(credentials ? { credentials } : {}) });
+    this.clients.push(client);
+    return client;
   }
 
   /** Runs etcdctl (API v3) against this member and returns its stdout. */
@@ -187,8 +205,9 @@ export class EtcdServer {
     this.child?.kill(signal);
   }
 
-  /** Stops the member for good and removes its data dir. */
+  /** Closes the clients it gave, stops the member for good and removes its data dir. */
   async destroy(): Promise<void> {
+    for (const client of this.clients.splice(0)) client.close();
     await this.stop('SIGKILL');
     await rm(this.spec.dataDir, { recursive: true, force: true });
   }
@@ -200,6 +219,8 @@ export class EtcdServer {
 
 /** Three (or n) members forming one cluster on loopback, for failover tests. */
 export class EtcdCluster {
+  private readonly clients: Etcd3[] = [];
+
   private constructor(readonly members: EtcdServer[]) {}
 
   static async start(size = 3): Promise<EtcdCluster> {
@@ -214,6 +235,13 @@ export class EtcdCluster {
 
   get hosts(): string[] {
     return this.members.map((member) => member.host);
+  }
+
+  /** An etcd3 client of `members` (every member by default), for a test's own reads and writes. Closed by `destroy()`. */
+  client(members: readonly EtcdServer[] = this.members): Etcd3 {
+    const client = new Etcd3({ hosts: members.map((member) => member.host) });
+    this.clients.push(client);
+    return client;
   }
 
   /** The member that leads right now (from each running member's `etcd_server_is_leader` metric). */
@@ -235,6 +263,7 @@ export class EtcdCluster {
   }
 
   async destroy(): Promise<void> {
+    for (const client of this.clients.splice(0)) client.close();
     await Promise.all(this.members.map((member) => member.destroy()));
   }
 }

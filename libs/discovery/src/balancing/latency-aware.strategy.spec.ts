@@ -1,3 +1,4 @@
+import { scripted } from '@repo/testing';
 import { endpointList as endpoints } from '@repo/testing/endpoints';
 import { DiscoveryOptionsError } from '../errors.js';
 import { LatencyAwareStrategy } from './latency-aware.strategy.js';
@@ -84,7 +85,3 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
   });
 });
 
-function scripted(values: number[]): () => number {
-  let index = 0;
-  return () => values[index++ % values.length]!;
-}

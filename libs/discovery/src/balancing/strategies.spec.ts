@@ -1,3 +1,4 @@
+import { scripted } from '@repo/testing';
 import { endpointList as endpoints } from '@repo/testing/endpoints';
 import { DiscoveryOptionsError } from '../errors.js';
 import { ConsistentHashStrategy } from './consistent-hash.strategy.js';
@@ -186,11 +187,6 @@ describe('LeastOutstandingStrategy (power of two choices)', () => {
     expect(new LeastOutstandingStrategy().pick([], svc)).toBeUndefined();
   });
 });
-
-function scripted(values: number[]): () => number {
-  let index = 0;
-  return () => values[index++ % values.length]!;
-}
 
 /** A "random" source that walks a grid evenly: n calls cover [0, 1) in n equal steps. */
 function evenGrid(n: number): () => number {

@@ -1,5 +1,7 @@
 import { EtcdAuthenticationFailedError, EtcdLeaseInvalidError, EtcdPermissionDeniedError } from 'etcd3';
 
+// What kind of failure an etcd error is. How it reads in a log line is failure-words.ts' job.
+
 /**
  * etcd refused the credentials or the permission: retrying will not cure it, so start-up fails at
  * once with what to fix instead of waiting out its timeout.

@@ -46,6 +46,8 @@ export class ServiceRegistry implements BeforeApplicationShutdown {
    * Registers one instance and resolves once its key is in etcd. While etcd is unreachable it keeps
    * trying (and so does the promise); invalid input throws at once with what to fix
    * (`DiscoveryOptionsError`), and so does an instance already registered.
+   * @throws RegistryClosedError once the app is shutting down (the registry has closed); a
+   *   registration still pending then is rejected with it too.
    */
   async register(registration: ServiceRegistration): Promise<RegistrationState> {
     checkRegistration(registration);

@@ -1,8 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { testEndpoint, waitFor } from '@repo/testing';
-import { encodeEndpoint } from '../codec/endpoint-codec.js';
-import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { memoryPut, svcEndpoint, waitFor } from '@repo/testing';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import { ServiceWatch } from './service-watch.js';
 import { TolerantDecoder } from './tolerant-decoder.js';
@@ -33,15 +31,13 @@ async function watchService(etcd: InMemoryEtcd, selfPreservation: { confirmMs: n
   return { watch, lists, changes, logs, ids: () => watch.current.map((endpoint) => endpoint.id).join() };
 }
 
-const svc = (id: string, extra: Partial<ServiceEndpoint> = {}) => testEndpoint('svc', id, 1000 + id.charCodeAt(0), extra);
-const put = (endpoint: ServiceEndpoint, lease?: string) => ({ put: `/services/svc/${endpoint.id}`, value: encodeEndpoint(endpoint), lease });
 const remove = (id: string) => ({ delete: `/services/svc/${id}` });
 
 /** Three instances, each on its own lease, as three apps would be, after a few writes (etcd's revision is 6). */
 async function threeInstances(etcd: InMemoryEtcd) {
   const leases = await Promise.all(['a', 'b', 'c'].map(() => etcd.grantLease(10)));
-  for (let step = 0; step < 5; step += 1) etcd.transaction([put(svc('a', { version: `${step}` }), leases[0])]);
-  etcd.transaction([put(svc('a'), leases[0]), put(svc('b'), leases[1]), put(svc('c'), leases[2])]);
+  for (let step = 0; step < 5; step += 1) etcd.transaction([memoryPut(svcEndpoint('a', { version: `${step}` }), leases[0])]);
+  etcd.transaction([memoryPut(svcEndpoint('a'), leases[0]), memoryPut(svcEndpoint('b'), leases[1]), memoryPut(svcEndpoint('c'), leases[2])]);
   return leases;
 }
 
@@ -76,7 +72,7 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     etcd.transaction([remove('a'), remove('b')]);
     await sleep(20);
     expect(ids()).toBe('a,b,c');
-    etcd.transaction([put(svc('a'))]); // written again, unchanged: back, nothing to publish
+    etcd.transaction([memoryPut(svcEndpoint('a'))]); // written again, unchanged: back, nothing to publish
     await waitFor('b confirmed gone', () => ids() === 'a,c');
     expect(changes).toEqual(['removed b']);
     expect(logs.at(-1)).toBe('Self-preservation: removing 1 endpoint(s) of "svc" (a fresh list confirms it); 1 came back');
@@ -84,9 +80,9 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
 
   it("never holds what turned 'draining' or 'down' before its key went (a graceful shutdown)", async () => {
     const etcd = new InMemoryEtcd();
-    etcd.transaction([put(svc('a'))]);
+    etcd.transaction([memoryPut(svcEndpoint('a'))]);
     const { ids, logs } = await watchService(etcd);
-    etcd.transaction([put(svc('a', { status: 'draining' }))]);
+    etcd.transaction([memoryPut(svcEndpoint('a', { status: 'draining' }))]);
     await waitFor('a draining', () => ids() === 'a');
     etcd.transaction([remove('a')]);
     await waitFor('a removed at once', () => ids() === '', { timeoutMs: confirmMs / 2, intervalMs: 5 });
@@ -106,8 +102,8 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     expect(logs[0]).toBe(`WARN Self-preservation: not removing the 3 of 3 'up' endpoints of "svc" that a list from an etcd that lost its data left out, until they are written again (at most 0.6 s)`);
     await sleep(confirmMs * 2); // past confirmMs: a list from a wiped etcd confirms nothing
     expect(ids()).toBe('a,b,c');
-    etcd.transaction([put(svc('a')), put(svc('b'))]);
-    etcd.transaction([put(svc('c'))]);
+    etcd.transaction([memoryPut(svcEndpoint('a')), memoryPut(svcEndpoint('b'))]);
+    etcd.transaction([memoryPut(svcEndpoint('c'))]);
     await waitFor('the release', () => logs.length === 2);
     expect(logs[1]).toBe('Self-preservation: the 3 held endpoint(s) of "svc" are back; nothing was removed');
     expect(changes).toEqual([]);
@@ -122,7 +118,7 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     etcd.wipe();
     etcd.comeBack();
     const wipedAt = Date.now();
-    etcd.transaction([put(svc('d'))]);
+    etcd.transaction([memoryPut(svcEndpoint('d'))]);
     await waitFor('d listed', () => ids() === 'a,b,c,d');
     await waitFor('the loss believed', () => ids() === 'd', { timeoutMs: maxHoldMs * 3 });
     expect(Date.now() - wipedAt).toBeGreaterThanOrEqual(maxHoldMs - 20);
@@ -131,7 +127,7 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
 
   it('with selfPreservation off, a loss of everything is published at once', async () => {
     const etcd = new InMemoryEtcd();
-    etcd.transaction([put(svc('a')), put(svc('b'))]);
+    etcd.transaction([memoryPut(svcEndpoint('a')), memoryPut(svcEndpoint('b'))]);
     const { ids, logs } = await watchService(etcd, false);
     etcd.transaction([remove('a'), remove('b')]);
     await waitFor('both removed', () => ids() === '', { timeoutMs: confirmMs / 2, intervalMs: 5 });

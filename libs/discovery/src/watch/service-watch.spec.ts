@@ -1,7 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import { testEndpoint, waitFor } from '@repo/testing';
-import { encodeEndpoint } from '../codec/endpoint-codec.js';
-import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { memoryPut, svcEndpoint, waitFor } from '@repo/testing';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { ServiceWatch } from './service-watch.js';
@@ -30,21 +28,19 @@ function watchService(etcd: InMemoryEtcd) {
   return { watch, lists, changes, revisions, warnings };
 }
 
-const put = (endpoint: ServiceEndpoint) => ({ put: `/services/svc/${endpoint.id}`, value: encodeEndpoint(endpoint) });
-const svc = (id: string, port: number, extra: Partial<ServiceEndpoint> = {}) => testEndpoint('svc', id, port, extra);
 
 describe('ServiceWatch (the live list of one service)', () => {
   it('gives the first list (sorted by id), then added / removed / updated changes with their revision', async () => {
     const etcd = new InMemoryEtcd();
-    etcd.transaction([put(svc('b', 2)), put(svc('a', 1))]);
+    etcd.transaction([memoryPut(svcEndpoint('b', { port: 2 })), memoryPut(svcEndpoint('a', { port: 1 }))]);
     const { watch, lists, changes, revisions } = watchService(etcd);
     await watch.ready;
     expect(lists).toEqual([['a', 'b']]);
     expect(changes).toEqual([]); // the first list is where changes start from, not a change
 
-    etcd.transaction([put(svc('c', 3))]);
+    etcd.transaction([memoryPut(svcEndpoint('c', { port: 3 }))]);
     etcd.transaction([{ delete: '/services/svc/a' }]);
-    etcd.transaction([put(svc('b', 2, { version: '2' }))]);
+    etcd.transaction([memoryPut(svcEndpoint('b', { port: 2, version: '2' }))]);
     await waitFor('three changes', () => changes.length === 3);
     expect(changes).toEqual(['added c', 'removed a', 'updated b (was v-)']);
     expect(revisions).toEqual([2, 3, 4]);
@@ -56,7 +52,7 @@ describe('ServiceWatch (the live list of one service)', () => {
     const etcd = new InMemoryEtcd();
     const { watch, lists, changes } = watchService(etcd);
     await watch.ready;
-    etcd.transaction([put(svc('a', 1)), put(svc('b', 2)), put(svc('c', 3))]);
+    etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 })), memoryPut(svcEndpoint('b', { port: 2 })), memoryPut(svcEndpoint('c', { port: 3 }))]);
     await waitFor('the new list', () => lists.length === 2);
     expect(lists).toEqual([[], ['a', 'b', 'c']]);
     expect(changes).toEqual(['added a', 'added b', 'added c']);
@@ -64,34 +60,34 @@ describe('ServiceWatch (the live list of one service)', () => {
 
   it('emits nothing when a value is written again unchanged', async () => {
     const etcd = new InMemoryEtcd();
-    etcd.transaction([put(svc('a', 1))]);
+    etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 }))]);
     const { watch, lists } = watchService(etcd);
     await watch.ready;
-    etcd.transaction([put(svc('a', 1))]);
-    etcd.transaction([put(svc('z', 9))]);
+    etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 }))]);
+    etcd.transaction([memoryPut(svcEndpoint('z', { port: 9 }))]);
     await waitFor('the later change', () => lists.length === 2);
     expect(lists).toEqual([['a'], ['a', 'z']]);
   });
 
   it('skips an unreadable value with one warning per key and value, and lists the rest', async () => {
     const etcd = new InMemoryEtcd();
-    etcd.transaction([put(svc('a', 1)), { put: '/services/svc/bad', value: 'not an address' }]);
+    etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 })), { put: '/services/svc/bad', value: 'not an address' }]);
     const { watch, lists, warnings } = watchService(etcd);
     await watch.ready;
     expect(lists).toEqual([['a']]);
     etcd.transaction([{ put: '/services/svc/bad', value: 'not an address' }]); // the same garbage again
-    etcd.transaction([put(svc('b', 2))]);
+    etcd.transaction([memoryPut(svcEndpoint('b', { port: 2 }))]);
     await waitFor('the later change', () => lists.length === 2);
     expect(warnings).toEqual(['Skipping /services/svc/bad: the value is neither JSON nor host:port nor a URL (value: "not an address")']);
   });
 
   it('after a re-list, emits what changed while the watch could not tell (a gap): removed and added', async () => {
     const etcd = new InMemoryEtcd();
-    etcd.transaction([put(svc('a', 1)), put(svc('b', 2))]);
+    etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 })), memoryPut(svcEndpoint('b', { port: 2 }))]);
     const { watch, lists, changes } = watchService(etcd);
     await watch.ready;
     etcd.goDown();
-    etcd.transaction([{ delete: '/services/svc/a' }, put(svc('c', 3))]);
+    etcd.transaction([{ delete: '/services/svc/a' }, memoryPut(svcEndpoint('c', { port: 3 }))]);
     etcd.comeBack({ gap: true });
     await waitFor('the re-list', () => lists.length === 2);
     expect(lists).toEqual([['a', 'b'], ['b', 'c']]);
