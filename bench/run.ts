@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- --only <section>]`: what the library costs, each figure next to a
  * baseline measured in the same run. Prints a table and writes bench/results.json.
  *
- * Sections: pick, propagation, scale, churn, leaks, latency, catalog (on one etcd started with --max-txn-ops=2000, so
+ * Sections: pick, propagation, scale, churn, leaks, latency, catalog, calls (on one etcd started with --max-txn-ops=2000, so
  * that 1,000-put seeding transactions fit), then cost, recovery and restarts (each on an etcd of its own).
  * `--quick` runs the small sizes only (CI): 100 and 10,000 endpoints for pick(), 100 and 1,000 for
  * propagation, no 100,000-endpoint list, 5-second churn, a tenth of the leak cycles, 10 etcd restarts instead of 50.
@@ -10,6 +10,7 @@
 import 'reflect-metadata';
 import { EtcdServer } from '@repo/testing';
 import { Etcd3 } from 'etcd3';
+import { benchCalls } from './calls.bench.js';
 import { benchCatalog } from './catalog.bench.js';
 import { benchChurn } from './churn.bench.js';
 import { benchCost } from './cost.bench.js';
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     if (wanted('leaks')) await benchLeaks(etcd, client);
     if (wanted('latency')) await benchLatency(etcd, client);
     if (wanted('catalog')) await benchCatalog(etcd, client);
+    if (wanted('calls')) await benchCalls(etcd, client);
   } finally {
     client.close();
     await etcd.destroy();

@@ -1,9 +1,10 @@
 /**
  * `npm run demo`: a throwaway etcd (unless ETCD_HOSTS is set), 3 log-service instances,
  * grading-service and portal as separate processes; traffic through the portal while one
- * log-service instance is stopped (SIGTERM) and another killed (SIGKILL), then — on the demo's own
- * etcd only — while etcd restarts with its data wiped. Prints a table per phase and exits 0 when no
- * request failed. `npm run demo -- --keep` leaves everything running.
+ * log-service instance is frozen (SIGSTOP) and thawed, one stopped (SIGTERM) and another killed
+ * (SIGKILL), then — on the demo's own etcd only — while etcd restarts with its data wiped. Prints a
+ * table per phase (failed requests, the slowest) and exits 0 when no request failed.
+ * `npm run demo -- --keep` leaves everything running.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -77,22 +78,37 @@ async function main(): Promise<number> {
   sent += phase1.total;
   printSpread('Phase 1 — 300 requests through portal → grading-service → log-service (round robin)', phase1);
 
+  // A hung instance: frozen, still listed, its port still accepting connections — and silent.
+  const frozen = logs[2]!;
   const phase2 = await trafficDuring(portal.url, async () => {
-    logs[0]!.child.kill('SIGTERM');
-    await waitFor('log-service #1 to leave the portal', async () => (await logInstances()) === 2);
+    frozen.child.kill('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+    frozen.child.kill('SIGCONT');
   });
   failures += phase2.failed;
   sent += phase2.total;
-  printSpread(`Phase 2 — traffic while log-service #1 (${logs[0]!.url}) stops on SIGTERM`, phase2);
-  printCatalog('Live instances', await catalog(), false);
+  printSpread(
+    `Phase 2 — traffic while log-service #3 (${frozen.url}) is frozen for 5 s (SIGSTOP: it accepts connections and answers nothing; ` +
+      'listed until its 3 s lease runs out), then thawed',
+    phase2,
+  );
 
   const phase3 = await trafficDuring(portal.url, async () => {
-    logs[1]!.child.kill('SIGKILL');
-    await waitFor('log-service #2 to leave the portal', async () => (await logInstances()) === 1, { timeoutMs: 15_000 });
+    logs[0]!.child.kill('SIGTERM');
+    await waitFor('log-service #1 to leave the portal', async () => (await logInstances()) === 2);
   });
   failures += phase3.failed;
   sent += phase3.total;
-  printSpread(`Phase 3 — traffic while log-service #2 (${logs[1]!.url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase3);
+  printSpread(`Phase 3 — traffic while log-service #1 (${logs[0]!.url}) stops on SIGTERM`, phase3);
+  printCatalog('Live instances', await catalog(), false);
+
+  const phase4 = await trafficDuring(portal.url, async () => {
+    logs[1]!.child.kill('SIGKILL');
+    await waitFor('log-service #2 to leave the portal', async () => (await logInstances()) === 1, { timeoutMs: 15_000 });
+  });
+  failures += phase4.failed;
+  sent += phase4.total;
+  printSpread(`Phase 4 — traffic while log-service #2 (${logs[1]!.url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase4);
   printCatalog('Live instances', await catalog(), false);
 
   if (etcd) {
@@ -102,22 +118,22 @@ async function main(): Promise<number> {
     const client = new Etcd3({ hosts: [hosts] });
     const registered = async () => (await readKeys(client, '/services/log-service/')).size === 3 && (await readKeys(client, '/services/grading-service/')).size === 1;
     let backAfterMs = 0;
-    const phase4 = await trafficDuring(portal.url, async () => {
+    const phase5 = await trafficDuring(portal.url, async () => {
       const wipedAt = Date.now();
       await etcd!.restart({ wipe: true });
       await waitFor('every app to register again in the wiped etcd', registered, { timeoutMs: 30_000, intervalMs: 100 });
       backAfterMs = Date.now() - wipedAt;
     });
     client.close();
-    failures += phase4.failed;
-    sent += phase4.total;
+    failures += phase5.failed;
+    sent += phase5.total;
     printSpread(
-      `Phase 4 — traffic while etcd restarts with its data wiped (every app registered again ${(backAfterMs / 1000).toFixed(1)} s later; ` +
+      `Phase 5 — traffic while etcd restarts with its data wiped (every app registered again ${(backAfterMs / 1000).toFixed(1)} s later; ` +
         'callers kept the instances they knew: a list from the empty etcd is not believed at once)',
-      phase4,
+      phase5,
     );
   } else {
-    console.log('Phase 4 (etcd data wipe) skipped: the demo wipes only an etcd it started itself, never ETCD_HOSTS.\n');
+    console.log('Phase 5 (etcd data wipe) skipped: the demo wipes only an etcd it started itself, never ETCD_HOSTS.\n');
   }
 
   console.log(`${sent} requests, ${failures} failed.`);
@@ -137,11 +153,13 @@ async function main(): Promise<number> {
 interface Spread {
   total: number;
   failed: number;
+  /** The longest a request took, in ms. */
+  slowestMs: number;
   byInstance: Map<string, number>;
 }
 
 async function traffic(portalUrl: string, count: number, concurrency: number): Promise<Spread> {
-  const spread: Spread = { total: 0, failed: 0, byInstance: new Map() };
+  const spread: Spread = { total: 0, failed: 0, slowestMs: 0, byInstance: new Map() };
   let next = 0;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (next < count) {
@@ -154,7 +172,7 @@ async function traffic(portalUrl: string, count: number, concurrency: number): P
 
 /** Sends requests without pause from before `event` starts until 100 requests after it ended. */
 async function trafficDuring(portalUrl: string, event: () => Promise<void>): Promise<Spread> {
-  const spread: Spread = { total: 0, failed: 0, byInstance: new Map() };
+  const spread: Spread = { total: 0, failed: 0, slowestMs: 0, byInstance: new Map() };
   let stopAt = Infinity;
   const senders = Array.from({ length: 4 }, async () => {
     while (spread.total < stopAt) await oneRequest(portalUrl, spread);
@@ -168,6 +186,7 @@ async function trafficDuring(portalUrl: string, event: () => Promise<void>): Pro
 
 async function oneRequest(portalUrl: string, spread: Spread): Promise<void> {
   spread.total += 1;
+  const startedAt = performance.now();
   try {
     const score = spread.total % 101;
     const result = await postJson<{ loggedBy?: string }>(`${portalUrl}/grade`, { student: `s${spread.total}`, score });
@@ -175,6 +194,8 @@ async function oneRequest(portalUrl: string, spread: Spread): Promise<void> {
     spread.byInstance.set(result.loggedBy, (spread.byInstance.get(result.loggedBy) ?? 0) + 1);
   } catch {
     spread.failed += 1;
+  } finally {
+    spread.slowestMs = Math.max(spread.slowestMs, performance.now() - startedAt);
   }
 }
 
@@ -194,7 +215,7 @@ function printSpread(title: string, spread: Spread): void {
     ['log-service instance', 'requests', 'share'],
     [...spread.byInstance].sort().map(([instance, count]) => [instance, String(count), `${((100 * count) / spread.total).toFixed(1)}%`]),
   );
-  console.log(`  ${spread.total} sent, ${spread.failed} failed\n`);
+  console.log(`  ${spread.total} sent, ${spread.failed} failed, slowest ${Math.round(spread.slowestMs)} ms\n`);
 }
 
 function printCatalog(title: string, current: Catalog, withPatterns = true): void {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 const root = fileURLToPath(new URL('../', import.meta.url));
 
 describe('npm run demo', () => {
-  it('starts its own etcd and the example apps, loses no request while instances stop and die and etcd is wiped, and exits 0', async () => {
+  it('starts its own etcd and the example apps, loses no request while an instance hangs, instances stop and die and etcd is wiped, and exits 0', async () => {
     const environment = { ...process.env };
     delete environment.ETCD_HOSTS; // the demo must bring its own etcd
     const { stdout } = await promisify(execFile)(process.execPath, ['scripts/dist/demo.js'], {
@@ -14,10 +14,11 @@ describe('npm run demo', () => {
       timeout: 120_000,
     });
     expect(stdout).toMatch(/^Started a throwaway etcd on 127\.0\.0\.1:\d+/);
-    expect(stdout).toMatch(/Phase 1 — 300 requests[^\n]*\n(?:.*\n){2}(?:  127\.0\.0\.1:\d+ +100 +33\.3%\n){3}  300 sent, 0 failed/);
-    expect(stdout).toMatch(/Phase 2 [^\n]*SIGTERM[\s\S]*?\d+ sent, 0 failed/);
-    expect(stdout).toMatch(/Phase 3 [^\n]*SIGKILL[\s\S]*?\d+ sent, 0 failed/);
-    expect(stdout).toMatch(/Phase 4 [^\n]*data wiped[\s\S]*?\d+ sent, 0 failed/);
+    expect(stdout).toMatch(/Phase 1 — 300 requests[^\n]*\n(?:.*\n){2}(?:  127\.0\.0\.1:\d+ +100 +33\.3%\n){3}  300 sent, 0 failed, slowest \d+ ms/);
+    expect(stdout).toMatch(/Phase 2 [^\n]*frozen[\s\S]*?\d+ sent, 0 failed, slowest \d+ ms/);
+    expect(stdout).toMatch(/Phase 3 [^\n]*SIGTERM[\s\S]*?\d+ sent, 0 failed/);
+    expect(stdout).toMatch(/Phase 4 [^\n]*SIGKILL[\s\S]*?\d+ sent, 0 failed/);
+    expect(stdout).toMatch(/Phase 5 [^\n]*data wiped[\s\S]*?\d+ sent, 0 failed/);
     expect(stdout).toMatch(/\n\d+ requests, 0 failed\.\nStopped everything the demo started\.\n$/);
   }, 150_000);
 });

@@ -16,19 +16,18 @@ export class PortalController {
   home(): void {}
 
   /**
-   * Forwards to a grading-service instance over HTTP: `call()` picks one, and if it cannot be
-   * reached, another (reporting both for outlier ejection).
+   * Forwards to a grading-service instance over HTTP, by the service's name: `discovery.fetch()`
+   * picks an instance, and tries another one if the request never reached it (a POST is not retried
+   * once it reached an instance; a GET would be, and hedged).
    */
   @Post('grade')
   async grade(@Body() body: unknown): Promise<unknown> {
     const response = await this.discovery
-      .call('grading-service', (endpoint) =>
-        fetch(`http://${endpoint.address}/grades`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body ?? {}),
-        }),
-      )
+      .fetch('http://grading-service/grades', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body ?? {}),
+      })
       .catch((error: Error) => {
         throw new BadGatewayException(`no grading-service instance answered: ${error.message}`);
       });

@@ -4,6 +4,26 @@
  */
 const where = 'DiscoveryModule.forRoot()/forRootAsync()';
 
+/** ` from 10.0.0.5:3000 and 10.0.0.6:3000 (2 attempts)`: the instances a call tried. */
+const triedWords = (tried: readonly string[]) =>
+  tried.length === 0 ? '' : ` from ${tried.length === 1 ? tried[0] : `${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`} (${tried.length} attempt${tried.length === 1 ? '' : 's'})`;
+
+/** Why a call whose attempt timed out went no further. */
+export type NotRetried = 'notIdempotent' | 'noneLeft' | 'noRetriesLeft' | 'budgetSpent';
+
+const notRetriedWords = (service: string, why: NotRetried) => {
+  switch (why) {
+    case 'notIdempotent':
+      return '. It was not retried elsewhere: the call is not known to be idempotent (pass `idempotent: true` if it may run twice).';
+    case 'noneLeft':
+      return ', and no other instance was left to try.';
+    case 'noRetriesLeft':
+      return ', and no retry was left (`retries` of call()).';
+    case 'budgetSpent':
+      return `, and was not retried: the retry budget of "${service}" is spent (every instance failing?).`;
+  }
+};
+
 export const messages = {
   noHosts: () =>
     `No etcd hosts configured: set \`etcd.hosts\` in ${where} or the ETCD_HOSTS environment variable ` +
@@ -114,6 +134,29 @@ export const messages = {
     `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
   badSelfPreservation: (given: unknown, why = 'give false or { confirmMs, maxHoldMs }') =>
     `Invalid \`selfPreservation\` ${JSON.stringify(given)}: ${why}.`,
+  badCalls: (option: string, given: unknown, detail = 'give an object of `timeoutMs`, `attemptTimeoutMs`, `hedge`, `budget`') =>
+    `Invalid \`${option}\` ${JSON.stringify(given)} in ${where}: ${detail}.`,
+  badAttemptTimeout: (option: string, attemptTimeoutMs: number, timeoutMs: number) =>
+    `Invalid \`${option}\` in ${where}: \`attemptTimeoutMs\` (${attemptTimeoutMs}) must not exceed \`timeoutMs\` (${timeoutMs}), which bounds the whole call.`,
+  badCallIdempotent: (service: string, value: unknown) =>
+    `call("${service}") needs \`idempotent\` as true or false, not ${JSON.stringify(value)}.`,
+  badCallTimeout: (service: string, name: string, value: unknown) =>
+    `call("${service}") needs \`${name}\` as a number of milliseconds ≥ 1, not ${JSON.stringify(value)}.`,
+  callTimedOut: (service: string, timeoutMs: number, tried: readonly string[]) =>
+    `call("${service}") got no answer within its timeoutMs (${timeoutMs} ms)${triedWords(tried)}. Check those instances (frozen, overloaded, ` +
+    `cut off?), or give the call more time: \`timeoutMs\` in call() or \`calls.services["${service}"]\` in ${where}.`,
+  attemptTimedOut: (service: string, attemptTimeoutMs: number, tried: readonly string[], notRetried: NotRetried) =>
+    `call("${service}") got no answer within attemptTimeoutMs (${attemptTimeoutMs} ms)${triedWords(tried)}${notRetriedWords(service, notRetried)}`,
+  sendTimedOut: (service: string, timeoutMs: number, tried: readonly string[], notRetried: NotRetried) =>
+    `send() to "${service}" got no reply within timeoutMs (${timeoutMs} ms)${triedWords(tried)}` +
+    (notRetried === 'notIdempotent'
+      ? '. It was not sent to another instance: set `retryOnTimeout: true` in the client entry if the message may be handled twice.'
+      : notRetriedWords(service, notRetried).replace('`retries` of call()', '`retries` of the client entry')),
+  badFetchUrl: (url: string) =>
+    `DiscoveryClient.fetch("${url}"): give an http:// or https:// URL whose host is the service's name, e.g. 'http://log-service/lines'.`,
+  budgetExhausted: (service: string, percent: number, minPerSecond: number) =>
+    `Retry budget of "${service}" spent: retries and hedges are past ${percent} % of its calls (at least ${minPerSecond}/s) over the last 10 s, ` +
+    `so calls fail with what they had instead of trying another instance. Said once per episode (until none is refused for 10 s).`,
   badCallRetries: (service: string, retries: unknown) =>
     `call("${service}") needs \`retries\` as a whole number ≥ 0 (default 2), not ${JSON.stringify(retries)}.`,
   badZone: (zone: unknown) => `Invalid \`zone\` ${JSON.stringify(zone)}: a non-empty string, e.g. 'eu-1'.`,

@@ -4,8 +4,11 @@ import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './balancing
 import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
 import { RequiredServices } from './bootstrap/required-services.js';
 import { CallAttempts } from './calls/call-attempts.js';
+import { CallPolicies } from './calls/call-policies.js';
 import { CatalogWatches } from './catalog/catalog-watches.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
+import { InstancePools } from './http/instance-pools.js';
+import { ServiceFetch } from './http/service-fetch.js';
 import { DiscoveryStatus } from './discovery-status.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from './discovery.constants.js';
 import { DISCOVERY_MODULE_OPTIONS } from './discovery.module-definition.js';
@@ -60,7 +63,10 @@ export const discoveryProviders: Provider[] = [
   ServiceWatches,
   CatalogWatches,
   ServicePicks,
+  CallPolicies,
   CallAttempts,
+  InstancePools,
+  ServiceFetch,
   ClientProxyParts,
   DiscoveryClient,
   RequiredServices,

@@ -45,3 +45,26 @@ export class NoEndpointAvailableError extends Error {
 export class DiscoveryTimeoutError extends Error {
   override readonly name = 'DiscoveryTimeoutError';
 }
+
+/**
+ * A call through discovery (`call()`, `fetch()`, a `DiscoveryClientsModule` client's `send()`) got no
+ * answer in time: within its `timeoutMs`, or within `attemptTimeoutMs` when it could not try another
+ * instance. Names the service and the instances it tried.
+ */
+export class CallTimeoutError extends Error {
+  override readonly name = 'CallTimeoutError';
+
+  constructor(
+    readonly service: string,
+    /** The instances the call tried, in order (`host:port`), one per attempt. */
+    readonly tried: readonly string[],
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** How many attempts the call made. */
+  get attempts(): number {
+    return this.tried.length;
+  }
+}

@@ -18,7 +18,11 @@ export { DiscoveryClient } from './discovery/discovery-client.js';
 export { InjectDiscovery } from './discovery/inject-discovery.decorator.js';
 export type { EndpointStatus, ServiceEndpoint } from './service-endpoint.interface.js';
 export type { EndpointChange } from './watch/endpoint-change.interface.js';
-export type { CallOptions } from './calls/call-with-failover.js';
+export type { CallOptions } from './calls/call-options.interface.js';
+export type { AttemptContext } from './calls/run-settings.interface.js';
+export type { DiscoveryFetchInit } from './http/discovery-fetch.interface.js';
+export type { InstanceTls } from './http/instance-pools.js';
+export type { CallsOptions, CallPolicyOptions, HedgeOptions, RetryBudgetOptions } from './options/calls-options.interface.js';
 export type { Catalog, CatalogService, PatternKind } from './catalog/catalog.interface.js';
 export type { CallCountsView, InstanceCalls } from './calls/call-counts.js';
 export type { PickOptions } from './picking/service-picks.js';
@@ -60,6 +64,7 @@ export { endpointKey, servicePrefix } from './codec/endpoint-key.js';
 export {
   DiscoveryClosedError,
   DiscoveryOptionsError,
+  CallTimeoutError,
   DiscoveryTimeoutError,
   EtcdUnavailableError,
   NoEndpointAvailableError,

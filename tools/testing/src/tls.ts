@@ -8,7 +8,7 @@ import type { EtcdTlsFiles } from './etcd.js';
 const openssl = (args: string[], cwd: string) => promisify(execFile)('openssl', args, { cwd });
 
 /**
- * A throwaway PKI made with openssl: a CA, a server certificate for 127.0.0.1 and a client
+ * A throwaway PKI made with openssl: a CA, a server certificate for 127.0.0.1 (and the name "svc") and a client
  * certificate signed by it, plus a second, unrelated CA (for "wrong CA" tests).
  */
 export async function makeCertificates(): Promise<EtcdTlsFiles & { dir: string; otherCaFile: string }> {
@@ -26,7 +26,7 @@ export async function makeCertificates(): Promise<EtcdTlsFiles & { dir: string; 
   };
   await ca('ca');
   await ca('other-ca');
-  await signed('server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n');
+  await signed('server', 'subjectAltName=IP:127.0.0.1,DNS:svc\nextendedKeyUsage=serverAuth,clientAuth\n');
   await signed('client', 'extendedKeyUsage=clientAuth\n');
   return {
     dir,

@@ -73,6 +73,22 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
     expect(picks.get('b')! / 3000).toBeLessThan(0.05);
   });
 
+  it('counts silence: an endpoint whose pending call has waited past its usual response time loses to one just heard from', async () => {
+    const strategy = new LatencyAwareStrategy();
+    const pair = [a, b];
+    answered(strategy, a, 5);
+    answered(strategy, b, 5);
+    strategy.callStarted(a); // a call to a that gets no answer
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    strategy.callStarted(b); // one to b, just started: b was heard from a moment ago
+    // With both a call in flight, only a's silence (60 ms against 5) tells them apart.
+    expect(strategy.score(a)).toBeGreaterThan(10 * strategy.score(b));
+    expect(new Set(Array.from({ length: 20 }, () => strategy.pick(pair, svc)!.id))).toEqual(new Set(['b']));
+    strategy.callFinished(a, 60); // it answered after all: heard, and its cost is that answer
+    strategy.callFinished(b, 5);
+    expect(strategy.score(a)).toBeGreaterThan(strategy.score(b));
+  });
+
   it('rejects a decay that is not a positive number of ms', () => {
     expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow(DiscoveryOptionsError);
     expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow('Invalid `decayMs` 0 for LatencyAwareStrategy: a number of milliseconds > 0 (default 10000).');

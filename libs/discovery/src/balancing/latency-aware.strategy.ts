@@ -1,6 +1,7 @@
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { ServiceLoad, type EndpointLoad } from './endpoint-loads.js';
 import type { InFlightTracker, LoadBalancingStrategy, PickContext } from './load-balancing-strategy.js';
 
 /** Options of `LatencyAwareStrategy`. */
@@ -15,71 +16,6 @@ export interface LatencyAwareOptions {
   random?: () => number;
 }
 
-/** What is known of one endpoint: its cost (a peak-sensitive EWMA of response times), when it was last observed, calls in flight. */
-interface EndpointLoad {
-  costMs: number;
-  /** `costMs` faded to the time `fadedAt`: picks between two call events reuse it. */
-  faded: number;
-  fadedAt: number;
-  /** Its own answers have been heard: until then the cost is the service's median, a stand-in. */
-  answered: boolean;
-  stamp: number;
-  inFlight: number;
-}
-
-const RECENT_SAMPLES = 64;
-const MEDIAN_REFRESH = 8;
-
-/** Per service: each endpoint's load, and the last response times, for the cost a new endpoint starts at. */
-class ServiceLoad {
-  readonly loads = new WeakMap<ServiceEndpoint, EndpointLoad>();
-  /**
-   * The loads of each list picked from, by position, filled as picks meet them: a pick in a list it
-   * has met before reads two array entries instead of hashing two endpoints (a list is never changed
-   * in place, so a position always holds the same endpoint).
-   */
-  private readonly byPosition = new WeakMap<readonly ServiceEndpoint[], (EndpointLoad | undefined)[]>();
-  private lastList: readonly ServiceEndpoint[] | undefined;
-  private lastPositions: (EndpointLoad | undefined)[] = [];
-  /** The last RECENT_SAMPLES response times of the service, a ring. */
-  private readonly recent = new Float64Array(RECENT_SAMPLES);
-  private recorded = 0;
-  private medianMs = 0;
-  /** `recorded` when the median was last computed. */
-  private medianAt = 0;
-
-  /** The load of `list[index]`, if it has one. */
-  loadAt(list: readonly ServiceEndpoint[], index: number): EndpointLoad | undefined {
-    if (list !== this.lastList) {
-      let positions = this.byPosition.get(list);
-      if (positions === undefined) this.byPosition.set(list, (positions = []));
-      this.lastList = list;
-      this.lastPositions = positions;
-    }
-    let load = this.lastPositions[index];
-    if (load === undefined) {
-      load = this.loads.get(list[index]!);
-      if (load !== undefined) this.lastPositions[index] = load;
-    }
-    return load;
-  }
-  record(responseMs: number): void {
-    this.recent[this.recorded % RECENT_SAMPLES] = responseMs;
-    this.recorded += 1;
-  }
-
-  /** The median of the last response times of the service (0 before the first): where a new endpoint starts. */
-  median(): number {
-    // Refreshed when the samples have doubled since, or MEDIAN_REFRESH more came: not on every one.
-    if (this.recorded > 0 && this.recorded - this.medianAt >= Math.min(MEDIAN_REFRESH, Math.max(1, this.medianAt))) {
-      const samples = this.recent.slice(0, Math.min(this.recorded, RECENT_SAMPLES)).sort();
-      this.medianMs = samples[samples.length >> 1]!;
-      this.medianAt = this.recorded;
-    }
-    return this.medianMs;
-  }
-}
-
 /** The score of an endpoint with no cost yet but calls in flight: worse than any measured one (as Finagle does). */
 const UNANSWERED_PENALTY = 1e9;
 
@@ -91,9 +27,12 @@ const UNANSWERED_PENALTY = 1e9;
  * again in time. A new endpoint starts at the median of the service's recent response times — not
  * at zero, which would send it every call until its first answer — and its first answer replaces it.
  *
- * It learns from calls made through `DiscoveryClient.call()` and `DiscoveryClientsModule` clients;
- * a bare `pick()` tells it nothing about how the call went. Only answers count as response times
- * (errors included): a connection failure is outlier ejection's business.
+ * It learns from calls made through `DiscoveryClient.call()`, `fetch()` and `DiscoveryClientsModule`
+ * clients; a bare `pick()` tells it nothing about how the call went. Answers count as response times
+ * (errors included), and so does the wait of an attempt that timed out; a refused connection is
+ * outlier ejection's business. Silence counts too: while calls to an endpoint are pending, the time
+ * since it was last heard from weighs as its cost whenever that is longer, so a frozen instance
+ * loses its share as its calls wait, before any deadline.
  */
 export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTracker {
   private readonly services = new Map<string, ServiceLoad>();
@@ -113,8 +52,10 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
   }
 
   callStarted(endpoint: ServiceEndpoint): void {
-    this.lastEventAt = performance.now();
-    this.loadOf(this.serviceLoad(endpoint.service), endpoint, this.lastEventAt).inFlight += 1;
+    const now = (this.lastEventAt = performance.now());
+    const load = this.loadOf(this.serviceLoad(endpoint.service), endpoint, now);
+    if (load.inFlight === 0) load.heardAt = now;
+    load.inFlight += 1;
   }
 
   /** `responseMs`: how long the endpoint took to answer; undefined when it did not answer. */
@@ -123,6 +64,7 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     const now = (this.lastEventAt = performance.now());
     const load = this.loadOf(service, endpoint, now);
     if (load.inFlight > 0) load.inFlight -= 1;
+    load.heardAt = now;
     if (responseMs === undefined || !(responseMs >= 0)) return;
     // Peak-sensitive: a slower answer counts in full at once; a faster one is averaged in, weighed by
     // the time since the last (Finagle's PeakEwma): cost·w + response·(1 − w), w = e^(−age / decayMs).
@@ -164,8 +106,10 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     return scoreB < scoreA ? b : a;
   }
 
+  /** Cost × (calls in flight + 1), where a wait longer than the cost (silence, while calls are pending) counts as the cost. */
   private scoreOf(load: EndpointLoad, now: number): number {
-    const cost = this.costAt(load, now);
+    let cost = this.costAt(load, now);
+    if (load.inFlight > 0) cost = Math.max(cost, now - load.heardAt);
     if (cost === 0 && load.inFlight > 0) return UNANSWERED_PENALTY + load.inFlight;
     return cost * (load.inFlight + 1);
   }
@@ -191,7 +135,7 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     let load = service.loads.get(endpoint);
     if (load === undefined) {
       const costMs = service.median();
-      load = { costMs, faded: costMs, fadedAt: now, answered: false, stamp: now, inFlight: 0 };
+      load = { costMs, faded: costMs, fadedAt: now, answered: false, stamp: now, inFlight: 0, heardAt: now };
       service.loads.set(endpoint, load);
     }
     return load;

@@ -8,14 +8,19 @@ export interface InstanceCalls {
   instance: string;
   /** Calls started (each attempt of a failover counts). */
   calls: number;
-  /** Attempts that could not reach the instance (refused, reset, timed out before an answer). */
+  /** Attempts that could not reach the instance (refused, reset before an answer). */
   unreachable: number;
+  /** Attempts that got no answer in time (`attemptTimeoutMs`, a hedge answered first, the call's `timeoutMs`). */
+  timedOut: number;
   inFlight: number;
 }
 
+/** How an attempt ended, as the counts see it. */
+export type CountedOutcome = 'answered' | 'unreachable' | 'timeout' | 'abandoned';
+
 /** What an attempt tells its instance's counts when it ends. */
 export interface InstanceCounter {
-  finished(unreachable: boolean): void;
+  finished(outcome: CountedOutcome): void;
 }
 
 /** This app's calls per instance, read-only: `DiscoveryClient.callCounts`, and what the dashboard shows. */
@@ -32,6 +37,7 @@ export interface CallCountsView {
 class Counter implements InstanceCalls, InstanceCounter {
   calls = 0;
   unreachable = 0;
+  timedOut = 0;
   inFlight = 0;
 
   constructor(
@@ -40,9 +46,10 @@ class Counter implements InstanceCalls, InstanceCounter {
     private readonly counts: { changes: number },
   ) {}
 
-  finished(unreachable: boolean): void {
+  finished(outcome: CountedOutcome): void {
     this.inFlight -= 1;
-    if (unreachable) this.unreachable += 1;
+    if (outcome === 'unreachable') this.unreachable += 1;
+    else if (outcome === 'timeout') this.timedOut += 1;
     this.counts.changes += 1;
   }
 }
@@ -50,6 +57,7 @@ class Counter implements InstanceCalls, InstanceCounter {
 /** Counts of this app's calls per instance; instances are kept until the app stops. */
 export class CallCounts implements CallCountsView {
   private readonly counters = new Map<string, Counter>();
+  private readonly byEndpoint = new WeakMap<ServiceEndpoint, Counter>();
   /** Calls started and finished so far (the counters add theirs). */
   private readonly tally = { changes: 0 };
   /** The counts as whoever only reads them sees them: no way to count a call from there. */
@@ -67,9 +75,14 @@ export class CallCounts implements CallCountsView {
   }
 
   started(endpoint: ServiceEndpoint): InstanceCounter {
-    const id = idOf(endpoint);
-    let counter = this.counters.get(id);
-    if (counter === undefined) this.counters.set(id, (counter = new Counter(endpoint.service, instanceKey(endpoint), this.tally)));
+    // By the endpoint object first: it stays the same while the endpoint does, and needs no key built.
+    let counter = this.byEndpoint.get(endpoint);
+    if (counter === undefined) {
+      const id = idOf(endpoint);
+      counter = this.counters.get(id);
+      if (counter === undefined) this.counters.set(id, (counter = new Counter(endpoint.service, instanceKey(endpoint), this.tally)));
+      this.byEndpoint.set(endpoint, counter);
+    }
     counter.calls += 1;
     counter.inFlight += 1;
     this.tally.changes += 1;
@@ -89,7 +102,7 @@ export class CallCounts implements CallCountsView {
   /** A copy of every count, by service then instance. */
   snapshot(): InstanceCalls[] {
     return [...this.counters.values()]
-      .map(({ service, instance, calls, unreachable, inFlight }) => ({ service, instance, calls, unreachable, inFlight }))
+      .map(({ service, instance, calls, unreachable, timedOut, inFlight }) => ({ service, instance, calls, unreachable, timedOut, inFlight }))
       .sort((a, b) => (a.service === b.service ? (a.instance < b.instance ? -1 : 1) : a.service < b.service ? -1 : 1));
   }
 }

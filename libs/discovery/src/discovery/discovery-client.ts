@@ -2,9 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { distinctUntilChanged, map, type Observable } from 'rxjs';
 import { CallAttempts } from '../calls/call-attempts.js';
 import type { CallCountsView } from '../calls/call-counts.js';
-import { callWithFailover, type CallOptions } from '../calls/call-with-failover.js';
+import type { CallOptions } from '../calls/call-options.interface.js';
+import type { AttemptContext } from '../calls/run-settings.interface.js';
 import type { Catalog, PatternKind } from '../catalog/catalog.interface.js';
 import { CatalogWatches } from '../catalog/catalog-watches.js';
+import type { DiscoveryFetchInit } from '../http/discovery-fetch.interface.js';
+import { ServiceFetch } from '../http/service-fetch.js';
 import { ServicePicks, type PickOptions } from '../picking/service-picks.js';
 import { FilteredLists, sameEndpoints, type EndpointFilter } from '../picking/subset.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
@@ -24,6 +27,7 @@ export class DiscoveryClient {
     private readonly catalogs: CatalogWatches,
     private readonly picks: ServicePicks,
     private readonly attempts: CallAttempts,
+    private readonly http: ServiceFetch,
   ) {}
 
   /**
@@ -99,14 +103,28 @@ export class DiscoveryClient {
   }
 
   /**
-   * Calls `fn` with an endpoint of `service` and resolves with its result. A connection failure
-   * (refused, reset, or a timeout before any answer — `fetch failed` included) is reported, and the
-   * call moves on to an endpoint not tried yet, up to `retries` more; any other error is the
-   * answer, and is thrown as it is. Calls in flight are reported to a load-aware strategy.
+   * Calls `fn` with an endpoint of `service` and resolves with its result. Each attempt gets an
+   * `AbortSignal`, aborted when it has no answer within `attemptTimeoutMs`; the whole call ends by
+   * `timeoutMs` (`CallTimeoutError`). A connection that failed before any answer (refused, reset —
+   * `fetch failed` included) moves the call to an endpoint not tried yet, up to `retries` more; so
+   * does an attempt timeout, and a hedge goes out after a while without an answer, for an
+   * `idempotent` call. Any other error is the answer, thrown as it is. Defaults: `calls` in the options.
    * @throws NoEndpointAvailableError when `service` has no endpoint.
    */
-  call<T>(service: string, fn: (endpoint: ServiceEndpoint) => Promise<T>, options: CallOptions = {}): Promise<T> {
-    return callWithFailover(this.attempts, service, fn, options);
+  call<T>(service: string, fn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    return this.attempts.call(service, fn, options);
+  }
+
+  /**
+   * HTTP to a service by name: `fetch('http://log-service/lines?day=1')` goes to an instance of
+   * log-service, over a keep-alive connection of its own, and returns the standard `Response`.
+   * GET, HEAD, OPTIONS, PUT and DELETE (or `idempotent: true`) are retried on another instance after a
+   * connection failure, an attempt timeout or a 502/503/504 (`retryOn`), and hedged; any other request
+   * only when it never reached its instance. A 503 with `Retry-After` keeps that instance out of picks
+   * for that long. `https://` uses TLS with the service's name as server name (`tls` to change it).
+   */
+  fetch(input: string | URL, init?: DiscoveryFetchInit): Promise<Response> {
+    return this.http.fetch(input, init) as Promise<unknown> as Promise<Response>;
   }
 
   /** A call of your own to `endpoint` failed before any answer: counts toward ejecting it (see `outlierEjection`). */

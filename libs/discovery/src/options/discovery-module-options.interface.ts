@@ -1,4 +1,5 @@
 import type { OutlierEjectionSettings, SelfPreservationSettings } from './behaviour-settings.interface.js';
+import type { CallsOptions, ResolvedCalls } from './calls-options.interface.js';
 import type { Type } from '@nestjs/common';
 import type { IOptions } from 'etcd3';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
@@ -135,6 +136,18 @@ export interface DiscoveryModuleOptions {
    * @default { confirmMs: 3000, maxHoldMs: 30000 }
    */
   selfPreservation?: Partial<SelfPreservationSettings> | false;
+  /**
+   * Deadlines, hedged requests and the retry budget of every call through discovery — `call()`,
+   * `fetch()`, `DiscoveryClientsModule` clients — and per service in `calls.services[name]`.
+   * @default { timeoutMs: 10000, attemptTimeoutMs: 2000, hedge: { afterMs: 'adaptive' }, budget: { percent: 20, minPerSecond: 10 } }
+   */
+  calls?: CallsOptions;
+  /**
+   * When > 0, an endpoint that joins a service gets a share of its calls that grows from a tenth to
+   * its full share over this long (every strategy), so that a cold instance is not flooded at once.
+   * @default 0
+   */
+  slowStartMs?: number;
 }
 
 /** A health check that drives the status of this app's registrations (see `health`). */
@@ -168,4 +181,6 @@ export interface ResolvedDiscoveryOptions {
   zone: string | undefined;
   zonePreference: boolean;
   selfPreservation: SelfPreservationSettings | false;
+  calls: ResolvedCalls;
+  slowStartMs: number;
 }

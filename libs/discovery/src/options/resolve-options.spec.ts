@@ -26,7 +26,18 @@ describe('resolveDiscoveryOptions', () => {
       zone: undefined,
       zonePreference: true,
       selfPreservation: { confirmMs: 3000, maxHoldMs: 30_000 },
+      calls: {
+        defaults: { timeoutMs: 10_000, attemptTimeoutMs: 2000, hedge: { afterMs: 'adaptive', minMs: 10, maxMs: 1000 }, budget: { percent: 20, minPerSecond: 10 } },
+        services: new Map(),
+      },
+      slowStartMs: 0,
     });
+  });
+
+  it('resolves calls per service over the defaults given', () => {
+    const { calls } = resolveDiscoveryOptions({ ...hosts, calls: { attemptTimeoutMs: 500, hedge: false, services: { slow: { timeoutMs: 60_000, attemptTimeoutMs: 30_000, budget: false } } } }, {});
+    expect(calls.defaults).toEqual({ timeoutMs: 10_000, attemptTimeoutMs: 500, hedge: false, budget: { percent: 20, minPerSecond: 10 } });
+    expect(calls.services.get('slow')).toEqual({ timeoutMs: 60_000, attemptTimeoutMs: 30_000, hedge: false, budget: false });
   });
 
   it('takes the hosts from ETCD_HOSTS, comma-separated, when etcd.hosts is not set', () => {
@@ -53,6 +64,12 @@ describe('resolveDiscoveryOptions', () => {
     ['no hosts at all', {}, /No etcd hosts configured: set `etcd.hosts`.*ETCD_HOSTS/],
     ['an empty host list', { etcd: { hosts: [] } }, /No etcd hosts configured/],
     ['an empty host', { etcd: { hosts: ['127.0.0.1:2379', ' '] } }, /Invalid etcd host " "/],
+    ['an attempt timeout over the call timeout', { ...hosts, calls: { timeoutMs: 1000, attemptTimeoutMs: 2000 } }, /`attemptTimeoutMs` \(2000\) must not exceed `timeoutMs` \(1000\)/],
+    ['a typo in calls', { ...hosts, calls: { timeout: 5 } as never }, /Unknown option `calls.timeout`.*`timeoutMs`/],
+    ['a typo in a service\'s calls', { ...hosts, calls: { services: { svc: { retries: 1 } as never } } }, /Unknown option `calls.services\["svc"\].retries`/],
+    ['a hedge whose maxMs is below minMs', { ...hosts, calls: { hedge: { minMs: 50, maxMs: 10 } } }, /`maxMs` \(10\) must be at least `minMs` \(50\)/],
+    ['a budget share over 100', { ...hosts, calls: { budget: { percent: 150 } } }, /`percent` must be between 0 and 100/],
+    ['a negative slowStartMs', { ...hosts, slowStartMs: -1 }, /Invalid `slowStartMs` -1/],
     ['https:// and plain hosts mixed', { etcd: { hosts: ['https://a:2379', 'b:2379'] } }, /mix https:\/\/ and plain hosts.*all of them as https:\/\/ \(TLS\) or none/],
     ['ttl 0', { ...hosts, ttl: 0 }, /Invalid `ttl` 0.*at least 1/],
     ['a fractional ttl', { ...hosts, ttl: 1.5 }, /Invalid `ttl` 1.5.*whole number of seconds/],

@@ -3,6 +3,7 @@ import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_NAMESPACE, DEFAULT_RESYNC_INTERVAL_MS, DEFAULT_RETRY, DEFAULT_TTL_SECONDS } from './defaults.js';
 import type { DiscoveryModuleOptions, RegistrationMode, ResolvedDiscoveryOptions } from './discovery-module-options.interface.js';
+import { resolveCalls } from './resolve-calls.js';
 import { resolveHealth, resolveOutlierEjection, resolveSelfPreservation } from './resolve-settings.js';
 import { assertDuration, assertKnownKeys, assertServiceName } from './validation.js';
 
@@ -28,6 +29,8 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   zone: true,
   zonePreference: true,
   selfPreservation: true,
+  calls: true,
+  slowStartMs: true,
 };
 
 /**
@@ -65,6 +68,8 @@ export function resolveDiscoveryOptions(
     zone: options.zone,
     zonePreference: options.zonePreference ?? true,
     selfPreservation: resolveSelfPreservation(options.selfPreservation),
+    calls: resolveCalls(options.calls),
+    slowStartMs: options.slowStartMs ?? 0,
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -80,6 +85,7 @@ export function resolveDiscoveryOptions(
     throw new DiscoveryOptionsError(messages.badRetry(retry.initialDelayMs, retry.maxDelayMs));
   }
   assertDuration('waitForRequiredMs', resolved.waitForRequiredMs, 0);
+  assertDuration('slowStartMs', resolved.slowStartMs, 0);
   assertDuration('resyncIntervalMs', resolved.resyncIntervalMs, 1000);
   if (!Array.isArray(options.requires ?? [])) throw new DiscoveryOptionsError(messages.badRequires(options.requires));
   for (const service of resolved.requires) assertServiceName(service, '`requires`');

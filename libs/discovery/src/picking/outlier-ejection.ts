@@ -13,8 +13,9 @@ interface EndpointRecord {
 /**
  * Outlier ejection for one service, as Envoy does it: an endpoint that fails `consecutiveFailures`
  * calls in a row is not picked for `baseEjectionMs` × the times it was ejected, never more than
- * `maxEjectedPercent` of the service at once, and never the last pickable endpoint. It is listed all
- * the while (`endpoints$`), and picked again when its time is up; a success clears its record.
+ * `maxEjectedPercent` of the service at once, and never the last pickable endpoint (nor all that
+ * remain when the others leave the list). It is listed all the while (`endpoints$`), and picked
+ * again when its time is up or when it answers a call that tried every other endpoint.
  *
  * `pickable()` runs on every pick: with nothing ejected it returns the list it is given, and reads
  * the clock only while something is ejected.
@@ -39,10 +40,10 @@ export class ServiceOutliers {
   /** `list` without the endpoints ejected now: the same array when none is. */
   pickable(list: readonly ServiceEndpoint[]): readonly ServiceEndpoint[] {
     if (this.ejected === 0) return list;
-    if (this.now() >= this.nextExpiry) this.expire(list);
-    if (this.ejected === 0) return list;
-    if (list !== this.source) this.rebuild(list);
-    return this.filtered;
+    // A new list, or an ejection ran out: count again what is ejected among those listed now (one
+    // that left must not hold a place of `maxEjectedPercent`), then filter.
+    if (list !== this.source || this.now() >= this.nextExpiry) this.refresh(list);
+    return this.ejected === 0 ? list : this.filtered;
   }
 
   /** A call to `endpoint` failed before any answer; `list` is the service's current list. Returns whether it is ejected now. */
@@ -63,11 +64,42 @@ export class ServiceOutliers {
     return true;
   }
 
-  /** A call to `endpoint` was answered: its record is cleared (an ejection in course runs out). */
+  /**
+   * `endpoint` asked its callers to come back in `ms` (an HTTP 503 with Retry-After): it is not
+   * picked until then — whether outlier ejection is on or not, it is the instance's own wish — unless
+   * it is the last pickable endpoint.
+   */
+  holdOut(endpoint: ServiceEndpoint, list: readonly ServiceEndpoint[], ms: number): void {
+    if (this.pickable(list).length <= 1) return;
+    const key = instanceKey(endpoint);
+    const record = this.records.get(key) ?? { failures: 0, ejections: 0, ejectedUntil: 0 };
+    this.records.set(key, record);
+    const now = this.now();
+    if (record.ejectedUntil <= now) this.ejected += 1;
+    record.ejectedUntil = Math.max(record.ejectedUntil, now + ms);
+    this.nextExpiry = Math.min(this.nextExpiry, record.ejectedUntil);
+    this.source = undefined;
+  }
+
+  /**
+   * A call to `endpoint` was answered: its record is cleared. An ejected endpoint is picked only
+   * when a call has tried every other one; an answer from it then ends its ejection at once (it is
+   * alive, and may be the one endpoint that answers), keeping its count so that another ejection
+   * lasts longer.
+   */
   reportSuccess(endpoint: ServiceEndpoint): void {
-    const record = this.records.get(instanceKey(endpoint));
-    if (record && record.ejectedUntil <= this.now()) this.records.delete(instanceKey(endpoint));
-    else if (record) record.failures = 0;
+    if (this.records.size === 0) return; // no endpoint of the service failed lately: the common case, without building a key
+    const key = instanceKey(endpoint);
+    const record = this.records.get(key);
+    if (record === undefined) return;
+    if (record.ejectedUntil <= this.now()) {
+      this.records.delete(key);
+      return;
+    }
+    record.failures = 0;
+    record.ejectedUntil = 0;
+    this.ejected -= 1;
+    this.source = undefined;
   }
 
   private mayEject(list: readonly ServiceEndpoint[]): boolean {
@@ -77,8 +109,8 @@ export class ServiceOutliers {
     return present > 1 && this.ejected < allowed;
   }
 
-  /** Ends the ejections whose time is up, and forgets endpoints that left the list. */
-  private expire(list: readonly ServiceEndpoint[]): void {
+  /** Ends the ejections whose time is up, forgets endpoints that left the list, and filters it. */
+  private refresh(list: readonly ServiceEndpoint[]): void {
     const now = this.now();
     const present = new Set(list.map(instanceKey));
     this.ejected = 0;
@@ -90,12 +122,9 @@ export class ServiceOutliers {
         this.nextExpiry = Math.min(this.nextExpiry, record.ejectedUntil);
       }
     }
-    this.source = undefined;
-  }
-
-  private rebuild(list: readonly ServiceEndpoint[]): void {
-    const now = this.now();
-    this.filtered = list.filter((endpoint) => (this.records.get(instanceKey(endpoint))?.ejectedUntil ?? 0) <= now);
+    const filtered = list.filter((endpoint) => (this.records.get(instanceKey(endpoint))?.ejectedUntil ?? 0) <= now);
+    // The others left the list while these were ejected: better an ejected endpoint than none.
+    this.filtered = filtered.length > 0 ? filtered : list;
     this.source = list;
   }
 }

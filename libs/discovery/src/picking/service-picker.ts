@@ -6,6 +6,7 @@ import { ServiceOutliers } from './outlier-ejection.js';
 import { instanceKey } from '../codec/instance-key.js';
 import type { OutlierEjectionSettings } from '../options/behaviour-settings.interface.js';
 import type { ServiceWatch } from '../watch/service-watch.js';
+import { SlowStart } from './slow-start.js';
 import { describeFilter, FilteredLists, type EndpointFilter } from './subset.js';
 
 /**
@@ -28,6 +29,7 @@ export class ServicePicker {
   private readonly zoneViews = new WeakMap<readonly ServiceEndpoint[], readonly ServiceEndpoint[]>();
   /** No zone to prefer: a pick without `where` may take the list as it is (see `ServicePicks.pick`). */
   readonly noZonePreference: boolean;
+  private readonly slowStart: SlowStart | undefined;
 
   constructor(
     readonly service: string,
@@ -36,7 +38,10 @@ export class ServicePicker {
     readonly strategy: LoadBalancingStrategy,
     outlierEjection: OutlierEjectionSettings | false,
     zone: string | undefined,
+    /** Endpoints joining after the first list warm up over this long (0: no slow start). */
+    slowStartMs = 0,
   ) {
+    this.slowStart = slowStartMs > 0 ? new SlowStart(slowStartMs, watch.changes$) : undefined;
     this.context = { service, key: undefined };
     this.outliers = new ServiceOutliers(outlierEjection);
     this.localZone = zone === undefined ? undefined : (endpoint) => endpoint.zone === zone;
@@ -46,13 +51,25 @@ export class ServicePicker {
   /** @throws NoEndpointAvailableError when there is none to pick. */
   pick(key: string | undefined): ServiceEndpoint {
     this.context.key = key;
-    return this.strategy.pick(this.candidates(undefined), this.context) ?? this.fail(undefined);
+    return this.strategyPick(this.candidates(undefined)) ?? this.fail(undefined);
   }
 
   /** A pick within the subset `where`. @throws NoEndpointAvailableError naming the subset. */
   pickWithin(key: string | undefined, where: EndpointFilter): ServiceEndpoint {
     this.context.key = key;
-    return this.strategy.pick(this.candidates(where), this.context) ?? this.fail(where);
+    return this.strategyPick(this.candidates(where)) ?? this.fail(where);
+  }
+
+  /** No endpoint is warming up (slow start off, or none joined lately). */
+  get noneWarming(): boolean {
+    return this.slowStart === undefined || this.slowStart.none;
+  }
+
+  /** The strategy's pick; one of an endpoint still warming up stands with its share, else the strategy picks again. */
+  private strategyPick(candidates: readonly ServiceEndpoint[]): ServiceEndpoint | undefined {
+    const picked = this.strategy.pick(candidates, this.context);
+    if (picked === undefined || this.noneWarming || this.slowStart!.accepts(picked)) return picked;
+    return this.strategy.pick(candidates, this.context) ?? picked;
   }
 
   /** The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when none is left. */
@@ -69,6 +86,11 @@ export class ServicePicker {
 
   reportSuccess(endpoint: ServiceEndpoint): void {
     this.outliers.reportSuccess(endpoint);
+  }
+
+  /** `endpoint` asked to be left alone for `ms` (see `ServiceOutliers.holdOut`). */
+  holdOut(endpoint: ServiceEndpoint, ms: number): void {
+    this.outliers.holdOut(endpoint, this.watch.pickable, ms);
   }
 
   private candidates(where: EndpointFilter | undefined): readonly ServiceEndpoint[] {

@@ -37,7 +37,7 @@ export class ServicePicks {
     if (typeof options !== 'object') {
       // The hot path, inline: every endpoint up, none ejected, no zone — the strategy gets the list as it is.
       const watch = picker.watch;
-      if (picker.noZonePreference && watch.allUp && picker.outliers.none) {
+      if (picker.noZonePreference && watch.allUp && picker.outliers.none && picker.noneWarming) {
         picker.context.key = options;
         const endpoint = picker.strategy.pick(watch.current, picker.context);
         if (endpoint !== undefined) return endpoint;
@@ -66,14 +66,20 @@ export class ServicePicks {
     this.watchedPicker(endpoint.service)?.reportSuccess(endpoint);
   }
 
+  /** `endpoint` asked its callers to come back in `ms` (an HTTP 503 with Retry-After): it is not picked until then. */
+  holdOut(endpoint: ServiceEndpoint, ms: number): void {
+    this.watchedPicker(endpoint.service)?.holdOut(endpoint, ms);
+  }
+
   /** The picker of a service that is watched (reports about a service never watched are dropped). */
   private watchedPicker(service: string): ServicePicker | undefined {
     return this.pickers.get(service) ?? (this.watches.get(service) === undefined ? undefined : this.pickerFor(service));
   }
 
   private pickerFor(service: string): ServicePicker {
-    const { outlierEjection, zone, zonePreference } = this.options;
-    const picker = new ServicePicker(service, this.watches.pin(service), this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined);
+    const { outlierEjection, zone, zonePreference, slowStartMs } = this.options;
+    const watch = this.watches.pin(service);
+    const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined, slowStartMs);
     this.pickers.set(service, picker);
     return picker;
   }

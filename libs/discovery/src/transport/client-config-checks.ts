@@ -27,6 +27,12 @@ export function checkClientConfig(name: string | symbol, config: DiscoveryClient
   if (config.keyOf !== undefined && typeof config.keyOf !== 'function') {
     throw new DiscoveryOptionsError(messages.badClientOption(label, 'keyOf', 'a function (pattern, data) => string'));
   }
+  if (config.timeoutMs !== undefined && !(typeof config.timeoutMs === 'number' && config.timeoutMs >= 1 && Number.isFinite(config.timeoutMs))) {
+    throw new DiscoveryOptionsError(messages.badClientOption(label, 'timeoutMs', 'a number of milliseconds ≥ 1'));
+  }
+  if (config.retryOnTimeout !== undefined && typeof config.retryOnTimeout !== 'boolean') {
+    throw new DiscoveryOptionsError(messages.badClientOption(label, 'retryOnTimeout', 'true or false'));
+  }
   const { where } = config;
   if (where !== undefined && typeof where !== 'function' && (typeof where !== 'object' || where === null)) {
     throw new DiscoveryOptionsError(messages.badWhere(label));

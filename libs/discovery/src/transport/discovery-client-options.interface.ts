@@ -30,6 +30,20 @@ export interface DiscoveryClientOptions {
   retries?: number;
   /** Only instances of this subset: `{ version?, zone?, metadata? }` (all must match) or a predicate. */
   where?: EndpointFilter;
+  /**
+   * The longest a `send()` waits for the first reply of an instance; then it errors with
+   * `CallTimeoutError` and counts as a failure of that instance (outlier ejection, the load-aware
+   * strategies). `emit()` waits for no reply, and has none.
+   * @default the service's `calls.attemptTimeoutMs` (2000)
+   */
+  timeoutMs?: number;
+  /**
+   * A `send()` that timed out is sent again to another instance (up to `retries`). Off by default:
+   * the first instance may have handled the message and only be slow to reply, so it may be
+   * handled twice — turn it on for messages that may.
+   * @default false
+   */
+  retryOnTimeout?: boolean;
 }
 
 /** The client's options without its token, as a factory returns them. */

@@ -5,7 +5,7 @@ import { firstValueFrom, NEVER, Observable, of, Subject, throwError, toArray } f
 import { LeastOutstandingStrategy } from '../balancing/least-outstanding.strategy.js';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import type { EndpointFilter } from '../picking/subset.js';
-import { NoEndpointAvailableError } from '../errors.js';
+import { CallTimeoutError, NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
 import { ClientProxyParts } from './client-proxy-parts.js';
@@ -28,7 +28,11 @@ afterEach(async () => {
  * A proxy for service "svc" over the library's real watches and picks on an in-memory etcd holding `ids`, whose
  * instance clients are fakes that answer as `behaviours` says.
  */
-async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { retries = 2, strategy, where }: { retries?: number; strategy?: LoadBalancingStrategy; where?: EndpointFilter } = {}) {
+async function proxyFor(
+  ids: string[],
+  behaviours: Record<string, Behaviour>,
+  { retries = 2, strategy, where, timeoutMs, retryOnTimeout }: { retries?: number; strategy?: LoadBalancingStrategy; where?: EndpointFilter; timeoutMs?: number; retryOnTimeout?: boolean } = {},
+) {
   const endpoints = { svc: ids.map((id, index) => ({ id, host: '10.9.0.1', port: 1000 + index })) };
   const moduleRef = await Test.createTestingModule({
     imports: [DiscoveryTestingModule.forRoot({ endpoints, ...(strategy ? { strategy } : {}) })],
@@ -37,7 +41,7 @@ async function proxyFor(ids: string[], behaviours: Record<string, Behaviour>, { 
   apps.push(app);
   const calls: string[] = [];
   const closed: string[] = [];
-  const proxy = new DiscoveryClientProxy({ service: 'svc', retries, where }, app.get(ClientProxyParts), (endpoint: ServiceEndpoint) => ({
+  const proxy = new DiscoveryClientProxy({ service: 'svc', retries, where, timeoutMs, retryOnTimeout }, app.get(ClientProxyParts), (endpoint: ServiceEndpoint) => ({
     send: () => {
       calls.push(endpoint.id);
       return behaviours[endpoint.id]!();
@@ -55,6 +59,21 @@ describe('DiscoveryClientProxy', () => {
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
     expect(calls).toEqual(['a', 'b']);
     expect(closed).toEqual(['a']);
+  });
+
+  it('a send with no reply within timeoutMs errors with CallTimeoutError, counts against its instance, and is not sent again', async () => {
+    const { proxy, calls, closed } = await proxyFor(['a', 'b'], { a: () => NEVER, b: answers('from b') }, { timeoutMs: 50 });
+    const error = (await firstValueFrom(proxy.send('ping', {})).catch((caught: unknown) => caught)) as CallTimeoutError;
+    expect(error).toBeInstanceOf(CallTimeoutError);
+    expect(error.message).toMatch(/^send\(\) to "svc" got no reply within timeoutMs \(50 ms\) from a@10\.9\.0\.1:1000 \(1 attempt\)\. .*retryOnTimeout: true/);
+    expect(calls).toEqual(['a']);
+    expect(closed).toEqual(['a']); // a silent instance's connection is closed too
+  });
+
+  it('with retryOnTimeout, a send that timed out goes to another instance', async () => {
+    const { proxy, calls } = await proxyFor(['a', 'b'], { a: () => NEVER, b: answers('from b') }, { timeoutMs: 50, retryOnTimeout: true });
+    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
+    expect(calls).toEqual(['a', 'b']);
   });
 
   it('passes an error raised by the remote handler through as it is, and never retries it', async () => {

@@ -1,12 +1,15 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { catchError, concat, connectable, defer, EMPTY, finalize, from, merge, Observable, Subject, switchMap, tap, throwError, type Subscription } from 'rxjs';
+import { catchError, concat, connectable, defer, EMPTY, finalize, from, merge, Observable, Subject, switchMap, tap, throwError, timeout, type Subscription } from 'rxjs';
 import { instanceKey } from '../codec/instance-key.js';
+import { messages, type NotRetried } from '../discovery.messages.js';
+import { CallTimeoutError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { ClientProxyParts } from './client-proxy-parts.js';
 import { isConnectionError } from '../calls/connection-errors.js';
 import { PatternRoutes, type PickedRoute, type Route } from './pattern-routes.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
+import { InstanceClients, type InstanceClient } from './instance-clients.js';
 
 /**
  * A Nest ClientProxy whose every `send()`/`emit()` goes to a live instance of one service, chosen
@@ -17,7 +20,7 @@ import type { DiscoveryClientConfig } from './discovery-client-options.interface
  * `retries` more).
  */
 export class DiscoveryClientProxy extends ClientProxy implements OnApplicationShutdown {
-  private readonly pool = new Map<string, InstanceClient>();
+  private readonly pool: InstanceClients;
   private readonly departures: Subscription;
   /** Where a call by pattern goes (with `byPattern`); undefined for a client of one service. */
   private readonly routes: PatternRoutes | undefined;
@@ -28,22 +31,23 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     private readonly config: Required<Pick<DiscoveryClientConfig, 'retries'>> & DiscoveryClientConfig,
     private readonly parts: ClientProxyParts,
     /** Opens the client of one instance (a pooled ClientTCP; specs pass their own). */
-    private readonly connectTo: (endpoint: ServiceEndpoint) => InstanceClient = (endpoint) =>
+    connectTo: (endpoint: ServiceEndpoint) => InstanceClient = (endpoint) =>
       new ClientTCP({ ...config.options, host: endpoint.host, port: endpoint.port }),
   ) {
     super();
+    this.pool = new InstanceClients(connectTo);
     if (config.byPattern === true) {
       this.routes = new PatternRoutes(parts, config.where);
       // An instance that left, or moved: its connection goes (not on a change of status: calls may be in flight).
       this.departures = parts.catalog.catalog$().subscribe(({ changes }) => {
         for (const { type, endpoint, previous } of changes) {
-          if (type === 'removed') this.closeClient(instanceKey(endpoint));
-          else if (previous !== undefined && instanceKey(previous) !== instanceKey(endpoint)) this.closeClient(instanceKey(previous));
+          if (type === 'removed') this.pool.close(instanceKey(endpoint));
+          else if (previous !== undefined && instanceKey(previous) !== instanceKey(endpoint)) this.pool.close(instanceKey(previous));
         }
       });
     } else {
       this.serviceRoute = { service: config.service!, where: config.where };
-      this.departures = parts.watches.observe(config.service!, (watch) => watch.endpoints$).subscribe((endpoints) => this.closeDeparted(endpoints));
+      this.departures = parts.watches.observe(config.service!, (watch) => watch.endpoints$).subscribe((endpoints) => this.pool.keepOnly(endpoints));
     }
   }
 
@@ -61,8 +65,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
   async connect(): Promise<void> {}
 
   close(): void {
-    for (const client of this.pool.values()) client.close();
-    this.pool.clear();
+    this.pool.closeAll();
   }
 
   onApplicationShutdown(): void {
@@ -72,11 +75,11 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
 
   /** The pooled clients, by instance (`id@address`). */
   unwrap<T>(): T {
-    return this.pool as T;
+    return this.pool.all as T;
   }
 
   override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
-    const run = (client: InstanceClient) => client.send<TResult, TInput>(pattern, data);
+    const run: Delivery<TResult> = { run: (client) => client.send<TResult, TInput>(pattern, data), awaitsReply: true };
     if (this.routes === undefined) return defer(() => this.call<TResult>(this.serviceRoute!, pattern, data, new Set(), run));
     const routes = this.routes;
     // The first service that has an instance with the pattern takes the message.
@@ -89,7 +92,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
   }
 
   override emit<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
-    const run = (client: InstanceClient) => client.emit<TResult, TInput>(pattern, data);
+    const run: Delivery<TResult> = { run: (client) => client.emit<TResult, TInput>(pattern, data), awaitsReply: false };
     const routes = this.routes;
     const delivery =
       routes === undefined
@@ -104,7 +107,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
   }
 
   /** An event to one instance of each service: every delivery runs to its end; the first failure, if any, is the error. */
-  private emitToEach<T>(picked: readonly PickedRoute[], pattern: unknown, data: unknown, run: (client: InstanceClient) => Observable<T>): Observable<T> {
+  private emitToEach<T>(picked: readonly PickedRoute[], pattern: unknown, data: unknown, run: Delivery<T>): Observable<T> {
     const failures: unknown[] = [];
     const deliveries = picked.map(({ route, endpoint }) =>
       defer(() => this.call<T>(route, pattern, data, new Set(), run, endpoint)).pipe(
@@ -117,57 +120,58 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     return concat(merge(...deliveries), defer(() => (failures.length === 0 ? EMPTY : throwError(() => failures[0]))));
   }
 
-  /** Runs the call on `endpoint` (first: the strategy's pick); on a connection failure, on one not tried yet. */
+  /**
+   * Runs the call on `endpoint` (first: the strategy's pick). A failure before any reply that is the
+   * connection's — or a send's timeout, with `retryOnTimeout` — moves it to an instance not tried
+   * yet, within `retries` and the service's retry budget.
+   */
   private call<T>(
     route: Route,
     pattern: unknown,
     data: unknown,
     tried: Set<string>,
-    run: (client: InstanceClient) => Observable<T>,
+    delivery: Delivery<T>,
     endpoint: ServiceEndpoint = this.parts.attempts.first(route.service, this.keyOf(pattern, data), route.where),
   ): Observable<T> {
+    const { attempts } = this.parts;
+    const service = route.service;
+    if (tried.size === 0) attempts.policyOf(service).started();
     const instance = instanceKey(endpoint);
     tried.add(instance);
-    const attempt = this.parts.attempts.start(endpoint);
-    return run(this.clientFor(endpoint)).pipe(
+    const attempt = attempts.start(endpoint);
+    let replies = delivery.run(this.pool.for(endpoint));
+    const timeoutMs = this.config.timeoutMs ?? attempts.policyOf(service).policy.attemptTimeoutMs;
+    if (delivery.awaitsReply) {
+      replies = replies.pipe(timeout({ first: timeoutMs, with: () => throwError(() => new CallTimeoutError(service, [...tried], '')) }));
+    }
+    return replies.pipe(
       tap({ next: () => attempt.answered(), complete: () => attempt.finish('answered') }),
       // Unsubscribed before an end: the caller gave up.
       finalize(() => attempt.finish('abandoned')),
       catchError((error: unknown) => {
-        // A failure before any answer that is the connection's is the instance's; an error after an answer, or from the instance, is its answer.
-        const unreachable = !attempt.hasAnswered && isConnectionError(error);
-        attempt.finish(unreachable ? 'unreachable' : 'answered');
-        const next = unreachable && tried.size <= this.config.retries ? this.parts.attempts.next(route.service, tried, this.keyOf(pattern, data), route.where) : undefined;
-        if (!next) throw error;
-        // The instance is unreachable: its connection is useless until it comes back.
-        this.closeClient(instance);
-        return this.call(route, pattern, data, tried, run, next);
+        // Before any reply, a timeout or a failure of the connection is the instance's; anything else is its answer.
+        const timedOut = !attempt.hasAnswered && error instanceof CallTimeoutError;
+        const unreachable = !attempt.hasAnswered && !timedOut && isConnectionError(error);
+        attempt.finish(timedOut ? 'timeout' : unreachable ? 'unreachable' : 'answered');
+        if (!timedOut && !unreachable) throw error;
+        // Unreachable or silent: its connection is of no use until it comes back.
+        this.pool.close(instance);
+        const notRetried = (why: NotRetried) => {
+          if (!timedOut) return error;
+          return new CallTimeoutError(service, [...tried], messages.sendTimedOut(service, timeoutMs, [...tried], why));
+        };
+        if (timedOut && this.config.retryOnTimeout !== true) throw notRetried('notIdempotent');
+        if (tried.size > this.config.retries) throw notRetried('noRetriesLeft');
+        const next = attempts.next(service, tried, this.keyOf(pattern, data), route.where);
+        if (next === undefined) throw notRetried('noneLeft');
+        if (!attempts.policyOf(service).mayTryAgain()) throw notRetried('budgetSpent');
+        return this.call(route, pattern, data, tried, delivery, next);
       }),
     );
   }
 
   private keyOf(pattern: unknown, data: unknown): string | undefined {
     return this.config.keyOf?.(pattern, data);
-  }
-
-  private clientFor(endpoint: ServiceEndpoint): InstanceClient {
-    const instance = instanceKey(endpoint);
-    let client = this.pool.get(instance);
-    if (!client) {
-      client = this.connectTo(endpoint);
-      this.pool.set(instance, client);
-    }
-    return client;
-  }
-
-  private closeClient(instance: string): void {
-    this.pool.get(instance)?.close();
-    this.pool.delete(instance);
-  }
-
-  private closeDeparted(endpoints: readonly ServiceEndpoint[]): void {
-    const present = new Set(endpoints.map(instanceKey));
-    for (const instance of this.pool.keys()) if (!present.has(instance)) this.closeClient(instance);
   }
 
   // Never called: send() and emit() above go through the pooled clients.
@@ -180,5 +184,8 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
   }
 }
 
-/** What the proxy uses of one instance's client. */
-type InstanceClient = Pick<ClientProxy, 'send' | 'emit' | 'close'>;
+/** How a call reaches an instance: a send, whose reply is awaited (within a deadline), or an emit. */
+interface Delivery<T> {
+  run(client: InstanceClient): Observable<T>;
+  awaitsReply: boolean;
+}

@@ -1,0 +1,76 @@
+import { Inject, Injectable, type LoggerService } from '@nestjs/common';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { messages } from '../discovery.messages.js';
+import type { ResolvedCallPolicy } from '../options/calls-options.interface.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { libraryLogger } from '../util/library-logger.js';
+import { LatencyWindow } from './latency-window.js';
+import { BUDGET_WINDOW_MS, RetryBudget } from './retry-budget.js';
+
+/** What the calls of one service share: their policy, their retry budget, their recent response times. */
+export class ServiceCalls {
+  readonly latency = new LatencyWindow();
+  private readonly budget: RetryBudget | undefined;
+  /** When the budget last refused (ms), so that an episode of refusals is logged once, at its start. */
+  private lastRefusedAt = -Infinity;
+
+  constructor(
+    readonly service: string,
+    readonly policy: ResolvedCallPolicy,
+    private readonly logger: LoggerService,
+  ) {
+    this.budget = policy.budget === false ? undefined : new RetryBudget(policy.budget.percent, policy.budget.minPerSecond);
+  }
+
+  /** A call started (its first attempt). */
+  started(): void {
+    this.budget?.callStarted();
+  }
+
+  /** Whether one more attempt (a retry or a hedge) fits the budget; it is counted if so. */
+  mayTryAgain(): boolean {
+    if (this.budget === undefined) return true;
+    if (this.budget.tryWithdraw()) return true;
+    // An episode lasts while refusals come less than a budget window apart: the floor lets a few
+    // retries through every second, and those must not end it (nor start a new warning each second).
+    const now = Date.now();
+    if (now - this.lastRefusedAt > BUDGET_WINDOW_MS && this.policy.budget !== false) {
+      this.logger.warn(messages.budgetExhausted(this.service, this.policy.budget.percent, this.policy.budget.minPerSecond));
+    }
+    this.lastRefusedAt = now;
+    return false;
+  }
+
+  /** When a hedge goes out for this service's calls now; undefined when they are not hedged. */
+  hedgeAfterMs(): number | undefined {
+    const hedge = this.policy.hedge;
+    if (hedge === false) return undefined;
+    if (hedge.afterMs !== 'adaptive') return hedge.afterMs;
+    const p95 = this.latency.percentile95;
+    return Number.isNaN(p95) ? hedge.maxMs : Math.min(hedge.maxMs, Math.max(hedge.minMs, p95));
+  }
+}
+
+/**
+ * The call policy of every service (an internal provider): `calls` of the options, resolved per
+ * service, with the budget and response times each service's calls share.
+ */
+@Injectable()
+export class CallPolicies {
+  private readonly services = new Map<string, ServiceCalls>();
+  private readonly logger: LoggerService;
+
+  constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions) {
+    this.logger = libraryLogger('DiscoveryClient', options);
+  }
+
+  of(service: string): ServiceCalls {
+    let calls = this.services.get(service);
+    if (calls === undefined) {
+      const { defaults, services } = this.options.calls;
+      calls = new ServiceCalls(service, services.get(service) ?? defaults, this.logger);
+      this.services.set(service, calls);
+    }
+    return calls;
+  }
+}

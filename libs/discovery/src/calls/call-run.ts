@@ -1,0 +1,199 @@
+import type { NotRetried } from '../discovery.messages.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { AttemptOutcome } from './attempt.js';
+import type { ServiceCalls } from './call-policies.js';
+import type { AttemptContext, AttemptSource, Running, RunSettings } from './run-settings.interface.js';
+import { isConnectionError } from './connection-errors.js';
+import { afterIo } from './after-io.js';
+import { LazyAttemptContext } from './attempt-signal.js';
+import { attemptTimeoutError, callTimeoutError, triedInstances } from './tried-instances.js';
+
+/**
+ * One call through discovery: a first attempt on the strategy's pick; a retry on an endpoint not
+ * tried yet after a failure — a connection that failed before any answer (always), an attempt
+ * timeout or an answer that is a failure (idempotent calls only); one hedge after `hedgeAfterMs`
+ * without an answer (idempotent calls only); the retry budget over all of it; and a deadline over
+ * the whole call. Every attempt goes through `CallAttempts`, which counts and reports it.
+ */
+export class CallRun<T> {
+  private readonly running: Running[] = [];
+  /** The call's own deadline timer: set once a second attempt starts, or for one without a timer of its own. */
+  private deadline: NodeJS.Timeout | undefined;
+  private readonly deadlineAt: number;
+  private hedged = false;
+  private settled = false;
+  /** The last failure: an error, or an attempt that timed out (its error is worded when the call gives up). */
+  private lastError: unknown;
+  private lastTimedOut = false;
+  /** Why the call tried no further, when it did not. */
+  private notRetried: NotRetried = 'noneLeft';
+  /** An answer that is a failure, kept while another attempt may still do better: the result if none does. */
+  private fallback: { value: T } | undefined;
+  private resolve!: (value: T) => void;
+  private reject!: (error: unknown) => void;
+
+  constructor(
+    private readonly attempts: AttemptSource,
+    private readonly calls: ServiceCalls,
+    private readonly settings: RunSettings<T>,
+    private readonly attemptFn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>,
+  ) {
+    this.deadlineAt = performance.now() + settings.timeoutMs;
+  }
+
+  /** Runs the call; rejects with `NoEndpointAvailableError` at once when the service has no endpoint to pick. */
+  start(): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      [this.resolve, this.reject] = [resolve, reject];
+      const first = this.attempts.first(this.calls.service, this.settings.key, this.settings.where);
+      this.calls.started();
+      this.launch(first, false);
+    });
+  }
+
+  private launch(endpoint: ServiceEndpoint, isHedge: boolean): void {
+    const record = this.attempts.start(endpoint);
+    const context = new LazyAttemptContext(this.running.length + 1);
+    const running: Running = { endpoint, record, context, isHedge, timer: undefined, done: false };
+    this.running.push(running);
+    const remainingMs = this.deadlineAt - performance.now();
+    const attemptMs = this.settings.attemptTimeoutMs < remainingMs ? this.settings.attemptTimeoutMs : undefined;
+    const hedgeAfterMs = this.settings.idempotent && !this.hedged ? this.calls.hedgeAfterMs() : undefined;
+    if (hedgeAfterMs !== undefined && hedgeAfterMs < Math.min(remainingMs, this.settings.attemptTimeoutMs)) {
+      // One timer at a time: the hedge's, then what is left of the attempt's.
+      running.timer = setTimeout(afterIo(() => this.hedgeDue(running, attemptMs === undefined ? undefined : attemptMs - hedgeAfterMs)), hedgeAfterMs);
+    } else if (attemptMs !== undefined) {
+      running.timer = setTimeout(afterIo(() => this.attemptTimedOut(running)), attemptMs);
+    }
+    // While one attempt runs under a timeout of its own, that bounds the call: one timer per call, not two.
+    if (this.deadline === undefined && (this.running.length > 1 || attemptMs === undefined)) {
+      this.deadline = setTimeout(afterIo(() => this.deadlinePassed()), Math.max(0, remainingMs));
+    }
+    let answer: Promise<T>;
+    try {
+      answer = this.attemptFn(endpoint, context);
+    } catch (error) {
+      answer = Promise.reject(error);
+    }
+    answer.then(
+      (value) => this.answered(running, value),
+      (error: unknown) => this.failed(running, error),
+    );
+  }
+
+  private answered(running: Running, value: T): void {
+    if (running.done || this.settled) return;
+    const failedAnswer = this.settings.failedAnswer?.(value) === true;
+    this.end(running, failedAnswer ? 'failed' : 'answered');
+    const responseMs = running.record.answeredInMs;
+    if (responseMs !== undefined) this.calls.latency.record(responseMs);
+    if (failedAnswer && this.settings.idempotent) {
+      if (this.fallback !== undefined) this.settings.discard?.(this.fallback.value);
+      this.fallback = { value };
+      if (this.tryAgain() || this.anyInFlight()) return;
+    }
+    this.settle(() => this.resolve(value), value);
+  }
+
+  private failed(running: Running, error: unknown): void {
+    if (running.done || this.settled) return;
+    if (!isConnectionError(error)) {
+      // An error of the instance's own is its answer.
+      this.end(running, 'answered');
+      this.settle(() => this.reject(error));
+      return;
+    }
+    this.end(running, 'unreachable');
+    this.lastError = error;
+    this.lastTimedOut = false;
+    const { idempotent, neverReached } = this.settings;
+    if (idempotent || neverReached === undefined || neverReached(error)) this.tryAgainOrFail();
+    else this.settle(() => this.reject(error));
+  }
+
+  private attemptTimedOut(running: Running): void {
+    if (running.done || this.settled) return;
+    this.end(running, 'timeout');
+    running.context.abort(new Error('attempt timed out'));
+    this.lastTimedOut = true;
+    if (this.settings.idempotent) this.tryAgainOrFail();
+    else if (!this.anyInFlight()) this.settle(() => this.reject(attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running, 'notIdempotent')));
+  }
+
+  /** `running` has had no answer for the hedge's delay: its attempt timeout goes on with what is left of it; a hedge goes out. */
+  private hedgeDue(running: Running, restMs: number | undefined): void {
+    if (running.done || this.settled) return;
+    if (restMs !== undefined) running.timer = setTimeout(afterIo(() => this.attemptTimedOut(running)), restMs);
+    if (this.hedged) return;
+    const next = this.attempts.next(this.calls.service, triedInstances(this.running), this.settings.key, this.settings.where);
+    if (next === undefined || !this.calls.mayTryAgain()) return;
+    this.hedged = true;
+    this.launch(next, true);
+  }
+
+  private deadlinePassed(): void {
+    if (this.settled) return;
+    for (const running of this.running) {
+      if (running.done) continue;
+      this.end(running, 'timeout');
+      running.context.abort(new Error('call timed out'));
+    }
+    this.settle(() => this.reject(callTimeoutError(this.calls.service, this.settings.timeoutMs, this.running)));
+  }
+
+  /**
+   * After a failure: another endpoint if the call may try one; else, when nothing is left in flight,
+   * the call ends with what it had — an answer that was a failure, if one came, or the error.
+   */
+  private tryAgainOrFail(): void {
+    if (this.tryAgain() || this.anyInFlight()) return;
+    const fallback = this.fallback;
+    const error = this.lastTimedOut ? attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running, this.notRetried) : this.lastError;
+    if (fallback === undefined) this.settle(() => this.reject(error));
+    else this.settle(() => this.resolve(fallback.value), fallback.value);
+  }
+
+  /** Launches a retry on an endpoint not tried yet, if any, within the retries, the deadline and the budget. */
+  private tryAgain(): boolean {
+    if (performance.now() >= this.deadlineAt) return false;
+    if (this.running.length > this.settings.retries) return this.stop('noRetriesLeft');
+    const next = this.attempts.next(this.calls.service, triedInstances(this.running), this.settings.key, this.settings.where);
+    if (next === undefined) return this.stop('noneLeft');
+    if (!this.calls.mayTryAgain()) return this.stop('budgetSpent');
+    this.launch(next, false);
+    return true;
+  }
+
+  private stop(why: NotRetried): false {
+    this.notRetried = why;
+    return false;
+  }
+
+  private anyInFlight(): boolean {
+    return this.running.some((running) => !running.done);
+  }
+
+  private end(running: Running, outcome: AttemptOutcome): void {
+    running.done = true;
+    clearTimeout(running.timer);
+    running.record.finish(outcome);
+  }
+
+  /**
+   * Settles the call once, and ends what is still in flight: aborted. One that a hedge answered
+   * before — silent at least the hedge's delay — counts as a timeout of its instance; a hedge
+   * that lost, as given up.
+   */
+  private settle(settleWith: () => void, result?: T): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.deadline);
+    if (this.fallback !== undefined && this.fallback.value !== result) this.settings.discard?.(this.fallback.value);
+    for (const running of this.running) {
+      if (running.done) continue;
+      this.end(running, this.hedged && !running.isHedge ? 'timeout' : 'abandoned');
+      running.context.abort(new Error('another attempt answered first'));
+    }
+    settleWith();
+  }
+}

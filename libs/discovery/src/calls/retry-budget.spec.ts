@@ -1,0 +1,57 @@
+import { LatencyWindow } from './latency-window.js';
+import { ServiceCalls } from './call-policies.js';
+import { RetryBudget } from './retry-budget.js';
+
+describe('RetryBudget', () => {
+  it('allows retries up to the share of the calls of the last 10 s, and at least minPerSecond a second', () => {
+    const clock = { now: 1_000_000 };
+    const budget = new RetryBudget(20, 1, () => clock.now);
+    // The floor: 1 a second over 10 s.
+    expect(Array.from({ length: 12 }, () => budget.tryWithdraw()).filter(Boolean)).toHaveLength(10);
+    for (let call = 0; call < 100; call += 1) budget.callStarted();
+    // 20 % of 100 calls is 20: ten more than the ten already taken.
+    expect(Array.from({ length: 15 }, () => budget.tryWithdraw()).filter(Boolean)).toHaveLength(10);
+    clock.now += 11_000; // all of it out of the window
+    expect(budget.tryWithdraw()).toBe(true);
+  });
+
+  it('with percent 0 and no floor, never allows one', () => {
+    const budget = new RetryBudget(0, 0);
+    for (let call = 0; call < 100; call += 1) budget.callStarted();
+    expect(budget.tryWithdraw()).toBe(false);
+  });
+});
+
+describe('LatencyWindow', () => {
+  it('gives the 95th percentile of the last 128 answers once 20 are known', () => {
+    const window = new LatencyWindow();
+    for (let answer = 1; answer <= 19; answer += 1) window.record(answer);
+    expect(window.percentile95).toBeNaN();
+    window.record(20);
+    expect(window.percentile95).toBe(19); // of 1..20
+    for (let answer = 1; answer <= 128; answer += 1) window.record(answer % 100 === 0 ? 1000 : 5);
+    expect(window.percentile95).toBe(5); // one slow answer in 128 is above the p95
+  });
+});
+
+describe('ServiceCalls budget warnings', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('warns once per episode of refusals, though the floor lets a retry through each second', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const warnings: string[] = [];
+    const logger = { log: () => undefined, error: () => undefined, warn: (message: string) => warnings.push(message) };
+    const policy = { timeoutMs: 1000, attemptTimeoutMs: 500, hedge: false as const, budget: { percent: 0, minPerSecond: 1 } };
+    const calls = new ServiceCalls('svc', policy, logger);
+    // 30 s of asking 5 times a second: one allowed a second (the floor), four refused.
+    for (let second = 0; second < 30; second += 1) {
+      for (let ask = 0; ask < 5; ask += 1) calls.mayTryAgain();
+      vi.advanceTimersByTime(1000);
+    }
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('Retry budget of "svc" spent');
+    vi.advanceTimersByTime(11_000); // a quiet spell longer than the window ends the episode
+    for (let ask = 0; ask < 20; ask += 1) calls.mayTryAgain();
+    expect(warnings).toHaveLength(2);
+  });
+});

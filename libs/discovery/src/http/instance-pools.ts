@@ -1,0 +1,82 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import type { ConnectionOptions } from 'node:tls';
+import type { Subscription } from 'rxjs';
+import { Pool } from 'undici';
+import { instanceKey } from '../codec/instance-key.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { ServiceWatches } from '../watch/service-watches.js';
+
+/** TLS of the connections to a service's instances (https://): undici's `connect` options. */
+export type InstanceTls = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'servername' | 'rejectUnauthorized'>;
+
+/** How long an idle keep-alive connection to an instance stays open. */
+const KEEP_ALIVE_MS = 10_000;
+
+/**
+ * The keep-alive connections `DiscoveryClient.fetch()` uses: one undici Pool per instance (and
+ * protocol), opened on its first request and closed as soon as the instance leaves its service's
+ * list — a connection to an instance that is gone is never reused, nor left open. The TLS options of
+ * the first request to an instance are its pool's.
+ */
+@Injectable()
+export class InstancePools implements OnApplicationShutdown {
+  /** By service, then by `protocol//id@address`. */
+  private readonly pools = new Map<string, Map<string, { instance: string; pool: Pool }>>();
+  private readonly byEndpoint = { 'http:': new WeakMap<ServiceEndpoint, Pool>(), 'https:': new WeakMap<ServiceEndpoint, Pool>() };
+  private readonly departures = new Map<string, Subscription>();
+  private closed = false;
+
+  constructor(private readonly watches: ServiceWatches) {}
+
+  poolFor(endpoint: ServiceEndpoint, protocol: 'http:' | 'https:', tls: InstanceTls | undefined): Pool {
+    // By the endpoint object first: the same while the endpoint is, and no key to build per request.
+    const known = this.byEndpoint[protocol].get(endpoint);
+    if (known !== undefined && !known.closed) return known;
+    const pool = this.poolByKey(endpoint, protocol, tls);
+    this.byEndpoint[protocol].set(endpoint, pool);
+    return pool;
+  }
+
+  private poolByKey(endpoint: ServiceEndpoint, protocol: 'http:' | 'https:', tls: InstanceTls | undefined): Pool {
+    let pools = this.pools.get(endpoint.service);
+    if (pools === undefined) {
+      pools = new Map();
+      this.pools.set(endpoint.service, pools);
+      this.followDepartures(endpoint.service);
+    }
+    const instance = instanceKey(endpoint);
+    const key = `${protocol}//${instance}`;
+    let entry = pools.get(key);
+    if (entry === undefined) {
+      const connect = protocol === 'https:' ? { servername: endpoint.service, ...tls } : undefined;
+      entry = { instance, pool: new Pool(`${protocol}//${endpoint.address}`, { connect, keepAliveTimeout: KEEP_ALIVE_MS }) };
+      pools.set(key, entry);
+    }
+    return entry.pool;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    for (const subscription of this.departures.values()) subscription.unsubscribe();
+    const all = [...this.pools.values()].flatMap((pools) => [...pools.values()]);
+    this.pools.clear();
+    await Promise.all(all.map(({ pool }) => pool.destroy().catch(() => undefined)));
+  }
+
+  /** Each new list of `service`: the pools of instances no longer in it are closed. */
+  private followDepartures(service: string): void {
+    if (this.closed) return;
+    const subscription = this.watches.observe(service, (watch) => watch.endpoints$).subscribe((endpoints) => {
+      const pools = this.pools.get(service);
+      if (pools === undefined) return;
+      const present = new Set(endpoints.map(instanceKey));
+      for (const [key, { instance, pool }] of pools) {
+        if (present.has(instance)) continue;
+        pools.delete(key);
+        // Gracefully: a departing instance drains before it leaves, so requests in flight may still be answered.
+        void pool.close().catch(() => undefined);
+      }
+    });
+    this.departures.set(service, subscription);
+  }
+}

@@ -1,0 +1,143 @@
+import { Logger, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { freePort, makeCertificates, waitFor } from '@repo/testing';
+import { readFile, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { CallTimeoutError } from '../errors.js';
+import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
+
+/** discovery.fetch() against real HTTP servers on loopback, registered as instances of "svc" in an in-memory etcd. */
+type Handler = (request: IncomingMessage, response: ServerResponse, body: string) => void;
+const servers: Server[] = [];
+const apps: INestApplicationContext[] = [];
+beforeAll(() => Logger.overrideLogger(false));
+afterAll(() => Logger.overrideLogger(new Logger()));
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+  for (const server of servers.splice(0)) server.closeAllConnections?.();
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+/** An HTTP server answering with `handler` (the request body read first); resolves with its port. */
+async function instance(handler: Handler, server: Server = createServer()): Promise<number> {
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => handler(request, response, body));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const answer = (name: string): Handler => (request, response, body) => response.end(JSON.stringify({ name, method: request.method, url: request.url, body }));
+const unavailable = (retryAfter?: string): Handler => (_request, response) => {
+  response.writeHead(503, retryAfter ? { 'retry-after': retryAfter } : {});
+  response.end('busy');
+};
+const hang: Handler = () => undefined;
+
+async function discoveryOf(ports: number[], calls = {}, outlierEjection?: false) {
+  const endpoints = { svc: ports.map((port) => `127.0.0.1:${port}`) };
+  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, calls, outlierEjection })] }).compile()).init();
+  apps.push(app);
+  return { discovery: app.get(DiscoveryClient), registry: app.get(InMemoryRegistry) };
+}
+
+describe('DiscoveryClient.fetch()', () => {
+  it('sends the request to an instance of the service the host names, path, query, method and body as given', async () => {
+    const { discovery } = await discoveryOf([await instance(answer('one'))]);
+    const response = await discovery.fetch('http://svc/lines?day=1', { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ name: 'one', method: 'POST', url: '/lines?day=1', body: 'hello' });
+  });
+
+  it('retries a GET answered 503 on another instance, and keeps one that said Retry-After out of picks', async () => {
+    const busy = await instance(unavailable('30'));
+    const { discovery } = await discoveryOf([busy, await instance(answer('ok'))], { hedge: false });
+    for (let call = 0; call < 4; call += 1) {
+      const response = await discovery.fetch('http://svc/');
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { name: string }).name).toBe('ok');
+    }
+    expect(new Set(Array.from({ length: 6 }, () => discovery.pick('svc').port))).toEqual(new Set([discovery.getEndpoints('svc').find((endpoint) => endpoint.port !== busy)!.port]));
+  });
+
+  it('does not retry a POST that reached an instance (its 503 is the answer); it does retry one refused', async () => {
+    const { discovery: answered } = await discoveryOf([await instance(unavailable())], { hedge: false });
+    expect((await answered.fetch('http://svc/', { method: 'POST', body: 'x' })).status).toBe(503);
+    const closed = await freePort();
+    const { discovery } = await discoveryOf([closed, await instance(answer('up'))], { hedge: false });
+    for (let call = 0; call < 2; call += 1) {
+      const response = await discovery.fetch('http://svc/', { method: 'POST', body: 'x' });
+      expect(((await response.json()) as { name: string }).name).toBe('up');
+    }
+  });
+
+  it('a hung instance: a GET goes elsewhere (hedged, then timed out); a POST fails with CallTimeoutError and is not retried', async () => {
+    const frozen = await instance(hang);
+    // Without ejection: the frozen instance stays in the rotation, so that the POSTs meet it too.
+    const { discovery } = await discoveryOf([frozen, await instance(answer('alive'))], { attemptTimeoutMs: 200, hedge: { afterMs: 20 } }, false);
+    for (let call = 0; call < 4; call += 1) expect(((await (await discovery.fetch('http://svc/')).json()) as { name: string }).name).toBe('alive');
+    const posts = await Promise.all([1, 2].map(() => discovery.fetch('http://svc/', { method: 'POST', body: 'x' }).then((response) => response.status, (error: unknown) => error)));
+    // Round robin: one of the two went to the frozen instance.
+    expect(posts.filter((result) => result === 200)).toHaveLength(1);
+    expect(posts.find((result) => result !== 200)).toBeInstanceOf(CallTimeoutError);
+  });
+
+  it('sends a stream body once: never retried, even when refused', async () => {
+    const closed = await freePort();
+    const { discovery } = await discoveryOf([closed], { hedge: false });
+    const body = Readable.toWeb(Readable.from(['a', 'b'])) as ReadableStream;
+    await expect(discovery.fetch('http://svc/', { method: 'PUT', body, duplex: 'half' })).rejects.toThrow(/fetch failed/);
+  });
+
+  it('closes the connections of an instance that leaves the list', async () => {
+    const port = await instance(answer('leaving'));
+    const server = servers.at(-1)!;
+    const { discovery, registry } = await discoveryOf([port]);
+    await (await discovery.fetch('http://svc/')).text();
+    const open = () => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count)));
+    expect(await open()).toBe(1); // kept alive
+    await registry.remove('svc', `127.0.0.1:${port}`);
+    await waitFor('its keep-alive connection to close', async () => (await open()) === 0);
+  });
+
+  it('https:// speaks TLS with the service\'s name as the server name', async () => {
+    const certificates = await makeCertificates();
+    try {
+      const [key, cert, ca] = await Promise.all([readFile(certificates.keyFile), readFile(certificates.certFile), readFile(certificates.caFile)]);
+      const port = await instance(answer('secure'), createTlsServer({ key, cert }));
+      const { discovery } = await discoveryOf([port]);
+      const response = await discovery.fetch('https://svc/', { tls: { ca } });
+      expect(((await response.json()) as { name: string }).name).toBe('secure');
+    } finally {
+      await rm(certificates.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with every instance answering 503, retries stay within the budget: attempts per call ≤ 1 + 20 %', async () => {
+    const ports = await Promise.all([1, 2, 3].map(() => instance(unavailable())));
+    const { discovery } = await discoveryOf(ports, { hedge: false }, false);
+    let calls = 0;
+    // 1,500 calls in batches of 50: enough that 20 % of them (300) is more than the floor (10 a second over 10 s).
+    for (let batch = 0; batch < 30; batch += 1) {
+      const statuses = await Promise.all(Array.from({ length: 50 }, () => discovery.fetch('http://svc/').then((response) => (response.body?.cancel(), response.status))));
+      expect(statuses.every((status) => status === 503)).toBe(true); // the last answer is the result
+      calls += statuses.length;
+    }
+    const attempts = discovery.callCounts.snapshot().reduce((sum, counts) => sum + counts.calls, 0);
+    console.log(`[measured] every instance answering 503: ${calls} calls made ${attempts} attempts, ${(attempts / calls).toFixed(3)} per call (budget: 20 % of calls, at least 10/s)`);
+    expect(attempts / calls).toBeLessThanOrEqual(1.2 + 0.01);
+    expect(attempts / calls).toBeGreaterThan(1.1); // the budget was used, not merely never asked
+  });
+
+  it('rejects a URL that names no service clearly', async () => {
+    const { discovery } = await discoveryOf([await freePort()]);
+    await expect(discovery.fetch('ftp://svc/')).rejects.toThrow(/give an http:\/\/ or https:\/\/ URL whose host is the service's name/);
+  });
+});

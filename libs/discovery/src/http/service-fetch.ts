@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { fetch, type BodyInit, type Response } from 'undici';
+import { CallAttempts } from '../calls/call-attempts.js';
+import type { CallAnswers } from '../calls/call-settings.js';
+import { ServicePicks } from '../picking/service-picks.js';
+import type { DiscoveryFetchInit } from './discovery-fetch.interface.js';
+import { FetchTargets } from './fetch-targets.js';
+import { InstancePools } from './instance-pools.js';
+import { neverReached, retryAfterMs } from './http-answers.js';
+
+/** The methods HTTP defines as idempotent: retried and hedged unless the request says otherwise. */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+const DEFAULT_RETRY_ON: readonly number[] = [502, 503, 504];
+/** Bodies up to this size are kept to be sent again; a larger one, or a stream, is sent once and never retried. */
+const MAX_REPLAY_BYTES = 1024 * 1024;
+
+/**
+ * `DiscoveryClient.fetch()`: HTTP to a service by name — `http://log-service/lines` — with the
+ * standard fetch (undici's) over per-instance keep-alive pools, through the one call path: picks,
+ * deadlines, retries, hedges, the retry budget, outlier ejection.
+ */
+@Injectable()
+export class ServiceFetch {
+  private readonly targets = new FetchTargets();
+
+  constructor(
+    private readonly attempts: CallAttempts,
+    private readonly pools: InstancePools,
+    private readonly picks: ServicePicks,
+  ) {}
+
+  async fetch(input: string | URL, init: DiscoveryFetchInit = {}): Promise<Response> {
+    const { service, protocol, path } = this.targets.of(input);
+    const { idempotent: given, retryOn = DEFAULT_RETRY_ON, tls, timeoutMs, attemptTimeoutMs, retries, key, where, ...request } = init;
+    const method = (request.method ?? 'GET').toUpperCase();
+    const replayable = isReplayable(request.body);
+    const idempotent = replayable && (given ?? IDEMPOTENT_METHODS.has(method));
+    return this.attempts.call(
+      service,
+      async (endpoint, { signal }) => {
+        const attemptSignal = request.signal ? AbortSignal.any([request.signal as AbortSignal, signal]) : signal;
+        const dispatcher = this.pools.poolFor(endpoint, protocol, tls);
+        const response = await fetch(`${protocol}//${endpoint.address}${path}`, { ...request, signal: attemptSignal, dispatcher });
+        const wait = response.status === 503 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
+        if (wait !== undefined) this.picks.holdOut(endpoint, wait);
+        return response;
+      },
+      { idempotent, retries: replayable ? retries : 0, timeoutMs, attemptTimeoutMs, key, where },
+      retryOn === DEFAULT_RETRY_ON ? DEFAULT_ANSWERS : answersRetryingOn(retryOn),
+    );
+  }
+}
+
+/** How the call path reads an answer: which are failures worth another instance, how to drop one, what never reached it. */
+function answersRetryingOn(retryOn: readonly number[]): CallAnswers<Response> {
+  return {
+    failedAnswer: (response) => retryOn.includes(response.status),
+    discard: (response) => void response.body?.cancel().catch(() => undefined),
+    neverReached,
+  };
+}
+
+/** Made once: most requests keep the default `retryOn`. */
+const DEFAULT_ANSWERS = answersRetryingOn(DEFAULT_RETRY_ON);
+
+/** Whether the body can be sent again: none, or one held in memory and not too large. */
+function isReplayable(body: BodyInit | null | undefined): boolean {
+  if (body === undefined || body === null || body instanceof URLSearchParams || body instanceof FormData) return true;
+  if (typeof body === 'string') return Buffer.byteLength(body) <= MAX_REPLAY_BYTES;
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength <= MAX_REPLAY_BYTES;
+  if (body instanceof Blob) return body.size <= MAX_REPLAY_BYTES;
+  return false; // a stream: it can be read only once
+}

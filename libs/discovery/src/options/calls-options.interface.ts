@@ -1,0 +1,69 @@
+/**
+ * Hedged requests: when an idempotent call's attempt has had no answer for a while, one more
+ * attempt goes to another endpoint; the first answer wins and the other attempt is aborted.
+ */
+export interface HedgeOptions {
+  /**
+   * After how long without an answer: a fixed time in ms, or `'adaptive'`: the service's recent 95th
+   * percentile response time (of its last 128 answers), within `minMs` and `maxMs` — `maxMs` until
+   * 20 answers are known.
+   * @default 'adaptive'
+   */
+  afterMs?: number | 'adaptive';
+  /** The earliest an adaptive hedge goes out. @default 10 */
+  minMs?: number;
+  /** The latest an adaptive hedge goes out. @default half of `attemptTimeoutMs` */
+  maxMs?: number;
+}
+
+/**
+ * How many retries and hedges a service's calls may make together, so that a failure of the whole
+ * service does not multiply the load on it (Envoy's and Finagle's retry budgets).
+ */
+export interface RetryBudgetOptions {
+  /** Retries and hedges, as a share of the service's calls over the last 10 s, in percent. @default 20 */
+  percent?: number;
+  /** Allowed per second whatever the share, so that a quiet service can still retry. @default 10 */
+  minPerSecond?: number;
+}
+
+/** Deadlines, hedging and the retry budget of calls (`call()`, `fetch()`, `DiscoveryClientsModule`). */
+export interface CallPolicyOptions {
+  /**
+   * The longest a whole call may take, retries and hedges included; then it rejects with
+   * `CallTimeoutError`. Bounds every call, so that none waits forever on a hung instance.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /**
+   * The longest one attempt may go without an answer; then it is aborted, counts as a failure of
+   * its endpoint (outlier ejection, the load-aware strategies), and an idempotent call moves on to
+   * an endpoint not tried yet. At most `timeoutMs`.
+   * @default 2000
+   */
+  attemptTimeoutMs?: number;
+  /** Hedged requests for idempotent calls; `false` turns them off. @default { afterMs: 'adaptive' } */
+  hedge?: HedgeOptions | false;
+  /** The retry and hedge budget; `false`: retries and hedges are never refused. @default { percent: 20, minPerSecond: 10 } */
+  budget?: RetryBudgetOptions | false;
+}
+
+/** `forRoot({ calls })`: the defaults of every call, and per service what differs. */
+export interface CallsOptions extends CallPolicyOptions {
+  /** By service name: what its calls do differently from the defaults above. */
+  services?: Record<string, CallPolicyOptions>;
+}
+
+/** The policy of one service's calls, with every default applied. */
+export interface ResolvedCallPolicy {
+  timeoutMs: number;
+  attemptTimeoutMs: number;
+  hedge: { afterMs: number | 'adaptive'; minMs: number; maxMs: number } | false;
+  budget: { percent: number; minPerSecond: number } | false;
+}
+
+/** `calls`, resolved: the default policy and each service's own. */
+export interface ResolvedCalls {
+  defaults: ResolvedCallPolicy;
+  services: ReadonlyMap<string, ResolvedCallPolicy>;
+}
