@@ -5,6 +5,8 @@ import { instantiateStrategy, StrategyResolver } from './balancing/strategy-reso
 import { RequiredServices } from './bootstrap/required-services.js';
 import { CallAttempts } from './calls/call-attempts.js';
 import { CallPolicies } from './calls/call-policies.js';
+import { CallMetrics } from './telemetry/call-metrics.js';
+import { DiscoveryMetrics } from './telemetry/discovery-metrics.js';
 import { CatalogWatches } from './catalog/catalog-watches.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
 import { InstancePools } from './http/instance-pools.js';
@@ -64,6 +66,8 @@ export const discoveryProviders: Provider[] = [
   CatalogWatches,
   ServicePicks,
   CallPolicies,
+  CallMetrics,
+  DiscoveryMetrics,
   CallAttempts,
   InstancePools,
   ServiceFetch,

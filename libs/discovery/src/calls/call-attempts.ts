@@ -5,6 +5,7 @@ import type { EndpointFilter } from '../picking/subset.js';
 import { ServicePicks } from '../picking/service-picks.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Attempt } from './attempt.js';
+import { CallMetrics } from '../telemetry/call-metrics.js';
 import { CallCounts, type CallCountsView } from './call-counts.js';
 import type { CallOptions } from './call-options.interface.js';
 import { CallPolicies, type ServiceCalls } from './call-policies.js';
@@ -31,6 +32,7 @@ export class CallAttempts implements AttemptSource {
     private readonly picks: ServicePicks,
     private readonly strategies: StrategyResolver,
     private readonly policies: CallPolicies,
+    readonly metrics: CallMetrics,
   ) {}
 
   /**
@@ -55,7 +57,12 @@ export class CallAttempts implements AttemptSource {
 
   /** The endpoint a call starts on: its strategy's pick. @throws NoEndpointAvailableError when there is none. */
   first(service: string, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint {
-    return this.picks.pick(service, { key, where });
+    try {
+      return this.picks.pick(service, { key, where });
+    } catch (error) {
+      this.metrics.callEnded(service, 'no_endpoint', 0); // the call ends before it began
+      throw error;
+    }
   }
 
   /** An endpoint the call has not tried (`tried`: instance keys), after one could not be reached; undefined when none is left. */

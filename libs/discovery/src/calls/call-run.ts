@@ -5,15 +5,15 @@ import type { ServiceCalls } from './call-policies.js';
 import type { AttemptContext, AttemptSource, Running, RunSettings } from './run-settings.interface.js';
 import { isConnectionError } from './connection-errors.js';
 import { afterIo } from './after-io.js';
+import { ATTEMPT_METRIC, attemptKind, failureOutcome, TIMED_OUT, type CallMetricOutcome } from './call-outcomes.js';
 import { LazyAttemptContext } from './attempt-signal.js';
 import { attemptTimeoutError, callTimeoutError, triedInstances } from './tried-instances.js';
 
 /**
- * One call through discovery: a first attempt on the strategy's pick; a retry on an endpoint not
- * tried yet after a failure — a connection that failed before any answer (always), an attempt
- * timeout or an answer that is a failure (idempotent calls only); one hedge after `hedgeAfterMs`
- * without an answer (idempotent calls only); the retry budget over all of it; and a deadline over
- * the whole call. Every attempt goes through `CallAttempts`, which counts and reports it.
+ * One call through discovery: a first attempt on the strategy's pick; a retry on an endpoint not tried
+ * yet after a connection failed before any answer (always), an attempt timeout or a failed answer
+ * (idempotent calls); one hedge after `hedgeAfterMs` (idempotent calls); the retry budget over it all;
+ * a deadline over the whole call. `CallAttempts` counts, reports and records (metrics) each attempt.
  */
 export class CallRun<T> {
   private readonly running: Running[] = [];
@@ -22,9 +22,8 @@ export class CallRun<T> {
   private readonly deadlineAt: number;
   private hedged = false;
   private settled = false;
-  /** The last failure: an error, or an attempt that timed out (its error is worded when the call gives up). */
+  /** The last failure: an error, or `TIMED_OUT`. */
   private lastError: unknown;
-  private lastTimedOut = false;
   /** Why the call tried no further, when it did not. */
   private notRetried: NotRetried = 'noneLeft';
   /** An answer that is a failure, kept while another attempt may still do better: the result if none does. */
@@ -92,32 +91,31 @@ export class CallRun<T> {
       this.fallback = { value };
       if (this.tryAgain() || this.anyInFlight()) return;
     }
-    this.settle(() => this.resolve(value), value);
+    this.settle(failedAnswer ? 'error' : 'ok', () => this.resolve(value), value);
   }
 
   private failed(running: Running, error: unknown): void {
     if (running.done || this.settled) return;
     if (!isConnectionError(error)) {
       // An error of the instance's own is its answer.
-      this.end(running, 'answered');
-      this.settle(() => this.reject(error));
+      this.end(running, 'answered', 'error');
+      this.settle('error', () => this.reject(error));
       return;
     }
     this.end(running, 'unreachable');
     this.lastError = error;
-    this.lastTimedOut = false;
     const { idempotent, neverReached } = this.settings;
     if (idempotent || neverReached === undefined || neverReached(error)) this.tryAgainOrFail();
-    else this.settle(() => this.reject(error));
+    else this.settle('unreachable', () => this.reject(error));
   }
 
   private attemptTimedOut(running: Running): void {
     if (running.done || this.settled) return;
     this.end(running, 'timeout');
     running.context.abort(new Error('attempt timed out'));
-    this.lastTimedOut = true;
+    this.lastError = TIMED_OUT;
     if (this.settings.idempotent) this.tryAgainOrFail();
-    else if (!this.anyInFlight()) this.settle(() => this.reject(attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running, 'notIdempotent')));
+    else if (!this.anyInFlight()) this.settle('timeout', () => this.reject(attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running, 'notIdempotent')));
   }
 
   /** `running` has had no answer for the hedge's delay: its attempt timeout goes on with what is left of it; a hedge goes out. */
@@ -138,7 +136,7 @@ export class CallRun<T> {
       this.end(running, 'timeout');
       running.context.abort(new Error('call timed out'));
     }
-    this.settle(() => this.reject(callTimeoutError(this.calls.service, this.settings.timeoutMs, this.running)));
+    this.settle('timeout', () => this.reject(callTimeoutError(this.calls.service, this.settings.timeoutMs, this.running)));
   }
 
   /**
@@ -148,9 +146,10 @@ export class CallRun<T> {
   private tryAgainOrFail(): void {
     if (this.tryAgain() || this.anyInFlight()) return;
     const fallback = this.fallback;
-    const error = this.lastTimedOut ? attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running, this.notRetried) : this.lastError;
-    if (fallback === undefined) this.settle(() => this.reject(error));
-    else this.settle(() => this.resolve(fallback.value), fallback.value);
+    const timedOut = this.lastError === TIMED_OUT;
+    const error = timedOut ? attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running, this.notRetried) : this.lastError;
+    if (fallback === undefined) this.settle(failureOutcome(timedOut, this.notRetried), () => this.reject(error));
+    else this.settle('error', () => this.resolve(fallback.value), fallback.value);
   }
 
   /** Launches a retry on an endpoint not tried yet, if any, within the retries, the deadline and the budget. */
@@ -173,10 +172,11 @@ export class CallRun<T> {
     return this.running.some((running) => !running.done);
   }
 
-  private end(running: Running, outcome: AttemptOutcome): void {
+  private end(running: Running, outcome: AttemptOutcome, reported = ATTEMPT_METRIC[outcome]): void {
     running.done = true;
     clearTimeout(running.timer);
     running.record.finish(outcome);
+    this.attempts.metrics.attemptEnded(this.calls.service, reported, attemptKind(running, this.running));
   }
 
   /**
@@ -184,9 +184,10 @@ export class CallRun<T> {
    * before — silent at least the hedge's delay — counts as a timeout of its instance; a hedge
    * that lost, as given up.
    */
-  private settle(settleWith: () => void, result?: T): void {
+  private settle(outcome: CallMetricOutcome, settleWith: () => void, result?: T): void {
     if (this.settled) return;
     this.settled = true;
+    this.attempts.metrics.callEnded(this.calls.service, outcome, performance.now() - (this.deadlineAt - this.settings.timeoutMs));
     clearTimeout(this.deadline);
     if (this.fallback !== undefined && this.fallback.value !== result) this.settings.discard?.(this.fallback.value);
     for (const running of this.running) {

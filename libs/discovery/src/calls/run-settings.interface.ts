@@ -1,6 +1,7 @@
 import type { EndpointFilter } from '../picking/subset.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { Attempt } from './attempt.js';
+import type { CallMetrics } from '../telemetry/call-metrics.js';
 import type { LazyAttemptContext } from './attempt-signal.js';
 
 /** What each attempt of a call is given besides its endpoint. */
@@ -38,6 +39,8 @@ export interface AttemptSource {
   first(service: string, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint;
   next(service: string, tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined;
   start(endpoint: ServiceEndpoint): Attempt;
+  /** Where the ends of calls and attempts are recorded. */
+  readonly metrics: CallMetrics;
 }
 
 /** One attempt of a call in flight. */

@@ -40,6 +40,8 @@ export class ServicePicker {
     zone: string | undefined,
     /** Endpoints joining after the first list warm up over this long (0: no slow start). */
     slowStartMs = 0,
+    /** Told of each ejection (metrics). */
+    private readonly onEjected?: () => void,
   ) {
     this.slowStart = slowStartMs > 0 ? new SlowStart(slowStartMs, watch.changes$) : undefined;
     this.context = { service, key: undefined };
@@ -81,7 +83,13 @@ export class ServicePicker {
   }
 
   reportFailure(endpoint: ServiceEndpoint): void {
-    this.outliers.reportFailure(endpoint, this.watch.pickable);
+    if (this.outliers.reportFailure(endpoint, this.watch.pickable)) this.onEjected?.();
+  }
+
+  /** How many of its `'up'` endpoints are not picked now (ejected, or holding out after a 503). */
+  get ejectedCount(): number {
+    const up = this.watch.pickable;
+    return up.length - this.outliers.pickable(up).length;
   }
 
   reportSuccess(endpoint: ServiceEndpoint): void {

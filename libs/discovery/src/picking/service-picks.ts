@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DiscoveryMetrics } from '../telemetry/discovery-metrics.js';
 import { StrategyResolver } from '../balancing/strategy-resolver.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
@@ -26,7 +27,12 @@ export class ServicePicks {
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly watches: ServiceWatches,
     private readonly strategies: StrategyResolver,
-  ) {}
+    private readonly metrics: DiscoveryMetrics,
+  ) {
+    metrics.gauge('discovery.endpoints.ejected', 'Endpoints not picked now for failing calls (or a 503 Retry-After)', '{endpoint}', (observe) => {
+      for (const picker of this.pickers.values()) observe(picker.ejectedCount, { 'discovery.service': picker.service });
+    });
+  }
 
   /**
    * One `'up'` endpoint of `service`, not ejected, by its strategy (see `DiscoveryClient.pick`).
@@ -79,7 +85,8 @@ export class ServicePicks {
   private pickerFor(service: string): ServicePicker {
     const { outlierEjection, zone, zonePreference, slowStartMs } = this.options;
     const watch = this.watches.pin(service);
-    const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined, slowStartMs);
+    const onEjected = () => this.metrics.ejected(service);
+    const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined, slowStartMs, onEjected);
     this.pickers.set(service, picker);
     return picker;
   }

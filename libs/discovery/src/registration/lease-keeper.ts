@@ -14,6 +14,8 @@ export class LeaseKeeper {
     private readonly ttlSeconds: number,
     private readonly callTimeoutMs: number,
     private readonly onLost: (leaseId: string, reason: string) => void,
+    /** Told of each failed keepalive attempt (metrics). */
+    private readonly onKeepaliveFailed: () => void = () => undefined,
   ) {}
 
   /** The id of the live lease, if there is one. */
@@ -29,7 +31,7 @@ export class LeaseKeeper {
     // keeping it avoids a flap for every watcher and leaves no second lease behind.
     if (previous && (await this.gateway.keepAlive(previous.leaseId, this.callTimeoutMs)) > 0) leaseId = previous.leaseId;
     leaseId ??= await this.gateway.grantLease(this.ttlSeconds);
-    const session = new LeaseSession(this.gateway, leaseId, this.ttlSeconds, this.callTimeoutMs, (lost, reason) => {
+    const session = new LeaseSession(this.gateway, leaseId, this.ttlSeconds, this.callTimeoutMs, this.onKeepaliveFailed, (lost, reason) => {
       if (lost === this.session) this.onLost(lost.leaseId, reason);
     });
     this.session = session;

@@ -22,6 +22,7 @@ export class LeaseSession {
     readonly leaseId: string,
     private readonly ttlSeconds: number,
     private readonly callTimeoutMs: number,
+    private readonly onKeepaliveFailed: () => void,
     private readonly onLost: (session: LeaseSession, reason: string) => void,
   ) {
     this.timer = setInterval(() => void this.keepAlive(), (ttlSeconds * 1000) / 3);
@@ -75,6 +76,7 @@ export class LeaseSession {
           return;
         } catch (error) {
           lastError = error;
+          this.onKeepaliveFailed();
         }
         const spacing = MIN_ATTEMPT_SPACING_MS - (Date.now() - attemptStarted);
         if (spacing > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(spacing, roundEnds - Date.now())));

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type LoggerService } from '@nestjs/common';
+import { Inject, Injectable, Optional, type LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
@@ -7,6 +7,8 @@ import { isLeaseGone } from '../etcd/etcd-errors.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
+import { DiscoveryMetrics } from '../telemetry/discovery-metrics.js';
+import { reportRegistrations } from '../telemetry/registration-gauge.js';
 import { Deferred } from '../util/deferred.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { libraryLogger } from '../util/library-logger.js';
@@ -46,11 +48,13 @@ export class RegistrationReconciler {
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly gateway: EtcdGateway,
+    @Optional() metrics?: DiscoveryMetrics,
   ) {
     this.logger = libraryLogger('ServiceRegistry', options);
     this.failures = new AttemptFailures(options, this.logger, (refused) => this.leaseGranted.reject(refused));
     this.registrations = new RegistrationEntries(options.namespace);
-    this.lease = new LeaseKeeper(gateway, options.ttl, options.connectTimeoutMs, (leaseId, reason) => this.onLeaseLost(leaseId, reason));
+    this.lease = new LeaseKeeper(gateway, options.ttl, options.connectTimeoutMs, (leaseId, reason) => this.onLeaseLost(leaseId, reason), () => metrics?.keepaliveFailed());
+    if (metrics !== undefined) reportRegistrations(metrics, () => this.states());
     this.loop = new RetryLoop(options.retry, {
       hasWork: () => this.registrations.hasWork(this.leaseWanted, this.lease.leaseId !== undefined),
       attempt: () => this.reconcile(),

@@ -9,7 +9,8 @@ import type { ClientProxyParts } from './client-proxy-parts.js';
 import { isConnectionError } from '../calls/connection-errors.js';
 import { PatternRoutes, type PickedRoute, type Route } from './pattern-routes.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
-import { InstanceClients, type InstanceClient } from './instance-clients.js';
+import { InstanceClients, type Delivery, type InstanceClient } from './instance-clients.js';
+import { SendMetrics } from './send-metrics.js';
 
 /**
  * A Nest ClientProxy whose every `send()`/`emit()` goes to a live instance of one service, chosen
@@ -136,27 +137,38 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     const { attempts } = this.parts;
     const service = route.service;
     if (tried.size === 0) attempts.policyOf(service).started();
+    const send = delivery.awaitsReply ? SendMetrics.of(tried, attempts.metrics, service) : undefined;
     const instance = instanceKey(endpoint);
     tried.add(instance);
     const attempt = attempts.start(endpoint);
+    const answered = () => {
+      if (!attempt.hasAnswered) send?.attemptEnded('ok', 'ok');
+      attempt.answered();
+    };
     let replies = delivery.run(this.pool.for(endpoint));
     const timeoutMs = this.config.timeoutMs ?? attempts.policyOf(service).policy.attemptTimeoutMs;
     if (delivery.awaitsReply) {
       replies = replies.pipe(timeout({ first: timeoutMs, with: () => throwError(() => new CallTimeoutError(service, [...tried], '')) }));
     }
     return replies.pipe(
-      tap({ next: () => attempt.answered(), complete: () => attempt.finish('answered') }),
+      // The send is answered at its first reply (a caller's firstValueFrom() unsubscribes right after it).
+      tap({ next: () => answered(), complete: () => (answered(), attempt.finish('answered')) }),
       // Unsubscribed before an end: the caller gave up.
       finalize(() => attempt.finish('abandoned')),
       catchError((error: unknown) => {
         // Before any reply, a timeout or a failure of the connection is the instance's; anything else is its answer.
-        const timedOut = !attempt.hasAnswered && error instanceof CallTimeoutError;
-        const unreachable = !attempt.hasAnswered && !timedOut && isConnectionError(error);
+        const replied = attempt.hasAnswered;
+        const timedOut = !replied && error instanceof CallTimeoutError;
+        const unreachable = !replied && !timedOut && isConnectionError(error);
         attempt.finish(timedOut ? 'timeout' : unreachable ? 'unreachable' : 'answered');
-        if (!timedOut && !unreachable) throw error;
+        if (!timedOut && !unreachable) {
+          if (!replied) send?.attemptEnded('error', 'error');
+          throw error;
+        }
         // Unreachable or silent: its connection is of no use until it comes back.
         this.pool.close(instance);
         const notRetried = (why: NotRetried) => {
+          send?.gaveUp(timedOut, why);
           if (!timedOut) return error;
           return new CallTimeoutError(service, [...tried], messages.sendTimedOut(service, timeoutMs, [...tried], why));
         };
@@ -165,6 +177,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
         const next = attempts.next(service, tried, this.keyOf(pattern, data), route.where);
         if (next === undefined) throw notRetried('noneLeft');
         if (!attempts.policyOf(service).mayTryAgain()) throw notRetried('budgetSpent');
+        send?.attemptEnded(timedOut ? 'timeout' : 'unreachable');
         return this.call(route, pattern, data, tried, delivery, next);
       }),
     );
@@ -182,10 +195,4 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
   protected async dispatchEvent<T = any>(_packet: ReadPacket): Promise<T> {
     throw new Error('DiscoveryClientProxy emits through its pooled clients');
   }
-}
-
-/** How a call reaches an instance: a send, whose reply is awaited (within a deadline), or an emit. */
-interface Delivery<T> {
-  run(client: InstanceClient): Observable<T>;
-  awaitsReply: boolean;
 }

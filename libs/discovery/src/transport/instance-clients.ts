@@ -1,9 +1,16 @@
 import type { ClientProxy } from '@nestjs/microservices';
+import type { Observable } from 'rxjs';
 import { instanceKey } from '../codec/instance-key.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 
 /** What a client proxy uses of one instance's client. */
 export type InstanceClient = Pick<ClientProxy, 'send' | 'emit' | 'close'>;
+
+/** How a call reaches an instance: a send, whose reply is awaited (within a deadline), or an emit. */
+export interface Delivery<T> {
+  run(client: InstanceClient): Observable<T>;
+  awaitsReply: boolean;
+}
 
 /** One client per instance (`id@address`), opened on its first call and closed when it is of no more use. */
 export class InstanceClients {

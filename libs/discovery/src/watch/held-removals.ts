@@ -7,6 +7,8 @@ export interface HeldRemovalsListener {
   relist(): void;
   /** These held endpoints are gone for good: take them out of the list now. */
   believe(endpoints: readonly ServiceEndpoint[]): void;
+  /** A hold began (metrics). */
+  holdStarted?(): void;
 }
 
 /**
@@ -47,6 +49,11 @@ export class HeldRemovals {
     return this.settings !== false;
   }
 
+  /** How many endpoints are held now. */
+  get count(): number {
+    return this.held.size;
+  }
+
   /** Endpoints are held now. */
   get active(): boolean {
     return this.held.size > 0;
@@ -68,6 +75,7 @@ export class HeldRemovals {
   hold(key: string, endpoint: ServiceEndpoint, lostData: boolean): void {
     const settings = this.settings as SelfPreservationSettings;
     if (!this.active) {
+      this.listener.holdStarted?.();
       this.etcdLostData = lostData;
       this.heldCount = 0;
       this.confirmTimer = setTimeout(() => this.confirm(), settings.confirmMs);

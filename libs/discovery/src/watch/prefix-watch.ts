@@ -1,5 +1,6 @@
 import type { EtcdGateway, KeyChange, PrefixList, WatchHandle } from '../etcd/etcd-gateway.js';
 import type { RetryOptions } from '../options/discovery-module-options.interface.js';
+import type { RelistReason } from '../telemetry/discovery-metrics.js';
 import { RetryLoop } from '../util/retry-loop.js';
 
 const SETTLE_RELIST_MS = 3000;
@@ -9,6 +10,8 @@ export interface PrefixWatchSettings {
   retry: Required<RetryOptions>;
   /** For log lines: which etcd could not be reached. */
   etcdHosts: readonly string[];
+  /** Told of every list after the first, and why it was made (metrics). */
+  onRelist?: (reason: RelistReason) => void;
 }
 
 export interface PrefixWatchListener {
@@ -45,6 +48,8 @@ export class PrefixWatch {
   private generation = 0;
   /** A list is wanted: at start, after a reconnect or a cancelled watch, and periodically. */
   private listWanted = false;
+  /** Why the next list is made (the last reason asked for); undefined before the first. */
+  private relistReason: RelistReason | undefined;
   private readonly loop: RetryLoop;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
@@ -54,7 +59,7 @@ export class PrefixWatch {
   constructor(
     private readonly gateway: EtcdGateway,
     private readonly prefix: string,
-    settings: PrefixWatchSettings,
+    private readonly settings: PrefixWatchSettings,
     private readonly listener: PrefixWatchListener,
     /** The first list when it is read in a batch with others; undefined or failed: listed here. */
     private firstList?: Promise<PrefixList | undefined>,
@@ -67,13 +72,15 @@ export class PrefixWatch {
         return 'back-off';
       },
     });
-    this.timer = setInterval(() => this.resync(), settings.resyncIntervalMs);
+    this.timer = setInterval(() => this.resync('resync'), settings.resyncIntervalMs);
     this.stopRetryingOnConnect = gateway.onConnected(() => this.loop.retryNow());
-    this.resync();
+    this.listWanted = true;
+    this.loop.kick();
   }
 
   /** Lists the prefix again and re-watches from there; asked for during a list, it runs once more after it. */
-  resync(): void {
+  resync(reason: RelistReason = 'resync'): void {
+    if (this.relistReason !== undefined) this.relistReason = reason; // before the first list, it is not a re-list
     this.listWanted = true;
     this.loop.kick();
   }
@@ -92,17 +99,23 @@ export class PrefixWatch {
 
   private async listAndWatch(): Promise<void> {
     this.listWanted = false;
+    // What this list is for; a re-list asked for while it runs says why it is wanted again.
+    const reason = this.relistReason;
+    if (reason !== undefined) this.relistReason = 'resync';
     try {
       const batched = this.firstList;
       this.firstList = undefined;
       const listed = (await batched?.catch(() => undefined)) ?? (await this.gateway.list(this.prefix));
       if (this.stopped) return;
+      if (reason !== undefined) this.settings.onRelist?.(listed.revision < this.revision ? 'lost_data' : reason);
+      else this.relistReason = 'resync'; // the first list: every later one is a re-list
       // Lower than before when etcd's data were wiped: the list is the truth all the same.
       this.revision = listed.revision;
       this.watchFrom(this.revision + 1);
       this.safely(() => this.listener.listed(listed.entries, listed.revision));
     } catch (error) {
       this.listWanted = true;
+      if (reason !== undefined && this.relistReason === 'resync') this.relistReason = reason; // tried again, for the same reason
       throw error;
     }
   }
@@ -118,15 +131,15 @@ export class PrefixWatch {
       },
       resumed: () => {
         if (!current()) return;
-        this.resync();
+        this.resync('reconnect');
         // A reconnect often lands while the cluster is still settling (a member that is up before
         // its peers, keys being re-registered): one more look once it has settled.
         clearTimeout(this.settleTimer);
-        this.settleTimer = setTimeout(() => this.resync(), SETTLE_RELIST_MS);
+        this.settleTimer = setTimeout(() => this.resync('reconnect'), SETTLE_RELIST_MS);
       },
       // Cancelled by etcd (compaction) or failed: re-list.
       broken: () => {
-        if (current()) this.resync();
+        if (current()) this.resync('compaction');
       },
     });
     if (previous) void previous.cancel();

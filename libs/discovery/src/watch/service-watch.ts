@@ -15,8 +15,9 @@ import { withChanges } from './sorted-endpoints.js';
 import type { TolerantDecoder } from './tolerant-decoder.js';
 
 export interface ServiceWatchSettings extends PrefixWatchSettings {
-  /** Hold mass removals until confirmed (see HeldRemovals); off when absent. */
+  /** Hold mass removals until confirmed (see HeldRemovals); off when absent. Told when a hold begins (`onHold`, metrics). */
   selfPreservation?: SelfPreservationSettings | false;
+  onHold?: (service: string) => void;
 }
 
 /** What is known of one key: its raw value, and the endpoint it decodes to (undefined when unreadable). */
@@ -39,7 +40,7 @@ export class ServiceWatch {
   private readonly changes = new Subject<EndpointChange>();
   private readonly firstList = new Deferred<void>();
   private readonly watch: PrefixWatch;
-  private readonly held: HeldRemovals;
+  readonly held: HeldRemovals; // self-preservation (`count`: endpoints held now)
   private loaded = false;
   /** The highest revision applied: a list below it comes from an etcd that lost its data. */
   private highestRevision = 0;
@@ -69,6 +70,7 @@ export class ServiceWatch {
     this.held = new HeldRemovals(settings.selfPreservation ?? false, service, logger, {
       relist: () => this.watch.resync(),
       believe: (gone) => this.removeHeld(gone),
+      holdStarted: () => settings.onHold?.(service),
     });
     this.watch = new PrefixWatch(gateway, servicePrefix(namespace, service), settings, {
       listed: (entries, revision) => this.applyList(entries, revision),

@@ -9,6 +9,8 @@ import { libraryLogger } from '../util/library-logger.js';
 import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
 import { SharedWatches } from './shared-watches.js';
 import { TolerantDecoder } from './tolerant-decoder.js';
+import { DiscoveryMetrics, type RelistReason } from '../telemetry/discovery-metrics.js';
+import { reportWatchGauges } from '../telemetry/watch-gauges.js';
 
 /** Whether a service's list is readable now, for health checks and error messages. */
 export interface ListStatus {
@@ -38,12 +40,16 @@ export class ServiceWatches implements OnApplicationShutdown {
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly gateway: EtcdGateway,
+    metrics: DiscoveryMetrics,
   ) {
     this.logger = libraryLogger('DiscoveryClient', options);
     const { resyncIntervalMs, retry, selfPreservation } = options;
-    this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation };
+    const onRelist = (reason: RelistReason) => metrics.relisted(reason);
+    const onHold = (service: string) => metrics.holdStarted(service);
+    this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation, onRelist, onHold };
     this.decoder = new TolerantDecoder(options.namespace, this.logger, new Map());
     this.watches = new SharedWatches((service) => this.start(service));
+    reportWatchGauges(metrics, () => this.watches.running());
   }
 
   get closed(): boolean {

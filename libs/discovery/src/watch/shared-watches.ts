@@ -27,6 +27,11 @@ export class SharedWatches<W extends { stop(): Promise<void> }> {
   }
 
   /** The watch of `key`, if it runs. */
+  /** Every watch that runs now. */
+  *running(): IterableIterator<W> {
+    for (const { watch } of this.held.values()) yield watch;
+  }
+
   get(key: string): W | undefined {
     return this.held.get(key)?.watch;
   }

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import { discoveryMeter, type DiscoveryMeter, type MetricAttributes, type Observe } from './discovery-meter.js';
+
+/** Why a watch listed its prefix again: `discovery.relist.reason`. */
+export type RelistReason = 'reconnect' | 'compaction' | 'resync' | 'lost_data';
+
+/** Totals by attribute set, reported as an observable counter. */
+class Totals {
+  private readonly byKey = new Map<string, { attributes: MetricAttributes; total: number }>();
+
+  add(key: string, attributes: () => MetricAttributes): void {
+    let entry = this.byKey.get(key);
+    if (entry === undefined) this.byKey.set(key, (entry = { attributes: attributes(), total: 0 }));
+    entry.total += 1;
+  }
+
+  report(observe: Observe): void {
+    for (const { attributes, total } of this.byKey.values()) observe(total, attributes);
+  }
+}
+
+/**
+ * The metrics of discovery itself (an internal provider), besides those of calls: what the parts
+ * that eject, hold, re-list and keep the lease tell it, as counters, and the gauges those parts
+ * read out when the SDK collects. Without `@opentelemetry/api` every method returns at once.
+ */
+@Injectable()
+export class DiscoveryMetrics {
+  private readonly meter: DiscoveryMeter | undefined = discoveryMeter();
+  private readonly ejections = new Totals();
+  private readonly holds = new Totals();
+  private readonly relists = new Totals();
+  private keepaliveFailures = 0;
+
+  constructor() {
+    const meter = this.meter;
+    meter?.observableCounter('discovery.ejections', 'Endpoints ejected for failing calls', '{ejection}', (observe) => this.ejections.report(observe));
+    meter?.observableCounter('discovery.self_preservation.holds', 'Removals held by self-preservation', '{hold}', (observe) => this.holds.report(observe));
+    meter?.observableCounter('discovery.watch.relists', 'Lists of a watched prefix after the first', '{relist}', (observe) => this.relists.report(observe));
+    meter?.observableCounter('discovery.lease.keepalive.failures', "Failed keepalive attempts of this app's lease", '{failure}', (observe) => {
+      observe(this.keepaliveFailures, {});
+    });
+  }
+
+  /** Whether metrics are recorded (the API is installed): parts skip preparing what nobody reads. */
+  get enabled(): boolean {
+    return this.meter !== undefined;
+  }
+
+  /** A gauge whose points `report` gives when the SDK collects (nothing without the API). */
+  gauge(name: string, description: string, unit: string, report: (observe: Observe) => void): void {
+    this.meter?.observableGauge(name, description, unit, report);
+  }
+
+  ejected(service: string): void {
+    if (this.meter !== undefined) this.ejections.add(service, () => ({ 'discovery.service': service }));
+  }
+
+  holdStarted(service: string): void {
+    if (this.meter !== undefined) this.holds.add(service, () => ({ 'discovery.service': service }));
+  }
+
+  relisted(reason: RelistReason): void {
+    if (this.meter !== undefined) this.relists.add(reason, () => ({ 'discovery.relist.reason': reason }));
+  }
+
+  keepaliveFailed(): void {
+    this.keepaliveFailures += 1;
+  }
+}
