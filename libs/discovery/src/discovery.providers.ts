@@ -6,6 +6,7 @@ import { RequiredServices } from './bootstrap/required-services.js';
 import { CallAttempts } from './calls/call-attempts.js';
 import { CallPolicies } from './calls/call-policies.js';
 import { CallMetrics } from './telemetry/call-metrics.js';
+import { CallTracing } from './telemetry/call-tracing.js';
 import { DiscoveryMetrics } from './telemetry/discovery-metrics.js';
 import { CatalogWatches } from './catalog/catalog-watches.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
@@ -67,6 +68,7 @@ export const discoveryProviders: Provider[] = [
   ServicePicks,
   CallPolicies,
   CallMetrics,
+  CallTracing,
   DiscoveryMetrics,
   CallAttempts,
   InstancePools,

@@ -1,3 +1,5 @@
+import type { CallSpan } from '../telemetry/call-tracing.js';
+
 /**
  * What an attempt is given (an `AttemptContext`): its number, and an `AbortSignal` made only when the attempt reads it.
  * An `AbortController` costs more than all the rest of a call's bookkeeping (a third of `call()`'s
@@ -8,7 +10,11 @@ export class LazyAttemptContext {
   /** Why it was aborted, if it was before anyone read the signal. */
   private abortedWith: Error | undefined;
 
-  constructor(readonly attempt: number) {}
+  constructor(
+    readonly attempt: number,
+    /** The call's span, when one is recorded: `fetch()` writes its `traceparent` into the request. */
+    readonly span?: CallSpan,
+  ) {}
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {

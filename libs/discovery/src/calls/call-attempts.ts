@@ -6,6 +6,8 @@ import { ServicePicks } from '../picking/service-picks.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Attempt } from './attempt.js';
 import { CallMetrics } from '../telemetry/call-metrics.js';
+import { CallTelemetry } from '../telemetry/call-telemetry.js';
+import { CallTracing } from '../telemetry/call-tracing.js';
 import { CallCounts, type CallCountsView } from './call-counts.js';
 import type { CallOptions } from './call-options.interface.js';
 import { CallPolicies, type ServiceCalls } from './call-policies.js';
@@ -33,7 +35,13 @@ export class CallAttempts implements AttemptSource {
     private readonly strategies: StrategyResolver,
     private readonly policies: CallPolicies,
     readonly metrics: CallMetrics,
+    private readonly tracing: CallTracing,
   ) {}
+
+  /** The metrics and span (when one is recorded) of a call to `service` that starts now. */
+  telemetryOf(service: string, spanName: string): CallTelemetry {
+    return new CallTelemetry(this.metrics, service, this.tracing.start(service, spanName));
+  }
 
   /**
    * A call to `service` (see `DiscoveryClient.call`): attempts with deadlines, retries, hedges and
@@ -56,11 +64,13 @@ export class CallAttempts implements AttemptSource {
   }
 
   /** The endpoint a call starts on: its strategy's pick. @throws NoEndpointAvailableError when there is none. */
-  first(service: string, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint {
+  first(service: string, key: string | undefined, where: EndpointFilter | undefined, telemetry?: CallTelemetry): ServiceEndpoint {
     try {
       return this.picks.pick(service, { key, where });
     } catch (error) {
-      this.metrics.callEnded(service, 'no_endpoint', 0); // the call ends before it began
+      // The call ends before it began.
+      if (telemetry === undefined) this.metrics.callEnded(service, 'no_endpoint', 0);
+      else telemetry.callEnded('no_endpoint', 0);
       throw error;
     }
   }

@@ -1,5 +1,6 @@
 import type { NotRetried } from '../discovery.messages.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { CallTelemetry } from '../telemetry/call-telemetry.js';
 import type { AttemptOutcome } from './attempt.js';
 import type { ServiceCalls } from './call-policies.js';
 import type { AttemptContext, AttemptSource, Running, RunSettings } from './run-settings.interface.js';
@@ -17,15 +18,13 @@ import { attemptTimeoutError, callTimeoutError, triedInstances } from './tried-i
  */
 export class CallRun<T> {
   private readonly running: Running[] = [];
-  /** The call's own deadline timer: set once a second attempt starts, or for one without a timer of its own. */
-  private deadline: NodeJS.Timeout | undefined;
+  private readonly telemetry: CallTelemetry;
+  private deadline: NodeJS.Timeout | undefined; // the call's own timer: set once a second attempt starts, or for a first without one
   private readonly deadlineAt: number;
   private hedged = false;
   private settled = false;
-  /** The last failure: an error, or `TIMED_OUT`. */
-  private lastError: unknown;
-  /** Why the call tried no further, when it did not. */
-  private notRetried: NotRetried = 'noneLeft';
+  private lastError: unknown; // the last failure: an error, or `TIMED_OUT`
+  private notRetried: NotRetried = 'noneLeft'; // why the call tried no further, when it did not
   /** An answer that is a failure, kept while another attempt may still do better: the result if none does. */
   private fallback: { value: T } | undefined;
   private resolve!: (value: T) => void;
@@ -38,13 +37,14 @@ export class CallRun<T> {
     private readonly attemptFn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>,
   ) {
     this.deadlineAt = performance.now() + settings.timeoutMs;
+    this.telemetry = attempts.telemetryOf(calls.service, settings.spanName ?? 'call');
   }
 
   /** Runs the call; rejects with `NoEndpointAvailableError` at once when the service has no endpoint to pick. */
   start(): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       [this.resolve, this.reject] = [resolve, reject];
-      const first = this.attempts.first(this.calls.service, this.settings.key, this.settings.where);
+      const first = this.attempts.first(this.calls.service, this.settings.key, this.settings.where, this.telemetry);
       this.calls.started();
       this.launch(first, false);
     });
@@ -52,7 +52,7 @@ export class CallRun<T> {
 
   private launch(endpoint: ServiceEndpoint, isHedge: boolean): void {
     const record = this.attempts.start(endpoint);
-    const context = new LazyAttemptContext(this.running.length + 1);
+    const context = new LazyAttemptContext(this.running.length + 1, this.telemetry.span);
     const running: Running = { endpoint, record, context, isHedge, timer: undefined, done: false };
     this.running.push(running);
     const remainingMs = this.deadlineAt - performance.now();
@@ -176,7 +176,7 @@ export class CallRun<T> {
     running.done = true;
     clearTimeout(running.timer);
     running.record.finish(outcome);
-    this.attempts.metrics.attemptEnded(this.calls.service, reported, attemptKind(running, this.running));
+    this.telemetry.attemptEnded(running.endpoint.address, reported, attemptKind(running, this.running));
   }
 
   /**
@@ -187,7 +187,7 @@ export class CallRun<T> {
   private settle(outcome: CallMetricOutcome, settleWith: () => void, result?: T): void {
     if (this.settled) return;
     this.settled = true;
-    this.attempts.metrics.callEnded(this.calls.service, outcome, performance.now() - (this.deadlineAt - this.settings.timeoutMs));
+    this.telemetry.callEnded(outcome, performance.now() - (this.deadlineAt - this.settings.timeoutMs));
     clearTimeout(this.deadline);
     if (this.fallback !== undefined && this.fallback.value !== result) this.settings.discard?.(this.fallback.value);
     for (const running of this.running) {

@@ -8,7 +8,7 @@ import type { RunSettings } from './run-settings.interface.js';
 export const DEFAULT_RETRIES = 2;
 
 /** What a way of calling adds to the settings of its calls (`fetch()`: which answers are failures, and how to drop one). */
-export type CallAnswers<T> = Pick<RunSettings<T>, 'failedAnswer' | 'discard' | 'neverReached'>;
+export type CallAnswers<T> = Pick<RunSettings<T>, 'failedAnswer' | 'discard' | 'neverReached' | 'spanName'>;
 
 /**
  * The settings of one call: its options over its service's policy, each checked (a bad one throws
@@ -21,8 +21,8 @@ export function callSettings<T>(service: string, policy: ResolvedCallPolicy, opt
   assertTimeout(service, 'timeoutMs', timeoutMs);
   assertTimeout(service, 'attemptTimeoutMs', attemptTimeoutMs);
   if (typeof idempotent !== 'boolean') throw new DiscoveryOptionsError(messages.badCallIdempotent(service, idempotent));
-  const { failedAnswer, discard, neverReached } = answers;
-  return { timeoutMs, attemptTimeoutMs, idempotent, retries, key, where, failedAnswer, discard, neverReached };
+  const { failedAnswer, discard, neverReached, spanName } = answers;
+  return { timeoutMs, attemptTimeoutMs, idempotent, retries, key, where, failedAnswer, discard, neverReached, spanName };
 }
 
 function assertTimeout(service: string, name: string, value: unknown): void {

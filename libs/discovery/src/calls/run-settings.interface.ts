@@ -2,6 +2,7 @@ import type { EndpointFilter } from '../picking/subset.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { Attempt } from './attempt.js';
 import type { CallMetrics } from '../telemetry/call-metrics.js';
+import type { CallTelemetry } from '../telemetry/call-telemetry.js';
 import type { LazyAttemptContext } from './attempt-signal.js';
 
 /** What each attempt of a call is given besides its endpoint. */
@@ -32,15 +33,19 @@ export interface RunSettings<T> {
    * connection error before an answer is taken for one.
    */
   neverReached?: (error: unknown) => boolean;
+  /** Its span's name before the service's: `call` unless the way of calling says (`fetch`). */
+  spanName?: string;
 }
 
 /** What a call run asks of the call path: endpoints to try, and the bookkeeping of each attempt (`CallAttempts`). */
 export interface AttemptSource {
-  first(service: string, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint;
+  first(service: string, key: string | undefined, where: EndpointFilter | undefined, telemetry?: CallTelemetry): ServiceEndpoint;
   next(service: string, tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined;
   start(endpoint: ServiceEndpoint): Attempt;
   /** Where the ends of calls and attempts are recorded. */
   readonly metrics: CallMetrics;
+  /** The metrics and span of a call that starts now. */
+  telemetryOf(service: string, spanName: string): CallTelemetry;
 }
 
 /** One attempt of a call in flight. */

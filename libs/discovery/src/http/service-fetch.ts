@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { fetch, type BodyInit, type Response } from 'undici';
+import { fetch, Headers, type BodyInit, type HeadersInit, type Response } from 'undici';
+import type { LazyAttemptContext } from '../calls/attempt-signal.js';
+import type { CallSpan } from '../telemetry/call-tracing.js';
 import { CallAttempts } from '../calls/call-attempts.js';
 import type { CallAnswers } from '../calls/call-settings.js';
 import { ServicePicks } from '../picking/service-picks.js';
@@ -37,10 +39,12 @@ export class ServiceFetch {
     const idempotent = replayable && (given ?? IDEMPOTENT_METHODS.has(method));
     return this.attempts.call(
       service,
-      async (endpoint, { signal }) => {
+      async (endpoint, context) => {
+        const { signal } = context;
         const attemptSignal = request.signal ? AbortSignal.any([request.signal as AbortSignal, signal]) : signal;
         const dispatcher = this.pools.poolFor(endpoint, protocol, tls);
-        const response = await fetch(`${protocol}//${endpoint.address}${path}`, { ...request, signal: attemptSignal, dispatcher });
+        const headers = withTraceparent(request.headers, (context as LazyAttemptContext).span);
+        const response = await fetch(`${protocol}//${endpoint.address}${path}`, { ...request, headers, signal: attemptSignal, dispatcher });
         const wait = response.status === 503 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
         if (wait !== undefined) this.picks.holdOut(endpoint, wait);
         return response;
@@ -57,7 +61,16 @@ function answersRetryingOn(retryOn: readonly number[]): CallAnswers<Response> {
     failedAnswer: (response) => retryOn.includes(response.status),
     discard: (response) => void response.body?.cancel().catch(() => undefined),
     neverReached,
+    spanName: 'fetch',
   };
+}
+
+/** The request's headers, with the call's W3C `traceparent` when its span is recorded (the server's spans then join the trace). */
+function withTraceparent(given: HeadersInit | undefined, span: CallSpan | undefined): HeadersInit | undefined {
+  if (span === undefined) return given;
+  const headers = new Headers(given);
+  span.inject(headers);
+  return headers;
 }
 
 /** Made once: most requests keep the default `retryOn`. */

@@ -137,12 +137,12 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     const { attempts } = this.parts;
     const service = route.service;
     if (tried.size === 0) attempts.policyOf(service).started();
-    const send = delivery.awaitsReply ? SendMetrics.of(tried, attempts.metrics, service) : undefined;
+    const send = delivery.awaitsReply ? SendMetrics.of(tried, () => attempts.telemetryOf(service, 'send')) : undefined;
     const instance = instanceKey(endpoint);
     tried.add(instance);
     const attempt = attempts.start(endpoint);
     const answered = () => {
-      if (!attempt.hasAnswered) send?.attemptEnded('ok', 'ok');
+      if (!attempt.hasAnswered) send?.attemptEnded(endpoint.address, 'ok', 'ok');
       attempt.answered();
     };
     let replies = delivery.run(this.pool.for(endpoint));
@@ -162,13 +162,13 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
         const unreachable = !replied && !timedOut && isConnectionError(error);
         attempt.finish(timedOut ? 'timeout' : unreachable ? 'unreachable' : 'answered');
         if (!timedOut && !unreachable) {
-          if (!replied) send?.attemptEnded('error', 'error');
+          if (!replied) send?.attemptEnded(endpoint.address, 'error', 'error');
           throw error;
         }
         // Unreachable or silent: its connection is of no use until it comes back.
         this.pool.close(instance);
         const notRetried = (why: NotRetried) => {
-          send?.gaveUp(timedOut, why);
+          send?.gaveUp(endpoint.address, timedOut, why);
           if (!timedOut) return error;
           return new CallTimeoutError(service, [...tried], messages.sendTimedOut(service, timeoutMs, [...tried], why));
         };
@@ -177,7 +177,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
         const next = attempts.next(service, tried, this.keyOf(pattern, data), route.where);
         if (next === undefined) throw notRetried('noneLeft');
         if (!attempts.policyOf(service).mayTryAgain()) throw notRetried('budgetSpent');
-        send?.attemptEnded(timedOut ? 'timeout' : 'unreachable');
+        send?.attemptEnded(endpoint.address, timedOut ? 'timeout' : 'unreachable');
         return this.call(route, pattern, data, tried, delivery, next);
       }),
     );

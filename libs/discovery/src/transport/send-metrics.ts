@@ -1,36 +1,34 @@
 import type { NotRetried } from '../discovery.messages.js';
-import type { AttemptMetricOutcome, CallMetricOutcome, CallMetrics } from '../telemetry/call-metrics.js';
+import type { AttemptMetricOutcome, CallMetricOutcome } from '../telemetry/call-metrics.js';
+import type { CallTelemetry } from '../telemetry/call-telemetry.js';
 
-/** The metrics of one `send()` through a client proxy: each attempt, and the send once it ends (`discovery.call.*`). */
+/** What is recorded of one `send()` through a client proxy (`discovery.call.*` metrics, its span): each attempt, and the send once it ends. */
 export class SendMetrics {
   /** Each send in course, by its set of instances tried (one set per send, kept across its attempts). */
   private static readonly sends = new WeakMap<ReadonlySet<string>, SendMetrics>();
 
-  /** The metrics of the send whose attempts share `tried`: made at its first attempt. */
-  static of(tried: ReadonlySet<string>, metrics: CallMetrics, service: string): SendMetrics {
+  /** The record of the send whose attempts share `tried`: made at its first attempt. */
+  static of(tried: ReadonlySet<string>, telemetry: () => CallTelemetry): SendMetrics {
     let send = SendMetrics.sends.get(tried);
-    if (send === undefined) SendMetrics.sends.set(tried, (send = new SendMetrics(metrics, service)));
+    if (send === undefined) SendMetrics.sends.set(tried, (send = new SendMetrics(telemetry())));
     return send;
   }
 
   private readonly startedAt = performance.now();
   private attempts = 0;
 
-  private constructor(
-    private readonly metrics: CallMetrics,
-    private readonly service: string,
-  ) {}
+  private constructor(private readonly telemetry: CallTelemetry) {}
 
-  /** An attempt ended as `outcome`; with `sendOutcome`, the send ends with it. */
-  attemptEnded(outcome: AttemptMetricOutcome, sendOutcome?: CallMetricOutcome): void {
+  /** An attempt on `address` ended as `outcome`; with `sendOutcome`, the send ends with it. */
+  attemptEnded(address: string, outcome: AttemptMetricOutcome, sendOutcome?: CallMetricOutcome): void {
     this.attempts += 1;
-    this.metrics.attemptEnded(this.service, outcome, this.attempts === 1 ? 'first' : 'retry');
-    if (sendOutcome !== undefined) this.metrics.callEnded(this.service, sendOutcome, performance.now() - this.startedAt);
+    this.telemetry.attemptEnded(address, outcome, this.attempts === 1 ? 'first' : 'retry');
+    if (sendOutcome !== undefined) this.telemetry.callEnded(sendOutcome, performance.now() - this.startedAt);
   }
 
   /** An attempt timed out or could not reach its instance, and the send tries no further (`why`). */
-  gaveUp(timedOut: boolean, why: NotRetried): void {
+  gaveUp(address: string, timedOut: boolean, why: NotRetried): void {
     const outcome = timedOut ? 'timeout' : 'unreachable';
-    this.attemptEnded(outcome, why === 'budgetSpent' ? 'budget_exhausted' : outcome);
+    this.attemptEnded(address, outcome, why === 'budgetSpent' ? 'budget_exhausted' : outcome);
   }
 }
