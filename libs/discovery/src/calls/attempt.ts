@@ -52,12 +52,12 @@ export class Attempt {
   }
 
   /**
-   * Ends the attempt, once: outlier ejection hears whether the instance answered, or failed (could
+   * Ends the attempt, once (true when this call ended it): outlier ejection hears whether the instance answered, or failed (could
    * not be reached, or kept silent too long); a load-aware strategy the response time — of an
    * answer, or the silence it waited out; the counts how it ended.
    */
-  finish(outcome: AttemptOutcome): void {
-    if (this.finished) return;
+  finish(outcome: AttemptOutcome): boolean {
+    if (this.finished) return false;
     this.finished = true;
     if (outcome === 'answered') {
       this.answered();
@@ -69,5 +69,6 @@ export class Attempt {
     const waitedMs = outcome === 'timeout' ? this.elapsedMs : outcome === 'unreachable' ? undefined : this.responseMs;
     this.tracker?.callFinished(this.endpoint, waitedMs);
     this.counter.finished(outcome === 'failed' ? 'answered' : outcome);
+    return true;
   }
 }

@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
-import { firstValueFrom, of } from 'rxjs';
+import { firstValueFrom, NEVER, of } from 'rxjs';
 import { DiscoveryTestingModule } from '../testing/index.js';
 import { ClientProxyParts } from '../transport/client-proxy-parts.js';
 import { DiscoveryClientProxy } from '../transport/discovery-client-proxy.js';
@@ -39,8 +39,15 @@ describe('call spans through @opentelemetry/api', () => {
         close: () => undefined,
       }));
       expect(await firstValueFrom(proxy.send('ping', {}))).toBe('pong');
+      // A send its caller gives up before any reply: its span ends all the same.
+      const silent = new DiscoveryClientProxy({ service: 'web', retries: 2, timeoutMs: 60_000 }, app.get(ClientProxyParts), () => ({
+        send: () => NEVER,
+        emit: () => of<any>(undefined),
+        close: () => undefined,
+      }));
+      silent.send('ping', {}).subscribe().unsubscribe();
 
-      const [fetched, called, sent] = exporter.getFinishedSpans();
+      const [fetched, called, sent, givenUp] = exporter.getFinishedSpans();
       expect(fetched!.name).toBe('fetch web');
       expect(fetched!.kind).toBe(SpanKind.CLIENT);
       expect(fetched!.attributes).toEqual({ 'discovery.service': 'web', 'discovery.outcome': 'ok' });
@@ -59,6 +66,9 @@ describe('call spans through @opentelemetry/api', () => {
       expect(sent!.name).toBe('send web');
       expect(sent!.attributes).toEqual({ 'discovery.service': 'web', 'discovery.outcome': 'ok' });
       expect(sent!.events.map((event) => event.attributes!['discovery.attempt.kind'])).toEqual(['first']);
+      expect(givenUp!.name).toBe('send web');
+      expect(givenUp!.attributes['discovery.outcome']).toBeUndefined();
+      expect(givenUp!.events.map((event) => event.attributes!['discovery.outcome'])).toEqual(['cancelled']);
     } finally {
       await app.close();
       server.close();

@@ -46,6 +46,11 @@ export class CallSpan {
     this.api.propagation.inject(this.api.trace.setSpan(this.api.context.active(), this.span), headers, headerSetter);
   }
 
+  /** The caller gave the call up: the span ends, with no outcome. */
+  abandoned(): void {
+    this.span.end();
+  }
+
   end(outcome: CallMetricOutcome): void {
     this.span.setAttribute('discovery.outcome', outcome);
     if (outcome !== 'ok') this.span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: outcome });

@@ -8,6 +8,7 @@ import type { EndpointFilter } from '../picking/subset.js';
 import { CallTimeoutError, NoEndpointAvailableError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
 import { ClientProxyParts } from './client-proxy-parts.js';
 import { DiscoveryClientProxy } from './discovery-client-proxy.js';
 
@@ -49,10 +50,20 @@ async function proxyFor(
     emit: () => of<any>(undefined),
     close: () => void closed.push(endpoint.id),
   }));
-  return { registry: app.get(InMemoryRegistry), proxy, calls, closed };
+  return { registry: app.get(InMemoryRegistry), discovery: app.get(DiscoveryClient), proxy, calls, closed };
 }
 
 describe('DiscoveryClientProxy', () => {
+  it('a reply read with firstValueFrom() counts as an answer: an instance that failed now and then is not ejected', async () => {
+    let callsToA = 0;
+    // a refuses, refuses, answers, refuses, refuses: never 3 failures in a row.
+    const { proxy, discovery } = await proxyFor(['a', 'b'], { a: () => (++callsToA === 3 ? of('from a') : refused()), b: answers('from b') });
+    for (let send = 0; send < 20 && callsToA < 5; send += 1) await firstValueFrom(proxy.send('ping', {}));
+    expect(callsToA).toBe(5);
+    const picked = new Set(Array.from({ length: 4 }, () => discovery.pick('svc').id));
+    expect(picked).toEqual(new Set(['a', 'b']));
+  });
+
   it('moves on to an instance not tried yet when one refuses the connection, and closes the refused one', async () => {
     const { proxy, calls, closed } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
     // Round robin: a first; the retry picks among b and c on a rotation of its own (b first), so the next call is b's turn.

@@ -153,8 +153,9 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
     return replies.pipe(
       // The send is answered at its first reply (a caller's firstValueFrom() unsubscribes right after it).
       tap({ next: () => answered(), complete: () => (answered(), attempt.finish('answered')) }),
-      // Unsubscribed before an end: the caller gave up.
-      finalize(() => attempt.finish('abandoned')),
+      // Unsubscribed before an end: after a reply (firstValueFrom() leaves right after it) the instance
+      // answered — outlier ejection hears it; before any, the caller gave up.
+      finalize(() => (attempt.hasAnswered ? attempt.finish('answered') : attempt.finish('abandoned') && send?.abandoned(endpoint.address))),
       catchError((error: unknown) => {
         // Before any reply, a timeout or a failure of the connection is the instance's; anything else is its answer.
         const replied = attempt.hasAnswered;

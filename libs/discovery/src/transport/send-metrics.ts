@@ -26,6 +26,12 @@ export class SendMetrics {
     if (sendOutcome !== undefined) this.telemetry.callEnded(sendOutcome, performance.now() - this.startedAt);
   }
 
+  /** The caller gave the send up (unsubscribed) before any reply: its attempt is `cancelled`, its span ends without an outcome. */
+  abandoned(address: string): void {
+    this.attempts += 1;
+    this.telemetry.abandoned(address, this.attempts === 1 ? 'first' : 'retry');
+  }
+
   /** An attempt timed out or could not reach its instance, and the send tries no further (`why`). */
   gaveUp(address: string, timedOut: boolean, why: NotRetried): void {
     const outcome = timedOut ? 'timeout' : 'unreachable';
