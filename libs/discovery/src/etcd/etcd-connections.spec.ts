@@ -5,6 +5,7 @@ import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel'
 import { isRecoverableError, type IOptions } from 'etcd3';
 import { EtcdConnections } from './etcd-connections.js';
 import { etcdServices } from './etcd-services.js';
+import { unaryCall } from './unary-call.js';
 
 /**
  * EtcdConnections against a stand-in etcd: a real gRPC server in this process that implements the
@@ -151,9 +152,15 @@ describe('EtcdConnections', () => {
     const policy = () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(1000) });
     // No retries: a call that went to the frozen member would fail.
     const connections = connect([frozenHost, etcd.host], { faultHandling: { host: policy, global: noop } });
-    // Calls to the frozen member wait out their deadline: make its channel try to connect.
-    await Promise.all(Array.from({ length: 6 }, () => connections.exec('KV', 'range', range, { deadline: Date.now() + 300 }).catch(() => undefined)));
+    // A call sent to the frozen member (not left to the shuffle, which might never pick it) waits out
+    // its deadline: its channel is left trying to connect.
     const [stalled, answering] = connections.members;
+    const toFrozenOnly = (function* () {
+      for (;;) yield stalled!;
+    })();
+    await connections
+      .withConnection('KV', ({ client, metadata }) => unaryCall(client, 'range', range, metadata, { deadline: Date.now() + 300 }), toFrozenOnly)
+      .catch(() => undefined);
     expect([stalled!.stalled, answering!.stalled]).toEqual([true, false]);
     connections.isolateStalled(60_000);
     // Each of 10 calls would go to the frozen member half of the time if it were not held out.

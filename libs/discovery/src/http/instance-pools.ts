@@ -4,6 +4,7 @@ import type { Subscription } from 'rxjs';
 import { Pool } from 'undici';
 import { instanceKey } from '../codec/instance-key.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { CallPolicies } from '../calls/call-policies.js';
 import { ServiceWatches } from '../watch/service-watches.js';
 
 /** TLS of the connections to a service's instances (https://): undici's `connect` options. */
@@ -26,7 +27,10 @@ export class InstancePools implements OnApplicationShutdown {
   private readonly departures = new Map<string, Subscription>();
   private closed = false;
 
-  constructor(private readonly watches: ServiceWatches) {}
+  constructor(
+    private readonly watches: ServiceWatches,
+    private readonly policies: CallPolicies,
+  ) {}
 
   poolFor(endpoint: ServiceEndpoint, protocol: 'http:' | 'https:', tls: InstanceTls | undefined): Pool {
     // By the endpoint object first: the same while the endpoint is, and no key to build per request.
@@ -49,7 +53,10 @@ export class InstancePools implements OnApplicationShutdown {
     let entry = pools.get(key);
     if (entry === undefined) {
       const connect = protocol === 'https:' ? { servername: endpoint.service, ...tls } : undefined;
-      entry = { instance, pool: new Pool(`${protocol}//${endpoint.address}`, { connect, keepAliveTimeout: KEEP_ALIVE_MS }) };
+      // A body that stops coming for the service's whole call timeout errors (undici's default waits
+      // 5 minutes): the answer of a call that then hangs mid-body is not a wait without end either.
+      const bodyTimeout = this.policies.of(endpoint.service).policy.timeoutMs;
+      entry = { instance, pool: new Pool(`${protocol}//${endpoint.address}`, { connect, keepAliveTimeout: KEEP_ALIVE_MS, bodyTimeout }) };
       pools.set(key, entry);
     }
     return entry.pool;

@@ -89,6 +89,18 @@ describe('DiscoveryClient.fetch()', () => {
     expect(posts.find((result) => result !== 200)).toBeInstanceOf(CallTimeoutError);
   });
 
+  it('a body that stops coming mid-way errors after the call timeout, not undici\'s 5 minutes', async () => {
+    const port = await instance((_request, response) => {
+      response.writeHead(200, { 'content-length': '100' });
+      response.write('the first half'); // and then nothing
+    });
+    const { discovery } = await discoveryOf([port], { timeoutMs: 300, attemptTimeoutMs: 200 });
+    const response = await discovery.fetch('http://svc/');
+    const startedAt = Date.now();
+    await expect(response.text()).rejects.toThrow();
+    expect(Date.now() - startedAt).toBeLessThan(5_000);
+  });
+
   it('sends a stream body once: never retried, even when refused', async () => {
     const closed = await freePort();
     const { discovery } = await discoveryOf([closed], { hedge: false });

@@ -8,6 +8,8 @@ interface EndpointRecord {
   ejections: number;
   /** While `now() < ejectedUntil` the endpoint is not picked. */
   ejectedUntil: number;
+  /** The last refresh that found it in the list. */
+  seen: number;
 }
 
 /**
@@ -26,6 +28,7 @@ export class ServiceOutliers {
   private nextExpiry = Infinity;
   private source: readonly ServiceEndpoint[] | undefined;
   private filtered: readonly ServiceEndpoint[] = [];
+  private passes = 0;
 
   constructor(
     private readonly settings: OutlierEjectionSettings | false,
@@ -50,7 +53,7 @@ export class ServiceOutliers {
   reportFailure(endpoint: ServiceEndpoint, list: readonly ServiceEndpoint[]): boolean {
     if (!this.settings) return false;
     const key = instanceKey(endpoint);
-    const record = this.records.get(key) ?? { failures: 0, ejections: 0, ejectedUntil: 0 };
+    const record = this.records.get(key) ?? { failures: 0, ejections: 0, ejectedUntil: 0, seen: 0 };
     this.records.set(key, record);
     record.failures += 1;
     const now = this.now();
@@ -72,7 +75,7 @@ export class ServiceOutliers {
   holdOut(endpoint: ServiceEndpoint, list: readonly ServiceEndpoint[], ms: number): void {
     if (this.pickable(list).length <= 1) return;
     const key = instanceKey(endpoint);
-    const record = this.records.get(key) ?? { failures: 0, ejections: 0, ejectedUntil: 0 };
+    const record = this.records.get(key) ?? { failures: 0, ejections: 0, ejectedUntil: 0, seen: 0 };
     this.records.set(key, record);
     const now = this.now();
     if (record.ejectedUntil <= now) this.ejected += 1;
@@ -111,18 +114,26 @@ export class ServiceOutliers {
 
   /** Ends the ejections whose time is up, forgets endpoints that left the list, and filters it. */
   private refresh(list: readonly ServiceEndpoint[]): void {
+    // One pass over the list, one key per endpoint (as filtering alone costs): a service of
+    // 10,000 endpoints that changes while one is ejected pays no second pass or set per change.
     const now = this.now();
-    const present = new Set(list.map(instanceKey));
+    const pass = ++this.passes;
     this.ejected = 0;
     this.nextExpiry = Infinity;
-    for (const [key, record] of this.records) {
-      if (!present.has(key)) this.records.delete(key);
-      else if (record.ejectedUntil > now) {
-        this.ejected += 1;
-        this.nextExpiry = Math.min(this.nextExpiry, record.ejectedUntil);
+    const filtered: ServiceEndpoint[] = [];
+    for (const endpoint of list) {
+      const record = this.records.get(instanceKey(endpoint));
+      if (record !== undefined) {
+        record.seen = pass;
+        if (record.ejectedUntil > now) {
+          this.ejected += 1;
+          this.nextExpiry = Math.min(this.nextExpiry, record.ejectedUntil);
+          continue;
+        }
       }
+      filtered.push(endpoint);
     }
-    const filtered = list.filter((endpoint) => (this.records.get(instanceKey(endpoint))?.ejectedUntil ?? 0) <= now);
+    for (const [key, record] of this.records) if (record.seen !== pass) this.records.delete(key);
     // The others left the list while these were ejected: better an ejected endpoint than none.
     this.filtered = filtered.length > 0 ? filtered : list;
     this.source = list;
