@@ -2,8 +2,9 @@
  * `npm run bench [-- --quick] [-- --only <section>]`: what the library costs, each figure next to a
  * baseline measured in the same run. Prints a table and writes bench/results.json.
  *
- * Sections: pick, propagation, scale, churn, leaks, latency, catalog, calls (on one etcd started with --max-txn-ops=2000, so
- * that 1,000-put seeding transactions fit), then cost, recovery and restarts (each on an etcd of its own).
+ * Sections: pick, propagation, scale, churn, leaks, latency, catalog, calls, safetynet (on one etcd started with --max-txn-ops=2000, so
+ * that 1,000-put seeding transactions fit), then cost, recovery and restarts (each on an etcd of its own);
+ * `--only fleet` (only when asked for) starts 3-member clusters and a fleet of simulated apps.
  * `--quick` runs the small sizes only (CI): 100 and 10,000 endpoints for pick(), 100 and 1,000 for
  * propagation, no 100,000-endpoint list, 5-second churn, a tenth of the leak cycles, 10 etcd restarts instead of 50.
  */
@@ -15,6 +16,7 @@ import { benchCatalog } from './catalog.bench.js';
 import { benchChurn } from './churn.bench.js';
 import { benchCost } from './cost.bench.js';
 import { quick, RUNS } from './harness.js';
+import { benchFleet } from './fleet.bench.js';
 import { benchLatency } from './latency.bench.js';
 import { benchLeaks } from './leaks.bench.js';
 import { benchPick } from './pick.bench.js';
@@ -22,6 +24,7 @@ import { benchPropagation } from './propagation.bench.js';
 import { benchRecovery } from './recovery.bench.js';
 import { benchRestarts } from './restarts.bench.js';
 import { writeResults } from './report.js';
+import { benchSafetyNet } from './safety-net.bench.js';
 import { benchScale } from './scale.bench.js';
 
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     if (wanted('latency')) await benchLatency(etcd, client);
     if (wanted('catalog')) await benchCatalog(etcd, client);
     if (wanted('calls')) await benchCalls(etcd, client);
+    if (wanted('safetynet')) await benchSafetyNet(etcd, client);
   } finally {
     client.close();
     await etcd.destroy();
@@ -49,6 +53,8 @@ async function main(): Promise<void> {
   if (wanted('cost')) await benchCost();
   if (wanted('recovery')) await benchRecovery();
   if (wanted('restarts')) await benchRestarts();
+  // Only when asked for: many minutes, and most of this machine's memory.
+  if (only === 'fleet') await benchFleet();
   writeResults(quick ? 'quick' : 'full');
 }
 

@@ -136,6 +136,7 @@ async function main(): Promise<number> {
     console.log('Phase 5 (etcd data wipe) skipped: the demo wipes only an etcd it started itself, never ETCD_HOSTS.\n');
   }
 
+  printMetrics(`What the portal's GET ${portal.url}/metrics says (Prometheus text: the OpenTelemetry names, _ for .)`, await (await fetch(`${portal.url}/metrics`)).text());
   console.log(`${sent} requests, ${failures} failed.`);
   if (keep) {
     console.log(`\nStill running (--keep). Open the dashboard: ${portal.url}/discovery   Ctrl-C stops everything.`);
@@ -231,6 +232,27 @@ function printCatalog(title: string, current: Catalog, withPatterns = true): voi
     ]),
   );
   printTable(['service', 'address', 'status', ...(withPatterns ? ['handles'] : [])], rows);
+  console.log('');
+}
+
+/** A few of the library's metrics from Prometheus text: calls and attempts by outcome, endpoints, own registrations. */
+function printMetrics(title: string, text: string): void {
+  const series = text.split('\n').flatMap((line) => {
+    const match = /^(discovery_[a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+    if (!match) return [];
+    const labels = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => [name!, value!]));
+    return [{ name: match[1]!, labels, value: Number(match[3]) }];
+  });
+  const rows = (name: string, describe: (labels: Record<string, string>) => string) =>
+    series.filter((entry) => entry.name === name && entry.value > 0).map((entry) => [name, describe(entry.labels), String(entry.value)]);
+  console.log(title);
+  printTable(['metric', 'attributes', 'value'], [
+    ...rows('discovery_call_duration_count', (labels) => `${labels.discovery_service} ${labels.discovery_outcome}`),
+    ...rows('discovery_call_attempts_total', (labels) => `${labels.discovery_service} ${labels.discovery_attempt_kind} ${labels.discovery_outcome}`),
+    ...rows('discovery_endpoints', (labels) => `${labels.discovery_service} ${labels.discovery_endpoint_status}`),
+    ...rows('discovery_watch_relists_total', (labels) => `${labels.discovery_relist_reason}`),
+    ...rows('discovery_registrations', (labels) => `${labels.discovery_service} ${labels.discovery_registration_state}`),
+  ]);
   console.log('');
 }
 

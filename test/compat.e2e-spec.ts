@@ -132,7 +132,7 @@ describe('the packed package', () => {
 });
 
 describe.each(flavours)('a fresh $name app, with the tarball and registry packages', (flavour) => {
-  it('installs with no flag, compiles as the CLI does, registers, discovers, calls over TCP, reports health, deregisters on SIGTERM', async () => {
+  it('installs with no flag, compiles as the CLI does, registers, discovers, calls over TCP, reports health, deregisters on SIGTERM — without @opentelemetry/api, then with it and its metrics SDK', async () => {
     const app = join(workDir, flavour.name.replace(/\W+/g, '-').toLowerCase());
     await mkdir(join(app, 'src'), { recursive: true });
     const nest = { '@nestjs/common': flavour.nest, '@nestjs/core': flavour.nest, '@nestjs/microservices': flavour.nest };
@@ -157,28 +157,50 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
       await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', file], { cwd: app });
     }
 
-    const instance = AppProcess.run(join(app, flavour.main), { env: { ETCD_HOSTS: etcd.host } });
-    try {
-      expect(await instance.waitForMessage('testing-kit')).toMatchObject({ picked: '127.0.0.1:1' });
-      const called = await instance.waitForMessage('called', 30_000);
-      expect(called.reply).toBe('echo: hello');
-      expect(called.sum).toBe(5);
-      expect(called.patterns).toEqual(['echo', '{"cmd":"sum","v":1}']);
-      const health = await instance.waitForMessage('health');
-      expect(health.discovery).toMatchObject({ status: 'up', problems: [], lease: { alive: true }, registrations: [{ service: 'compat-echo', state: 'registered' }] });
-      const key = `/services/compat-echo/${called.address as string}`;
-      expect([...(await readKeys(client, '/services/')).keys()]).toEqual([key]);
-
-      await instance.terminate();
-      // Gone at once (the lease revoked), not after its 5 s TTL.
-      expect((await readKeys(client, '/services/')).size).toBe(0);
-      // No warning at all on the way (Node's require(esm) included), no error.
-      expect(instance.output).not.toMatch(/Warning|ERROR/);
-    } catch (error) {
-      // What the app printed and reported says why; the assertion alone often does not.
-      throw new Error(`${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`);
-    } finally {
-      await instance.stop();
-    }
+    // Without @opentelemetry/api (an optional peer): nothing recorded, nothing missing.
+    await runApp(join(app, flavour.main), (metrics) => expect(metrics).toEqual({ installed: false }));
+    // With the API and the metrics SDK, as a user adds them today (the latest of each): the same app
+    // records its two sends and its registration.
+    await run('npm', ['install', ...installFlags, '@opentelemetry/api', '@opentelemetry/sdk-metrics'], { cwd: app });
+    await runApp(join(app, flavour.main), (metrics) =>
+      expect(metrics).toMatchObject({
+        installed: true,
+        points: {
+          'discovery.call.duration compat-echo ok': 2,
+          'discovery.call.attempts compat-echo ok first': 2,
+          'discovery.registrations compat-echo registered': 1,
+          'discovery.endpoints compat-echo up': 1,
+        },
+      }),
+    );
   }, 300_000);
 });
+
+/** Runs the compiled compat app against etcd: it registers, discovers, calls itself, reports health and metrics, and deregisters on SIGTERM. */
+async function runApp(main: string, checkMetrics: (metrics: Record<string, unknown>) => void): Promise<void> {
+  const instance = AppProcess.run(main, { env: { ETCD_HOSTS: etcd.host } });
+  try {
+    expect(await instance.waitForMessage('testing-kit')).toMatchObject({ picked: '127.0.0.1:1' });
+    const called = await instance.waitForMessage('called', 30_000);
+    expect(called.reply).toBe('echo: hello');
+    expect(called.sum).toBe(5);
+    expect(called.patterns).toEqual(['echo', '{"cmd":"sum","v":1}']);
+    const health = await instance.waitForMessage('health');
+    expect(health.discovery).toMatchObject({ status: 'up', problems: [], lease: { alive: true }, registrations: [{ service: 'compat-echo', state: 'registered' }] });
+    const { event: _event, ...metrics } = await instance.waitForMessage('metrics');
+    checkMetrics(metrics);
+    const key = `/services/compat-echo/${called.address as string}`;
+    expect([...(await readKeys(client, '/services/')).keys()]).toEqual([key]);
+
+    await instance.terminate();
+    // Gone at once (the lease revoked), not after its 5 s TTL.
+    expect((await readKeys(client, '/services/')).size).toBe(0);
+    // No warning at all on the way (Node's require(esm) included), no error.
+    expect(instance.output).not.toMatch(/Warning|ERROR/);
+  } catch (error) {
+    // What the app printed and reported says why; the assertion alone often does not.
+    throw new Error(`${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`);
+  } finally {
+    await instance.stop();
+  }
+}

@@ -20,5 +20,11 @@ describe('npm run demo', () => {
     expect(stdout).toMatch(/Phase 4 [^\n]*SIGKILL[\s\S]*?\d+ sent, 0 failed/);
     expect(stdout).toMatch(/Phase 5 [^\n]*data wiped[\s\S]*?\d+ sent, 0 failed/);
     expect(stdout).toMatch(/\n\d+ requests, 0 failed\.\nStopped everything the demo started\.\n$/);
+    // The portal's GET /metrics: one grading-service call per request, all ok; the one send by pattern.
+    const sent = Number(/\n(\d+) requests, 0 failed\./.exec(stdout)![1]);
+    expect(stdout).toMatch(/What the portal's GET http:\/\/127\.0\.0\.1:\d+\/metrics says/);
+    expect(stdout).toMatch(new RegExp(`discovery_call_duration_count +grading-service ok +${sent} *\n`));
+    expect(stdout).toMatch(/discovery_call_duration_count +log-service ok +1 *\n/);
+    expect(stdout).toMatch(/discovery_endpoints +log-service up +3 *\n/);
   }, 150_000);
 });

@@ -4,19 +4,21 @@ import { ClientGrpcProxy } from '@nestjs/microservices';
 import { fileURLToPath } from 'node:url';
 import { DiscoveryClient, DiscoveryModule } from 'nestjs-etcd-discovery';
 import { firstValueFrom, type Observable } from 'rxjs';
-import { AppProcess, EtcdServer, freePort, waitFor } from '@repo/testing';
+import { AppProcess, EtcdGrpcProxy, EtcdServer, freePort, waitFor } from '@repo/testing';
 
 interface Echo {
   who(request: object): Observable<{ id: string }>;
 }
 
 let etcd: EtcdServer;
+let proxy: EtcdGrpcProxy;
 let context: INestApplicationContext | undefined;
 let grpcClient: ClientGrpcProxy | undefined;
 const servers: AppProcess[] = [];
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();
+  proxy = await EtcdGrpcProxy.start([etcd.host]);
 });
 afterEach(async () => {
   grpcClient?.close();
@@ -24,20 +26,25 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.stop()));
 });
 afterAll(async () => {
+  await proxy.destroy();
   await etcd.destroy();
 });
 
 describe('gRPC over etcd:///<service>', () => {
-  it('a Nest gRPC client with round_robin reaches every instance, and stops calling one that deregistered', async () => {
+  it.each([
+    ['directly', () => etcd.host],
+    ['through etcd grpc-proxy', () => proxy.host],
+  ])('a Nest gRPC client with round_robin reaches every instance, and stops calling one that deregistered (etcd %s)', async (_via, etcdHost) => {
+    const host = etcdHost();
     const ports = await Promise.all([1, 2, 3].map(() => freePort()));
     for (const port of ports) {
       // A long drain: the deregistered instance still serves, so only discovery can steer calls away from it.
-      servers.push(AppProcess.start('grpc-app', { port, drainMs: 5000 }, { ETCD_HOSTS: etcd.host }));
+      servers.push(AppProcess.start('grpc-app', { port, drainMs: 5000 }, { ETCD_HOSTS: host }));
     }
     await Promise.all(servers.map((server) => server.waitForMessage('registration', 15_000, (m) => m.type === 'registered')));
 
     // The app that calls: DiscoveryModule registers the etcd: scheme with the grpc-js Nest uses.
-    @Module({ imports: [DiscoveryModule.forRoot({ etcd: { hosts: [etcd.host] }, requires: ['echo'] })] })
+    @Module({ imports: [DiscoveryModule.forRoot({ etcd: { hosts: [host] }, requires: ['echo'] })] })
     class CallerModule {}
     context = await NestFactory.createApplicationContext(CallerModule, { logger: false });
     const discovery = context.get(DiscoveryClient);

@@ -164,6 +164,9 @@ export const messages = {
   badWhere: (client: string) => `Invalid \`where\` in DiscoveryClientsModule entry "${client}": { version?, zone?, metadata? } or a predicate.`,
   badHealth: (why: string) => `Invalid \`health\` option: ${why}.`,
   badStatus: (status: unknown) => `Invalid status ${JSON.stringify(status)}: use 'up', 'draining' or 'down'.`,
+  badMetrics: (value: unknown) => `Invalid \`metrics\` ${JSON.stringify(value)}: an object, such as { perInstance: true }.`,
+  badPerInstance: (value: unknown) =>
+    `Invalid \`metrics.perInstance\` ${JSON.stringify(value)}: true (attempts and ejections by instance, one series per instance called) or false.`,
   badLogger: (logger: unknown) => `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off (Nest's log levels apply otherwise).`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,

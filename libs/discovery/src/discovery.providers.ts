@@ -83,7 +83,7 @@ export const discoveryProviders: Provider[] = [
 /**
  * What every module of the app may inject: the public API; `DiscoveryStatus`, which the health
  * indicator (`nestjs-etcd-discovery/terminus`) reads; and what the library's own modules, imported
- * elsewhere in the app, use — `ClientProxyParts` (DiscoveryClientsModule), `CatalogWatches` and
- * `CallAttempts` (DiscoveryDashboardModule). None of these is exported by the package.
+ * elsewhere in the app, use — `ClientProxyParts` (DiscoveryClientsModule), `CatalogWatches`,
+ * `CallAttempts` and `ServicePicks` (DiscoveryDashboardModule). None of these is exported by the package.
  */
-export const discoveryExports = [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, DiscoveryStatus, ClientProxyParts, CatalogWatches, CallAttempts];
+export const discoveryExports = [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, DiscoveryStatus, ClientProxyParts, CatalogWatches, CallAttempts, ServicePicks];

@@ -5,6 +5,7 @@
 
 // The module and its options
 export { DiscoveryModule } from './discovery.module.js';
+export type { MetricsOptions } from './options/metrics-options.interface.js';
 export type { DiscoveryModuleOptions, HealthOptions, RegistrationMode, RetryOptions, StrategyOption } from './options/discovery-module-options.interface.js';
 
 // Registration: @Discoverable() classes, or ServiceRegistry by hand
@@ -24,7 +25,7 @@ export type { DiscoveryFetchInit } from './http/discovery-fetch.interface.js';
 export type { InstanceTls } from './http/instance-pools.js';
 export type { CallsOptions, CallPolicyOptions, HedgeOptions, RetryBudgetOptions } from './options/calls-options.interface.js';
 export type { Catalog, CatalogService, PatternKind } from './catalog/catalog.interface.js';
-export type { CallCountsView, InstanceCalls } from './calls/call-counts.js';
+export type { CallCountsView, InstanceCalls, LastMinute } from './calls/call-counts.js';
 export type { PickOptions } from './picking/service-picks.js';
 export type { EndpointFilter } from './picking/subset.js';
 export type { OutlierEjectionSettings, SelfPreservationSettings } from './options/behaviour-settings.interface.js';
@@ -54,7 +55,7 @@ export type {
 
 // The dashboard: a live page of the fleet, mounted in the app that imports it
 export { DiscoveryDashboardModule, type DiscoveryDashboardOptions } from './dashboard/discovery-dashboard.module.js';
-export type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard/dashboard-snapshot.interface.js';
+export type { DashboardCalls, DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard/dashboard-snapshot.interface.js';
 
 // What is stored in etcd (the layout Go's etcd naming reads and writes)
 export { decodeEndpoint, encodeEndpoint, type DecodeResult, type StoredEndpointValue } from './codec/endpoint-codec.js';

@@ -1,12 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
-import { exited, track } from './child-processes.js';
+import { exited, spawnKeepingOutput } from './child-processes.js';
 import { freePort } from './free-port.js';
+import { metricSum } from './prometheus-text.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
@@ -34,7 +35,7 @@ export interface EtcdTlsFiles {
  */
 export class EtcdServer {
   private child: ChildProcess | undefined;
-  private output = '';
+  private output: () => string = () => '';
   private readonly clients: Etcd3[] = [];
 
   private constructor(
@@ -72,6 +73,11 @@ export class EtcdServer {
 
   get running(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The etcd process's id while it runs (its CPU time, in benchmarks). */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   /** `http://host:port`, or `https://` when it serves TLS. */
@@ -141,8 +147,7 @@ export class EtcdServer {
       ? [`--cert-file=${this.tls.certFile}`, `--key-file=${this.tls.keyFile}`, `--trusted-ca-file=${this.tls.caFile}`, '--client-cert-auth']
       : [];
     const peer = `http://127.0.0.1:${peerPort}`;
-    this.output = '';
-    const child = spawn(
+    const { child, output } = spawnKeepingOutput(
       'etcd',
       [
         `--name=${name}`,
@@ -159,22 +164,16 @@ export class EtcdServer {
         ...tlsArgs,
         ...this.extraArgs,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    track(child);
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-4000);
-    };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
     this.child = child;
+    this.output = output;
   }
 
   async waitHealthy(timeoutMs = 20_000): Promise<void> {
     await waitFor(
       `etcd ${this.spec.name} on ${this.host} to be healthy`,
       async () => {
-        if (!this.running) throw new Error(`etcd exited: ${this.output}`);
+        if (!this.running) throw new Error(`etcd exited: ${this.output()}`);
         // etcdctl reports health on stderr; its exit code says it all.
         if (this.tls) return this.etcdctl('endpoint', 'health').then(() => true);
         const response = await fetch(`http://${this.host}/health`);
@@ -189,15 +188,8 @@ export class EtcdServer {
    * The sum of one metric from etcd's /metrics (all label sets, or those whose labels contain
    * `labelFilter`), e.g. `grpc_server_handled_total` with `grpc_method="Range"`.
    */
-  async metric(name: string, labelFilter = ''): Promise<number> {
-    const text = await (await fetch(`http://${this.host}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-      if (labelFilter && !line.includes(labelFilter)) continue;
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-    return sum;
+  metric(name: string, labelFilter = ''): Promise<number> {
+    return metricSum(`http://${this.host}/metrics`, name, labelFilter);
   }
 
   /** Freezes (SIGSTOP) or thaws (SIGCONT) the member: it keeps its sockets but answers nothing. */

@@ -7,6 +7,7 @@ export { endpointList, memoryPut, numberedEndpoint, svcEndpoint, testEndpoint } 
 export { hexLeaseId, leaseIds, readKeys } from './etcd-keys.js';
 export { deleteEndpoint, putEndpoint, putOperation } from './etcd-writes.js';
 export { EtcdCluster, EtcdServer, type EtcdTlsFiles } from './etcd.js';
+export { EtcdGrpcProxy } from './etcd-grpc-proxy.js';
 export { startExampleApp, type ExampleApp } from './example-app.js';
 export { freePort } from './free-port.js';
 export { printJsonLine, readJsonLines, reportEvent } from './json-lines.js';

@@ -54,9 +54,9 @@ export class Attempt {
   /**
    * Ends the attempt, once (true when this call ended it): outlier ejection hears whether the instance answered, or failed (could
    * not be reached, or kept silent too long); a load-aware strategy the response time — of an
-   * answer, or the silence it waited out; the counts how it ended.
+   * answer, or the silence it waited out; the counts how it ended (`answerIsError`: the answer was an error).
    */
-  finish(outcome: AttemptOutcome): boolean {
+  finish(outcome: AttemptOutcome, answerIsError = false): boolean {
     if (this.finished) return false;
     this.finished = true;
     if (outcome === 'answered') {
@@ -68,7 +68,8 @@ export class Attempt {
     }
     const waitedMs = outcome === 'timeout' ? this.elapsedMs : outcome === 'unreachable' ? undefined : this.responseMs;
     this.tracker?.callFinished(this.endpoint, waitedMs);
-    this.counter.finished(outcome === 'failed' ? 'answered' : outcome);
+    const counted = outcome === 'failed' || (outcome === 'answered' && answerIsError) ? 'error' : outcome;
+    this.counter.finished(counted, outcome === 'timeout' ? this.elapsedMs : this.responseMs);
     return true;
   }
 }

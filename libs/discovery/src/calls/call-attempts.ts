@@ -38,6 +38,11 @@ export class CallAttempts implements AttemptSource {
     private readonly tracing: CallTracing,
   ) {}
 
+  /** Keeps each instance's last minute of calls from now on (what the dashboard shows). */
+  keepLastMinute(): void {
+    this.counts.keepLastMinute();
+  }
+
   /** The metrics and span (when one is recorded) of a call to `service` that starts now. */
   telemetryOf(service: string, spanName: string): CallTelemetry {
     return new CallTelemetry(this.metrics, service, this.tracing.start(service, spanName));

@@ -175,7 +175,7 @@ export class CallRun<T> {
   private end(running: Running, outcome: AttemptOutcome, reported = ATTEMPT_METRIC[outcome]): void {
     running.done = true;
     clearTimeout(running.timer);
-    running.record.finish(outcome);
+    running.record.finish(outcome, reported === 'error');
     this.telemetry.attemptEnded(running.endpoint.address, reported, attemptKind(running, this.running));
   }
 

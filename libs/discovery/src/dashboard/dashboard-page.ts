@@ -16,6 +16,7 @@ export const dashboardPage = `<!doctype html>
   header { background: #111827; color: #f9fafb; padding: .8rem 1.5rem; display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; }
   header h1 { font-size: 1.1rem; margin: 0; font-weight: 600; }
   header .meta { color: #cbd5e1; font-size: .85rem; }
+  header .status-up { color: #86efac; } header .status-draining { color: #fcd34d; }
   #live { font-size: .8rem; padding: .1rem .5rem; border-radius: 1rem; background: #374151; }
   #live.on { background: var(--up); }
   main { display: grid; grid-template-columns: minmax(0, 1fr) 22rem; gap: 1.2rem; padding: 1.2rem 1.5rem; }
@@ -35,6 +36,7 @@ export const dashboardPage = `<!doctype html>
   td.mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; }
   .status-up { color: var(--up); } .status-draining { color: var(--draining); } .status-down { color: var(--down); }
   .muted { color: var(--muted); }
+  .minute { font-size: .78rem; }
   aside { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; align-self: start; }
   aside h2 { font-size: 1rem; margin: 0 0 .5rem; }
   aside ol { list-style: none; margin: 0; padding: 0; max-height: 70vh; overflow: auto; }
@@ -46,6 +48,7 @@ export const dashboardPage = `<!doctype html>
 <header>
   <h1>Discovery</h1>
   <span class="meta" id="summary">…</span>
+  <span class="meta" id="own"></span>
   <span id="live">connecting…</span>
 </header>
 <main>
@@ -76,16 +79,34 @@ export const dashboardPage = `<!doctype html>
     return '<span class="lacks">lacks ' + [...instance.lacks.patterns, ...instance.lacks.events].map(escape).join(', ') + '</span>';
   }
 
+  const percent = (rate) => (rate * 100).toFixed(rate > 0 && rate < 0.1 ? 1 : 0) + ' %';
+  const ms = (value) => value === undefined ? '—' : value + ' ms';
+
   function calls(counts) {
     if (!counts) return '0';
-    return counts.calls + (counts.unreachable ? ' <span class="status-down">(' + counts.unreachable + ' unreachable)</span>' : '') +
-      (counts.inFlight ? ' <span class="muted">· ' + counts.inFlight + ' in flight</span>' : '');
+    const m = counts.lastMinute;
+    return '<span class="total">' + counts.calls + '</span>' +
+      (counts.unreachable ? ' <span class="status-down">(' + counts.unreachable + ' unreachable)</span>' : '') +
+      (counts.inFlight ? ' <span class="muted">· ' + counts.inFlight + ' in flight</span>' : '') +
+      '<div class="minute muted">last min: ' + m.calls + ' · <span class="' + (m.errorRate > 0 ? 'status-down' : '') + '">' + percent(m.errorRate) + ' errors</span> · ' +
+      '<span class="' + (m.timeoutRate > 0 ? 'status-draining' : '') + '">' + percent(m.timeoutRate) + ' timeouts</span> · p50 ' + ms(m.p50Ms) + ' · p99 ' + ms(m.p99Ms) + '</div>';
+  }
+
+  function condition(instance) {
+    return (instance.ejectedUntil ? ' <span class="badge warn ejected">ejected until ' + new Date(instance.ejectedUntil).toLocaleTimeString() + '</span>' : '') +
+      (instance.held ? ' <span class="badge warn held">held by self-preservation</span>' : '');
+  }
+
+  function registrations(list) {
+    if (list.length === 0) return 'this app registers nothing';
+    return 'this app: ' + list.map((r) => escape(r.service) + ' <span class="' + (r.state === 'registered' ? 'status-up' : 'status-draining') + '">' + escape(r.state) + '</span>').join(', ');
   }
 
   function render(snapshot) {
     last = snapshot;
     const instances = snapshot.services.reduce((sum, s) => sum + s.instances.length, 0);
     $('summary').textContent = snapshot.namespace + ' · ' + snapshot.services.length + ' service(s) · ' + instances + ' instance(s)';
+    $('own').innerHTML = registrations(snapshot.registrations);
     $('services').innerHTML = snapshot.services.length === 0 ? '<p class="muted">No service is registered under ' + escape(snapshot.namespace) + '.</p>' :
       snapshot.services.map((service) => {
         const total = service.instances.length;
@@ -93,9 +114,9 @@ export const dashboardPage = `<!doctype html>
           '<tr class="instance" data-address="' + escape(i.address) + '" data-status="' + escape(i.status) + '">' +
           '<td class="mono">' + escape(i.id) + '</td><td class="mono">' + escape(i.address) + '</td>' +
           '<td>' + escape(i.zone ?? '—') + '</td><td>' + escape(i.version ?? '—') + '</td>' +
-          '<td class="status-' + escape(i.status) + '">' + escape(i.status) + '</td><td>' + i.weight + '</td>' +
+          '<td class="status-' + escape(i.status) + '">' + escape(i.status) + condition(i) + '</td><td>' + i.weight + '</td>' +
           '<td>' + (i.registeredAt === undefined ? '—' : age(snapshot.at - i.registeredAt)) + '</td>' +
-          '<td>' + calls(i.calls) + '</td><td>' + handles(i) + '</td></tr>').join('');
+          '<td class="calls">' + calls(i.calls) + '</td><td>' + handles(i) + '</td></tr>').join('');
         return '<section class="service" data-service="' + escape(service.service) + '"><h2>' + escape(service.service) +
           ' <span class="badge"><span class="count">' + total + '</span> instance(s)</span>' +
           (service.consistent ? '' : ' <span class="badge warn">instances disagree</span>') + '</h2>' +

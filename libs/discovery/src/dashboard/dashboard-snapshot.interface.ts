@@ -6,6 +6,8 @@ export interface DashboardSnapshot {
   /** When the snapshot was made (ms since the epoch, this app's clock). */
   at: number;
   services: DashboardService[];
+  /** This app's own registrations: `pending` until its key is written, and again while it is put back after a loss. */
+  registrations: { service: string; id: string; address: string; state: 'pending' | 'registered' }[];
   /** The last changes this app saw, newest first (at most 100). */
   timeline: DashboardChange[];
 }
@@ -34,8 +36,36 @@ export interface DashboardInstance {
    * absent when it handles them all — what it handles is the service's lists without these.
    */
   lacks?: { patterns: string[]; events: string[] };
-  /** This app's calls to it, through `call()` and its client proxies; absent when it never called it. */
-  calls?: { calls: number; unreachable: number; inFlight: number };
+  /** This app's calls to it, through `call()`, `fetch()` and its client proxies; absent when it never called it. */
+  calls?: DashboardCalls;
+  /** Not picked by this app until then (ms since the epoch): ejected for failing calls, or holding out after a 503. */
+  ejectedUntil?: number;
+  /** Gone from etcd, but kept listed by this app's self-preservation (most of the service vanished at once). */
+  held?: true;
+}
+
+/** This app's calls to one instance: totals since the app started, and the last minute. */
+export interface DashboardCalls {
+  /** Attempts started (each retry and hedge counts). */
+  calls: number;
+  /** Attempts that could not reach it. */
+  unreachable: number;
+  /** Answers that were errors (the handler's, an HTTP 502/503/504). */
+  errors: number;
+  /** Attempts that got no answer in time. */
+  timedOut: number;
+  inFlight: number;
+  lastMinute: {
+    /** Attempts that ended in the last minute. */
+    calls: number;
+    /** Errors and unreachable attempts, ÷ calls (0–1). */
+    errorRate: number;
+    /** Timed-out attempts ÷ calls (0–1). */
+    timeoutRate: number;
+    /** Response times in ms (silences waited out count as their wait); absent with no answer. */
+    p50Ms?: number;
+    p99Ms?: number;
+  };
 }
 
 export interface DashboardChange {

@@ -2,9 +2,13 @@ import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nest
 import { auditTime, distinctUntilChanged, interval, map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
 import type { CatalogService } from '../catalog/catalog.interface.js';
 import { CallAttempts } from '../calls/call-attempts.js';
+import { ServicePicks } from '../picking/service-picks.js';
+import { ServiceRegistry } from '../registration/service-registry.js';
+import { callHealth } from './call-health.js';
 import { CatalogWatches } from '../catalog/catalog-watches.js';
 import type { EndpointChange } from '../watch/endpoint-change.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { instanceKey } from '../codec/instance-key.js';
 import type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
 
 const TIMELINE_LENGTH = 100;
@@ -12,6 +16,8 @@ const TIMELINE_LENGTH = 100;
 const UPDATE_EVERY_MS = 250;
 /** How often the call counts are looked at for a change worth an update. */
 const CALLS_EVERY_MS = 1000;
+/** And at least this often a live page gets a snapshot: the last minute moves on, ejections run out. */
+const REFRESH_EVERY_MS = 10_000;
 
 /**
  * What the dashboard shows, made from the catalog (one watch of the namespace, kept while the app
@@ -27,7 +33,11 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
   constructor(
     private readonly catalog: CatalogWatches,
     private readonly attempts: CallAttempts,
-  ) {}
+    private readonly picks: ServicePicks,
+    private readonly registry: ServiceRegistry,
+  ) {
+    attempts.keepLastMinute();
+  }
 
   onModuleInit(): void {
     this.subscription = this.catalog.catalog$().subscribe(({ services, changes }) => {
@@ -44,10 +54,11 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
     this.changed.complete();
   }
 
-  /** A snapshot now, then one after each change of the catalog or of the call counts (at most every 250 ms). */
+  /** A snapshot now, then one after each change of the catalog or of the call counts (at most every 250 ms), and every 10 s. */
   updates$(): Observable<DashboardSnapshot> {
+    const refreshEvery = REFRESH_EVERY_MS / CALLS_EVERY_MS;
     const callsChanged = interval(CALLS_EVERY_MS).pipe(
-      map(() => this.attempts.countsView.changes),
+      map((tick) => `${this.attempts.countsView.changes} ${Math.floor((tick + 1) / refreshEvery)}`),
       distinctUntilChanged(),
     );
     return merge(this.changed, callsChanged).pipe(auditTime(UPDATE_EVERY_MS), startWith(undefined), map(() => this.snapshot()));
@@ -55,34 +66,60 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * The dashboard's data now. An instance's patterns are sent as what it lacks of its service's, so
-   * that a consistent fleet's snapshot does not repeat every pattern once per instance.
+   * that a consistent fleet's snapshot does not repeat every pattern once per instance. Endpoints
+   * that left etcd but are held by this app's self-preservation are listed too, marked `held`.
    */
   snapshot(): DashboardSnapshot {
-    const services = this.services.map((service): DashboardService => ({
-      service: service.service,
-      consistent: service.consistent,
-      patterns: counted(service.patterns, service.endpoints, (endpoint) => endpoint.patterns),
-      events: counted(service.events, service.endpoints, (endpoint) => endpoint.events),
-      instances: service.endpoints.map((endpoint) => {
-        const instance: DashboardInstance = {
-          id: endpoint.id,
-          address: endpoint.address,
-          status: endpoint.status ?? 'up',
-          weight: endpoint.weight,
-        };
-        if (endpoint.zone !== undefined) instance.zone = endpoint.zone;
-        if (endpoint.version !== undefined) instance.version = endpoint.version;
-        if (endpoint.registeredAt !== undefined) instance.registeredAt = endpoint.registeredAt;
-        if (!service.consistent) {
-          const lacks = { patterns: missing(service.patterns, endpoint.patterns), events: missing(service.events, endpoint.events) };
-          if (lacks.patterns.length + lacks.events.length > 0) instance.lacks = lacks;
-        }
-        const counts = this.attempts.countsView.of(endpoint);
-        if (counts !== undefined) instance.calls = { calls: counts.calls, unreachable: counts.unreachable, inFlight: counts.inFlight };
-        return instance;
-      }),
-    }));
-    return { namespace: this.catalog.namespace, at: Date.now(), services, timeline: [...this.timeline] };
+    const held = this.picks.heldEndpoints();
+    const services = this.services.map((service) => {
+      const heldHere = held.get(service.service) ?? [];
+      held.delete(service.service);
+      return this.describeService(service.service, service.consistent, service.patterns, service.events, service.endpoints, heldHere);
+    });
+    for (const [service, endpoints] of held) {
+      const patterns = [...new Set(endpoints.flatMap((endpoint) => endpoint.patterns ?? []))].sort();
+      const events = [...new Set(endpoints.flatMap((endpoint) => endpoint.events ?? []))].sort();
+      services.push(this.describeService(service, true, patterns, events, [], endpoints));
+    }
+    const registrations = this.registry.registrations().map(({ service, id, endpoint, state }) => ({ service, id, address: endpoint.address, state }));
+    return { namespace: this.catalog.namespace, at: Date.now(), services, registrations, timeline: [...this.timeline] };
+  }
+
+  private describeService(
+    service: string,
+    consistent: boolean,
+    patterns: readonly string[],
+    events: readonly string[],
+    listed: readonly ServiceEndpoint[],
+    held: readonly ServiceEndpoint[],
+  ): DashboardService {
+    const listedKeys = new Set(held.length === 0 ? [] : listed.map(instanceKey));
+    const heldOnly = held.filter((endpoint) => !listedKeys.has(instanceKey(endpoint)));
+    const endpoints = [...listed, ...heldOnly];
+    const describe = (endpoint: ServiceEndpoint): DashboardInstance => {
+      const instance: DashboardInstance = { id: endpoint.id, address: endpoint.address, status: endpoint.status ?? 'up', weight: endpoint.weight };
+      if (endpoint.zone !== undefined) instance.zone = endpoint.zone;
+      if (endpoint.version !== undefined) instance.version = endpoint.version;
+      if (endpoint.registeredAt !== undefined) instance.registeredAt = endpoint.registeredAt;
+      if (!consistent) {
+        const lacks = { patterns: missing(patterns, endpoint.patterns), events: missing(events, endpoint.events) };
+        if (lacks.patterns.length + lacks.events.length > 0) instance.lacks = lacks;
+      }
+      const counts = this.attempts.countsView.of(endpoint);
+      if (counts !== undefined) instance.calls = callHealth(counts);
+      const ejectedUntil = this.picks.ejectedUntil(endpoint);
+      if (ejectedUntil !== undefined) instance.ejectedUntil = ejectedUntil;
+      return instance;
+    };
+    const instances = listed.map(describe);
+    for (const endpoint of heldOnly) instances.push({ ...describe(endpoint), held: true });
+    return {
+      service,
+      consistent,
+      patterns: counted(patterns, endpoints, (endpoint) => endpoint.patterns),
+      events: counted(events, endpoints, (endpoint) => endpoint.events),
+      instances,
+    };
   }
 }
 

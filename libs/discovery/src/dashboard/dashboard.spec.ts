@@ -110,19 +110,28 @@ describe('DiscoveryDashboardModule', () => {
       await discovery.call('log-service', async () => 'ok');
     });
     expect(first!.services[0]!.instances.map((instance) => instance.calls)).toEqual([undefined, undefined]);
-    expect(second!.services[0]!.instances.map((instance) => instance.calls)).toEqual([{ calls: 1, unreachable: 0, inFlight: 0 }, undefined]);
+    expect(second!.services[0]!.instances.map((instance) => instance.calls?.calls)).toEqual([1, undefined]);
   });
 
-  it('counts this app\'s calls per instance', async () => {
+  it('shows this app\'s calls per instance: totals, and the last minute as error and timeout rates and p50/p99', async () => {
     const { url, discovery } = await mounted();
-    for (let call = 0; call < 3; call += 1) await discovery.call('log-service', async () => 'ok');
-    await expect(discovery.call('log-service', async () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })), { retries: 0 })).rejects.toThrow('refused');
+    const waitMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    for (let call = 0; call < 3; call += 1) await discovery.call('log-service', async () => (await waitMs(20), 'ok'));
+    const refused = () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
+    await expect(discovery.call('log-service', refused, { retries: 0 })).rejects.toThrow('refused');
+    // Round robin: 1, 2, 1; the refused 4th call on 2 (retries: 0); an error answered by 1; a timeout on 2.
+    await expect(discovery.call('log-service', async () => Promise.reject(new Error('the handler said no')))).rejects.toThrow('the handler said no');
+    await expect(discovery.call('log-service', () => new Promise(() => undefined), { attemptTimeoutMs: 40, retries: 0 })).rejects.toThrow(/attemptTimeoutMs \(40 ms\)/);
     const snapshot = (await (await fetch(`${url}/discovery/api`)).json()) as DashboardSnapshot;
-    // Round robin: 1, 2, 1, and the refused 4th call on 2 (retries: 0, so no other instance tried).
-    expect(snapshot.services[0]!.instances.map((instance) => instance.calls)).toEqual([
-      { calls: 2, unreachable: 0, inFlight: 0 },
-      { calls: 2, unreachable: 1, inFlight: 0 },
-    ]);
+    const [first, second] = snapshot.services[0]!.instances.map((instance) => instance.calls!);
+    expect(first).toMatchObject({ calls: 3, unreachable: 0, errors: 1, timedOut: 0, inFlight: 0, lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 0 } });
+    expect(second).toMatchObject({ calls: 3, unreachable: 1, errors: 0, timedOut: 1, inFlight: 0, lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 1 / 3 } });
+    // Response times to ±10 %: 20 ms answers; the timeout counts its 40 ms wait; the refusal has none.
+    expect(second!.lastMinute.p50Ms).toBeGreaterThanOrEqual(18);
+    expect(second!.lastMinute.p50Ms).toBeLessThan(40);
+    expect(second!.lastMinute.p99Ms).toBeGreaterThanOrEqual(36);
+    expect(second!.lastMinute.p99Ms).toBeLessThan(80);
+    expect(snapshot.registrations).toEqual([]);
   });
 
   it('answers 403 on the page, its JSON and its events without what the guard asks for', async () => {

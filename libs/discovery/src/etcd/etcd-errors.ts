@@ -28,3 +28,13 @@ function isCircuitOpen(error: unknown): boolean {
 export function informativeError<T>(latest: T, previous: T | undefined): T {
   return isCircuitOpen(latest) && previous !== undefined ? previous : latest;
 }
+
+/** etcd no longer keeps the revision a read asked for: compacted away. */
+export function isCompacted(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('required revision has been compacted');
+}
+
+/** The member that served a read has not reached the revision it asked for yet (a serializable read of a member behind). */
+export function isFutureRevision(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('required revision is a future revision');
+}

@@ -6,6 +6,8 @@ export interface KeyChange {
   value: string;
   /** The revision that made the change (the key's `mod_revision`). */
   revision: number;
+  /** A put that created the key (its version 1): the prefix holds one key more. */
+  created?: boolean;
 }
 
 /** What a watch tells its owner. Handlers never throw into the gateway: it guards them. */
@@ -23,6 +25,18 @@ export interface WatchHandlers {
 
 export interface WatchHandle {
   cancel(): Promise<void>;
+}
+
+/**
+ * How a read is served: `serializable` by whichever member (or grpc-proxy) gets it, from what it
+ * has — at most a little behind, and spread over the cluster; `linearizable` as the leader has it now.
+ */
+export type ReadConsistency = 'serializable' | 'linearizable';
+
+/** How many keys a prefix held at a revision, counted by etcd from its index (no value read). */
+export interface PrefixCount {
+  count: number;
+  revision: number;
 }
 
 /** Every key under a prefix with its value, and the revision the list was read at. */
@@ -54,13 +68,21 @@ export abstract class EtcdGateway {
    * condition never holds writes nothing, but etcd checks its operations' permissions all the same.
    */
   abstract checkWritable(key: string): Promise<void>;
-  /** Lists every key under `prefix`. */
-  abstract list(prefix: string): Promise<PrefixList>;
   /**
-   * Lists several prefixes in few requests (the first lists of the services an app requires). An
-   * entry is undefined where that prefix holds too many keys for a batch: list it on its own.
+   * Lists every key under `prefix`, serializable unless said otherwise: a list followed by a watch
+   * from its revision + 1 is exact whichever member served it (the watch brings what it lacked).
+   */
+  abstract list(prefix: string, consistency?: ReadConsistency): Promise<PrefixList>;
+  /**
+   * Lists several prefixes in few requests (the first lists of the services an app requires),
+   * serializable. An entry is undefined where that prefix holds too many keys for a batch: list it on its own.
    */
   abstract listMany(prefixes: readonly string[]): Promise<(PrefixList | undefined)[]>;
+  /**
+   * How many keys `prefix` held at `revision` — or now, if etcd no longer keeps that revision
+   * (compacted): the answer says which. Serializable; etcd counts from its index, reading no value.
+   */
+  abstract count(prefix: string, revision: number): Promise<PrefixCount>;
   /** Watches `prefix` (every key that starts with it) from `fromRevision` on. */
   abstract watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
   /** Watches exactly `key` from `fromRevision` on. */

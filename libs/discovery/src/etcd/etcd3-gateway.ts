@@ -7,7 +7,9 @@ import { EtcdClient } from './etcd-client.js';
 import { EtcdConnections } from './etcd-connections.js';
 import { keepAliveOnce } from './etcd3-keepalive.js';
 import { watch, type StalledWatchSettings } from './etcd3-watch.js';
-import { EtcdGateway, type PrefixList, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
+import { EtcdGateway, type PrefixCount, type PrefixList, type ReadConsistency, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
+import { isCompacted, isFutureRevision } from './etcd-errors.js';
+import { BatchedCounts } from './batched-counts.js';
 import { faultHandling } from './fault-handling.js';
 import { grpcOptions } from './grpc-options.js';
 import { reconnectWatchStreamNow } from './watch-stream-restart.js';
@@ -29,6 +31,11 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   private readonly connections: EtcdConnections;
   private readonly client: EtcdClient;
   private readonly callTimeoutMs: number;
+  private readonly counts = new BatchedCounts(
+    (asked) => this.countTogether(asked),
+    (prefix, revision) => this.countAlone(prefix, revision),
+    (error) => isCompacted(error) || isFutureRevision(error),
+  );
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
     super();
@@ -72,15 +79,18 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
 
   /**
    * In pages, all read at the revision of the first: one consistent snapshot however large the
-   * prefix (100,000 endpoints are some 15 MB), and the revision where the watch must start.
+   * prefix (100,000 endpoints are some 15 MB), and the revision where the watch must start. Only the
+   * first page may be serializable: a later one read at its revision from a member further behind
+   * would be refused (a future revision), while a linearizable read of a past revision never is.
    */
-  async list(prefix: string): Promise<PrefixList> {
+  async list(prefix: string, consistency: ReadConsistency = 'serializable'): Promise<PrefixList> {
     const { end } = Range.prefix(prefix);
     const entries = new Map<string, string>();
     let from = Buffer.from(prefix);
     let revision = 0;
     for (;;) {
-      const page = await this.client.kv.range({ key: from, range_end: end, limit: LIST_PAGE, revision }, this.deadline());
+      const serializable = revision === 0 && consistency === 'serializable';
+      const page = await this.client.kv.range({ key: from, range_end: end, limit: LIST_PAGE, revision, serializable }, this.deadline());
       if (revision === 0) revision = Number(page.header.revision);
       for (const kv of page.kvs) entries.set(kv.key.toString(), kv.value.toString());
       if (!page.more || page.kvs.length === 0) return { entries, revision };
@@ -99,7 +109,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
       const batch = prefixes.slice(start, start + RANGES_PER_TRANSACTION);
       const ranges = batch.map((prefix) => {
         const { start: key, end } = Range.prefix(prefix);
-        return { request_range: { key, range_end: end, limit: LIST_PAGE } };
+        return { request_range: { key, range_end: end, limit: LIST_PAGE, serializable: true } };
       });
       batches.push(
         this.client.kv.txn({ success: ranges }, this.deadline()).then((response) => {
@@ -112,6 +122,36 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
       );
     }
     return (await Promise.all(batches)).flat();
+  }
+
+  /** Batched with the other counts of the same tick (see `BatchedCounts`). */
+  count(prefix: string, revision: number): Promise<PrefixCount> {
+    return this.counts.count(prefix, revision);
+  }
+
+  private async countTogether(asked: readonly { prefix: string; revision: number }[]): Promise<PrefixCount[]> {
+    const ranges = asked.map(({ prefix, revision }) => {
+      const { start: key, end } = Range.prefix(prefix);
+      return { request_range: { key, range_end: end, count_only: true, revision, serializable: true } };
+    });
+    const response = await this.client.kv.txn({ success: ranges }, this.deadline());
+    const now = Number(response.header.revision);
+    return response.responses.map(({ response_range: range }, index) => ({ count: Number(range!.count), revision: asked[index]!.revision || now }));
+  }
+
+  private async countAlone(prefix: string, revision: number): Promise<PrefixCount> {
+    const { start: key, end } = Range.prefix(prefix);
+    const countAt = async (at: number, serializable: boolean): Promise<PrefixCount> => {
+      const response = await this.client.kv.range({ key, range_end: end, count_only: true, revision: at, serializable }, this.deadline());
+      return { count: Number(response.count), revision: at === 0 ? Number(response.header.revision) : at };
+    };
+    try {
+      return await countAt(revision, true);
+    } catch (error) {
+      if (isCompacted(error)) return countAt(0, true); // etcd keeps that revision no more: count now
+      if (isFutureRevision(error)) return countAt(revision, false); // a member behind: ask the leader
+      throw error;
+    }
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {

@@ -74,11 +74,13 @@ export function watch(watcher: Watcher, fromRevision: number, stalls: StalledWat
 }
 
 function toKeyChange(event: IWatchResponse['events'][number]): KeyChange {
+  const put = event.type === 'Put';
   return {
-    type: event.type === 'Put' ? 'put' : 'delete',
+    type: put ? 'put' : 'delete',
     key: event.kv.key.toString(),
-    value: event.type === 'Put' ? event.kv.value.toString() : '',
+    value: put ? event.kv.value.toString() : '',
     revision: Number(event.kv.mod_revision),
+    created: put && String(event.kv.version) === '1',
   };
 }
 

@@ -1,5 +1,6 @@
 import type { OutlierEjectionSettings, SelfPreservationSettings } from './behaviour-settings.interface.js';
 import type { CallsOptions, ResolvedCalls } from './calls-options.interface.js';
+import type { MetricsOptions } from './metrics-options.interface.js';
 import type { Type } from '@nestjs/common';
 import type { IOptions } from 'etcd3';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
@@ -92,8 +93,10 @@ export interface DiscoveryModuleOptions {
    */
   waitForRequiredMs?: number;
   /**
-   * Every watched service is re-listed this often, a safety net against gaps that no watch event
-   * reveals (watches are also re-listed after every reconnect and cancellation).
+   * Every watched service is checked about this often (between half and one and a half of it, at
+   * random), a safety net against gaps that no watch event reveals: etcd counts its keys (from its
+   * index), a list repairs any difference, and every 12th check is a full list. Watches are also
+   * re-listed after every reconnect and cancellation.
    * @default 300000
    */
   resyncIntervalMs?: number;
@@ -148,7 +151,15 @@ export interface DiscoveryModuleOptions {
    * @default 0
    */
   slowStartMs?: number;
+  /**
+   * The OpenTelemetry metrics (recorded when `@opentelemetry/api` is installed). `perInstance: true`
+   * adds `server.address` to `discovery.call.attempts` and `discovery.ejections`: one series per
+   * instance called, so only for fleets of a size a backend holds per instance.
+   * @default { perInstance: false }
+   */
+  metrics?: MetricsOptions;
 }
+
 
 /** A health check that drives the status of this app's registrations (see `health`). */
 export interface HealthOptions {
@@ -183,4 +194,5 @@ export interface ResolvedDiscoveryOptions {
   selfPreservation: SelfPreservationSettings | false;
   calls: ResolvedCalls;
   slowStartMs: number;
+  metrics: Required<MetricsOptions>;
 }

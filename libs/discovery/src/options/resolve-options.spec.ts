@@ -31,6 +31,7 @@ describe('resolveDiscoveryOptions', () => {
         services: new Map(),
       },
       slowStartMs: 0,
+      metrics: { perInstance: false },
     });
   });
 
@@ -69,6 +70,9 @@ describe('resolveDiscoveryOptions', () => {
     ['a typo in a service\'s calls', { ...hosts, calls: { services: { svc: { retries: 1 } as never } } }, /Unknown option `calls.services\["svc"\].retries`/],
     ['a hedge whose maxMs is below minMs', { ...hosts, calls: { hedge: { minMs: 50, maxMs: 10 } } }, /`maxMs` \(10\) must be at least `minMs` \(50\)/],
     ['a budget share over 100', { ...hosts, calls: { budget: { percent: 150 } } }, /`percent` must be between 0 and 100/],
+    ['metrics that is not an object', { ...hosts, metrics: true as never }, /Invalid `metrics` true: an object, such as \{ perInstance: true \}/],
+    ['a typo inside metrics', { ...hosts, metrics: { perinstance: true } as never }, /Unknown option `metrics\.perinstance`.*takes `perInstance`/],
+    ['perInstance that is not a boolean', { ...hosts, metrics: { perInstance: 'yes' as never } }, /Invalid `metrics.perInstance` "yes": true/],
     ['a negative slowStartMs', { ...hosts, slowStartMs: -1 }, /Invalid `slowStartMs` -1/],
     ['https:// and plain hosts mixed', { etcd: { hosts: ['https://a:2379', 'b:2379'] } }, /mix https:\/\/ and plain hosts.*all of them as https:\/\/ \(TLS\) or none/],
     ['ttl 0', { ...hosts, ttl: 0 }, /Invalid `ttl` 0.*at least 1/],

@@ -31,6 +31,7 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   selfPreservation: true,
   calls: true,
   slowStartMs: true,
+  metrics: true,
 };
 
 /**
@@ -70,6 +71,7 @@ export function resolveDiscoveryOptions(
     selfPreservation: resolveSelfPreservation(options.selfPreservation),
     calls: resolveCalls(options.calls),
     slowStartMs: options.slowStartMs ?? 0,
+    metrics: { perInstance: options.metrics?.perInstance ?? false },
   };
   if (!Number.isInteger(resolved.ttl) || resolved.ttl < 1) {
     throw new DiscoveryOptionsError(messages.badTtl(options.ttl));
@@ -93,6 +95,11 @@ export function resolveDiscoveryOptions(
     throw new DiscoveryOptionsError(messages.badZone(resolved.zone));
   }
   if (typeof resolved.zonePreference !== 'boolean') throw new DiscoveryOptionsError(messages.badZonePreference(resolved.zonePreference));
+  if (options.metrics !== undefined && (typeof options.metrics !== 'object' || options.metrics === null)) {
+    throw new DiscoveryOptionsError(messages.badMetrics(options.metrics));
+  }
+  assertKnownKeys('metrics', options.metrics, ['perInstance']);
+  if (typeof resolved.metrics.perInstance !== 'boolean') throw new DiscoveryOptionsError(messages.badPerInstance(options.metrics?.perInstance));
   if (typeof resolved.logger !== 'boolean') throw new DiscoveryOptionsError(messages.badLogger(options.logger));
   assertStrategy(resolved.strategy, '`strategy`');
   for (const [service, strategy] of Object.entries(resolved.strategies)) {

@@ -105,6 +105,12 @@ export class ServiceOutliers {
     this.source = undefined;
   }
 
+  /** Until when `endpoint` is not picked (ms since the epoch), while it is ejected or holding out. */
+  ejectedUntil(endpoint: ServiceEndpoint): number | undefined {
+    const until = this.records.size === 0 ? undefined : this.records.get(instanceKey(endpoint))?.ejectedUntil;
+    return until !== undefined && until > this.now() ? until : undefined;
+  }
+
   private mayEject(list: readonly ServiceEndpoint[]): boolean {
     const settings = this.settings as OutlierEjectionSettings;
     const present = this.pickable(list).length;

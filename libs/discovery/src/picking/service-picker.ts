@@ -41,7 +41,7 @@ export class ServicePicker {
     /** Endpoints joining after the first list warm up over this long (0: no slow start). */
     slowStartMs = 0,
     /** Told of each ejection (metrics). */
-    private readonly onEjected?: () => void,
+    private readonly onEjected?: (endpoint: ServiceEndpoint) => void,
   ) {
     this.slowStart = slowStartMs > 0 ? new SlowStart(slowStartMs, watch.changes$) : undefined;
     this.context = { service, key: undefined };
@@ -83,13 +83,18 @@ export class ServicePicker {
   }
 
   reportFailure(endpoint: ServiceEndpoint): void {
-    if (this.outliers.reportFailure(endpoint, this.watch.pickable)) this.onEjected?.();
+    if (this.outliers.reportFailure(endpoint, this.watch.pickable)) this.onEjected?.(endpoint);
   }
 
   /** How many of its `'up'` endpoints are not picked now (ejected, or holding out after a 503). */
   get ejectedCount(): number {
     const up = this.watch.pickable;
     return up.length - this.outliers.pickable(up).length;
+  }
+
+  /** Until when `endpoint` is not picked (ms since the epoch), while it is ejected or holding out. */
+  ejectedUntil(endpoint: ServiceEndpoint): number | undefined {
+    return this.outliers.ejectedUntil(endpoint);
   }
 
   reportSuccess(endpoint: ServiceEndpoint): void {

@@ -77,6 +77,18 @@ export class ServicePicks {
     this.watchedPicker(endpoint.service)?.holdOut(endpoint, ms);
   }
 
+  /** Until when `endpoint` is not picked (ms since the epoch), while it is ejected or holding out; what the dashboard shows. */
+  ejectedUntil(endpoint: ServiceEndpoint): number | undefined {
+    return this.pickers.get(endpoint.service)?.ejectedUntil(endpoint);
+  }
+
+  /** The endpoints gone from etcd that self-preservation keeps listed now, by service; what the dashboard shows. */
+  heldEndpoints(): Map<string, ServiceEndpoint[]> {
+    const held = new Map<string, ServiceEndpoint[]>();
+    for (const watch of this.watches.running()) if (watch.held.active) held.set(watch.service, [...watch.held.endpoints()]);
+    return held;
+  }
+
   /** The picker of a service that is watched (reports about a service never watched are dropped). */
   private watchedPicker(service: string): ServicePicker | undefined {
     return this.pickers.get(service) ?? (this.watches.get(service) === undefined ? undefined : this.pickerFor(service));
@@ -85,7 +97,7 @@ export class ServicePicks {
   private pickerFor(service: string): ServicePicker {
     const { outlierEjection, zone, zonePreference, slowStartMs } = this.options;
     const watch = this.watches.pin(service);
-    const onEjected = () => this.metrics.ejected(service);
+    const onEjected = (endpoint: ServiceEndpoint) => this.metrics.ejected(service, endpoint.address);
     const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined, slowStartMs, onEjected);
     this.pickers.set(service, picker);
     return picker;

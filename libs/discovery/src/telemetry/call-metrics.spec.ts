@@ -63,6 +63,8 @@ describe('call metrics through @opentelemetry/api', () => {
       const timedOut = duration.dataPoints.find((point) => point.attributes['discovery.outcome'] === 'timeout')!;
       expect(timedOut.value.sum).toBeGreaterThanOrEqual(0.019);
       expect(timedOut.value.sum).toBeLessThan(1);
+      // Buckets made for seconds (OpenTelemetry's HTTP advice), not the SDK's default ones for milliseconds.
+      expect(timedOut.value.buckets.boundaries).toEqual([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
     } finally {
       await app.close();
       metrics.disable();
@@ -104,6 +106,39 @@ describe('call metrics through @opentelemetry/api', () => {
       expect(
         Object.fromEntries(attempts.dataPoints.map((point) => [`${point.attributes['discovery.service']} ${point.attributes['discovery.attempt.kind']} ${point.attributes['discovery.outcome']}`, point.value])),
       ).toEqual({ 'tcp first unreachable': 1, 'tcp retry ok': 1, 'tcp first ok': 1, 'silent first timeout': 1, 'failing first error': 1 });
+    } finally {
+      await app.close();
+      metrics.disable();
+    }
+  });
+
+  it('with metrics.perInstance, counts attempts and ejections by instance too (server.address); without it, by service only', async () => {
+    const reader = new TestReader();
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+    const endpoints = { svc: ['127.0.0.1:1', '127.0.0.1:2'] };
+    const app = await (
+      await Test.createTestingModule({
+        imports: [DiscoveryTestingModule.forRoot({ endpoints, metrics: { perInstance: true }, outlierEjection: { consecutiveFailures: 1 } })],
+      }).compile()
+    ).init();
+    const discovery = app.get(DiscoveryClient);
+    try {
+      // Round robin: one of the two calls starts on :2, refused (and ejected), and is retried on :1.
+      const refusedOn2 = async ({ address }: ServiceEndpoint) => (address.endsWith(':2') ? Promise.reject(refused()) : 'ok');
+      for (let call = 0; call < 2; call += 1) await discovery.call('svc', refusedOn2);
+      const all = (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+      const attempts = all.find((metric) => metric.descriptor.name === 'discovery.call.attempts') as SumMetricData;
+      const ejections = all.find((metric) => metric.descriptor.name === 'discovery.ejections') as SumMetricData;
+      const keyed = (metric: SumMetricData) => Object.fromEntries(metric.dataPoints.map((point) => [Object.values(point.attributes).join(' '), point.value]));
+      expect(keyed(attempts)).toEqual({
+        'svc ok first 127.0.0.1:1': 1,
+        'svc unreachable first 127.0.0.1:2': 1,
+        'svc ok retry 127.0.0.1:1': 1,
+      });
+      expect(keyed(ejections)).toEqual({ 'svc 127.0.0.1:2': 1 });
+      // The duration of a call stays by service and outcome: one series however many instances.
+      const duration = all.find((metric) => metric.descriptor.name === 'discovery.call.duration') as HistogramMetricData;
+      expect(duration.dataPoints.map((point) => point.attributes)).toEqual([{ 'discovery.service': 'svc', 'discovery.outcome': 'ok' }]);
     } finally {
       await app.close();
       metrics.disable();

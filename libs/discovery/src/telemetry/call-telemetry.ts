@@ -11,7 +11,7 @@ export class CallTelemetry {
   ) {}
 
   attemptEnded(address: string, outcome: AttemptMetricOutcome, kind: AttemptKind): void {
-    this.metrics.attemptEnded(this.service, outcome, kind);
+    this.metrics.attemptEnded(this.service, address, outcome, kind);
     this.span?.attemptEnded(address, kind, outcome);
   }
 

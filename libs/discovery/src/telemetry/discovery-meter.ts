@@ -27,6 +27,12 @@ export interface DiscoveryMeter {
 /** Reports one total (or gauge value) with its attributes, at collection. */
 export type Observe = (value: number, attributes: MetricAttributes) => void;
 
+/**
+ * The buckets of a duration in seconds, as OpenTelemetry's HTTP conventions advise (the SDK's
+ * default buckets, 0 to 10,000, are made for milliseconds); an app's View may set others.
+ */
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
 /** The meter's name: what an OpenTelemetry backend shows as the instrumentation scope. */
 export const METER_NAME = 'nestjs-etcd-discovery';
 
@@ -44,7 +50,7 @@ export function discoveryMeter(): DiscoveryMeter | undefined {
   const meter = api.metrics.getMeter(METER_NAME);
   return {
     counter: (name, description, unit) => meter.createCounter(name, { description, unit }),
-    histogram: (name, description, unit) => meter.createHistogram(name, { description, unit }),
+    histogram: (name, description, unit) => meter.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
     observableCounter: (name, description, unit, report) => {
       meter.createObservableCounter(name, { description, unit }).addCallback((result) => report((value, attributes) => result.observe(value, attributes)));
     },
@@ -62,7 +68,7 @@ interface OtelMetricsApi {
   metrics: {
     getMeter(name: string): {
       createCounter(name: string, options: { description: string; unit?: string }): CountInstrument;
-      createHistogram(name: string, options: { description: string; unit?: string }): RecordInstrument;
+      createHistogram(name: string, options: { description: string; unit?: string; advice?: { explicitBucketBoundaries: number[] } }): RecordInstrument;
       createObservableCounter(name: string, options: { description: string; unit?: string }): ObservableInstrument;
       createObservableGauge(name: string, options: { description: string; unit?: string }): ObservableInstrument;
     };

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { discoveryMeter, type DiscoveryMeter, type MetricAttributes, type Observe } from './discovery-meter.js';
 
 /** Why a watch listed its prefix again: `discovery.relist.reason`. */
@@ -31,8 +33,11 @@ export class DiscoveryMetrics {
   private readonly holds = new Totals();
   private readonly relists = new Totals();
   private keepaliveFailures = 0;
+  /** Ejections are by instance as well (`metrics.perInstance`). */
+  private readonly perInstance: boolean;
 
-  constructor() {
+  constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: Pick<ResolvedDiscoveryOptions, 'metrics'>) {
+    this.perInstance = options.metrics.perInstance;
     const meter = this.meter;
     meter?.observableCounter('discovery.ejections', 'Endpoints ejected for failing calls', '{ejection}', (observe) => this.ejections.report(observe));
     meter?.observableCounter('discovery.self_preservation.holds', 'Removals held by self-preservation', '{hold}', (observe) => this.holds.report(observe));
@@ -52,8 +57,11 @@ export class DiscoveryMetrics {
     this.meter?.observableGauge(name, description, unit, report);
   }
 
-  ejected(service: string): void {
-    if (this.meter !== undefined) this.ejections.add(service, () => ({ 'discovery.service': service }));
+  /** The instance at `address` of `service` was ejected. */
+  ejected(service: string, address: string): void {
+    if (this.meter === undefined) return;
+    if (!this.perInstance) this.ejections.add(service, () => ({ 'discovery.service': service }));
+    else this.ejections.add(`${service} ${address}`, () => ({ 'discovery.service': service, 'server.address': address }));
   }
 
   holdStarted(service: string): void {

@@ -1,5 +1,5 @@
 import { EtcdLeaseInvalidError, GRPCUnavailableError } from 'etcd3';
-import { EtcdGateway, type KeyChange, type PrefixList, type WatchHandle, type WatchHandlers } from '../etcd/etcd-gateway.js';
+import { EtcdGateway, type KeyChange, type PrefixCount, type PrefixList, type WatchHandle, type WatchHandlers } from '../etcd/etcd-gateway.js';
 import { MemoryWatches } from './memory-watches.js';
 
 interface StoredKey {
@@ -76,6 +76,15 @@ export class InMemoryEtcd extends EtcdGateway {
     return Promise.all(prefixes.map((prefix) => this.list(prefix)));
   }
 
+  /** Counted now (no history of counts is kept): the answer's revision says so, as etcd's does after a compaction. */
+  async count(prefix: string): Promise<PrefixCount> {
+    this.reachable();
+    this.log.push(`count ${prefix}`);
+    let count = 0;
+    for (const key of this.keys.keys()) if (key.startsWith(prefix)) count += 1;
+    return { count, revision: this.watches.revision };
+  }
+
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
     return this.watches.watch(prefix, (key) => key.startsWith(prefix), fromRevision, handlers);
   }
@@ -136,6 +145,11 @@ export class InMemoryEtcd extends EtcdGateway {
     for (const listener of [...this.connectedListeners]) listener();
   }
 
+  /** Writes as `transaction()` does, but no watch ever hears of it: what only the periodic check finds. */
+  lostTransaction(operations: MemoryOperation[]): number {
+    return this.commit(operations, false);
+  }
+
   /** Sends every watch the history from `fromRevision` again, as a resumed stream replays it. */
   replay(fromRevision: number): void {
     this.watches.replay(fromRevision);
@@ -165,18 +179,20 @@ export class InMemoryEtcd extends EtcdGateway {
     if (owned.length > 0) this.commit(owned);
   }
 
-  private commit(operations: MemoryOperation[]): number {
+  private commit(operations: MemoryOperation[], heard = true): number {
     const revision = this.watches.revision + 1;
     const changes: KeyChange[] = [];
     for (const operation of operations) {
       if ('put' in operation) {
+        const created = !this.keys.has(operation.put);
         this.keys.set(operation.put, { value: operation.value, lease: operation.lease });
-        changes.push({ type: 'put', key: operation.put, value: operation.value, revision });
+        changes.push({ type: 'put', key: operation.put, value: operation.value, revision, created });
       } else if (this.keys.delete(operation.delete)) {
         changes.push({ type: 'delete', key: operation.delete, value: '', revision });
       }
     }
-    if (changes.length > 0) this.watches.record(changes, this.unreachable);
+    if (changes.length > 0 && heard) this.watches.record(changes, this.unreachable);
+    else if (changes.length > 0) this.watches.skip();
     return this.watches.revision;
   }
 }

@@ -27,6 +27,11 @@ export class MemoryWatches {
     if (!streamsDown) for (const watch of this.watches) this.deliver(watch);
   }
 
+  /** A revision whose changes no watch will ever hear of (`InMemoryEtcd.lostTransaction`). */
+  skip(): void {
+    this.revision += 1;
+  }
+
   watch(name: string, matches: (key: string) => boolean, fromRevision: number, handlers: WatchHandlers): WatchHandle {
     const watch: MemoryWatch = { matches, handlers, from: fromRevision };
     this.watches.add(watch);

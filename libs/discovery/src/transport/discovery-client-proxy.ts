@@ -161,7 +161,7 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
         const replied = attempt.hasAnswered;
         const timedOut = !replied && error instanceof CallTimeoutError;
         const unreachable = !replied && !timedOut && isConnectionError(error);
-        attempt.finish(timedOut ? 'timeout' : unreachable ? 'unreachable' : 'answered');
+        attempt.finish(timedOut ? 'timeout' : unreachable ? 'unreachable' : 'answered', !replied && !timedOut && !unreachable);
         if (!timedOut && !unreachable) {
           if (!replied) send?.attemptEnded(endpoint.address, 'error', 'error');
           throw error;

@@ -54,6 +54,11 @@ export class HeldRemovals {
     return this.held.size;
   }
 
+  /** The endpoints held now. */
+  endpoints(): IterableIterator<ServiceEndpoint> {
+    return this.held.values();
+  }
+
   /** Endpoints are held now. */
   get active(): boolean {
     return this.held.size > 0;

@@ -1,4 +1,5 @@
 import { waitFor } from '@repo/testing';
+import type { PrefixList, ReadConsistency } from '../etcd/etcd-gateway.js';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import { PrefixWatch, type PrefixWatchListener } from './prefix-watch.js';
 
@@ -13,10 +14,10 @@ afterEach(async () => {
 type Heard = { listed: Record<string, string>; revision: number } | { changed: Record<string, string | null>; revision: number };
 
 /** A PrefixWatch on /p/ that records everything its listener hears. */
-function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = {}, retry = settings.retry) {
+function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = {}, retry = settings.retry, resyncIntervalMs = settings.resyncIntervalMs) {
   const updates: Heard[] = [];
   const failures: number[] = [];
-  const watch = new PrefixWatch(etcd, '/p/', { ...settings, retry }, {
+  const watch = new PrefixWatch(etcd, '/p/', { ...settings, retry, resyncIntervalMs }, {
     listed: (entries, revision) => {
       updates.push({ listed: Object.fromEntries(entries), revision });
       listen.listed?.(entries, revision);
@@ -146,5 +147,61 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     etcd.transaction([put('/p/a', '1')]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(updates).toHaveLength(1);
+  });
+
+  describe('the periodic check (the safety net)', () => {
+    const lists = (updates: Heard[]) => updates.filter((heard) => 'listed' in heard);
+    const counts = (etcd: InMemoryEtcd) => etcd.log.filter((line) => line === 'count /p/').length;
+
+    it('counts the prefix in etcd and lists nothing while the count is what the watch holds', async () => {
+      const etcd = new InMemoryEtcd();
+      etcd.transaction([put('/p/a', '1'), put('/p/b', '2')]);
+      const { updates } = watchPrefix(etcd, {}, settings.retry, 40);
+      await waitFor('the list', () => updates.length === 1);
+      etcd.transaction([put('/p/c', '3')]);
+      etcd.transaction([put('/p/a', '1b'), { delete: '/p/b' }]);
+      await waitFor('8 checks', () => counts(etcd) >= 8, { timeoutMs: 5000 });
+      expect(lists(updates)).toHaveLength(1);
+    });
+
+    it('lists again when etcd counts keys the watch never heard of, and repairs them', async () => {
+      const etcd = new InMemoryEtcd();
+      etcd.transaction([put('/p/a', '1')]);
+      const { updates, last } = watchPrefix(etcd, {}, settings.retry, 40);
+      await waitFor('the list', () => updates.length === 1);
+      etcd.lostTransaction([put('/p/lost', 'x')]);
+      await waitFor('a list with the lost key', () => lists(updates).length === 2, { timeoutMs: 8000 });
+      expect(last()).toEqual({ listed: { '/p/a': '1', '/p/lost': 'x' }, revision: 2 });
+    });
+
+    it('repairs what a count cannot see (a lost update of a key) with its deep check, a list every 12th time', async () => {
+      const etcd = new InMemoryEtcd();
+      etcd.transaction([put('/p/a', '1')]);
+      const { updates, last } = watchPrefix(etcd, {}, settings.retry, 20);
+      await waitFor('the list', () => updates.length === 1);
+      etcd.lostTransaction([put('/p/a', 'changed')]);
+      await waitFor('the deep check', () => lists(updates).length === 2, { timeoutMs: 8000 });
+      expect(last()).toEqual({ listed: { '/p/a': 'changed' }, revision: 2 });
+    });
+  });
+
+  it('reads a list older than what it applied (a member behind) again from the leader: nothing applied is taken back', async () => {
+    // A member that answers serializable reads from where it was at revision 1.
+    class LaggingEtcd extends InMemoryEtcd {
+      stale: PrefixList | undefined;
+      override async list(prefix: string, consistency?: ReadConsistency): Promise<PrefixList> {
+        return consistency !== 'linearizable' && this.stale ? this.stale : super.list(prefix);
+      }
+    }
+    const etcd = new LaggingEtcd();
+    etcd.transaction([put('/p/a', '1')]);
+    const { watch, updates, last } = watchPrefix(etcd);
+    await waitFor('the list', () => updates.length === 1);
+    etcd.stale = await etcd.list('/p/');
+    etcd.transaction([put('/p/b', '2')]);
+    await waitFor('the change', () => updates.length === 2);
+    watch.resync();
+    await waitFor('the re-list', () => updates.length === 3);
+    expect(last()).toEqual({ listed: { '/p/a': '1', '/p/b': '2' }, revision: 2 });
   });
 });

@@ -2,6 +2,7 @@ import type { EtcdGateway, KeyChange, PrefixList, WatchHandle } from '../etcd/et
 import type { RetryOptions } from '../options/discovery-module-options.interface.js';
 import type { RelistReason } from '../telemetry/discovery-metrics.js';
 import { RetryLoop } from '../util/retry-loop.js';
+import { missedChanges, PeriodicChecks } from './periodic-check.js';
 
 const SETTLE_RELIST_MS = 3000;
 
@@ -12,6 +13,8 @@ export interface PrefixWatchSettings {
   etcdHosts: readonly string[];
   /** Told of every list after the first, and why it was made (metrics). */
   onRelist?: (reason: RelistReason) => void;
+  /** The app's periodic checks, shared by its watches; without, this watch has its own. */
+  checks?: PeriodicChecks;
 }
 
 export interface PrefixWatchListener {
@@ -33,26 +36,31 @@ export interface PrefixWatchListener {
  * - every event at or below the revision already applied is dropped, so that a watch resumed after a
  *   disconnect never applies a change twice;
  * - after every reconnect, and when etcd cancels the watch (compaction) or it fails, the prefix is
- *   listed again and watched anew from that list: etcd3's own resume can skip events, and a wiped
- *   etcd restarts revisions lower than ours — a fresh list is the truth in every case; after a
- *   reconnect it is listed once more a few seconds later, when the cluster has settled;
- * - a periodic re-list is a last safety net.
- * While etcd is unreachable the listener hears nothing, so what it holds stays. Listeners never see an exception
- * from here, and an exception from a listener never reaches the gRPC stream (where etcd3 would
- * rethrow it and end the process).
+ *   listed again and watched anew: etcd3's resume can skip events, and a wiped etcd restarts its
+ *   revisions lower than ours; after a reconnect, once more a few seconds later (the cluster settled);
+ * - lists are serializable (any member or grpc-proxy answers); one older than what was applied (a
+ *   member behind) is read again from the leader, so that nothing applied is ever taken back;
+ * - a periodic check is a last safety net: etcd counts the prefix at the revision applied (from its
+ *   index, no value read); a list repairs any difference (see `PeriodicCheck`).
+ * While etcd is unreachable the listener hears nothing, so what it holds stays. Listeners never see an
+ * exception from here, and one from a listener never reaches the gRPC stream (etcd3 would rethrow it).
  */
 export class PrefixWatch {
   /** The revision applied so far: of the last list, or of the last change since. */
   private revision = 0;
+  /** How many keys the prefix holds at `revision`, as this watch knows it. */
+  private keyCount = 0;
   private watch: WatchHandle | undefined;
   private generation = 0;
   /** A list is wanted: at start, after a reconnect or a cancelled watch, and periodically. */
   private listWanted = false;
-  /** Why the next list is made (the last reason asked for); undefined before the first. */
+  /** Why the next list is made (the last reason asked for); undefined before the first list. */
   private relistReason: RelistReason | undefined;
   private readonly loop: RetryLoop;
   private stopped = false;
-  private readonly timer: NodeJS.Timeout;
+  /** Takes this watch's check out of the periodic rounds (`ownChecks`: rounds of its own, without the app's). */
+  private readonly stopChecking: () => void;
+  private ownChecks: PeriodicChecks | undefined;
   private settleTimer: NodeJS.Timeout | undefined;
   private readonly stopRetryingOnConnect: () => void;
 
@@ -72,7 +80,8 @@ export class PrefixWatch {
         return 'back-off';
       },
     });
-    this.timer = setInterval(() => this.resync('resync'), settings.resyncIntervalMs);
+    const checks = settings.checks ?? (this.ownChecks = new PeriodicChecks(settings.resyncIntervalMs));
+    this.stopChecking = checks.add((deep) => this.check(deep));
     this.stopRetryingOnConnect = gateway.onConnected(() => this.loop.retryNow());
     this.listWanted = true;
     this.loop.kick();
@@ -88,7 +97,8 @@ export class PrefixWatch {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopRetryingOnConnect();
-    clearInterval(this.timer);
+    this.stopChecking();
+    this.ownChecks?.stop();
     clearTimeout(this.settleTimer);
     await this.loop.close();
     const watch = this.watch;
@@ -105,12 +115,15 @@ export class PrefixWatch {
     try {
       const batched = this.firstList;
       this.firstList = undefined;
-      const listed = (await batched?.catch(() => undefined)) ?? (await this.gateway.list(this.prefix));
+      let listed = (await batched?.catch(() => undefined)) ?? (await this.gateway.list(this.prefix));
+      // Older than what was applied: a member behind answered, or etcd lost its data. The leader says which.
+      if (listed.revision < this.revision) listed = await this.gateway.list(this.prefix, 'linearizable');
       if (this.stopped) return;
       if (reason !== undefined) this.settings.onRelist?.(listed.revision < this.revision ? 'lost_data' : reason);
       else this.relistReason = 'resync'; // the first list: every later one is a re-list
       // Lower than before when etcd's data were wiped: the list is the truth all the same.
       this.revision = listed.revision;
+      this.keyCount = listed.entries.size;
       this.watchFrom(this.revision + 1);
       this.safely(() => this.listener.listed(listed.entries, listed.revision));
     } catch (error) {
@@ -118,6 +131,14 @@ export class PrefixWatch {
       if (reason !== undefined && this.relistReason === 'resync') this.relistReason = reason; // tried again, for the same reason
       throw error;
     }
+  }
+
+  /** The periodic check (see `missedChanges`); a deep one lists anyway. */
+  private async check(deep: boolean): Promise<void> {
+    if (this.relistReason === undefined || this.listWanted || this.watch === undefined) return; // a list is due anyway
+    const { revision, generation } = this;
+    const unchanged = () => !this.stopped && this.revision === revision && this.generation === generation;
+    if (deep || (await missedChanges(this.gateway, this.prefix, revision, this.keyCount, unchanged))) this.resync('resync');
   }
 
   private watchFrom(revision: number): void {
@@ -152,6 +173,8 @@ export class PrefixWatch {
       // A resumed watch replays what we already have; the changes of one transaction share a revision.
       if (change.revision <= appliedUpTo) continue;
       (changed ??= new Map()).set(change.key, change.type === 'put' ? change.value : undefined);
+      if (change.type === 'delete') this.keyCount -= 1;
+      else if (change.created === true) this.keyCount += 1;
       if (change.revision > this.revision) this.revision = change.revision;
     }
     if (changed) {

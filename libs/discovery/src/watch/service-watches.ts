@@ -6,6 +6,7 @@ import { EtcdGateway, type PrefixList } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
 import { libraryLogger } from '../util/library-logger.js';
+import { PeriodicChecks } from './periodic-check.js';
 import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
 import { SharedWatches } from './shared-watches.js';
 import { TolerantDecoder } from './tolerant-decoder.js';
@@ -33,6 +34,8 @@ export class ServiceWatches implements OnApplicationShutdown {
   /** One decoder for every watch of this app: an unreadable value is warned about once. */
   readonly decoder: TolerantDecoder;
   private readonly logger: LoggerService;
+  /** The periodic checks of every watch of this app (the catalog's too), in rounds: one count request per round. */
+  private readonly checks: PeriodicChecks;
   private readonly watches: SharedWatches<ServiceWatch>;
   /** First lists read in a batch (`watchRequired`), handed to the watch that starts next for the service. */
   private readonly batchedLists = new Map<string, Promise<PrefixList | undefined>>();
@@ -46,10 +49,11 @@ export class ServiceWatches implements OnApplicationShutdown {
     const { resyncIntervalMs, retry, selfPreservation } = options;
     const onRelist = (reason: RelistReason) => metrics.relisted(reason);
     const onHold = (service: string) => metrics.holdStarted(service);
-    this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation, onRelist, onHold };
+    this.checks = new PeriodicChecks(resyncIntervalMs);
+    this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation, onRelist, onHold, checks: this.checks };
     this.decoder = new TolerantDecoder(options.namespace, this.logger, new Map());
     this.watches = new SharedWatches((service) => this.start(service));
-    reportWatchGauges(metrics, () => this.watches.running());
+    reportWatchGauges(metrics, () => this.running());
   }
 
   get closed(): boolean {
@@ -59,6 +63,11 @@ export class ServiceWatches implements OnApplicationShutdown {
   /** The watch of `service`, if it runs. */
   get(service: string): ServiceWatch | undefined {
     return this.watches.get(service);
+  }
+
+  /** Every watch running now. */
+  running(): Iterable<ServiceWatch> {
+    return this.watches.running();
   }
 
   /** The watch of `service`, kept until shutdown (a service read synchronously or picked from). */
@@ -91,6 +100,7 @@ export class ServiceWatches implements OnApplicationShutdown {
 
   /** Stops every watch; lists stay as they were. */
   async onApplicationShutdown(): Promise<void> {
+    this.checks.stop();
     await this.watches.close();
   }
 

@@ -1,0 +1,87 @@
+/**
+ * The fleet bench's worker: `apps` simulated apps in one process, each a Nest application context of
+ * its own with DiscoveryModule — its own etcd connection (a local gRPC subchannel pool), its lease
+ * kept alive, one registration, and watches of `watched` services: `fleet-common` (where the bench
+ * writes its probes), and two of the `fleet-N` services the apps register under. Reports, as JSON
+ * lines: `ready` once every app has registered and read its lists; `seen` when an app sees a probe;
+ * on SIGUSR2 a deploy wave (every app closed and started again at a random moment within `waveMs`)
+ * and `wave-done`. SIGTERM closes every app.
+ */
+import 'reflect-metadata';
+import { Module, type INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { reportEvent } from '@repo/testing/json-lines';
+import { DiscoveryClient, DiscoveryModule, ServiceRegistry, type EndpointChange } from 'nestjs-etcd-discovery';
+
+const { hosts, apps, firstIndex, services, ttl, waveMs } = JSON.parse(process.env.APP_CONFIG!) as {
+  hosts: string[];
+  apps: number;
+  firstIndex: number;
+  services: number;
+  ttl: number;
+  waveMs: number;
+};
+const now = () => performance.timeOrigin + performance.now();
+
+/** App number `index`: registers under fleet-(index % services), watches fleet-common and the next two services. */
+async function startApp(index: number): Promise<INestApplicationContext> {
+  const own = index % services;
+  const requires = ['fleet-common', `fleet-${(own + 1) % services}`, `fleet-${(own + 2) % services}`];
+  @Module({
+    imports: [
+      DiscoveryModule.forRoot({
+        etcd: { hosts, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } },
+        requires,
+        ttl,
+        // Every app and etcd share this machine's 2 cores: at 1,000 apps a first list can take longer
+        // than the default 5 s in a deploy wave, and a fail-fast start would end the app.
+        connectTimeoutMs: 30_000,
+        logger: false,
+      }),
+    ],
+  })
+  class FleetAppModule {}
+  const app = await NestFactory.createApplicationContext(FleetAppModule, { logger: false, abortOnError: false });
+  await app.init();
+  app.get(DiscoveryClient).changes$('fleet-common').subscribe((change: EndpointChange) => {
+    if (change.type === 'added') reportEvent('seen', { probe: change.endpoint.id, at: now() });
+  });
+  await app.get(ServiceRegistry).register({
+    service: `fleet-${own}`,
+    id: `app-${index}`,
+    host: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
+    port: 8000,
+  });
+  return app;
+}
+
+const running: INestApplicationContext[] = [];
+// A few at a time: a real fleet's apps do not all boot in the same millisecond either.
+for (let start = 0; start < apps; start += 10) {
+  const batch = Array.from({ length: Math.min(10, apps - start) }, (_, offset) => startApp(firstIndex + start + offset));
+  running.push(...(await Promise.all(batch)));
+}
+reportEvent('ready', { apps: running.length });
+
+process.on('SIGUSR2', () => {
+  const startedAt = now();
+  let failed = 0;
+  void Promise.all(
+    running.map(async (app, slot) => {
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * waveMs));
+      await app.close();
+      // A start that fails is counted, and tried again, as a supervisor would.
+      for (;;) {
+        try {
+          running[slot] = await startApp(firstIndex + slot);
+          return;
+        } catch {
+          failed += 1;
+        }
+      }
+    }),
+  ).then(() => reportEvent('wave-done', { ms: now() - startedAt, failed }));
+});
+process.on('SIGTERM', () => {
+  void Promise.all(running.map((app) => app.close())).then(() => process.exit(0));
+});

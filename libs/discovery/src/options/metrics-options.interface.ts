@@ -1,0 +1,5 @@
+/** `metrics` of `DiscoveryModuleOptions`. */
+export interface MetricsOptions {
+  /** Attempts and ejections by instance (`server.address`) as well as by service. @default false */
+  perInstance?: boolean;
+}
