@@ -53,36 +53,45 @@ async function delivery(what: string, discovery: DiscoveryClient, members: EtcdS
   measured(`${what}: watcher had it after the write`, Date.now() - writtenAt);
 }
 
-/** Checks, over two TTLs, that `key` stays stored under a live lease. */
-async function expectStaysRegistered(client: Etcd3, key: string): Promise<void> {
+/**
+ * Checks, over two TTLs, that `key` stays stored under a live lease. On failure it says what the app
+ * reported meanwhile (lease lost, retries, re-registered): this is the check that failed now and
+ * then in full-suite runs, and the app's events say how.
+ */
+async function expectStaysRegistered(client: Etcd3, key: string, app: AppProcess): Promise<void> {
   const until = Date.now() + 2 * ttl * 1000;
-  while (Date.now() < until) {
-    await waitFor(`${key} to be stored`, async () => (await readKeys(client, '/services/')).has(key), { timeoutMs: 5000 });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+  try {
+    while (Date.now() < until) {
+      await waitFor(`${key} to be stored`, async () => (await readKeys(client, '/services/')).has(key), { timeoutMs: 5000 });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } catch (error) {
+    const events = app.messages.filter((message) => message.event === 'registration').map(({ event: _event, ...rest }) => JSON.stringify(rest));
+    throw new Error(`${(error as Error).message}\nthe app's registration events:\n${events.join('\n')}`);
   }
 }
 
 describe('on a 3-node etcd cluster', () => {
   it('a killed leader: registrations stay, watchers keep delivering, the clients use the other members', async () => {
-    const { key } = await registeredApp('steady');
+    const { app, key } = await registeredApp('steady');
     const discovery = await consumer(['steady', 'news']);
     const leader = await cluster.leader();
     await leader.stop('SIGKILL');
     const survivors = cluster.members.filter((member) => member !== leader);
     await delivery('leader killed', discovery, survivors, 'after-kill', 15_000);
-    await expectStaysRegistered(cluster.client(survivors), key);
+    await expectStaysRegistered(cluster.client(survivors), key, app);
     expect(discovery.pick('steady').id).toBe(key.split('/').at(-1));
   });
 
   it('a frozen (SIGSTOP) and thawed leader: registrations stay, watchers keep delivering', async () => {
-    const { key } = await registeredApp('steady');
+    const { app, key } = await registeredApp('steady');
     const discovery = await consumer(['steady', 'news']);
     const leader = await cluster.leader();
     leader.signal('SIGSTOP');
     const others = cluster.members.filter((member) => member !== leader);
     try {
       await delivery('leader frozen', discovery, others, 'while-frozen', 30_000);
-      await expectStaysRegistered(cluster.client(others), key);
+      await expectStaysRegistered(cluster.client(others), key, app);
     } finally {
       leader.signal('SIGCONT');
     }
