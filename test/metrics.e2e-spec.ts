@@ -92,6 +92,22 @@ describe('discovery metrics on a real etcd', () => {
       expect(rounds).toBeGreaterThanOrEqual(3);
       expect(rounds).toBeLessThanOrEqual(11);
       expect((points(await collect(), 'discovery.watch.relists').resync ?? 0) - resyncsBefore).toBe(0);
+
+      // Compacted past the revision the quiet service's watch applied: its counts are made now, and
+      // still no re-list.
+      const { header } = await client.kv.range({ key: Buffer.from('/services/'), count_only: true });
+      await client.kv.compact({ revision: header.revision, physical: true });
+      const answered = () => etcd.metric('grpc_server_handled_total', 'grpc_code="OK",grpc_method="Txn"');
+      const refused = () => etcd.metric('grpc_server_handled_total', 'grpc_code="OutOfRange",grpc_method="Txn"');
+      const [answeredBefore, refusedBefore] = [await answered(), await refused()];
+      await new Promise((resolve) => setTimeout(resolve, 3_500));
+      const [answeredAfter, refusedAfter] = [(await answered()) - answeredBefore, (await refused()) - refusedBefore];
+      console.log(`[measured] after a compaction, 3.5 s: ${refusedAfter} count transactions refused (a revision compacted), ${answeredAfter} answered (counted now)`);
+      expect(refusedAfter).toBeGreaterThanOrEqual(2);
+      // Each refused one followed by one counted now (the last may still be on its way when read).
+      expect(answeredAfter).toBeGreaterThanOrEqual(refusedAfter - 1);
+      expect(answeredAfter).toBeLessThanOrEqual(refusedAfter);
+      expect((points(await collect(), 'discovery.watch.relists').resync ?? 0) - resyncsBefore).toBe(0);
     } finally {
       await checking.close();
     }

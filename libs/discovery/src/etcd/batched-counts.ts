@@ -12,18 +12,13 @@ interface Asked {
 
 /**
  * Counts asked for in the same tick (an app's periodic round: one per watch) go to etcd together,
- * one transaction of count-only ranges per 128, so that the round costs etcd one request.
- * `together` makes that transaction; when it fails for a reason one count alone may not have
- * (a revision compacted, a member behind), each is asked on its own (`alone`).
+ * one request per 128 (`together`, which answers each in order), so that a round costs etcd one
+ * request per app, whatever it watches.
  */
 export class BatchedCounts {
   private pending: Asked[] = [];
 
-  constructor(
-    private readonly together: (asked: readonly { prefix: string; revision: number }[]) => Promise<PrefixCount[]>,
-    private readonly alone: (prefix: string, revision: number) => Promise<PrefixCount>,
-    private readonly retryAlone: (error: unknown) => boolean,
-  ) {}
+  constructor(private readonly together: (asked: readonly { prefix: string; revision: number }[]) => Promise<PrefixCount[]>) {}
 
   count(prefix: string, revision: number): Promise<PrefixCount> {
     return new Promise((resolve, reject) => {
@@ -42,8 +37,7 @@ export class BatchedCounts {
       const counts = await this.together(batch);
       batch.forEach((asked, index) => asked.resolve(counts[index]!));
     } catch (error) {
-      if (!this.retryAlone(error)) return batch.forEach((asked) => asked.reject(error));
-      for (const asked of batch) this.alone(asked.prefix, asked.revision).then(asked.resolve, asked.reject);
+      for (const asked of batch) asked.reject(error);
     }
   }
 }

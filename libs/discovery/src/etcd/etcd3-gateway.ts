@@ -31,11 +31,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   private readonly connections: EtcdConnections;
   private readonly client: EtcdClient;
   private readonly callTimeoutMs: number;
-  private readonly counts = new BatchedCounts(
-    (asked) => this.countTogether(asked),
-    (prefix, revision) => this.countAlone(prefix, revision),
-    (error) => isCompacted(error) || isFutureRevision(error),
-  );
+  private readonly counts = new BatchedCounts((asked) => this.countTogether(asked));
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
     super();
@@ -129,29 +125,29 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     return this.counts.count(prefix, revision);
   }
 
+  /**
+   * One transaction of count-only ranges, each at the revision asked, serializable. When one of
+   * those revisions is compacted away, all are counted now (the answers say so); when the member is
+   * behind one of them, the leader counts: still one more request, never one per prefix.
+   */
   private async countTogether(asked: readonly { prefix: string; revision: number }[]): Promise<PrefixCount[]> {
+    try {
+      return await this.countRanges(asked, true, true);
+    } catch (error) {
+      if (isCompacted(error)) return this.countRanges(asked, false, true);
+      if (isFutureRevision(error)) return this.countRanges(asked, true, false);
+      throw error;
+    }
+  }
+
+  private async countRanges(asked: readonly { prefix: string; revision: number }[], atRevision: boolean, serializable: boolean): Promise<PrefixCount[]> {
     const ranges = asked.map(({ prefix, revision }) => {
       const { start: key, end } = Range.prefix(prefix);
-      return { request_range: { key, range_end: end, count_only: true, revision, serializable: true } };
+      return { request_range: { key, range_end: end, count_only: true, revision: atRevision ? revision : 0, serializable } };
     });
     const response = await this.client.kv.txn({ success: ranges }, this.deadline());
     const now = Number(response.header.revision);
-    return response.responses.map(({ response_range: range }, index) => ({ count: Number(range!.count), revision: asked[index]!.revision || now }));
-  }
-
-  private async countAlone(prefix: string, revision: number): Promise<PrefixCount> {
-    const { start: key, end } = Range.prefix(prefix);
-    const countAt = async (at: number, serializable: boolean): Promise<PrefixCount> => {
-      const response = await this.client.kv.range({ key, range_end: end, count_only: true, revision: at, serializable }, this.deadline());
-      return { count: Number(response.count), revision: at === 0 ? Number(response.header.revision) : at };
-    };
-    try {
-      return await countAt(revision, true);
-    } catch (error) {
-      if (isCompacted(error)) return countAt(0, true); // etcd keeps that revision no more: count now
-      if (isFutureRevision(error)) return countAt(revision, false); // a member behind: ask the leader
-      throw error;
-    }
+    return response.responses.map(({ response_range: range }, index) => ({ count: Number(range!.count), revision: (atRevision && asked[index]!.revision) || now }));
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {

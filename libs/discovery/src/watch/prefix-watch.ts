@@ -41,7 +41,7 @@ export interface PrefixWatchListener {
  * - lists are serializable (any member or grpc-proxy answers); one older than what was applied (a
  *   member behind) is read again from the leader, so that nothing applied is ever taken back;
  * - a periodic check is a last safety net: etcd counts the prefix at the revision applied (from its
- *   index, no value read); a list repairs any difference (see `PeriodicCheck`).
+ *   index, no value read); a list repairs any difference (see `PeriodicChecks`).
  * While etcd is unreachable the listener hears nothing, so what it holds stays. Listeners never see an
  * exception from here, and one from a listener never reaches the gRPC stream (etcd3 would rethrow it).
  */
