@@ -17,6 +17,10 @@ class FakeEtcd {
   readonly tokensIssued: string[] = [];
   /** Ranges answered UNAVAILABLE while this is set (a member that fails). */
   unavailable = false;
+  /** Ranges never answered while this is set (a frozen member: its connection stays open). */
+  silent = false;
+  /** Ranges this member has received. */
+  ranges = 0;
   private server: Server | undefined;
   private validToken = '';
 
@@ -35,6 +39,8 @@ class FakeEtcd {
     });
     server.addService(KV.service, {
       range: (call: ServerUnaryCall<unknown, unknown>, reply: sendUnaryData<unknown>) => {
+        this.ranges += 1;
+        if (this.silent) return;
         if (this.unavailable) return reply({ code: status.UNAVAILABLE, details: 'stand-in member unavailable' });
         const token = call.metadata.get('token')[0];
         if (this.tokensIssued.length > 0 && token !== this.validToken) return reply({ code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' });
@@ -108,6 +114,27 @@ describe('EtcdConnections', () => {
     connections.markFailed(connections.members[0]!, Object.assign(new Error('16 UNAUTHENTICATED: etcdserver: invalid auth token'), { code: 16 }));
     await connections.exec('KV', 'range', range, deadline());
     expect(etcd.tokensIssued).toEqual(['t1', 't2']);
+  });
+
+  it('tries a member that left a call unanswered after the others for a while, and a deadline already past blames no member', async () => {
+    const frozen = await started();
+    const live = await started();
+    frozen.silent = true;
+    const connections = connect([frozen.host, live.host]);
+    const shortDeadline = () => ({ deadline: Date.now() + 300 });
+    // Until a call lands on the frozen member first: it waits out the deadline there, and the retry on
+    // the live one (same deadline, already past) fails at once.
+    await waitFor('a call to reach the frozen member', async () => {
+      await connections.exec('KV', 'range', range, shortDeadline()).catch(() => undefined);
+      return frozen.ranges > 0;
+    });
+    expect(connections.members.map((member) => member.unanswered)).toEqual([true, false]);
+    // The retries of that call may have gone there too, past their deadline: let them arrive.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const reached = frozen.ranges;
+    // Picked at random, half of these would go to the frozen member first and fail.
+    for (let call = 0; call < 20; call += 1) await connections.exec('KV', 'range', range, shortDeadline());
+    expect(frozen.ranges).toBe(reached);
   });
 
   it('holds one connection per member through failures and restarts of the member, whatever service is called', async () => {

@@ -4,6 +4,7 @@ import {
   castGrpcError,
   ClientClosedError,
   EtcdInvalidAuthTokenError,
+  GRPCDeadlineExceededError,
   isRecoverableError,
   type CallContext,
   type CallOptionsFactory,
@@ -11,17 +12,24 @@ import {
   type IOptions,
 } from 'etcd3';
 import { EtcdMember } from './etcd-member.js';
+import { membersInTryOrder } from './member-order.js';
 import type { EtcdServiceName } from './etcd-services.js';
 import { EtcdToken } from './etcd-token.js';
 import { resolveCallOptions, unaryCall } from './unary-call.js';
+
+/** How long a member that left a call unanswered is tried after the others. */
+const UNANSWERED_MS = 10_000;
+/** A call that failed its deadline sooner than this did not give the member a fair chance to answer. */
+const MIN_FAIR_WAIT_MS = 100;
 
 /**
  * The connections of one etcd client: one `EtcdMember` per host in `etcd.hosts`, each with a single
  * channel kept for the client's life. It takes the place of etcd3's `ConnectionPool` under etcd3's
  * own RPC clients, watch manager and request builders (they need only etcd3's `ICallable`), and
- * keeps its behaviour — hosts tried in a shuffled order, the `faultHandling` policies, `auth`,
- * `credentials`, `defaultCallOptions` — except that a failure never closes a channel (see
- * `EtcdMember`): an app holds at most one connection per member, whatever happened before.
+ * keeps its behaviour — hosts tried in a shuffled order (`membersInTryOrder`), the `faultHandling`
+ * policies, `auth`, `credentials`, `defaultCallOptions` — except that a failure never closes a
+ * channel (see `EtcdMember`): an app holds at most one connection per member, whatever happened
+ * before.
  */
 export class EtcdConnections implements ICallable<EtcdMember> {
   readonly callOptionsFactory: CallOptionsFactory | undefined;
@@ -60,7 +68,7 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   }
 
   private async execOnce<T>(service: EtcdServiceName, method: string, params: unknown, options?: CallOptions): Promise<T> {
-    const order = this.shuffledMembers();
+    const order = membersInTryOrder(this.members);
     const context = { service, method, params, isStream: false } as CallContext;
     let lastError: unknown;
     try {
@@ -89,7 +97,7 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   async withConnection<R>(
     service: EtcdServiceName,
     fn: (args: { resource: EtcdMember; client: Client; metadata: Metadata }) => Promise<R> | R,
-    order: Iterator<EtcdMember> = this.shuffledMembers(),
+    order: Iterator<EtcdMember> = membersInTryOrder(this.members),
   ): Promise<R> {
     if (this.closed) throw new ClientClosedError(service);
     const metadata = await this.token.metadata();
@@ -97,14 +105,21 @@ export class EtcdConnections implements ICallable<EtcdMember> {
     for (let tried = 0; tried < this.members.length; tried += 1) {
       const member = order.next().value as EtcdMember;
       let calledThrough = false;
+      const startedAt = Date.now();
       try {
         return await member.policy.execute(() => {
           calledThrough = true;
           return fn({ resource: member, client: member.client(service), metadata });
         });
       } catch (error) {
-        if (calledThrough) throw castGrpcError(error as Error);
-        lastError = error;
+        if (!calledThrough) {
+          lastError = error;
+          continue;
+        }
+        const failure = castGrpcError(error as Error);
+        // Only if it had time to answer: a retry of a call whose deadline has passed fails at once, anywhere.
+        if (failure instanceof GRPCDeadlineExceededError && Date.now() - startedAt >= MIN_FAIR_WAIT_MS) member.markUnanswered(UNANSWERED_MS);
+        throw failure;
       }
     }
     throw castGrpcError(lastError as Error);
@@ -117,6 +132,8 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   markFailed(member: EtcdMember, error: Error): void {
     const failure = castGrpcError(error);
     if (failure instanceof EtcdInvalidAuthTokenError) this.token.invalidate();
+    // A stream's deadline is its own (a keepalive's attempt): it had all of it.
+    if (failure instanceof GRPCDeadlineExceededError) member.markUnanswered(UNANSWERED_MS);
     member.policy.execute(() => Promise.reject(failure)).catch(() => undefined);
   }
 
@@ -153,18 +170,6 @@ export class EtcdConnections implements ICallable<EtcdMember> {
         listener();
       } catch {
         // A listener's bug must not stop the others, nor grpc-js' state callbacks.
-      }
-    }
-  }
-
-  /** The members, endlessly, each round in a new random order (a Fisher-Yates shuffle per round). */
-  private *shuffledMembers(): Generator<EtcdMember, never> {
-    const members = [...this.members];
-    for (;;) {
-      for (let index = members.length - 1; index >= 0; index -= 1) {
-        const other = Math.floor((index + 1) * Math.random());
-        [members[other], members[index]] = [members[index]!, members[other]!];
-        yield members[index]!;
       }
     }
   }

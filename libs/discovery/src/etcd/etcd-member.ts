@@ -17,6 +17,7 @@ export class EtcdMember {
   private readonly channel: Channel;
   private readonly clients = new Map<EtcdServiceName, Client>();
   private closed = false;
+  private unansweredUntil = 0;
 
   constructor(
     /** `host:port`, without `http://` or `https://`. */
@@ -51,6 +52,18 @@ export class EtcdMember {
   get stalled(): boolean {
     const state = this.channel.getConnectivityState(false);
     return state !== connectivityState.READY && state !== connectivityState.IDLE;
+  }
+
+  /**
+   * Whether a call or stream on it got no answer before its deadline lately (`markUnanswered`): a
+   * frozen or partitioned member keeps its TCP connection, so nothing else tells it from a live one.
+   */
+  get unanswered(): boolean {
+    return Date.now() < this.unansweredUntil;
+  }
+
+  markUnanswered(forMs: number): void {
+    this.unansweredUntil = Date.now() + forMs;
   }
 
   /**

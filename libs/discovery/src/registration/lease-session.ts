@@ -53,21 +53,23 @@ export class LeaseSession {
   }
 
   /**
-   * One keepalive round. etcd3 sends each call to a randomly chosen member, so a member that is
-   * frozen or partitioned swallows some calls: a failed attempt is retried (with short attempts,
-   * since a healthy member answers in milliseconds) until the round's time is up — at most every
-   * 100 ms, since a refused connection fails in a millisecond: retried at once, an outage would
-   * keep a core busy with failing calls.
+   * One keepalive round, every TTL/3. etcd3 sends each call to a member picked at random, so a
+   * member that is frozen or partitioned swallows some calls: a failed attempt is retried (with
+   * short attempts, since a healthy member answers in milliseconds; the member that did not answer
+   * is tried last for a while, see `membersInTryOrder`) until one is answered or no keepalive has
+   * succeeded for a whole TTL — at most every 100 ms, since a refused connection fails in a
+   * millisecond: retried at once, an outage would keep a core busy with failing calls. The round
+   * does not stop at the next tick: that tick finds it still running and passes, and a round that
+   * gave up there left the lease two rounds without a keepalive (with a TTL of 5 s and a frozen
+   * member, the lease expired).
    */
   private async keepAlive(): Promise<void> {
     if (this.keepaliveInFlight || this.state !== 'alive') return;
     this.keepaliveInFlight = true;
     const interval = (this.ttlSeconds * 1000) / 3;
     const attemptMs = Math.min(this.callTimeoutMs, Math.max(500, interval / 3));
-    const roundEnds = Date.now() + interval;
-    let lastError: unknown;
     try {
-      while (this.state === 'alive' && Date.now() < roundEnds) {
+      while (this.state === 'alive') {
         const attemptStarted = Date.now();
         try {
           const ttl = await this.gateway.keepAlive(this.leaseId, attemptMs);
@@ -75,15 +77,15 @@ export class LeaseSession {
           else this.markLost('etcd reports the lease expired or revoked');
           return;
         } catch (error) {
-          lastError = error;
           this.onKeepaliveFailed();
+          const silentMs = Date.now() - this.lastSuccess;
+          if (silentMs >= this.ttlSeconds * 1000) {
+            this.markLost(`no keepalive succeeded for ${Math.round(silentMs / 1000)} s (${(error as Error).message})`);
+            return;
+          }
         }
         const spacing = MIN_ATTEMPT_SPACING_MS - (Date.now() - attemptStarted);
-        if (spacing > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(spacing, roundEnds - Date.now())));
-      }
-      const silentMs = Date.now() - this.lastSuccess;
-      if (silentMs >= this.ttlSeconds * 1000) {
-        this.markLost(`no keepalive succeeded for ${Math.round(silentMs / 1000)} s (${(lastError as Error | undefined)?.message})`);
+        if (spacing > 0) await new Promise((resolve) => setTimeout(resolve, spacing));
       }
     } finally {
       this.keepaliveInFlight = false;

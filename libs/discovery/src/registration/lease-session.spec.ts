@@ -1,0 +1,75 @@
+import type { EtcdGateway } from '../etcd/etcd-gateway.js';
+import { LeaseSession } from './lease-session.js';
+
+const TTL_SECONDS = 5;
+
+/**
+ * A lease as etcd keeps it: it expires TTL after its last renewal, and a keepalive that comes later
+ * is answered TTL 0. While `unanswered(now)` holds, keepalives get no answer (a frozen member): they
+ * fail when the attempt's time is up.
+ */
+class LeaseAsEtcdKeepsIt {
+  expiresAt = Date.now() + TTL_SECONDS * 1000;
+  attempts = 0;
+
+  constructor(private readonly unanswered: (now: number) => boolean) {}
+
+  keepAlive(_leaseId: string, timeoutMs: number): Promise<number> {
+    this.attempts += 1;
+    // As a real attempt does, it fails a little after its time is up (timers, the stream's cancel).
+    if (this.unanswered(Date.now())) return new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no keepalive answer')), timeoutMs + 20));
+    if (Date.now() >= this.expiresAt) return Promise.resolve(0);
+    this.expiresAt = Date.now() + TTL_SECONDS * 1000;
+    return Promise.resolve(TTL_SECONDS);
+  }
+}
+
+function session(lease: LeaseAsEtcdKeepsIt, lost: string[]): LeaseSession {
+  return new LeaseSession(lease as unknown as EtcdGateway, 'lease-1', TTL_SECONDS, 5000, () => undefined, (_session, reason) => lost.push(reason));
+}
+
+beforeEach(() => vi.useFakeTimers({ now: 0 }));
+afterEach(() => vi.useRealTimers());
+
+describe('LeaseSession keepalives', () => {
+  it('a round that gets no answer goes on past the next tick: the lease is renewed as soon as the member answers again', async () => {
+    // Renewed at 1.67 s (etcd would expire it at 6.67 s); no answer from 3 s to 5.2 s. A round that
+    // gave up at its end (5 s) let the tick there pass and tried next at 6.67 s, a whole TTL after
+    // the last renewal: with a frozen member, 1 round in 27 ended so, and the lease expired.
+    const lease = new LeaseAsEtcdKeepsIt((now) => now >= 3000 && now < 5200);
+    const lost: string[] = [];
+    const keeper = session(lease, lost);
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(lease.expiresAt).toBeGreaterThan(5200 + TTL_SECONDS * 1000); // renewed after the member answered again, before the next tick
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(lost).toEqual([]);
+    expect(keeper.alive).toBe(true);
+    keeper.stop();
+  });
+
+  it('reports the lease lost once no keepalive has been answered for a whole TTL, and stops trying', async () => {
+    const lease = new LeaseAsEtcdKeepsIt((now) => now >= 3000);
+    const lost: string[] = [];
+    const keeper = session(lease, lost);
+    // Last answered at 1.67 s: lost at the first failed attempt 5 s after that (attempts end every 0.58 s).
+    await vi.advanceTimersByTimeAsync(6500);
+    expect(lost).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1200);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(/^no keepalive succeeded for [56] s \(no keepalive answer\)$/);
+    expect(keeper.alive).toBe(false);
+    const attempts = lease.attempts;
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(lease.attempts).toBe(attempts);
+  });
+
+  it('reports the lease lost when etcd answers that it no longer knows it', async () => {
+    const lease = new LeaseAsEtcdKeepsIt(() => false);
+    lease.expiresAt = 1000; // revoked from outside before the first keepalive
+    const lost: string[] = [];
+    const keeper = session(lease, lost);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(lost).toEqual(['etcd reports the lease expired or revoked']);
+    expect(keeper.alive).toBe(false);
+  });
+});
