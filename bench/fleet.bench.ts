@@ -1,33 +1,25 @@
-import { readFileSync } from 'node:fs';
-import { EtcdCluster, EtcdGrpcProxy, putEndpoint, testEndpoint, type AppProcess } from '@repo/testing';
-import type { Etcd3 } from 'etcd3';
+import { EtcdCluster, EtcdGrpcProxy, type AppProcess } from '@repo/testing';
+import { type AtRest, type Deliveries, type Fleet, measureAtRest, measureDeliveries, PROBES, TTL } from './fleet-measures.js';
 import { cpuTimeMs, quick, sleep, startProcess } from './harness.js';
 import { format, percentile, record } from './report.js';
 
 /** The `fleet-N` services the simulated apps register under; each app watches fleet-common and two of them. */
 const SERVICES = 10;
 const APPS_PER_WORKER = 125;
-const TTL = 10;
 const WAVE_MS = 30_000;
-const STEADY_MS = quick ? 10_000 : 20_000;
-const PROBES = 10;
 const IDLE_MS = 10_000;
-
-interface Fleet {
-  workers: AppProcess[];
-  /** When each app saw probe `id` (ms since the epoch, its clock: the same machine's). */
-  seen(id: string): number[];
-}
 
 /**
  * What a fleet costs etcd: a 3-member cluster on loopback and `size` simulated apps (bench/processes/
  * fleet-apps.ts: each its own connection, lease, registration and watches, through the library),
- * directly and through one `etcd grpc-proxy`. At rest: etcd's CPU and memory, requests per second, a
- * keepalive's latency; a probe written to a service every app watches: how long until each app saw it;
- * a deploy wave (every app closed and started again within 30 s): etcd's CPU meanwhile.
+ * directly and through one `etcd grpc-proxy`, each next to the same fleet written on etcd3 alone
+ * (fleet-bare-apps.ts: a lease, a put, 3 watches, no library) on the same cluster. At rest: etcd's
+ * CPU and memory, requests per second, a keepalive's latency, the apps' own CPU; a probe written to
+ * a service every app watches: how long until each app saw it; a deploy wave (every app closed and
+ * started again within 30 s): etcd's CPU meanwhile.
  */
 export async function benchFleet(): Promise<void> {
-  const sizes = quick ? [200] : [250, 1_000];
+  const sizes = fleetSizes() ?? (quick ? [200] : [250, 1_000]);
   console.log(`\nFleet: ${sizes.map(format).join(' / ')} simulated apps on a 3-member etcd, directly and through etcd grpc-proxy`);
   for (const size of sizes) {
     for (const viaProxy of [false, true]) {
@@ -43,6 +35,15 @@ export async function benchFleet(): Promise<void> {
   }
 }
 
+/** `--fleet-sizes 500,2000`: other fleet sizes than the default ones. */
+function fleetSizes(): number[] | undefined {
+  const at = process.argv.indexOf('--fleet-sizes');
+  if (at < 0) return undefined;
+  const sizes = (process.argv[at + 1] ?? '').split(',').map(Number);
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error(`--fleet-sizes takes whole numbers separated by commas, e.g. 500,2000 (got ${process.argv[at + 1]})`);
+  return sizes;
+}
+
 async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefined, size: number): Promise<void> {
   const label = `${format(size)} apps, ${proxy ? 'through grpc-proxy' : 'direct'}`;
   const hosts = proxy ? [proxy.host] : cluster.hosts;
@@ -52,63 +53,52 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
   const idleBefore = etcdPids.map(cpuTimeMs);
   await sleep(IDLE_MS);
   const idleShare = (etcdPids.reduce((sum, pid, index) => sum + cpuTimeMs(pid) - idleBefore[index]!, 0) / IDLE_MS) * 100;
+
+  // The baseline: the same fleet written on etcd3 alone, on the same cluster, just before.
+  const bareFleet = await startFleet('fleet-bare-apps.js', hosts, size);
+  let bare: { atRest: AtRest; deliveries: Deliveries };
+  try {
+    bare = { atRest: await measureAtRest(cluster, proxy, client, bareFleet), deliveries: await measureDeliveries(client, bareFleet, size, 'bare') };
+  } finally {
+    await Promise.all(bareFleet.workers.map((worker) => worker.stop()));
+  }
+
   const startedAt = performance.now();
-  const fleet = await startFleet(hosts, size);
+  const fleet = await startFleet('fleet-apps.js', hosts, size);
   try {
     const bootMs = performance.now() - startedAt;
-
-    // At rest.
-    const before = { cpu: etcdPids.map(cpuTimeMs), proxyCpu: proxy ? cpuTimeMs(proxy.pid!) : 0, requests: await requestCounts(cluster) };
-    const keepalives = await keepaliveLatencies(client, STEADY_MS);
-    const cpuShare = (etcdPids.reduce((sum, pid, index) => sum + cpuTimeMs(pid) - before.cpu[index]!, 0) / STEADY_MS) * 100;
-    const proxyShare = proxy ? ((cpuTimeMs(proxy.pid!) - before.proxyCpu) / STEADY_MS) * 100 : 0;
-    const after = await requestCounts(cluster);
-    const perSecond = (key: keyof typeof after) => ((after[key] - before.requests[key]) * 1000) / STEADY_MS;
-    const rssMb = etcdPids.reduce((sum, pid) => sum + rss(pid), 0);
+    const atRest = await measureAtRest(cluster, proxy, client, fleet);
     record({
       section: 'fleet',
-      name: `${label}: etcd CPU at rest (3 members together)`,
-      value: cpuShare,
+      name: `${label}: etcd CPU at rest (3 members together; the same cluster with no app: ${format(idleShare)} %)`,
+      value: atRest.etcdShare,
       unit: '% of a core',
-      baseline: { name: 'the same cluster with no app', value: idleShare },
+      baseline: { name: 'the same fleet on bare etcd3', value: bare.atRest.etcdShare },
     });
-    if (proxy) record({ section: 'fleet', name: `${label}: the proxy's own CPU at rest`, value: proxyShare, unit: '% of a core' });
-    record({ section: 'fleet', name: `${label}: etcd memory (3 members together)`, value: rssMb, unit: 'MB' });
+    if (proxy) record({ section: 'fleet', name: `${label}: the proxy's own CPU at rest`, value: atRest.proxyShare, unit: '% of a core', baseline: { name: 'bare etcd3', value: bare.atRest.proxyShare } });
+    record({ section: 'fleet', name: `${label}: etcd memory (3 members together)`, value: atRest.etcdRssMb, unit: 'MB', baseline: { name: 'bare etcd3', value: bare.atRest.etcdRssMb } });
     record({
       section: 'fleet',
-      name: `${label}: requests reaching etcd at rest (keepalives ${format(perSecond('keepalives'))}/s, ranges and txns ${format(perSecond('reads'))}/s)`,
-      value: perSecond('keepalives') + perSecond('reads'),
+      name: `${label}: requests reaching etcd at rest (keepalives ${format(atRest.keepalivesPerSecond)}/s, ranges and txns ${format(atRest.readsPerSecond)}/s)`,
+      value: atRest.keepalivesPerSecond + atRest.readsPerSecond,
       unit: '/s',
+      baseline: { name: 'bare etcd3', value: bare.atRest.keepalivesPerSecond + bare.atRest.readsPerSecond },
     });
-    record({ section: 'fleet', name: `${label}: a keepalive's latency at rest, p99 (p50 ${format(percentile(keepalives, 50))} ms)`, value: percentile(keepalives, 99), unit: 'ms' });
+    record({ section: 'fleet', name: `${label}: a keepalive's latency at rest, p99 (p50 ${format(percentile(atRest.keepalives, 50))} ms)`, value: percentile(atRest.keepalives, 99), unit: 'ms' });
+    record({ section: 'fleet', name: `${label}: each app's own CPU at rest`, value: atRest.appsCpuPerApp, unit: 'µs per s', baseline: { name: 'a bare etcd3 app', value: bare.atRest.appsCpuPerApp } });
     record({ section: 'fleet', name: `${label}: started and registered, every app's lists read`, value: bootMs / 1000, unit: 's' });
 
-    // A change reaching every app; next to it, a bare etcd3 watcher of this process (on the members
-    // directly), and the CPU the apps' processes used meanwhile: whose time a slow delivery is.
-    const delays: number[] = [];
-    const bareDelays: number[] = [];
-    const bareSeen = new Map<string, number>();
-    const bare = await client.watch().prefix('/services/fleet-common/').create();
-    bare.on('put', (kv) => bareSeen.set(kv.key.toString().split('/').at(-1)!, performance.timeOrigin + performance.now()));
-    const workersCpu = fleet.workers.map((worker) => cpuTimeMs(worker.child.pid!));
-    for (let probe = 0; probe < PROBES; probe += 1) {
-      const id = `probe-${probe}`;
-      const writtenAt = performance.timeOrigin + performance.now();
-      await putEndpoint(client, testEndpoint('fleet-common', id, 9000 + probe, { host: '127.0.0.1' }));
-      await waitUntil(() => fleet.seen(id).length >= size && bareSeen.has(id), 30_000);
-      delays.push(...fleet.seen(id).map((at) => at - writtenAt));
-      bareDelays.push(bareSeen.get(id)! - writtenAt);
-      await sleep(500);
-    }
-    // The apps' CPU per change, all apps together (their idle work in those seconds included).
-    const appsCpuPerChange = fleet.workers.reduce((sum, worker, index) => sum + cpuTimeMs(worker.child.pid!) - workersCpu[index]!, 0) / PROBES;
-    await bare.cancel();
+    const { delays, bareWatcherDelays, appsCpuPerChange } = await measureDeliveries(client, fleet, size, 'library');
+    const bareDelays = bare.deliveries.delays;
     record({
       section: 'fleet',
-      name: `${label}: a change reaching every app, p99 (p50 ${format(percentile(delays, 50))} ms, ${PROBES} changes × ${format(size)} apps; the apps used ${format(appsCpuPerChange)} ms of CPU per change, together)`,
+      name:
+        `${label}: a change reaching every app, p99 (p50 ${format(percentile(delays, 50))} ms, ${PROBES} changes × ${format(size)} apps; ` +
+        `the apps used ${format(appsCpuPerChange)} ms of CPU per change together, bare etcd3 apps ${format(bare.deliveries.appsCpuPerChange)} ms; ` +
+        `a bare etcd3 watcher on the members had it in p50 ${format(percentile(bareWatcherDelays, 50))} / p99 ${format(percentile(bareWatcherDelays, 99))} ms)`,
       value: percentile(delays, 99),
       unit: 'ms',
-      baseline: { name: `a bare etcd3 watcher on the members, in the bench's process, p99 (p50 ${format(percentile(bareDelays, 50))} ms)`, value: percentile(bareDelays, 99) },
+      baseline: { name: `the same fleet on bare etcd3, p99 (p50 ${format(percentile(bareDelays, 50))} ms)`, value: percentile(bareDelays, 99) },
       target: '≤ 100 ms',
       met: percentile(delays, 99) <= 100,
     });
@@ -132,56 +122,16 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
   }
 }
 
-async function startFleet(hosts: string[], size: number): Promise<Fleet> {
+async function startFleet(script: string, hosts: string[], size: number): Promise<Fleet> {
   const workers: AppProcess[] = [];
   for (let first = 0; first < size; first += APPS_PER_WORKER) {
     const apps = Math.min(APPS_PER_WORKER, size - first);
     const config = { hosts, apps, firstIndex: first, services: SERVICES, ttl: TTL, waveMs: WAVE_MS };
-    workers.push(startProcess('fleet-apps.js', { APP_CONFIG: JSON.stringify(config) }, ['--max-old-space-size=4096']));
+    workers.push(startProcess(script, { APP_CONFIG: JSON.stringify(config) }, ['--max-old-space-size=4096']));
   }
   await Promise.all(workers.map((worker) => worker.waitForMessage('ready', 300_000)));
   const seen = (id: string) =>
     workers.flatMap((worker) => worker.messages.filter((message) => message.event === 'seen' && message.probe === id).map((message) => message.at as number));
-  return { workers, seen };
+  return { workers, size, seen };
 }
 
-/** Keepalive and read requests handled by the members so far. */
-async function requestCounts(cluster: EtcdCluster): Promise<{ keepalives: number; reads: number }> {
-  let keepalives = 0;
-  let reads = 0;
-  for (const member of cluster.members) {
-    keepalives += await member.metric('grpc_server_msg_received_total', 'grpc_method="LeaseKeepAlive"');
-    reads += await member.metric('grpc_server_handled_total', 'grpc_method="Range"');
-    reads += await member.metric('grpc_server_handled_total', 'grpc_method="Txn"');
-  }
-  return { keepalives, reads };
-}
-
-/** A lease of this process kept alive every 500 ms for `ms`: each keepalive's round trip. */
-async function keepaliveLatencies(client: Etcd3, ms: number): Promise<number[]> {
-  const lease = client.lease(TTL, { autoKeepAlive: false });
-  await lease.grant();
-  const latencies: number[] = [];
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    const startedAt = performance.now();
-    await lease.keepaliveOnce();
-    latencies.push(performance.now() - startedAt);
-    await sleep(500);
-  }
-  await lease.revoke();
-  return latencies;
-}
-
-function rss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'))!;
-  return Number(line.split(/\s+/)[1]) / 1024;
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('the fleet did not see the change in time');
-    await sleep(20);
-  }
-}

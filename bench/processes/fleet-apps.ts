@@ -12,6 +12,8 @@ import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { reportEvent } from '@repo/testing/json-lines';
 import { DiscoveryClient, DiscoveryModule, ServiceRegistry, type EndpointChange } from 'nestjs-etcd-discovery';
+import { fleetHost, fleetServices } from './fleet-shape.js';
+import { reportSeen } from './fleet-sightings.js';
 
 const { hosts, apps, firstIndex, services, ttl, waveMs } = JSON.parse(process.env.APP_CONFIG!) as {
   hosts: string[];
@@ -23,10 +25,9 @@ const { hosts, apps, firstIndex, services, ttl, waveMs } = JSON.parse(process.en
 };
 const now = () => performance.timeOrigin + performance.now();
 
-/** App number `index`: registers under fleet-(index % services), watches fleet-common and the next two services. */
+/** App number `index`: registers under fleet-(index % services), watches fleet-common and the next two services (`fleetServices`). */
 async function startApp(index: number): Promise<INestApplicationContext> {
-  const own = index % services;
-  const requires = ['fleet-common', `fleet-${(own + 1) % services}`, `fleet-${(own + 2) % services}`];
+  const { own, requires } = fleetServices(index, services);
   @Module({
     imports: [
       DiscoveryModule.forRoot({
@@ -44,12 +45,12 @@ async function startApp(index: number): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(FleetAppModule, { logger: false, abortOnError: false });
   await app.init();
   app.get(DiscoveryClient).changes$('fleet-common').subscribe((change: EndpointChange) => {
-    if (change.type === 'added') reportEvent('seen', { probe: change.endpoint.id, at: now() });
+    if (change.type === 'added') reportSeen(change.endpoint.id);
   });
   await app.get(ServiceRegistry).register({
-    service: `fleet-${own}`,
+    service: own,
     id: `app-${index}`,
-    host: `10.${(index >> 16) & 255}.${(index >> 8) & 255}.${index & 255}`,
+    host: fleetHost(index),
     port: 8000,
   });
   return app;

@@ -1,0 +1,135 @@
+/**
+ * What the fleet bench measures of a running fleet (fleet.bench.ts): at rest, and the deliveries of
+ * a change; the same for the library's apps and for the bare etcd3 ones.
+ */
+
+import { readFileSync } from 'node:fs';
+import { putEndpoint, testEndpoint, type AppProcess, type EtcdCluster, type EtcdGrpcProxy } from '@repo/testing';
+import type { Etcd3 } from 'etcd3';
+import { cpuTimeMs, quick, sleep } from './harness.js';
+
+/** The simulated apps' lease TTL, in seconds; the bench's own keepalive uses it too. */
+export const TTL = 10;
+/** Changes written to fleet-common, one every ~0.6 s. */
+export const PROBES = 10;
+const STEADY_MS = quick ? 10_000 : 20_000;
+
+export interface Fleet {
+  workers: AppProcess[];
+  size: number;
+  /** When each app saw probe `id` (ms since the epoch, its clock: the same machine's). */
+  seen(id: string): number[];
+}
+
+/** What a fleet's apps cost at rest, measured over STEADY_MS. */
+export interface AtRest {
+  /** etcd's CPU (3 members together) and the proxy's, % of a core. */
+  etcdShare: number;
+  proxyShare: number;
+  etcdRssMb: number;
+  keepalivesPerSecond: number;
+  readsPerSecond: number;
+  /** Latencies of a keepalive made by the bench meanwhile. */
+  keepalives: number[];
+  /** The apps' own CPU (their processes), µs per second per app. */
+  appsCpuPerApp: number;
+}
+
+/** How a fleet's apps saw the probes. */
+export interface Deliveries {
+  /** For each app and probe, ms from the write until the app had it. */
+  delays: number[];
+  /** The same for a bare etcd3 watcher in the bench's process, on the members directly. */
+  bareWatcherDelays: number[];
+  /** CPU the apps' processes used per probe, all together (their idle work in those seconds included). */
+  appsCpuPerChange: number;
+}
+
+/** etcd's, the proxy's and the apps' CPU, etcd's memory and requests, and keepalive latency, over STEADY_MS. */
+export async function measureAtRest(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefined, client: Etcd3, fleet: Fleet): Promise<AtRest> {
+  const etcdPids = cluster.members.map((member) => member.pid!);
+  const workerPids = fleet.workers.map((worker) => worker.child.pid!);
+  const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
+  const before = { etcd: cpuOf(etcdPids), proxy: proxy ? cpuTimeMs(proxy.pid!) : 0, apps: cpuOf(workerPids), requests: await requestCounts(cluster) };
+  const keepalives = await keepaliveLatencies(client, STEADY_MS);
+  const share = (ms: number) => (ms / STEADY_MS) * 100;
+  const requests = await requestCounts(cluster);
+  return {
+    etcdShare: share(cpuOf(etcdPids) - before.etcd),
+    proxyShare: proxy ? share(cpuTimeMs(proxy.pid!) - before.proxy) : 0,
+    etcdRssMb: etcdPids.reduce((sum, pid) => sum + rss(pid), 0),
+    keepalivesPerSecond: ((requests.keepalives - before.requests.keepalives) * 1000) / STEADY_MS,
+    readsPerSecond: ((requests.reads - before.requests.reads) * 1000) / STEADY_MS,
+    keepalives,
+    appsCpuPerApp: ((cpuOf(workerPids) - before.apps) * 1000) / (STEADY_MS / 1000) / fleet.size,
+  };
+}
+
+/**
+ * PROBES endpoints written to fleet-common, one every ~0.6 s: when each app had each; next to it a
+ * bare etcd3 watcher of this process (on the members directly), and the CPU the apps' processes
+ * used meanwhile — whose time a slow delivery is.
+ */
+export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: number, run: string): Promise<Deliveries> {
+  const delays: number[] = [];
+  const bareWatcherDelays: number[] = [];
+  const bareSeen = new Map<string, number>();
+  const bare = await client.watch().prefix('/services/fleet-common/').create();
+  bare.on('put', (kv) => bareSeen.set(kv.key.toString().split('/').at(-1)!, performance.timeOrigin + performance.now()));
+  const workersCpu = fleet.workers.map((worker) => cpuTimeMs(worker.child.pid!));
+  for (let probe = 0; probe < PROBES; probe += 1) {
+    const id = `probe-${run}-${probe}`;
+    const writtenAt = performance.timeOrigin + performance.now();
+    await putEndpoint(client, testEndpoint('fleet-common', id, 9000 + probe, { host: '127.0.0.1' }));
+    await waitUntil(() => fleet.seen(id).length >= size && bareSeen.has(id), 30_000);
+    delays.push(...fleet.seen(id).map((at) => at - writtenAt));
+    bareWatcherDelays.push(bareSeen.get(id)! - writtenAt);
+    await sleep(500);
+  }
+  await bare.cancel();
+  // Gone again, so that the next fleet's first lists are the same size.
+  await client.delete().prefix('/services/fleet-common/');
+  const appsCpuPerChange = fleet.workers.reduce((sum, worker, index) => sum + cpuTimeMs(worker.child.pid!) - workersCpu[index]!, 0) / PROBES;
+  return { delays, bareWatcherDelays, appsCpuPerChange };
+}
+
+/** Keepalive and read requests handled by the members so far. */
+async function requestCounts(cluster: EtcdCluster): Promise<{ keepalives: number; reads: number }> {
+  let keepalives = 0;
+  let reads = 0;
+  for (const member of cluster.members) {
+    keepalives += await member.metric('grpc_server_msg_received_total', 'grpc_method="LeaseKeepAlive"');
+    reads += await member.metric('grpc_server_handled_total', 'grpc_method="Range"');
+    reads += await member.metric('grpc_server_handled_total', 'grpc_method="Txn"');
+  }
+  return { keepalives, reads };
+}
+
+/** A lease of this process kept alive every 500 ms for `ms`: each keepalive's round trip. */
+async function keepaliveLatencies(client: Etcd3, ms: number): Promise<number[]> {
+  const lease = client.lease(TTL, { autoKeepAlive: false });
+  await lease.grant();
+  const latencies: number[] = [];
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    const startedAt = performance.now();
+    await lease.keepaliveOnce();
+    latencies.push(performance.now() - startedAt);
+    await sleep(500);
+  }
+  await lease.revoke();
+  return latencies;
+}
+
+function rss(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'))!;
+  return Number(line.split(/\s+/)[1]) / 1024;
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('the fleet did not see the change in time');
+    await sleep(20);
+  }
+}
