@@ -1,9 +1,11 @@
 import { createServer, type Server as NetServer } from 'node:net';
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
 import { establishedConnections, waitFor } from '@repo/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel';
 import { isRecoverableError, type IOptions } from 'etcd3';
+import { EtcdClient } from './etcd-client.js';
 import { EtcdConnections } from './etcd-connections.js';
+import { keepAliveOnce } from './etcd3-keepalive.js';
 import { etcdServices } from './etcd-services.js';
 import { unaryCall } from './unary-call.js';
 
@@ -21,6 +23,8 @@ class FakeEtcd {
   silent = false;
   /** Ranges this member has received. */
   ranges = 0;
+  /** Keepalives this member has received (answered TTL 5 unless `silent`). */
+  keepalives = 0;
   private server: Server | undefined;
   private validToken = '';
 
@@ -29,7 +33,17 @@ class FakeEtcd {
 
   async start(): Promise<FakeEtcd> {
     const server = new Server();
-    const { Auth, KV } = etcdServices();
+    const { Auth, KV, Lease } = etcdServices();
+    server.addService(Lease.service, {
+      leaseKeepAlive: (call: ServerDuplexStream<{ ID: string }, unknown>) => {
+        call.on('data', (request: { ID: string }) => {
+          this.keepalives += 1;
+          if (!this.silent) call.write({ header: { revision: '7' }, ID: request.ID, TTL: '5' });
+        });
+        call.on('end', () => call.end());
+        call.on('error', () => undefined);
+      },
+    });
     server.addService(Auth.service, {
       authenticate: (_call: ServerUnaryCall<unknown, unknown>, reply: sendUnaryData<unknown>) => {
         this.validToken = `t${this.tokensIssued.length + 1}`;
@@ -135,6 +149,21 @@ describe('EtcdConnections', () => {
     // Picked at random, half of these would go to the frozen member first and fail.
     for (let call = 0; call < 20; call += 1) await connections.exec('KV', 'range', range, shortDeadline());
     expect(frozen.ranges).toBe(reached);
+  });
+
+  it('a keepalive left unanswered puts its member last too (etcd3 reports the stream\'s deadline through markFailed)', async () => {
+    const frozen = await started();
+    const live = await started();
+    frozen.silent = true;
+    const connections = connect([frozen.host, live.host]);
+    const leases = new EtcdClient(connections, { hosts: [frozen.host, live.host] }).leaseClient;
+    await waitFor('a keepalive to reach the frozen member', async () => {
+      await keepAliveOnce(leases, '1', 300).catch(() => undefined);
+      return frozen.keepalives > 0;
+    });
+    expect(connections.members.map((member) => member.unanswered)).toEqual([true, false]);
+    for (let attempt = 0; attempt < 20; attempt += 1) expect(await keepAliveOnce(leases, '1', 300)).toBe(5);
+    expect(frozen.keepalives).toBe(1);
   });
 
   it('holds one connection per member through failures and restarts of the member, whatever service is called', async () => {
