@@ -20,3 +20,4 @@ export { makeCertificates } from './tls.js';
 export { waitFor } from './wait.js';
 export { startBusyService } from './busy-service.js';
 export { establishedConnections, openFileDescriptors } from './connections.js';
+export { StandInEtcd, type StandInCreate } from './stand-in-etcd.js';

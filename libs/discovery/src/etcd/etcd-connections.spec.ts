@@ -1,86 +1,14 @@
 import { createServer, type Server as NetServer } from 'node:net';
-import { Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall } from '@grpc/grpc-js';
-import { establishedConnections, waitFor } from '@repo/testing';
+import { establishedConnections, StandInEtcd, waitFor } from '@repo/testing';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, noop } from 'cockatiel';
 import { isRecoverableError, type IOptions } from 'etcd3';
-import { EtcdClient } from './etcd-client.js';
 import { EtcdConnections } from './etcd-connections.js';
-import { keepAliveOnce } from './etcd3-keepalive.js';
-import { etcdServices } from './etcd-services.js';
+import { LeaseKeepAlives } from './lease-keepalives.js';
 import { unaryCall } from './unary-call.js';
 
-/**
- * EtcdConnections against a stand-in etcd: a real gRPC server in this process that implements the
- * two calls these specs make (Auth.Authenticate and KV.Range), so that tokens, failures and
- * connections can be steered exactly. The e2e specs (test/etcd-connections.e2e-spec.ts) do the same
- * against real etcd processes.
- */
-class FakeEtcd {
-  readonly tokensIssued: string[] = [];
-  /** Ranges answered UNAVAILABLE while this is set (a member that fails). */
-  unavailable = false;
-  /** Ranges never answered while this is set (a frozen member: its connection stays open). */
-  silent = false;
-  /** Ranges this member has received. */
-  ranges = 0;
-  /** Keepalives this member has received (answered TTL 5 unless `silent`). */
-  keepalives = 0;
-  private server: Server | undefined;
-  private validToken = '';
-
-  /** 0 until started, unless given: a restarted member listens where it did before. */
-  constructor(public port = 0) {}
-
-  async start(): Promise<FakeEtcd> {
-    const server = new Server();
-    const { Auth, KV, Lease } = etcdServices();
-    server.addService(Lease.service, {
-      leaseKeepAlive: (call: ServerDuplexStream<{ ID: string }, unknown>) => {
-        call.on('data', (request: { ID: string }) => {
-          this.keepalives += 1;
-          if (!this.silent) call.write({ header: { revision: '7' }, ID: request.ID, TTL: '5' });
-        });
-        call.on('end', () => call.end());
-        call.on('error', () => undefined);
-      },
-    });
-    server.addService(Auth.service, {
-      authenticate: (_call: ServerUnaryCall<unknown, unknown>, reply: sendUnaryData<unknown>) => {
-        this.validToken = `t${this.tokensIssued.length + 1}`;
-        this.tokensIssued.push(this.validToken);
-        reply(null, { token: this.validToken });
-      },
-    });
-    server.addService(KV.service, {
-      range: (call: ServerUnaryCall<unknown, unknown>, reply: sendUnaryData<unknown>) => {
-        this.ranges += 1;
-        if (this.silent) return;
-        if (this.unavailable) return reply({ code: status.UNAVAILABLE, details: 'stand-in member unavailable' });
-        const token = call.metadata.get('token')[0];
-        if (this.tokensIssued.length > 0 && token !== this.validToken) return reply({ code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' });
-        reply(null, { header: { revision: '7' }, kvs: [], more: false, count: '0' });
-      },
-    });
-    this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${this.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
-    );
-    this.server = server;
-    return this;
-  }
-
-  /** etcd forgets its tokens when it restarts: the one issued last is no longer valid. */
-  forgetTokens(): void {
-    this.validToken = 'none';
-  }
-
-  stop(): void {
-    this.server?.forceShutdown();
-  }
-
-  get host(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-}
+// EtcdConnections against a stand-in etcd (`StandInEtcd`: a real gRPC server in this process), so
+// that tokens, failures and connections can be steered exactly. The e2e specs
+// (test/etcd-connections.e2e-spec.ts) do the same against real etcd processes.
 
 const range = { key: Buffer.from('/services/'), range_end: Buffer.from('/services0') };
 const deadline = () => ({ deadline: Date.now() + 2000 });
@@ -93,7 +21,7 @@ function connect(hosts: string[], options: Omit<Partial<IOptions>, 'hosts'> = {}
   return connections;
 }
 
-async function started(etcd = new FakeEtcd()): Promise<FakeEtcd> {
+async function started(etcd = new StandInEtcd()): Promise<StandInEtcd> {
   await etcd.start();
   closers.push(() => etcd.stop());
   return etcd;
@@ -114,7 +42,7 @@ describe('EtcdConnections', () => {
     await new Promise((resolve) => setTimeout(resolve, 80));
     // The trial meets the stale token. Renewing it from inside the trial would wait forever.
     const answer = await connections.exec<{ header: { revision: string } }>('KV', 'range', range, deadline());
-    expect(answer.header.revision).toBe('7');
+    expect(answer.header.revision).toBe(String(etcd.revision));
     expect(etcd.tokensIssued).toEqual(['t1', 't2']);
     await connections.exec('KV', 'range', range, deadline());
     expect(etcd.tokensIssued).toHaveLength(2);
@@ -151,19 +79,26 @@ describe('EtcdConnections', () => {
     expect(frozen.ranges).toBe(reached);
   });
 
-  it('a keepalive left unanswered puts its member last too (etcd3 reports the stream\'s deadline through markFailed)', async () => {
+  it('a keepalive left unanswered puts its member last too, and the next one goes out on a new stream elsewhere', async () => {
     const frozen = await started();
     const live = await started();
     frozen.silent = true;
     const connections = connect([frozen.host, live.host]);
-    const leases = new EtcdClient(connections, { hosts: [frozen.host, live.host] }).leaseClient;
+    let keepAlives = new LeaseKeepAlives(connections);
+    closers.push(() => keepAlives.close());
+    // A stream is opened on a member picked at random: until one is opened on the frozen member.
     await waitFor('a keepalive to reach the frozen member', async () => {
-      await keepAliveOnce(leases, '1', 300).catch(() => undefined);
+      keepAlives.close();
+      keepAlives = new LeaseKeepAlives(connections);
+      await keepAlives.keepAlive('1', 300).catch(() => undefined);
       return frozen.keepalives > 0;
     });
     expect(connections.members.map((member) => member.unanswered)).toEqual([true, false]);
-    for (let attempt = 0; attempt < 20; attempt += 1) expect(await keepAliveOnce(leases, '1', 300)).toBe(5);
+    const liveStreams = live.keepaliveStreams;
+    for (let attempt = 0; attempt < 20; attempt += 1) expect(await keepAlives.keepAlive('1', 300)).toBe(5);
     expect(frozen.keepalives).toBe(1);
+    // All 20 on one new stream, on the live member.
+    expect(live.keepaliveStreams).toBe(liveStreams + 1);
   });
 
   it('holds one connection per member through failures and restarts of the member, whatever service is called', async () => {
@@ -175,7 +110,7 @@ describe('EtcdConnections', () => {
       etcd.stop();
       // Calls while it is down fail (etcd3's pool closed and re-made its channels on each of these).
       for (let call = 0; call < 10; call += 1) await connections.exec('KV', 'range', range, deadline()).catch(() => undefined);
-      etcd = await started(new FakeEtcd(etcd.port));
+      etcd = await started(new StandInEtcd(etcd.port));
       // The channel reconnects on its own backoff (at most 200 ms here): until then calls fail fast.
       await waitFor('a call to succeed again', () => connections.exec('KV', 'range', range, deadline()).then(() => true, () => false));
     }
@@ -193,7 +128,7 @@ describe('EtcdConnections', () => {
     etcd.stop();
     await connections.exec('KV', 'range', range, deadline()).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    etcd = await started(new FakeEtcd(etcd.port));
+    etcd = await started(new StandInEtcd(etcd.port));
     // grpc-js dials the member again on its own backoff (at most 200 ms here).
     await waitFor('the reconnection to be told', () => told === 2);
   });

@@ -1,93 +1,61 @@
-import { credentials as grpcCredentials, type CallOptions, type ChannelCredentials, type Client, type Metadata } from '@grpc/grpc-js';
-import { handleWhen, isBrokenCircuitError, noop, retry, type CircuitBreakerPolicy, type IPolicy } from 'cockatiel';
-import {
-  castGrpcError,
-  ClientClosedError,
-  EtcdInvalidAuthTokenError,
-  GRPCDeadlineExceededError,
-  isRecoverableError,
-  type CallContext,
-  type CallOptionsFactory,
-  type ICallable,
-  type IOptions,
-} from 'etcd3';
+import type { CallOptions, Client, Metadata } from '@grpc/grpc-js';
+import { handleWhen, noop, retry, type CircuitBreakerPolicy, type IPolicy } from 'cockatiel';
+import { castGrpcError, ClientClosedError, EtcdInvalidAuthTokenError, GRPCDeadlineExceededError, isRecoverableError, type CallOptionsFactory, type ICallable, type IOptions } from 'etcd3';
+import { Listeners } from '../util/listeners.js';
+import { channelCredentials, withoutScheme } from './channel-credentials.js';
 import { EtcdMember } from './etcd-member.js';
 import { membersInTryOrder } from './member-order.js';
 import type { EtcdServiceName } from './etcd-services.js';
 import { EtcdToken } from './etcd-token.js';
-import { resolveCallOptions, unaryCall } from './unary-call.js';
+import { execUnary } from './unary-exec.js';
 
 /** How long a member that left a call unanswered is tried after the others. */
 const UNANSWERED_MS = 10_000;
 /** A call that failed its deadline sooner than this did not give the member a fair chance to answer. */
 const MIN_FAIR_WAIT_MS = 100;
+/** Work waiting for etcd starts at a random moment within this after a member is back: a fleet does not arrive at once. */
+const RECONNECT_SPREAD_MS = 250;
+
+/** A stream opened by `openStream`: where, and with which token (a stale one is told apart). */
+export interface OpenedStream<S> {
+  stream: S;
+  member: EtcdMember;
+  metadata: Metadata;
+}
 
 /**
  * The connections of one etcd client: one `EtcdMember` per host in `etcd.hosts`, each with a single
  * channel kept for the client's life. It takes the place of etcd3's `ConnectionPool` under etcd3's
- * own RPC clients, watch manager and request builders (they need only etcd3's `ICallable`), and
- * keeps its behaviour — hosts tried in a shuffled order (`membersInTryOrder`), the `faultHandling`
- * policies, `auth`, `credentials`, `defaultCallOptions` — except that a failure never closes a
- * channel (see `EtcdMember`): an app holds at most one connection per member, whatever happened
- * before.
+ * own RPC clients and request builders (they need only etcd3's `ICallable`), and keeps its behaviour
+ * — hosts tried in a shuffled order (`membersInTryOrder`), the `faultHandling` policies, `auth`,
+ * `credentials`, `defaultCallOptions` — except that a failure never closes a channel (see
+ * `EtcdMember`): an app holds at most one connection per member, whatever happened before. The
+ * library's own streams (`WatchStream`, `LeaseKeepAlives`) open here too.
  */
 export class EtcdConnections implements ICallable<EtcdMember> {
   readonly callOptionsFactory: CallOptionsFactory | undefined;
   readonly members: readonly EtcdMember[];
+  readonly token: EtcdToken;
   private readonly globalPolicy: IPolicy;
-  private readonly token: EtcdToken;
-  private readonly connectedListeners = new Set<() => void>();
+  private readonly connected = new Listeners();
+  private readonly unanswered = new Listeners<[EtcdMember]>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
 
   constructor(options: IOptions & { hosts: string[] }, callTimeoutMs: number) {
     const credentials = channelCredentials(options.hosts, options.credentials);
     this.members = options.hosts.map((host) => {
       const policy = options.faultHandling?.host?.(host) ?? noop;
-      return new EtcdMember(withoutScheme(host), credentials, options.grpcOptions ?? {}, policy, () => this.connected());
+      return new EtcdMember(withoutScheme(host), credentials, options.grpcOptions ?? {}, policy, () => this.memberReady());
     });
     this.globalPolicy = options.faultHandling?.global ?? retry(handleWhen(isRecoverableError), { maxAttempts: 3 });
     this.callOptionsFactory = options.defaultCallOptions;
     this.token = new EtcdToken(options.auth, this.members, options.defaultCallOptions, callTimeoutMs);
   }
 
-  /**
-   * One unary call: through the global policy (retries), each attempt on the next member in a
-   * shuffled order. A token etcd no longer knows (tokens do not survive an etcd restart) is renewed
-   * and the call made once more — out here, not inside the member's policy: a call made from within
-   * a circuit breaker's half-open trial would wait for that trial, which waits for it, and every
-   * later call would wait behind both (etcd3's pool does just that).
-   */
-  async exec<T>(service: EtcdServiceName, method: string, params: unknown, options?: CallOptions): Promise<T> {
-    try {
-      return await this.execOnce<T>(service, method, params, options);
-    } catch (error) {
-      if (!(error instanceof EtcdInvalidAuthTokenError)) throw error;
-      this.token.invalidate();
-      return this.execOnce<T>(service, method, params, options);
-    }
-  }
-
-  private async execOnce<T>(service: EtcdServiceName, method: string, params: unknown, options?: CallOptions): Promise<T> {
-    const order = membersInTryOrder(this.members);
-    const context = { service, method, params, isStream: false } as CallContext;
-    let lastError: unknown;
-    try {
-      return await this.globalPolicy.execute(() =>
-        this.withConnection(
-          service,
-          ({ client, metadata }) =>
-            unaryCall<T>(client, method, params, metadata, resolveCallOptions(options, this.callOptionsFactory, context)).catch((error: unknown) => {
-              lastError = error;
-              throw error;
-            }),
-          order,
-        ),
-      );
-    } catch (error) {
-      // An open circuit says less than the error that opened it.
-      if (isBrokenCircuitError(error) && lastError !== undefined && !isBrokenCircuitError(lastError)) throw lastError;
-      throw error;
-    }
+  /** One unary call (see `execUnary`): etcd3's RPC clients and the gateway's requests come here. */
+  exec<T>(service: EtcdServiceName, method: string, params: unknown, options?: CallOptions): Promise<T> {
+    return execUnary<T>(this, this.globalPolicy, { service, method, params, options });
   }
 
   /**
@@ -118,7 +86,7 @@ export class EtcdConnections implements ICallable<EtcdMember> {
         }
         const failure = castGrpcError(error as Error);
         // Only if it had time to answer: a retry of a call whose deadline has passed fails at once, anywhere.
-        if (failure instanceof GRPCDeadlineExceededError && Date.now() - startedAt >= MIN_FAIR_WAIT_MS) member.markUnanswered(UNANSWERED_MS);
+        if (failure instanceof GRPCDeadlineExceededError && Date.now() - startedAt >= MIN_FAIR_WAIT_MS) this.markUnanswered(member);
         throw failure;
       }
     }
@@ -126,20 +94,49 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   }
 
   /**
-   * A stream (a watch, a keepalive) on `member` failed: its policy counts the failure (the channel
-   * reconnects by itself), and a token etcd no longer knows is renewed for the next stream.
+   * Opens a stream of `service` (a watch, a keepalive) with `open`, on the first member in try order
+   * whose policy lets it through, with the token and the require-leader flag (see `EtcdToken`).
    */
-  markFailed(member: EtcdMember, error: Error): void {
+  openStream<S>(service: EtcdServiceName, open: (client: Client, metadata: Metadata) => S): Promise<OpenedStream<S>> {
+    return this.withConnection(service, ({ resource, client, metadata }) => ({ stream: open(client, metadata), member: resource, metadata }));
+  }
+
+  /**
+   * A stream (a watch, a keepalive) on `member` failed: its policy counts the failure (the channel
+   * reconnects by itself), a token etcd no longer knows (`metadata`'s) is renewed for the next one,
+   * and a member that has lost its cluster's leader (etcd closes require-leader streams then) is
+   * tried last: it would refuse the next stream too.
+   */
+  markFailed(member: EtcdMember, error: Error, metadata?: Metadata): void {
     const failure = castGrpcError(error);
-    if (failure instanceof EtcdInvalidAuthTokenError) this.token.invalidate();
-    // A stream's deadline is its own (a keepalive's attempt): it had all of it.
-    if (failure instanceof GRPCDeadlineExceededError) member.markUnanswered(UNANSWERED_MS);
+    if (failure instanceof EtcdInvalidAuthTokenError) this.token.invalidate(metadata);
+    if (isNoLeader(failure)) this.markUnanswered(member);
     member.policy.execute(() => Promise.reject(failure)).catch(() => undefined);
   }
 
   /**
+   * `member` left a call or a stream's request unanswered past its deadline: it is tried after the
+   * others for a while (`membersInTryOrder`), and streams on it move (see `onUnanswered`). A frozen or
+   * partitioned member keeps its TCP connection, so nothing else tells it from a live one.
+   */
+  markUnanswered(member: EtcdMember): void {
+    member.markUnanswered(UNANSWERED_MS);
+    this.unanswered.tell(member);
+  }
+
+  /** Calls `listener` with each member found unanswering (`markUnanswered`); returns what stops it. */
+  onUnanswered(listener: (member: EtcdMember) => void): () => void {
+    return this.unanswered.add(listener);
+  }
+
+  /** Whether some member other than `member` has not been found unanswering lately: somewhere to move to. */
+  hasAlternativeTo(member: EtcdMember): boolean {
+    return this.members.some((other) => other !== member && !other.unanswered);
+  }
+
+  /**
    * Holds the members whose connection is stuck (see `EtcdMember.stalled`) out of every pick for
-   * `ms` — their circuit breakers held open — so that a watch restarted because of one goes to
+   * `ms` — their circuit breakers held open — so that a stream restarted because of one goes to
    * another member instead of back to it at random. Never all of them: with none left, every call
    * would fail. Only a policy that can be isolated (cockatiel's circuit breaker) is held.
    */
@@ -152,42 +149,37 @@ export class EtcdConnections implements ICallable<EtcdMember> {
     }
   }
 
-  /** Calls `listener` each time a member's connection becomes ready; returns what stops it. */
+  /**
+   * Calls `listener` soon after a member's connection becomes ready — at a random moment within
+   * 250 ms, so that a fleet does not arrive at the same instant; returns what stops it.
+   */
   onConnected(listener: () => void): () => void {
-    this.connectedListeners.add(listener);
-    return () => this.connectedListeners.delete(listener);
+    return this.connected.add(listener);
   }
 
   close(): void {
     this.closed = true;
-    this.connectedListeners.clear();
+    this.connected.clear();
+    this.unanswered.clear();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     for (const member of this.members) member.close();
   }
 
-  private connected(): void {
-    for (const listener of this.connectedListeners) {
-      try {
-        listener();
-      } catch {
-        // A listener's bug must not stop the others, nor grpc-js' state callbacks.
-      }
-    }
+  private memberReady(): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.connected.tell();
+    }, Math.random() * RECONNECT_SPREAD_MS);
+    timer.unref();
+    this.timers.add(timer);
   }
 }
 
-/**
- * TLS with the given certificates, or with the system's CAs when the hosts say `https://` (the
- * options checked at init that all do, or none); else plain.
- */
-function channelCredentials(hosts: readonly string[], given: IOptions['credentials']): ChannelCredentials {
-  if (given) return grpcCredentials.createSsl(given.rootCertificate, given.privateKey, given.certChain);
-  return hosts.some((host) => host.startsWith('https://')) ? grpcCredentials.createSsl() : grpcCredentials.createInsecure();
+function isNoLeader(error: Error): boolean {
+  return error.message.includes('no leader');
 }
 
 function isolatable(policy: IPolicy): boolean {
   return typeof (policy as Partial<CircuitBreakerPolicy>).isolate === 'function';
-}
-
-function withoutScheme(host: string): string {
-  return host.replace(/^https?:\/\//, '');
 }

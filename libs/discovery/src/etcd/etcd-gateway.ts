@@ -12,13 +12,15 @@ export interface KeyChange {
 
 /** What a watch tells its owner. Handlers never throw into the gateway: it guards them. */
 export interface WatchHandlers {
-  /** One watch response: the changes of one or more revisions, in order (a transaction's share one revision). */
-  changes(changes: readonly KeyChange[]): void;
-  /** The stream was lost and has resumed: changes made meanwhile may have been skipped. */
-  resumed(): void;
   /**
-   * The watch delivers nothing more, or nothing it should: etcd cancelled it (compaction), it
-   * failed, or etcd answered from a revision below where the watch starts (its data were wiped).
+   * One watch response: the changes of one or more revisions, in order (a transaction's share one
+   * revision). A watch resumed on a new stream starts after the last change it delivered: nothing is
+   * skipped, and what comes twice (a progress notification's revision) is at or below what was delivered.
+   */
+  changes(changes: readonly KeyChange[]): void;
+  /**
+   * The watch delivers nothing more, or nothing it should: etcd cancelled it because its revision
+   * was compacted, or etcd answered from a revision below where the watch starts (its data were wiped).
    */
   broken(error: Error): void;
 }
@@ -56,8 +58,11 @@ export interface PrefixList {
 export abstract class EtcdGateway {
   /** Grants a lease of `ttlSeconds` and returns its id. */
   abstract grantLease(ttlSeconds: number): Promise<string>;
-  /** One keepalive: the TTL etcd answers, ≤ 0 when it no longer knows the lease. */
-  abstract keepAlive(leaseId: string, timeoutMs: number): Promise<number>;
+  /**
+   * One keepalive: the TTL etcd answers, ≤ 0 when it no longer knows the lease. Rejects when no
+   * answer came within `longestWaitMs` (less on a member known to answer fast), or the stream failed.
+   */
+  abstract keepAlive(leaseId: string, longestWaitMs: number): Promise<number>;
   /** Revokes the lease, which deletes every key attached to it. */
   abstract revokeLease(leaseId: string): Promise<void>;
   /** Puts `key` under `leaseId` and returns the revision of the write. */

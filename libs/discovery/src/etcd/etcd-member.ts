@@ -3,6 +3,11 @@ import type { IPolicy } from 'cockatiel';
 import { ClientClosedError } from 'etcd3';
 import { etcdServices, type EtcdServiceName } from './etcd-services.js';
 
+/** Keepalive answer times remembered per member. */
+const ANSWERS_KEPT = 8;
+/** The shortest wait for a keepalive's answer: a busy member may take a few hundred ms now and then. */
+const MIN_ANSWER_WAIT_MS = 500;
+
 /**
  * One etcd member (or proxy) as this process talks to it: **one gRPC channel, hence one TCP
  * connection**, that every service client (KV, Lease, Watch, Auth …) shares, kept from the first
@@ -17,7 +22,10 @@ export class EtcdMember {
   private readonly channel: Channel;
   private readonly clients = new Map<EtcdServiceName, Client>();
   private closed = false;
-  private unansweredUntil = 0;
+  /** Until when it counts as unanswering (`markUnanswered`); 0 if it never was. */
+  unansweredUntil = 0;
+  /** How long its last few keepalive answers took, slowest first kept (see `answerWaitMs`). */
+  private readonly answerTimes: number[] = [];
 
   constructor(
     /** `host:port`, without `http://` or `https://`. */
@@ -66,6 +74,22 @@ export class EtcdMember {
     this.unansweredUntil = Date.now() + forMs;
   }
 
+  /** A keepalive sent on this member was answered after `ms`. */
+  recordAnswer(ms: number): void {
+    if (this.answerTimes.push(ms) > ANSWERS_KEPT) this.answerTimes.shift();
+  }
+
+  /**
+   * How long to wait for this member's answer to a keepalive before leaving it for another, at most
+   * `longestMs`. A member etcd answers from directly takes milliseconds: after a few answers, 4× the
+   * slowest of them (at least 500 ms) is enough to tell a frozen or cut-off one quickly. `etcd
+   * grpc-proxy` answers at its own renewals, up to TTL/3 later: its slow answers keep the wait long.
+   */
+  answerWaitMs(longestMs: number): number {
+    if (this.answerTimes.length < ANSWERS_KEPT / 2) return longestMs;
+    return Math.min(longestMs, Math.max(MIN_ANSWER_WAIT_MS, 4 * Math.max(...this.answerTimes)));
+  }
+
   /**
    * Watches the channel's state for the member's life. While the member is down, grpc-js keeps
    * dialling it on its backoff with or without calls, so the first moment it answers is seen here.
@@ -79,10 +103,26 @@ export class EtcdMember {
     });
   }
 
+  /**
+   * Closes the channel — at once if it is connected or idle. One still dialling a member that is down
+   * is closed when that dial succeeds instead: grpc-js 1.14 goes on dialling a subchannel closed
+   * between two attempts, and keeps the connection it then makes with nobody holding it (an app closed
+   * during an outage held one connection per member for good). Its dialling keeps no process alive.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.clients.clear();
-    this.channel.close();
+    this.closeWhenSettled(this.channel.getConnectivityState(false));
+  }
+
+  private closeWhenSettled(state: connectivityState): void {
+    if (state === connectivityState.READY || state === connectivityState.IDLE || state === connectivityState.SHUTDOWN) {
+      this.channel.close();
+      return;
+    }
+    // Out of grpc-js' state callback: pick_first asks its subchannel to connect right after telling
+    // of READY, and after a close made from within that callback the subchannel connected anew.
+    this.channel.watchConnectivityState(state, Infinity, () => setImmediate(() => this.closeWhenSettled(this.channel.getConnectivityState(false))));
   }
 }

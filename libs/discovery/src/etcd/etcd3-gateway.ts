@@ -5,15 +5,14 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 import { withDeadline } from './deadline.js';
 import { EtcdClient } from './etcd-client.js';
 import { EtcdConnections } from './etcd-connections.js';
-import { keepAliveOnce } from './etcd3-keepalive.js';
-import { watch, type StalledWatchSettings } from './etcd3-watch.js';
+import { LeaseKeepAlives } from './lease-keepalives.js';
+import { WatchStream } from './watch-stream.js';
 import { EtcdGateway, type PrefixCount, type PrefixList, type ReadConsistency, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
 import { isCompacted, isFutureRevision } from './etcd-errors.js';
 import { BatchedCounts } from './batched-counts.js';
 import { faultHandling } from './fault-handling.js';
 import { grpcOptions } from './grpc-options.js';
-import { reconnectWatchStreamNow } from './watch-stream-restart.js';
-
+import { libraryLogger } from '../util/library-logger.js';
 
 /** Keys per page of a list: about 0.4 MB of values as the registry writes them. */
 const LIST_PAGE = 2000;
@@ -21,10 +20,12 @@ const LIST_PAGE = 2000;
 const RANGES_PER_TRANSACTION = 128;
 
 /**
- * The gateway on etcd3: the app's one etcd client — etcd3's builders and watch manager on the
- * library's own connections, one per member (see `EtcdConnections`) — created from the options and
- * closed last, in `onApplicationShutdown` (after the registry has revoked its lease and the watches
- * have stopped: they depend on this provider, so Nest runs their shutdown hooks first).
+ * The gateway on etcd: the app's one etcd client — etcd3's request builders on the library's own
+ * connections, one per member (see `EtcdConnections`), and the library's own two streams: every
+ * watch on one Watch stream (`WatchStream`), every keepalive on one LeaseKeepAlive stream
+ * (`LeaseKeepAlives`) — created from the options and closed last, in `onApplicationShutdown` (after
+ * the registry has revoked its lease and the watches have stopped: they depend on this provider, so
+ * Nest runs their shutdown hooks first).
  */
 @Injectable()
 export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
@@ -32,6 +33,8 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   private readonly client: EtcdClient;
   private readonly callTimeoutMs: number;
   private readonly counts = new BatchedCounts((asked) => this.countTogether(asked));
+  private readonly watches: WatchStream;
+  private readonly keepAlives: LeaseKeepAlives;
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
     super();
@@ -43,16 +46,17 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     };
     this.connections = new EtcdConnections(etcdOptions, this.callTimeoutMs);
     this.client = new EtcdClient(this.connections, etcdOptions);
-    // The watch stream waits out etcd3's backoff after a failure (up to 2 s): resume it at once.
-    this.connections.onConnected(() => reconnectWatchStreamNow(this.client));
+    const logger = libraryLogger('EtcdGateway', options);
+    this.watches = new WatchStream(this.connections, { attachTimeoutMs: this.callTimeoutMs, warn: (message) => logger.warn(message) });
+    this.keepAlives = new LeaseKeepAlives(this.connections);
   }
 
   async grantLease(ttlSeconds: number): Promise<string> {
     return (await this.client.leaseClient.leaseGrant({ TTL: ttlSeconds }, this.deadline())).ID;
   }
 
-  keepAlive(leaseId: string, timeoutMs: number): Promise<number> {
-    return keepAliveOnce(this.client.leaseClient, leaseId, timeoutMs);
+  keepAlive(leaseId: string, longestWaitMs: number): Promise<number> {
+    return this.keepAlives.keepAlive(leaseId, longestWaitMs);
   }
 
   async revokeLease(leaseId: string): Promise<void> {
@@ -151,24 +155,23 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return watch(this.client.watch().prefix(prefix).startRevision(String(fromRevision)).watcher(), fromRevision, this.watchSettings(), handlers);
+    const { start, end } = Range.prefix(prefix);
+    return this.watches.watch(prefix, start, end, fromRevision, handlers);
   }
 
   watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return watch(this.client.watch().key(key).startRevision(String(fromRevision)).watcher(), fromRevision, this.watchSettings(), handlers);
+    return this.watches.watch(key, Buffer.from(key), undefined, fromRevision, handlers);
   }
 
   onConnected(listener: () => void): () => void {
     return this.connections.onConnected(listener);
   }
 
-  /** Closes the channels, last: the watches and the lease were stopped by their owners. */
+  /** Closes the streams and the channels, last: the watches and the lease were stopped by their owners. */
   onApplicationShutdown(): void {
+    this.watches.close();
+    this.keepAlives.close();
     this.connections.close();
-  }
-
-  private watchSettings(): StalledWatchSettings {
-    return { attachTimeoutMs: this.callTimeoutMs, isolateStalled: () => this.connections.isolateStalled(2 * this.callTimeoutMs) };
   }
 
   private deadline(): { deadline: number } {

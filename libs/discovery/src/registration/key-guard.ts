@@ -14,8 +14,6 @@ export class KeyGuard {
       changes: (changes) => {
         if (!this.stopped && changes.some((change) => change.type === 'delete')) onGone('the key was deleted');
       },
-      // etcd3 resumes a key watch from where it was; a gap would show as a failed watch below.
-      resumed: () => undefined,
       broken: (error) => {
         if (!this.stopped) onGone(`the watch on the key failed (${error.message})`);
       },

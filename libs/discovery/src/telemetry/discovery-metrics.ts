@@ -4,7 +4,7 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 import { discoveryMeter, type DiscoveryMeter, type MetricAttributes, type Observe } from './discovery-meter.js';
 
 /** Why a watch listed its prefix again: `discovery.relist.reason`. */
-export type RelistReason = 'reconnect' | 'compaction' | 'resync' | 'lost_data';
+export type RelistReason = 'compaction' | 'resync' | 'lost_data';
 
 /** Totals by attribute set, reported as an observable counter. */
 class Totals {

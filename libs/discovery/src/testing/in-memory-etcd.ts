@@ -13,7 +13,7 @@ export type MemoryOperation = { put: string; value: string; lease?: string } | {
 /**
  * etcd in memory, with the semantics the library relies on: one revision per write or transaction,
  * leases that own keys, watches from a revision (replaying history), and on demand the faults the
- * real one has — unreachable, a watch stream lost and resumed (with or without a gap), a watch
+ * real one has — unreachable, a watch stream lost and resumed, a change no watch hears of, a watch
  * cancelled, a lease expired, the data wiped. Watch responses arrive asynchronously, as over a network.
  */
 export class InMemoryEtcd extends EtcdGateway {
@@ -135,13 +135,10 @@ export class InMemoryEtcd extends EtcdGateway {
     this.unreachable = true;
   }
 
-  /**
-   * Reachable again: every watch stream resumes. With `gap`, the changes made while it was down
-   * are never delivered (etcd3's resume can skip events): only a re-list finds them.
-   */
-  comeBack({ gap = false }: { gap?: boolean } = {}): void {
+  /** Reachable again: every watch resumes where it left off (as the library's watch stream does) and gets what changed meanwhile. */
+  comeBack(): void {
     this.unreachable = false;
-    this.watches.resumeAll(gap);
+    this.watches.resumeAll();
     for (const listener of [...this.connectedListeners]) listener();
   }
 

@@ -43,12 +43,9 @@ export class MemoryWatches {
     };
   }
 
-  /** Streams back: every watch resumes; with `gap`, what changed meanwhile is never delivered. */
-  resumeAll(gap: boolean): void {
-    for (const watch of this.watches) {
-      if (gap) watch.from = this.revision + 1;
-      this.attach(watch, () => watch.handlers.resumed());
-    }
+  /** Streams back: every watch resumes where it left off, and gets what changed meanwhile. */
+  resumeAll(): void {
+    for (const watch of this.watches) this.attach(watch);
   }
 
   /** Sends every watch the history from `fromRevision` again, as a resumed stream replays it. */
@@ -72,14 +69,13 @@ export class MemoryWatches {
     this.revision = 0;
   }
 
-  private attach(watch: MemoryWatch, then?: () => void): void {
+  private attach(watch: MemoryWatch): void {
     if (this.revision < watch.from - 1) {
       const behind = new Error(`etcd is at revision ${this.revision}, below ${watch.from - 1}: its data were lost`);
       queueMicrotask(() => watch.handlers.broken(behind));
       return;
     }
     this.deliver(watch);
-    if (then) queueMicrotask(then);
   }
 
   /** Sends `watch` what it has not seen yet, as one response, after the current call returns. */

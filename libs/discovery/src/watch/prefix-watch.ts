@@ -1,10 +1,9 @@
+import { isCompacted } from '../etcd/etcd-errors.js';
 import type { EtcdGateway, KeyChange, PrefixList, WatchHandle } from '../etcd/etcd-gateway.js';
 import type { RetryOptions } from '../options/discovery-module-options.interface.js';
 import type { RelistReason } from '../telemetry/discovery-metrics.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { missedChanges, PeriodicChecks } from './periodic-check.js';
-
-const SETTLE_RELIST_MS = 3000;
 
 export interface PrefixWatchSettings {
   resyncIntervalMs: number;
@@ -33,11 +32,11 @@ export interface PrefixWatchListener {
  * Follows one key prefix by list-then-watch, telling its listener what is there (after a list) and
  * what changed (after each watch response), correct where the etcd3 client alone is not:
  * - list, then watch from the list's revision + 1, so that nothing between the two is lost;
- * - every event at or below the revision already applied is dropped, so that a watch resumed after a
- *   disconnect never applies a change twice;
- * - after every reconnect, and when etcd cancels the watch (compaction) or it fails, the prefix is
- *   listed again and watched anew: etcd3's resume can skip events, and a wiped etcd restarts its
- *   revisions lower than ours; after a reconnect, once more a few seconds later (the cluster settled);
+ * - a watch resumed after a disconnect or on another member starts after the last change it
+ *   delivered (see `EtcdWatcher`): nothing to list again; every event at or below the revision
+ *   already applied is dropped all the same, so that nothing is ever applied twice;
+ * - when etcd cancels the watch (its revision was compacted) or says it lost its data (a wiped etcd
+ *   restarts its revisions lower than ours), the prefix is listed again and watched anew;
  * - lists are serializable (any member or grpc-proxy answers); one older than what was applied (a
  *   member behind) is read again from the leader, so that nothing applied is ever taken back;
  * - a periodic check is a last safety net: etcd counts the prefix at the revision applied (from its
@@ -52,7 +51,7 @@ export class PrefixWatch {
   private keyCount = 0;
   private watch: WatchHandle | undefined;
   private generation = 0;
-  /** A list is wanted: at start, after a reconnect or a cancelled watch, and periodically. */
+  /** A list is wanted: at start, after a cancelled watch, and when a periodic check finds a difference. */
   private listWanted = false;
   /** Why the next list is made (the last reason asked for); undefined before the first list. */
   private relistReason: RelistReason | undefined;
@@ -61,7 +60,6 @@ export class PrefixWatch {
   /** Takes this watch's check out of the periodic rounds (`ownChecks`: rounds of its own, without the app's). */
   private readonly stopChecking: () => void;
   private ownChecks: PeriodicChecks | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
   private readonly stopRetryingOnConnect: () => void;
 
   constructor(
@@ -99,7 +97,6 @@ export class PrefixWatch {
     this.stopRetryingOnConnect();
     this.stopChecking();
     this.ownChecks?.stop();
-    clearTimeout(this.settleTimer);
     await this.loop.close();
     const watch = this.watch;
     this.watch = undefined;
@@ -150,17 +147,9 @@ export class PrefixWatch {
       changes: (changes) => {
         if (current()) this.safely(() => this.apply(changes));
       },
-      resumed: () => {
-        if (!current()) return;
-        this.resync('reconnect');
-        // A reconnect often lands while the cluster is still settling (a member that is up before
-        // its peers, keys being re-registered): one more look once it has settled.
-        clearTimeout(this.settleTimer);
-        this.settleTimer = setTimeout(() => this.resync('reconnect'), SETTLE_RELIST_MS);
-      },
-      // Cancelled by etcd (compaction) or failed: re-list.
-      broken: () => {
-        if (current()) this.resync('compaction');
+      // Compacted past its revision, or etcd lost its data: re-list.
+      broken: (error) => {
+        if (current()) this.resync(isCompacted(error) ? 'compaction' : 'lost_data');
       },
     });
     if (previous) void previous.cancel();

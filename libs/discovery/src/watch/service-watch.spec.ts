@@ -81,14 +81,15 @@ describe('ServiceWatch (the live list of one service)', () => {
     expect(warnings).toEqual(['Skipping /services/svc/bad: the value is neither JSON nor host:port nor a URL (value: "not an address")']);
   });
 
-  it('after a re-list, emits what changed while the watch could not tell (a gap): removed and added', async () => {
+  it('after a re-list, emits what changed while the watch could not tell (cancelled by a compaction): removed and added', async () => {
     const etcd = new InMemoryEtcd();
     etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 })), memoryPut(svcEndpoint('b', { port: 2 }))]);
     const { watch, lists, changes } = watchService(etcd);
     await watch.ready;
     etcd.goDown();
     etcd.transaction([{ delete: '/services/svc/a' }, memoryPut(svcEndpoint('c', { port: 3 }))]);
-    etcd.comeBack({ gap: true });
+    etcd.breakWatches();
+    etcd.comeBack();
     await waitFor('the re-list', () => lists.length === 2);
     expect(lists).toEqual([['a', 'b'], ['b', 'c']]);
     expect(changes.sort()).toEqual(['added c', 'removed a']);

@@ -1,0 +1,88 @@
+import type { KeyChange, WatchHandlers } from './etcd-gateway.js';
+
+/** A watch response as etcd's proto loader gives it (64-bit numbers as strings, keys and values as Buffers). */
+export interface WatchResponse {
+  header: { revision: string };
+  watch_id: string;
+  created: boolean;
+  canceled: boolean;
+  compact_revision: string;
+  cancel_reason: string;
+  events: { type: 'Put' | 'Delete'; kv: { key: Buffer; value: Buffer; mod_revision: string; version: string } }[];
+}
+
+/**
+ * One watch as the app holds it across streams: what it watches, its handlers, and the revision to
+ * resume from — after the last event it delivered, or the revision a progress notification vouched
+ * for — so that a watch re-created on a new stream (a member restarted, the stream moved elsewhere)
+ * starts exactly where it left off: nothing skipped, nothing to list again. (etcd3 resumed from the
+ * last response's header revision, which during a catch-up is ahead of the events it carried.)
+ */
+export class EtcdWatcher {
+  /** etcd's id for it on the current stream, once created there. */
+  id: string | undefined;
+  /** Refusals in a row (`WatchStream`): with a fresh token too, it waits before asking again. */
+  refusals = 0;
+  cancelled = false;
+
+  constructor(
+    /** For messages: the key or prefix watched. */
+    readonly name: string,
+    private readonly key: Buffer,
+    private readonly rangeEnd: Buffer | undefined,
+    /** The first revision it has not delivered. */
+    public nextRevision: number,
+    private readonly handlers: WatchHandlers,
+  ) {}
+
+  createRequest(): object {
+    return {
+      create_request: {
+        key: this.key,
+        ...(this.rangeEnd ? { range_end: this.rangeEnd } : {}),
+        start_revision: String(this.nextRevision),
+        // etcd then says every 10 minutes (its default) how far a quiet watch has come: a resume
+        // after a compaction starts past it instead of failing and listing again.
+        progress_notify: true,
+      },
+    };
+  }
+
+  /** Events, or a progress notification (no event: etcd has sent everything up to its header's revision). */
+  deliver(response: WatchResponse): void {
+    const { events } = response;
+    if (events.length === 0) {
+      // What Go's client does: resume from the header's revision (its events, if any, come again and are dropped as seen).
+      this.nextRevision = Math.max(this.nextRevision, Number(response.header.revision));
+      return;
+    }
+    const changes = events.map(toKeyChange);
+    this.nextRevision = changes[changes.length - 1]!.revision + 1;
+    this.guarded(() => this.handlers.changes(changes));
+  }
+
+  /** Cancelled by etcd (compaction) or found to be past repair: the owner lists again. */
+  broken(error: Error): void {
+    this.guarded(() => this.handlers.broken(error));
+  }
+
+  private guarded(action: () => void): void {
+    if (this.cancelled) return;
+    try {
+      action();
+    } catch {
+      // The owner's bug; the watch goes on, and the stream's other watches too.
+    }
+  }
+}
+
+function toKeyChange(event: WatchResponse['events'][number]): KeyChange {
+  const put = event.type === 'Put';
+  return {
+    type: put ? 'put' : 'delete',
+    key: event.kv.key.toString(),
+    value: put ? event.kv.value.toString() : '',
+    revision: Number(event.kv.mod_revision),
+    created: put && event.kv.version === '1',
+  };
+}

@@ -1,0 +1,128 @@
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import type { OpenedStream } from './etcd-connections.js';
+import type { EtcdWatcher, WatchResponse } from './etcd-watcher.js';
+import type { SeenHistory } from './seen-history.js';
+
+export type WatchDuplex = ClientDuplexStream<object, WatchResponse>;
+
+/** What one Watch stream tells the `WatchStream` that opened it. */
+export interface WatchCallEvents {
+  /** A watch was created: the stream works. */
+  created(): void;
+  /** etcd refused to create `watcher`, or cancelled it for another reason than a compaction. */
+  refused(watcher: EtcdWatcher, reason: string): void;
+  /** `watcher` delivers nothing more: etcd compacted its revision, or lost its data. */
+  over(watcher: EtcdWatcher): void;
+  /** A create request went unanswered for the attach timeout. */
+  unanswered(): void;
+  /** The stream failed, or etcd ended it. */
+  failed(error: Error): void;
+}
+
+/**
+ * One Watch stream while it lives: the create requests it sends — one at a time, in order, as Go's
+ * client sends them (etcd answers them in order, and a proxy assigns its own ids) — etcd's id for
+ * each watch, and the responses routed to their watchers. It decides nothing about failures: it
+ * tells its owner (`WatchStream`).
+ */
+export class WatchCall {
+  readonly ended: boolean = false;
+  private readonly byId = new Map<string, EtcdWatcher>();
+  private readonly toCreate: EtcdWatcher[] = [];
+  private creating: EtcdWatcher | undefined;
+  private attachTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly opened: OpenedStream<WatchDuplex>,
+    private readonly history: SeenHistory,
+    private readonly attachTimeoutMs: number,
+    private readonly events: WatchCallEvents,
+  ) {
+    const { stream, member } = opened;
+    stream.on('data', (response: WatchResponse) => this.received(response));
+    stream.on('error', (error: Error) => this.fail(error));
+    stream.on('end', () => this.fail(new Error(`etcd at ${member.address} ended the watch stream`)));
+  }
+
+  /** Asks etcd for `watcher`, after the creates before it. */
+  create(watcher: EtcdWatcher): void {
+    watcher.id = undefined;
+    this.toCreate.push(watcher);
+    this.createNext();
+  }
+
+  /** Tells etcd to cancel `watcher`, if it was created here; what etcd sent before it heard is dropped. */
+  cancel(watcher: EtcdWatcher): void {
+    if (watcher.id !== undefined && this.byId.delete(watcher.id)) this.send({ cancel_request: { watch_id: watcher.id } });
+  }
+
+  /** Cancels the stream; nothing it receives from now on is told. */
+  end(): void {
+    if (this.ended) return;
+    (this as { ended: boolean }).ended = true;
+    clearTimeout(this.attachTimer);
+    this.opened.stream.cancel();
+  }
+
+  private fail(error: Error): void {
+    if (this.ended) return; // ended by us: the cancel's error is ours
+    this.end();
+    this.events.failed(error);
+  }
+
+  private send(request: object): void {
+    if (!this.ended) this.opened.stream.write(request);
+  }
+
+  private createNext(): void {
+    if (this.ended || this.creating) return;
+    let next = this.toCreate.shift();
+    while (next?.cancelled) next = this.toCreate.shift();
+    if (!next) return;
+    this.creating = next;
+    this.send(next.createRequest());
+    this.attachTimer = setTimeout(() => this.events.unanswered(), this.attachTimeoutMs);
+    this.attachTimer.unref();
+  }
+
+  private received(response: WatchResponse): void {
+    if (this.ended) return;
+    if (response.created) return this.createdOne(response);
+    this.history.saw(response.header);
+    const watcher = this.byId.get(String(response.watch_id));
+    if (!watcher) return; // cancelled here
+    if (!response.canceled) return watcher.deliver(response);
+    this.byId.delete(String(response.watch_id));
+    if (Number(response.compact_revision) > 0) {
+      watcher.broken(new Error(`etcdserver: mvcc: required revision has been compacted (watch on ${watcher.name}, at revision ${response.compact_revision})`));
+      this.events.over(watcher);
+    } else {
+      this.events.refused(watcher, response.cancel_reason);
+    }
+  }
+
+  private createdOne(response: WatchResponse): void {
+    const watcher = this.creating;
+    this.creating = undefined;
+    clearTimeout(this.attachTimer);
+    if (watcher && response.canceled) {
+      this.events.refused(watcher, response.cancel_reason);
+    } else if (watcher) {
+      const lost = watcher.cancelled ? undefined : this.history.lostData(response.header, watcher.nextRevision);
+      if (watcher.cancelled || lost !== undefined) {
+        this.send({ cancel_request: { watch_id: response.watch_id } });
+        if (lost !== undefined) {
+          watcher.broken(new Error(lost));
+          this.events.over(watcher);
+        }
+      } else {
+        this.history.saw(response.header);
+        watcher.id = String(response.watch_id);
+        watcher.refusals = 0;
+        this.byId.set(watcher.id, watcher);
+        this.events.created();
+      }
+    }
+    this.createNext();
+  }
+}

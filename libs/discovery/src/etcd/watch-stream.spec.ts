@@ -1,0 +1,175 @@
+import { StandInEtcd, waitFor } from '@repo/testing';
+import type { IOptions } from 'etcd3';
+import { EtcdConnections } from './etcd-connections.js';
+import type { KeyChange } from './etcd-gateway.js';
+import { WatchStream } from './watch-stream.js';
+
+// WatchStream against stand-in etcd members (real gRPC servers in this process): where a watch
+// resumes, which member its stream is on, what a refusal costs. test/watch-resume.e2e-spec.ts and the
+// cluster e2e specs do the same against real etcd processes.
+const closers: (() => void)[] = [];
+afterEach(() => closers.splice(0).forEach((close) => close()));
+
+async function started(): Promise<StandInEtcd> {
+  const etcd = await new StandInEtcd().start();
+  closers.push(() => etcd.stop());
+  return etcd;
+}
+
+function watchStream(hosts: string[], options: Omit<Partial<IOptions>, 'hosts'> = {}, attachTimeoutMs = 2000) {
+  const connections = new EtcdConnections({ hosts, grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 }, ...options }, 2000);
+  const warnings: string[] = [];
+  const stream = new WatchStream(connections, { attachTimeoutMs, warn: (message) => warnings.push(message) });
+  closers.push(() => {
+    stream.close();
+    connections.close();
+  });
+  return { connections, stream, warnings };
+}
+
+/** Watches `/p/` from `fromRevision`, recording what it delivers. */
+function watchP(stream: WatchStream, fromRevision: number, prefix = '/p/') {
+  const seen: string[] = [];
+  const broken: string[] = [];
+  const handle = stream.watch(prefix, Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '0'), fromRevision, {
+    changes: (changes: readonly KeyChange[]) => seen.push(...changes.map((change) => `${change.key}@${change.revision}`)),
+    broken: (error) => broken.push(error.message),
+  });
+  return { seen, broken, handle };
+}
+
+describe('WatchStream', () => {
+  it('resumes on a new stream right after the last change it delivered: nothing skipped, nothing twice', async () => {
+    const etcd = await started();
+    const { stream } = watchStream([etcd.host]);
+    const { seen } = watchP(stream, 2);
+    await waitFor('the watch to be created', () => etcd.creates.length === 1);
+    etcd.put('/p/a', '1');
+    etcd.put('/q/other', 'x');
+    etcd.put('/p/b', '2');
+    await waitFor('both changes', () => seen.length === 2);
+    etcd.dropStreams();
+    etcd.put('/p/c', '3');
+    await waitFor('the change made while the stream was down', () => seen.length === 3);
+    expect(seen).toEqual(['/p/a@2', '/p/b@4', '/p/c@5']);
+    expect(etcd.creates.map(({ startRevision, hasLeader }) => ({ startRevision, hasLeader }))).toEqual([
+      { startRevision: 2, hasLeader: true },
+      { startRevision: 5, hasLeader: true },
+    ]);
+  });
+
+  it('a progress notification moves where a quiet watch resumes', async () => {
+    const etcd = await started();
+    const { stream } = watchStream([etcd.host]);
+    watchP(stream, 2);
+    await waitFor('the watch to be created', () => etcd.creates.length === 1);
+    for (let write = 0; write < 5; write += 1) etcd.put('/q/elsewhere', String(write));
+    etcd.progress();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    etcd.dropStreams();
+    await waitFor('the watch to be created again', () => etcd.creates.length === 2);
+    expect(etcd.creates[1]!.startRevision).toBe(etcd.revision);
+  });
+
+  it('tells its owner once when etcd cancels it as compacted, and does not create it again', async () => {
+    const etcd = await started();
+    for (let write = 0; write < 10; write += 1) etcd.put('/q/elsewhere', String(write));
+    etcd.compactedRevision = 8;
+    const { stream } = watchStream([etcd.host]);
+    const { broken } = watchP(stream, 3);
+    await waitFor('the cancellation', () => broken.length === 1);
+    expect(broken[0]).toMatch(/required revision has been compacted/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(etcd.creates).toHaveLength(1);
+    expect(broken).toHaveLength(1);
+  });
+
+  it('tells its owner when the member it resumes on lost its data (revisions started over), once', async () => {
+    const etcd = await started();
+    const { stream } = watchStream([etcd.host]);
+    const { seen, broken } = watchP(stream, 2);
+    await waitFor('the watch to be created', () => etcd.creates.length === 1);
+    for (let write = 0; write < 4; write += 1) etcd.put('/q/elsewhere', String(write));
+    etcd.put('/p/a', '1');
+    await waitFor('its change', () => seen.length === 1);
+    etcd.dropStreams();
+    etcd.wipe();
+    etcd.put('/p/new', 'n'); // revision 2: the watch resumes from 7, etcd is below what the app saw
+    await waitFor('the loss to be told', () => broken.length === 1);
+    expect(broken[0]).toMatch(/etcd is at revision 2, below 6: its data were lost/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(broken).toHaveLength(1);
+    expect(seen).toEqual(['/p/a@6']);
+    // The owner lists again (at revision 2) and watches from 3: judged against etcd's new history.
+    const again = watchP(stream, 3);
+    etcd.put('/p/after', 'x');
+    await waitFor('a change on the new watch', () => again.seen.length === 1);
+    expect(again.broken).toEqual([]);
+  });
+
+  it('refused with a token etcd dropped: re-opens the stream with a new token, every watch resuming where it was', async () => {
+    const etcd = await started();
+    const { stream } = watchStream([etcd.host], { auth: { username: 'u', password: 'p' } });
+    const first = watchP(stream, 2);
+    await waitFor('the first watch', () => etcd.creates.length === 1);
+    etcd.put('/p/a', '1');
+    await waitFor('its change', () => first.seen.length === 1);
+    etcd.forgetTokens(); // unused for --auth-token-ttl, or etcd restarted
+    const second = watchP(stream, etcd.revision + 1, '/r/');
+    await waitFor('both watches on a stream with the new token', () => etcd.creates.filter((create) => create.token === 't2').length === 2);
+    etcd.put('/p/b', '2');
+    etcd.put('/r/x', '3');
+    await waitFor('a change on each', () => first.seen.length === 2 && second.seen.length === 1);
+    expect(etcd.tokensIssued).toEqual(['t1', 't2']);
+    expect(etcd.creates.map(({ key, startRevision, token }) => `${key}@${startRevision} ${token}`)).toEqual(['/p/@2 t1', '/r/@3 t1', '/p/@3 t2', '/r/@3 t2']);
+  });
+
+  it('refused with a fresh token too: asks again after a backoff with one warning, never in a loop, and the other watches go on', async () => {
+    const etcd = await started();
+    etcd.refuseWatch = (key) => (key === '/secret/' ? 'etcdserver: permission denied' : undefined);
+    const { stream, warnings } = watchStream([etcd.host], { auth: { username: 'u', password: 'p' } });
+    const allowed = watchP(stream, 2);
+    const refused = watchP(stream, 2, '/secret/');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const asked = etcd.creates.filter((create) => create.key === '/secret/').length;
+    // Once, once more with a renewed token, and at most twice more in a second of backoff.
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(asked).toBeLessThanOrEqual(4);
+    expect(etcd.tokensIssued.length).toBeLessThanOrEqual(2);
+    expect(warnings).toEqual(['etcd refused the watch on /secret/ (etcdserver: permission denied); asking again in the background']);
+    etcd.put('/p/a', '1');
+    await waitFor('the allowed watch to deliver', () => allowed.seen.length === 1);
+    expect(refused.broken).toEqual([]);
+  });
+
+  it('a create request left unanswered marks the member and moves the stream to another', async () => {
+    const frozen = await started();
+    const live = await started();
+    frozen.silent = true;
+    const { connections, stream } = watchStream([frozen.host, live.host], {}, 300);
+    connections.markUnanswered(connections.members[1]!); // the live member is tried last: the stream opens on the frozen one
+    const { seen } = watchP(stream, 2);
+    await waitFor('the watch created on the live member', () => live.creates.length === 1);
+    expect(frozen.creates).toHaveLength(1);
+    expect(connections.members[0]!.unanswered).toBe(true);
+    live.put('/p/a', '1');
+    await waitFor('its change', () => seen.length === 1);
+  });
+
+  it('moves at once, resuming exactly, when another call finds its member unanswering, or its member loses the leader', async () => {
+    const one = await started();
+    const two = await started();
+    const { connections, stream } = watchStream([one.host, two.host]);
+    watchP(stream, 2);
+    await waitFor('the watch', () => one.creates.length + two.creates.length === 1);
+    const [first, second] = one.creates.length === 1 ? [one, two] : [two, one];
+    connections.markUnanswered(connections.members[first === one ? 0 : 1]!);
+    await waitFor('the watch on the other member', () => second.creates.length === 1);
+    expect(second.creates[0]!.startRevision).toBe(2);
+    // Now etcd closes the stream on the second: it has lost its leader. The first is still marked: the
+    // stream moves back to it all the same (never nowhere), and the second is marked in turn.
+    second.dropStreams('etcdserver: no leader');
+    await waitFor('the watch back on the first member', () => first.creates.length === 2);
+    expect(connections.members.map((member) => member.unanswered)).toEqual([true, true]);
+  });
+});

@@ -1,0 +1,165 @@
+import { backoffDelay } from '../util/backoff.js';
+import type { EtcdConnections } from './etcd-connections.js';
+import type { WatchHandle, WatchHandlers } from './etcd-gateway.js';
+import { EtcdWatcher } from './etcd-watcher.js';
+import { SeenHistory } from './seen-history.js';
+import { WatchCall, type WatchDuplex } from './watch-call.js';
+
+export interface WatchStreamSettings {
+  /** etcd must answer a create request within this, or the stream moves to another member. */
+  attachTimeoutMs: number;
+  /** Told once per refused watch (permissions). */
+  warn(message: string): void;
+}
+
+const REOPEN_INITIAL_MS = 100;
+const REOPEN_MAX_MS = 2000;
+/** A watch refused with a fresh token too is asked again after a backoff up to this. */
+const REFUSED_MAX_MS = 30_000;
+
+/**
+ * The app's watches on one Watch stream (as etcd3 and Go's client share one), written here rather
+ * than on etcd3's watch manager, which resumes from the wrong revision and cannot be told where to go:
+ * - every watch resumes on a new stream exactly where it left off (see `EtcdWatcher`): a member
+ *   restart or a move costs one create request per watch, no list; a member that lost its data is
+ *   told apart (`SeenHistory`), and then the watch's owner lists again;
+ * - the stream carries the require-leader flag: etcd closes it when its member loses the cluster;
+ * - a stream on a member found unanswering (a keepalive or a call left unanswered, or a create
+ *   request here) moves to another member at once: a frozen member keeps its TCP connection, and a
+ *   watch on it would wait, silent;
+ * - etcd checks permissions when a watch is created, with the token the stream was opened with: a
+ *   refusal on a stream with an old token (renewed since, or expired unused) re-opens the stream with
+ *   a new one; a refusal with a fresh token is asked again after a backoff, never in a loop;
+ * - after a failure the stream re-opens after a short jittered backoff, or as soon as a member is back.
+ */
+export class WatchStream {
+  private readonly watchers = new Set<EtcdWatcher>();
+  private readonly history = new SeenHistory();
+  private call: WatchCall | undefined;
+  private opening = false;
+  private failures = 0;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly stopFollowing: (() => void)[];
+
+  constructor(
+    private readonly connections: EtcdConnections,
+    private readonly settings: WatchStreamSettings,
+  ) {
+    this.stopFollowing = [
+      connections.onUnanswered((member) => {
+        if (this.call?.opened.member === member && connections.hasAlternativeTo(member)) this.restart();
+      }),
+      connections.onConnected(() => {
+        if (this.reopenTimer !== undefined) this.openNow();
+      }),
+    ];
+  }
+
+  /** Watches `[key, rangeEnd)` (or `key` alone) from `fromRevision` on. */
+  watch(name: string, key: Buffer, rangeEnd: Buffer | undefined, fromRevision: number, handlers: WatchHandlers): WatchHandle {
+    const watcher = new EtcdWatcher(name, key, rangeEnd, fromRevision, handlers);
+    this.watchers.add(watcher);
+    if (this.call) this.call.create(watcher);
+    else void this.open();
+    return { cancel: async () => this.cancel(watcher) };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const stop of this.stopFollowing) stop();
+    clearTimeout(this.reopenTimer);
+    for (const watcher of this.watchers) watcher.cancelled = true;
+    this.watchers.clear();
+    this.endCall();
+  }
+
+  private cancel(watcher: EtcdWatcher): void {
+    if (!this.watchers.delete(watcher)) return;
+    watcher.cancelled = true;
+    this.call?.cancel(watcher);
+    // With no watch left the stream ends (etcd3 does the same); the next watch opens another.
+    if (this.watchers.size === 0) this.endCall();
+  }
+
+  private async open(): Promise<void> {
+    if (this.opening || this.call || this.closed || this.watchers.size === 0) return;
+    this.opening = true;
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
+    try {
+      const opened = await this.connections.openStream('Watch', (client, metadata) => (client as unknown as { watch: (metadata: unknown) => WatchDuplex }).watch(metadata));
+      const call = new WatchCall(opened, this.history, this.settings.attachTimeoutMs, {
+        created: () => (this.failures = 0),
+        refused: (watcher, reason) => this.refused(call, watcher, reason),
+        over: (watcher) => this.watchers.delete(watcher),
+        unanswered: () => this.unanswered(call),
+        failed: (error) => this.failed(call, error),
+      });
+      this.call = call;
+      if (this.closed || this.watchers.size === 0) return this.endCall();
+      for (const watcher of this.watchers) call.create(watcher);
+    } catch {
+      // No member to open it on now (etcd unreachable, every circuit open): later.
+      this.reopenLater();
+    } finally {
+      this.opening = false;
+    }
+  }
+
+  /**
+   * etcd refused to create `watcher` (or cancelled it without a compaction). A stream opened with a
+   * token that is not the newest is re-opened with the newest; the first refusal with the newest
+   * renews it (simple tokens expire unused); after that, it is a refusal: asked again after a backoff.
+   */
+  private refused(call: WatchCall, watcher: EtcdWatcher, reason: string): void {
+    if (watcher.cancelled || call !== this.call) return;
+    watcher.refusals += 1;
+    const { token } = this.connections;
+    if (watcher.refusals === 1 || !token.isCurrent(call.opened.metadata)) {
+      token.invalidate(call.opened.metadata);
+      return this.restart();
+    }
+    if (watcher.refusals === 2) this.settings.warn(`etcd refused the watch on ${watcher.name} (${reason || 'no reason given'}); asking again in the background`);
+    setTimeout(() => {
+      if (!watcher.cancelled && this.call === call) call.create(watcher);
+    }, REOPEN_INITIAL_MS + backoffDelay(watcher.refusals, 1000, REFUSED_MAX_MS)).unref();
+  }
+
+  /** A member that is frozen or cut off still accepts the stream, and answers nothing. */
+  private unanswered(call: WatchCall): void {
+    this.connections.markUnanswered(call.opened.member);
+    this.connections.isolateStalled(2 * this.settings.attachTimeoutMs);
+    if (call === this.call) this.restart();
+  }
+
+  private failed(call: WatchCall, error: Error): void {
+    this.connections.markFailed(call.opened.member, error, call.opened.metadata);
+    if (call !== this.call) return;
+    this.call = undefined;
+    this.reopenLater();
+  }
+
+  /** Moves every watch to a new stream now, each from where it left off. */
+  private restart(): void {
+    this.endCall();
+    void this.open();
+  }
+
+  private reopenLater(): void {
+    if (this.closed || this.reopenTimer !== undefined || this.watchers.size === 0) return;
+    this.reopenTimer = setTimeout(() => this.openNow(), backoffDelay(this.failures++, REOPEN_INITIAL_MS, REOPEN_MAX_MS));
+    this.reopenTimer.unref();
+  }
+
+  private openNow(): void {
+    clearTimeout(this.reopenTimer);
+    this.reopenTimer = undefined;
+    void this.open();
+  }
+
+  private endCall(): void {
+    this.call?.end();
+    this.call = undefined;
+  }
+}
