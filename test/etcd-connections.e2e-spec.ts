@@ -28,15 +28,17 @@ const startBusyApp = (hosts: string[]) => apps.start('busy-app', { service: 'bus
 
 /**
  * The most connections the app held to each member while they were watched for `forMs` (every
- * 100 ms), once it has one to each running member again. The connections a failure leaves behind
- * come when the member is back: watching for a while catches those that come late.
+ * 100 ms), once it is connected again to a running member (to the only one, if there is one; in a
+ * cluster its streams stay on one member, and a member it has no call for is not dialled). The
+ * connections a failure leaves behind come when the member is back: watching for a while catches
+ * those that come late.
  */
 async function connectionsAfterRecovery(app: AppProcess, members: readonly EtcdServer[], forMs = 1000): Promise<number[]> {
   const ports = members.map((member) => portOf(member.host));
-  const running = ports.filter((_, index) => members[index]!.running);
-  await waitFor('the app to connect to every running member', () => {
+  const running = members.filter((member) => member.running).map((member) => portOf(member.host));
+  await waitFor('the app to connect again to a running member', () => {
     const counts = establishedConnections(app.child.pid!, running);
-    return running.every((port) => counts.get(port)! >= 1);
+    return running.some((port) => counts.get(port)! >= 1);
   }, { timeoutMs: 15_000 }).catch((error: Error) => {
     throw new Error(`${error.message}; the app's log: ${app.output}`);
   });
@@ -92,6 +94,7 @@ describe('connections to etcd: at most one per member, whatever happened before'
       const seen: string[] = [];
       for (const member of cluster.members) {
         await member.killAndStartAgain(1000);
+        await registered(member);
         const counts = await connectionsAfterRecovery(app, cluster.members);
         seen.push(`${member.name.split('-')[0]} restarted: ${counts.join('/')}`);
         expect(counts.every((count) => count <= 1)).toBe(true);

@@ -131,6 +131,23 @@ describe('through etcd grpc-proxy', () => {
   }, 60_000);
 });
 
+describe('through etcd grpc-proxy, right after the cluster lost its leader', () => {
+  it('an app started then (fail-fast, connectTimeoutMs 5 s) starts: a request that hangs is asked again within the window', async () => {
+    const [proxy] = proxies;
+    const leader = await cluster.leader();
+    await leader.stop('SIGKILL');
+    try {
+      const startedAt = Date.now();
+      const { app } = await instance('px-start', proxy!.host);
+      console.log(`[measured] an app started through the proxy right after the leader was killed: registered after ${Date.now() - startedAt} ms`);
+      expect(app.messages.filter((message) => message.event === 'error')).toEqual([]);
+    } finally {
+      await leader.launch('existing');
+      await leader.waitHealthy();
+    }
+  }, 60_000);
+});
+
 describe('through etcd grpc-proxy, with etcd authentication', () => {
   it('registers and discovers with a user whose role may only use the namespace: the proxy forwards its token', async () => {
     const etcd = await EtcdServer.start();

@@ -25,6 +25,32 @@ export function establishedConnections(pid: number, ports: readonly number[]): M
   return counts;
 }
 
+/**
+ * Which of `pids` owns the TCP socket connected from local port `port` to remote port `to` (on
+ * loopback), read from /proc: the socket's inode in the TCP table, then whose fds hold it.
+ */
+export function socketOwner(port: number, to: number, pids: readonly (number | undefined)[]): number | undefined {
+  let inode: string | undefined;
+  for (const table of ['tcp', 'tcp6']) {
+    for (const line of readFileSync(`/proc/net/${table}`, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      const local = parseInt(fields[1]!.split(':')[1]!, 16);
+      const remote = parseInt(fields[2]!.split(':')[1]!, 16);
+      if (local === port && remote === to) inode = fields[9];
+    }
+  }
+  if (inode === undefined) return undefined;
+  return pids.find((pid) => {
+    if (pid === undefined) return false;
+    try {
+      return readdirSync(`/proc/${pid}/fd`).some((fd) => readLink(`/proc/${pid}/fd/${fd}`) === `socket:[${inode}]`);
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
+}
+
 /** How many file descriptors process `pid` has open. */
 export function openFileDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;

@@ -1,23 +1,15 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { exited, spawnKeepingOutput } from './child-processes.js';
-import { freePort } from './free-port.js';
+import { memberSpecs, type MemberSpec } from './etcd-member-spec.js';
 import { metricSum } from './prometheus-text.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
 
-interface MemberSpec {
-  name: string;
-  clientPort: number;
-  peerPort: number;
-  dataDir: string;
-}
 
 /** PEM files for an etcd that serves clients over TLS and requires client certificates. */
 export interface EtcdTlsFiles {
@@ -69,6 +61,11 @@ export class EtcdServer {
 
   get name(): string {
     return this.spec.name;
+  }
+
+  /** The peer port it advertises. */
+  get peerPort(): number {
+    return this.spec.peerPort;
   }
 
   get running(): boolean {
@@ -147,6 +144,7 @@ export class EtcdServer {
       ? [`--cert-file=${this.tls.certFile}`, `--key-file=${this.tls.keyFile}`, `--trusted-ca-file=${this.tls.caFile}`, '--client-cert-auth']
       : [];
     const peer = `http://127.0.0.1:${peerPort}`;
+    const listenPeer = `http://127.0.0.1:${this.spec.listenPeerPort ?? peerPort}`;
     const { child, output } = spawnKeepingOutput(
       'etcd',
       [
@@ -154,7 +152,7 @@ export class EtcdServer {
         `--data-dir=${dataDir}`,
         `--listen-client-urls=${client}`,
         `--advertise-client-urls=${client}`,
-        `--listen-peer-urls=${peer}`,
+        `--listen-peer-urls=${listenPeer}`,
         `--initial-advertise-peer-urls=${peer}`,
         `--initial-cluster=${this.initialCluster}`,
         `--initial-cluster-state=${state}`,
@@ -207,66 +205,4 @@ export class EtcdServer {
   static fromSpec(spec: MemberSpec, initialCluster: string, token: string): EtcdServer {
     return new EtcdServer(spec, initialCluster, token);
   }
-}
-
-/** Three (or n) members forming one cluster on loopback, for failover tests. */
-export class EtcdCluster {
-  private readonly clients: Etcd3[] = [];
-
-  private constructor(readonly members: EtcdServer[]) {}
-
-  static async start(size = 3): Promise<EtcdCluster> {
-    const specs = await memberSpecs(size);
-    const initialCluster = specs.map((spec) => `${spec.name}=http://127.0.0.1:${spec.peerPort}`).join(',');
-    const token = `cluster-${specs[0]!.clientPort}`;
-    const members = specs.map((spec) => EtcdServer.fromSpec(spec, initialCluster, token));
-    await Promise.all(members.map((member) => member.launch('new')));
-    await Promise.all(members.map((member) => member.waitHealthy()));
-    return new EtcdCluster(members);
-  }
-
-  get hosts(): string[] {
-    return this.members.map((member) => member.host);
-  }
-
-  /** An etcd3 client of `members` (every member by default), for a test's own reads and writes. Closed by `destroy()`. */
-  client(members: readonly EtcdServer[] = this.members): Etcd3 {
-    const client = new Etcd3({ hosts: members.map((member) => member.host) });
-    this.clients.push(client);
-    return client;
-  }
-
-  /** The member that leads right now (from each running member's `etcd_server_is_leader` metric). */
-  async leader(): Promise<EtcdServer> {
-    return waitFor('a leader', async () => {
-      for (const member of this.members) {
-        if (member.running && (await member.metric('etcd_server_is_leader').catch(() => 0)) === 1) return member;
-      }
-      return undefined;
-    });
-  }
-
-  /** Stops every member and starts them again together (a quorum needs them at once), with data or wiped. */
-  async restartAll({ wipe = false }: { wipe?: boolean } = {}): Promise<void> {
-    await Promise.all(this.members.map((member) => member.stop()));
-    if (wipe) await Promise.all(this.members.map((member) => member.wipe()));
-    await Promise.all(this.members.map((member) => member.launch(wipe ? 'new' : 'existing')));
-    await Promise.all(this.members.map((member) => member.waitHealthy()));
-  }
-
-  async destroy(): Promise<void> {
-    for (const client of this.clients.splice(0)) client.close();
-    await Promise.all(this.members.map((member) => member.destroy()));
-  }
-}
-
-async function memberSpecs(count: number, firstClientPort?: number): Promise<MemberSpec[]> {
-  const specs: MemberSpec[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const clientPort = index === 0 && firstClientPort !== undefined ? firstClientPort : await freePort();
-    const peerPort = await freePort();
-    const dataDir = await mkdtemp(join(tmpdir(), 'etcd-test-'));
-    specs.push({ name: `member${index}-${clientPort}`, clientPort, peerPort, dataDir });
-  }
-  return specs;
 }

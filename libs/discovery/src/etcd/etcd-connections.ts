@@ -40,6 +40,7 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   private readonly connected = new Listeners();
   private readonly unanswered = new Listeners<[EtcdMember]>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private streamMember: EtcdMember | undefined; // the last stream's: the next goes there too while it answers
   private closed = false;
 
   constructor(options: IOptions & { hosts: string[] }, callTimeoutMs: number) {
@@ -53,22 +54,24 @@ export class EtcdConnections implements ICallable<EtcdMember> {
     this.token = new EtcdToken(options.auth, this.members, options.defaultCallOptions, callTimeoutMs);
   }
 
-  /** One unary call (see `execUnary`): etcd3's RPC clients and the gateway's requests come here. */
+  /** One unary call (see `execUnary`): etcd3's request builders come here. */
   exec<T>(service: EtcdServiceName, method: string, params: unknown, options?: CallOptions): Promise<T> {
     return execUnary<T>(this, this.globalPolicy, { service, method, params, options });
   }
 
   /**
-   * Runs `fn` with a client of `service` on the first member, in `order`, whose policy lets the
-   * call through (a member whose circuit is open is skipped). What `fn` throws is thrown as is.
+   * Runs `fn` with a client of `service` on the first member, in `order`, whose policy lets the call
+   * through (one whose circuit is open is skipped), with the token (see `TokenMetadata` for
+   * `requireLeader`). What `fn` throws is thrown as is.
    */
   async withConnection<R>(
     service: EtcdServiceName,
     fn: (args: { resource: EtcdMember; client: Client; metadata: Metadata }) => Promise<R> | R,
     order: Iterator<EtcdMember> = membersInTryOrder(this.members),
+    requireLeader = false,
   ): Promise<R> {
     if (this.closed) throw new ClientClosedError(service);
-    const metadata = await this.token.metadata();
+    const metadata = (await this.token.metadata())[requireLeader ? 'requireLeader' : 'plain'];
     let lastError: unknown;
     for (let tried = 0; tried < this.members.length; tried += 1) {
       const member = order.next().value as EtcdMember;
@@ -94,11 +97,29 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   }
 
   /**
-   * Opens a stream of `service` (a watch, a keepalive) with `open`, on the first member in try order
-   * whose policy lets it through, with the token and the require-leader flag (see `EtcdToken`).
+   * Opens a stream of `service` (a watch, a keepalive) with `open`, with the token and the
+   * require-leader flag (see `EtcdToken`): on the member the app's other stream is on while it
+   * answers — as Go's client keeps its streams on one connection — else on the first in try order
+   * whose policy lets it through. Together, the keepalives check the member the watches are on: a
+   * member cut off from its cluster cannot renew a lease, and both streams leave it at once.
    */
   openStream<S>(service: EtcdServiceName, open: (client: Client, metadata: Metadata) => S): Promise<OpenedStream<S>> {
-    return this.withConnection(service, ({ resource, client, metadata }) => ({ stream: open(client, metadata), member: resource, metadata }));
+    return this.withConnection(
+      service,
+      ({ resource, client, metadata }) => {
+        this.streamMember = resource;
+        return { stream: open(client, metadata), member: resource, metadata };
+      },
+      this.streamMemberFirst(),
+      true,
+    );
+  }
+
+  private *streamMemberFirst(): Generator<EtcdMember> {
+    const preferred = this.streamMember;
+    const usable = preferred !== undefined && !preferred.unanswered && !preferred.down;
+    if (usable) yield preferred;
+    for (const member of membersInTryOrder(this.members)) if (!usable || member !== preferred) yield member;
   }
 
   /**
@@ -149,10 +170,7 @@ export class EtcdConnections implements ICallable<EtcdMember> {
     }
   }
 
-  /**
-   * Calls `listener` soon after a member's connection becomes ready — at a random moment within
-   * 250 ms, so that a fleet does not arrive at the same instant; returns what stops it.
-   */
+  /** Calls `listener` soon after a member's connection is ready (`RECONNECT_SPREAD_MS`); returns what stops it. */
   onConnected(listener: () => void): () => void {
     return this.connected.add(listener);
   }
@@ -176,10 +194,6 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   }
 }
 
-function isNoLeader(error: Error): boolean {
-  return error.message.includes('no leader');
-}
+const isNoLeader = (error: Error) => error.message.includes('no leader');
 
-function isolatable(policy: IPolicy): boolean {
-  return typeof (policy as Partial<CircuitBreakerPolicy>).isolate === 'function';
-}
+const isolatable = (policy: IPolicy) => typeof (policy as Partial<CircuitBreakerPolicy>).isolate === 'function';

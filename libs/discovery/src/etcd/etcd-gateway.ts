@@ -52,8 +52,9 @@ export interface PrefixList {
  * written against this, not against the etcd3 client: `Etcd3Gateway` is the real one, and the unit
  * specs (and the testing module) run the same state machines on `InMemoryEtcd`.
  *
- * Every call has a deadline (`connectTimeoutMs`) and rejects with the client's error when etcd
- * cannot be reached or refuses; see `etcd-errors.ts` for how errors are told apart.
+ * Every request has a deadline (a third of `connectTimeoutMs`, at least 1 s: see `requestTimeoutMs`)
+ * and rejects with the client's error when etcd cannot be reached or refuses; see `etcd-errors.ts`
+ * for how errors are told apart.
  */
 export abstract class EtcdGateway {
   /** Grants a lease of `ttlSeconds` and returns its id. */

@@ -62,6 +62,11 @@ export class EtcdMember {
     return state !== connectivityState.READY && state !== connectivityState.IDLE;
   }
 
+  /** Whether its connection failed and it is waiting to dial again: the member is down (a call fails at once). */
+  get down(): boolean {
+    return this.channel.getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE;
+  }
+
   /**
    * Whether a call or stream on it got no answer before its deadline lately (`markUnanswered`): a
    * frozen or partitioned member keeps its TCP connection, so nothing else tells it from a live one.

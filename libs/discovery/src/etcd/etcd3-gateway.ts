@@ -14,6 +14,15 @@ import { faultHandling } from './fault-handling.js';
 import { grpcOptions } from './grpc-options.js';
 import { libraryLogger } from '../util/library-logger.js';
 
+/**
+ * The deadline of one request: a third of `connectTimeoutMs` (at least a second), so that a request
+ * that hangs (the first through `etcd grpc-proxy` after the cluster's leader died hung 3 s) leaves
+ * time within that window to ask again.
+ */
+export function requestTimeoutMs(connectTimeoutMs: number): number {
+  return Math.min(connectTimeoutMs, Math.max(1000, Math.round(connectTimeoutMs / 3)));
+}
+
 /** Keys per page of a list: about 0.4 MB of values as the registry writes them. */
 const LIST_PAGE = 2000;
 /** Prefixes per transaction of `listMany`: etcd's default `--max-txn-ops` is 128. */
@@ -38,7 +47,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
 
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: ResolvedDiscoveryOptions) {
     super();
-    this.callTimeoutMs = options.connectTimeoutMs;
+    this.callTimeoutMs = requestTimeoutMs(options.connectTimeoutMs);
     const etcdOptions = {
       ...options.etcd,
       faultHandling: faultHandling(options.etcd.faultHandling),
@@ -47,7 +56,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     this.connections = new EtcdConnections(etcdOptions, this.callTimeoutMs);
     this.client = new EtcdClient(this.connections, etcdOptions);
     const logger = libraryLogger('EtcdGateway', options);
-    this.watches = new WatchStream(this.connections, { attachTimeoutMs: this.callTimeoutMs, warn: (message) => logger.warn(message) });
+    this.watches = new WatchStream(this.connections, { attachTimeoutMs: options.connectTimeoutMs, warn: (message) => logger.warn(message) });
     this.keepAlives = new LeaseKeepAlives(this.connections);
   }
 

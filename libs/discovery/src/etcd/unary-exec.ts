@@ -12,7 +12,7 @@ export interface UnaryConnections {
   readonly members: readonly EtcdMember[];
   readonly token: EtcdToken;
   readonly callOptionsFactory: CallOptionsFactory | undefined;
-  withConnection<R>(service: EtcdServiceName, fn: (args: { client: Client; metadata: Metadata }) => Promise<R>, order: Iterator<EtcdMember>): Promise<R>;
+  withConnection<R>(service: EtcdServiceName, fn: (args: { client: Client; metadata: Metadata }) => Promise<R>, order: Iterator<EtcdMember>, requireLeader: boolean): Promise<R>;
 }
 
 export interface UnaryRequest {
@@ -57,6 +57,7 @@ async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy,
           });
         },
         order,
+        isSerializableRead(params),
       ),
     );
   } catch (error) {
@@ -64,4 +65,15 @@ async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy,
     if (isBrokenCircuitError(error) && lastError !== undefined && !isBrokenCircuitError(lastError)) throw lastError;
     throw error;
   }
+}
+
+/**
+ * A read any member answers from what it has (a range, or a transaction of ranges, marked
+ * serializable): sent with the require-leader flag, so that a member cut off from its cluster refuses
+ * it rather than answer from stale data.
+ */
+function isSerializableRead(params: unknown): boolean {
+  const request = params as { serializable?: boolean; success?: { request_range?: { serializable?: boolean } }[] };
+  if (request.serializable === true) return true;
+  return Array.isArray(request.success) && request.success.length > 0 && request.success.every((operation) => operation.request_range?.serializable === true);
 }
