@@ -5,7 +5,8 @@ import { format, percentile, record } from './report.js';
 
 /** The `fleet-N` services the simulated apps register under; each app watches fleet-common and two of them. */
 const SERVICES = 10;
-const APPS_PER_WORKER = 125;
+/** Apps per worker process: 125, or more at sizes past 1,000 (8 workers at most: more processes than that stalled a 2,000-app start). */
+const appsPerWorker = (size: number) => Math.max(125, Math.ceil(size / 8));
 const WAVE_MS = 30_000;
 const IDLE_MS = 10_000;
 
@@ -58,7 +59,7 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
   const bareFleet = await startFleet('fleet-bare-apps.js', hosts, size);
   let bare: { atRest: AtRest; deliveries: Deliveries };
   try {
-    bare = { atRest: await measureAtRest(cluster, proxy, client, bareFleet), deliveries: await measureDeliveries(client, bareFleet, size, 'bare') };
+    bare = { atRest: await measureAtRest(cluster, proxy, hosts, bareFleet), deliveries: await measureDeliveries(client, bareFleet, size, 'bare') };
   } finally {
     await Promise.all(bareFleet.workers.map((worker) => worker.stop()));
   }
@@ -67,7 +68,7 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
   const fleet = await startFleet('fleet-apps.js', hosts, size);
   try {
     const bootMs = performance.now() - startedAt;
-    const atRest = await measureAtRest(cluster, proxy, client, fleet);
+    const atRest = await measureAtRest(cluster, proxy, hosts, fleet);
     record({
       section: 'fleet',
       name: `${label}: etcd CPU at rest (3 members together; the same cluster with no app: ${format(idleShare)} %)`,
@@ -124,8 +125,9 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
 
 async function startFleet(script: string, hosts: string[], size: number): Promise<Fleet> {
   const workers: AppProcess[] = [];
-  for (let first = 0; first < size; first += APPS_PER_WORKER) {
-    const apps = Math.min(APPS_PER_WORKER, size - first);
+  const perWorker = appsPerWorker(size);
+  for (let first = 0; first < size; first += perWorker) {
+    const apps = Math.min(perWorker, size - first);
     const config = { hosts, apps, firstIndex: first, services: SERVICES, ttl: TTL, waveMs: WAVE_MS };
     workers.push(startProcess(script, { APP_CONFIG: JSON.stringify(config) }, ['--max-old-space-size=4096']));
   }
