@@ -69,6 +69,8 @@ export class StandInEtcd {
   readonly creates: StandInCreate[] = [];
   /** The revision of the last write (`put`). */
   revision = 1;
+  /** The raft term in every header: a cluster's rises at each election, and starts over when its data are lost. */
+  term = 2;
   /** Watches starting at or below this are cancelled as compacted. */
   compactedRevision = 0;
   private readonly history: Change[] = [];
@@ -99,7 +101,7 @@ export class StandInEtcd {
         if (this.silent) return;
         if (this.unavailable) return reply({ code: status.UNAVAILABLE, details: 'stand-in member unavailable' });
         if (!this.tokenValid(call.metadata)) return reply({ code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' });
-        reply(null, { header: { revision: String(this.revision) }, kvs: [], more: false, count: '0' });
+        reply(null, { header: this.header(), kvs: [], more: false, count: '0' });
       },
     });
     this.port = await new Promise<number>((resolve, reject) =>
@@ -129,7 +131,7 @@ export class StandInEtcd {
 
   /** A progress notification to every watch: etcd has sent everything up to its revision. */
   progress(): void {
-    for (const watcher of this.watchers) watcher.call.write({ header: { revision: String(this.revision) }, watch_id: watcher.id, events: [] });
+    for (const watcher of this.watchers) watcher.call.write({ header: this.header(), watch_id: watcher.id, events: [] });
   }
 
   /** Ends every watch and keepalive stream, as a member restart does (or, with `etcdserver: no leader`, a member cut off). */
@@ -143,6 +145,10 @@ export class StandInEtcd {
   wipe(): void {
     this.history.length = 0;
     this.revision = 1;
+  }
+
+  private header(): { revision: string; raft_term: string } {
+    return { revision: String(this.revision), raft_term: String(this.term) };
   }
 
   stop(): void {
@@ -159,7 +165,7 @@ export class StandInEtcd {
     call.on('data', (request: { ID: string }) => {
       this.keepalives += 1;
       if (this.silent) return;
-      const answer = { header: { revision: String(this.revision) }, ID: request.ID, TTL: '5' };
+      const answer = { header: this.header(), ID: request.ID, TTL: '5' };
       if (this.keepaliveDelayMs > 0) setTimeout(() => call.write(answer), this.keepaliveDelayMs);
       else call.write(answer);
     });
@@ -171,7 +177,7 @@ export class StandInEtcd {
     call.on('data', (request: WatchRequest) => {
       if (request.cancel_request) {
         for (const watcher of this.watchers) if (watcher.call === call && watcher.id === request.cancel_request.watch_id) this.watchers.delete(watcher);
-        call.write({ header: { revision: String(this.revision) }, watch_id: request.cancel_request.watch_id, canceled: true });
+        call.write({ header: this.header(), watch_id: request.cancel_request.watch_id, canceled: true });
         return;
       }
       const create = request.create_request;
@@ -180,7 +186,7 @@ export class StandInEtcd {
       this.creates.push({ key: create.key.toString(), startRevision, hasLeader: call.metadata.get('hasleader')[0] === 'true', token: call.metadata.get('token')[0] as string | undefined });
       if (this.silent) return;
       const id = String(this.nextWatchId++);
-      const header = { revision: String(this.revision) };
+      const header = this.header();
       const refusal = !this.tokenValid(call.metadata) ? 'etcdserver: permission denied' : this.refuseWatch(create.key.toString());
       if (refusal) return call.write({ header, watch_id: id, created: true, canceled: true, cancel_reason: refusal });
       call.write({ header, watch_id: id, created: true });
@@ -210,7 +216,7 @@ export class StandInEtcd {
 
   private send(watcher: StandInWatcher, changes: Change[]): void {
     const events = changes.map((change) => ({ type: 'Put', kv: { key: change.key, value: change.value, mod_revision: String(change.revision), version: '1' } }));
-    watcher.call.write({ header: { revision: String(this.revision) }, watch_id: watcher.id, events });
+    watcher.call.write({ header: this.header(), watch_id: watcher.id, events });
   }
 }
 

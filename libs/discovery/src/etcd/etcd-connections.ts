@@ -4,6 +4,7 @@ import { castGrpcError, ClientClosedError, EtcdInvalidAuthTokenError, GRPCDeadli
 import { Listeners } from '../util/listeners.js';
 import { channelCredentials, withoutScheme } from './channel-credentials.js';
 import { EtcdMember } from './etcd-member.js';
+import { SeenHistory } from './seen-history.js';
 import { membersInTryOrder } from './member-order.js';
 import type { EtcdServiceName } from './etcd-services.js';
 import { EtcdToken } from './etcd-token.js';
@@ -36,6 +37,8 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   readonly callOptionsFactory: CallOptionsFactory | undefined;
   readonly members: readonly EtcdMember[];
   readonly token: EtcdToken;
+  /** How far the app has seen etcd's history go (answers, watch responses): a member that lost its data is told by it. */
+  readonly history = new SeenHistory();
   private readonly globalPolicy: IPolicy;
   private readonly connected = new Listeners();
   private readonly unanswered = new Listeners<[EtcdMember]>();
@@ -136,9 +139,8 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   }
 
   /**
-   * `member` left a call or a stream's request unanswered past its deadline: it is tried after the
-   * others for a while (`membersInTryOrder`), and streams on it move (see `onUnanswered`). A frozen or
-   * partitioned member keeps its TCP connection, so nothing else tells it from a live one.
+   * `member` left a call or a stream's request unanswered past its deadline: it is tried after the others for a
+   * while (`membersInTryOrder`), and streams on it move (`onUnanswered`). A frozen member keeps its TCP connection.
    */
   markUnanswered(member: EtcdMember): void {
     member.markUnanswered(UNANSWERED_MS);
@@ -156,10 +158,9 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   }
 
   /**
-   * Holds the members whose connection is stuck (see `EtcdMember.stalled`) out of every pick for
-   * `ms` — their circuit breakers held open — so that a stream restarted because of one goes to
-   * another member instead of back to it at random. Never all of them: with none left, every call
-   * would fail. Only a policy that can be isolated (cockatiel's circuit breaker) is held.
+   * Holds the members whose connection is stuck (see `EtcdMember.stalled`) out of every pick for `ms` — their
+   * circuit breakers held open — so that a stream restarted because of one goes to another member instead of back to
+   * it at random. Never all of them (every call would fail). Only cockatiel's circuit breaker can be held so.
    */
   isolateStalled(ms: number): void {
     const stalled = this.members.filter((member) => member.stalled && isolatable(member.policy));

@@ -5,6 +5,8 @@ import { etcdServices, type EtcdServiceName } from './etcd-services.js';
 
 /** Keepalive answer times remembered per member. */
 const ANSWERS_KEPT = 8;
+/** Answers a member gives from itself come within this; `etcd grpc-proxy`'s come up to TTL/3 late, few so soon. */
+const PROMPT_ANSWER_MS = 100;
 /** The shortest wait for a keepalive's answer: a busy member may take a few hundred ms now and then. */
 const MIN_ANSWER_WAIT_MS = 500;
 
@@ -24,6 +26,8 @@ export class EtcdMember {
   private closed = false;
   /** Until when it counts as unanswering (`markUnanswered`); 0 if it never was. */
   unansweredUntil = 0;
+  /** When a stream on it last received anything (a keepalive's answer, a watch response): proof it is alive. */
+  heardAt = 0;
   /** How long its last few keepalive answers took, slowest first kept (see `answerWaitMs`). */
   private readonly answerTimes: number[] = [];
 
@@ -79,20 +83,24 @@ export class EtcdMember {
     this.unansweredUntil = Date.now() + forMs;
   }
 
-  /** A keepalive sent on this member was answered after `ms`. */
-  recordAnswer(ms: number): void {
-    if (this.answerTimes.push(ms) > ANSWERS_KEPT) this.answerTimes.shift();
+  /** A keepalive sent on this member was answered after `ms`; undefined: it was not answered in time. */
+  recordAnswer(ms: number | undefined): void {
+    if (ms === undefined) this.answerTimes.length = 0; // known no more: the next wait is the longest
+    else if (this.answerTimes.push(ms) > ANSWERS_KEPT) this.answerTimes.shift();
   }
 
   /**
    * How long to wait for this member's answer to a keepalive before leaving it for another, at most
-   * `longestMs`. A member etcd answers from directly takes milliseconds: after a few answers, 4× the
-   * slowest of them (at least 500 ms) is enough to tell a frozen or cut-off one quickly. `etcd
-   * grpc-proxy` answers at its own renewals, up to TTL/3 later: its slow answers keep the wait long.
+   * `longestMs`. A member etcd answers from directly takes milliseconds: once its last 8 answers all
+   * came within 100 ms, 4× the slowest of them (at least 500 ms) is enough to tell a frozen or
+   * cut-off one quickly. `etcd grpc-proxy` answers at its own renewals, up to TTL/3 later (8 answers
+   * in a row within 100 ms there: about 1 in 400,000): its waits stay the longest.
    */
   answerWaitMs(longestMs: number): number {
-    if (this.answerTimes.length < ANSWERS_KEPT / 2) return longestMs;
-    return Math.min(longestMs, Math.max(MIN_ANSWER_WAIT_MS, 4 * Math.max(...this.answerTimes)));
+    if (this.answerTimes.length < ANSWERS_KEPT) return longestMs;
+    const slowest = Math.max(...this.answerTimes);
+    if (slowest >= PROMPT_ANSWER_MS) return longestMs;
+    return Math.min(longestMs, Math.max(MIN_ANSWER_WAIT_MS, 4 * slowest));
   }
 
   /**

@@ -1,15 +1,5 @@
+import type { WatchEvent, WatchResponse } from './stream-codecs.js';
 import type { KeyChange, WatchHandlers } from './etcd-gateway.js';
-
-/** A watch response as etcd's proto loader gives it (64-bit numbers as strings, keys and values as Buffers). */
-export interface WatchResponse {
-  header: { revision: string };
-  watch_id: string;
-  created: boolean;
-  canceled: boolean;
-  compact_revision: string;
-  cancel_reason: string;
-  events: { type: 'Put' | 'Delete'; kv: { key: Buffer; value: Buffer; mod_revision: string; version: string } }[];
-}
 
 /**
  * One watch as the app holds it across streams: what it watches, its handlers, and the revision to
@@ -20,7 +10,7 @@ export interface WatchResponse {
  */
 export class EtcdWatcher {
   /** etcd's id for it on the current stream, once created there. */
-  id: string | undefined;
+  id: number | undefined;
   /** Refusals in a row (`WatchStream`): with a fresh token too, it waits before asking again. */
   refusals = 0;
   cancelled = false;
@@ -28,10 +18,12 @@ export class EtcdWatcher {
   constructor(
     /** For messages: the key or prefix watched. */
     readonly name: string,
-    private readonly key: Buffer,
-    private readonly rangeEnd: Buffer | undefined,
+    readonly key: Buffer,
+    readonly rangeEnd: Buffer | undefined,
     /** The first revision it has not delivered. */
     public nextRevision: number,
+    /** The history (`SeenHistory.epoch`) that revision is from. */
+    readonly epoch: number,
     private readonly handlers: WatchHandlers,
   ) {}
 
@@ -53,7 +45,7 @@ export class EtcdWatcher {
     const { events } = response;
     if (events.length === 0) {
       // What Go's client does: resume from the header's revision (its events, if any, come again and are dropped as seen).
-      this.nextRevision = Math.max(this.nextRevision, Number(response.header.revision));
+      this.nextRevision = Math.max(this.nextRevision, response.header.revision);
       return;
     }
     const changes = events.map(toKeyChange);
@@ -76,13 +68,13 @@ export class EtcdWatcher {
   }
 }
 
-function toKeyChange(event: WatchResponse['events'][number]): KeyChange {
+function toKeyChange(event: WatchEvent): KeyChange {
   const put = event.type === 'Put';
   return {
     type: put ? 'put' : 'delete',
     key: event.kv.key.toString(),
     value: put ? event.kv.value.toString() : '',
-    revision: Number(event.kv.mod_revision),
-    created: put && event.kv.version === '1',
+    revision: event.kv.mod_revision,
+    created: put && event.kv.version === 1,
   };
 }

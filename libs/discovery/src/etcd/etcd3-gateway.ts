@@ -56,7 +56,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     this.connections = new EtcdConnections(etcdOptions, this.callTimeoutMs);
     this.client = new EtcdClient(this.connections, etcdOptions);
     const logger = libraryLogger('EtcdGateway', options);
-    this.watches = new WatchStream(this.connections, { attachTimeoutMs: options.connectTimeoutMs, warn: (message) => logger.warn(message) });
+    this.watches = new WatchStream(this.connections, { attachTimeoutMs: options.connectTimeoutMs, checkTimeoutMs: this.callTimeoutMs, warn: (message) => logger.warn(message) });
     this.keepAlives = new LeaseKeepAlives(this.connections);
   }
 

@@ -1,14 +1,8 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import { castGrpcError, ClientClosedError } from 'etcd3';
 import type { EtcdConnections, OpenedStream } from './etcd-connections.js';
+import type { KeepAliveRequest, KeepAliveResponse } from './stream-codecs.js';
 
-interface KeepAliveRequest {
-  ID: string;
-}
-interface KeepAliveResponse {
-  ID: string;
-  TTL: string;
-}
 type KeepAliveCall = ClientDuplexStream<KeepAliveRequest, KeepAliveResponse>;
 
 /** A keepalive sent and not answered yet. */
@@ -43,6 +37,8 @@ export class LeaseKeepAlives {
   private stream: KeepAliveStream | undefined;
   private opening: Promise<KeepAliveStream> | undefined;
   private closed = false;
+  /** The last keepalive sent, encoded once (the same lease, every time). */
+  private request: KeepAliveRequest = { ID: '' };
   private readonly stopFollowing: () => void;
 
   constructor(private readonly connections: EtcdConnections) {
@@ -55,15 +51,22 @@ export class LeaseKeepAlives {
    * Sends one keepalive for `leaseId` and resolves with the TTL etcd answers (≤ 0: it no longer knows
    * the lease). Rejects when the stream fails, or when no answer came within `longestWaitMs`.
    */
-  async keepAlive(leaseId: string, longestWaitMs: number): Promise<number> {
-    if (this.closed) throw new ClientClosedError('Lease');
-    const opened = this.stream ?? (await (this.opening ??= this.open().finally(() => (this.opening = undefined))));
-    if (opened.ended) throw new Error(`the keepalive stream to etcd at ${opened.member.address} ended before the keepalive was sent`);
+  keepAlive(leaseId: string, longestWaitMs: number): Promise<number> {
+    if (this.closed) return Promise.reject(new ClientClosedError('Lease'));
+    // At rest the stream is open: no await on the way (an app sends one a third of its TTL).
+    if (this.stream) return this.send(this.stream, leaseId, longestWaitMs);
+    this.opening ??= this.open().finally(() => (this.opening = undefined));
+    return this.opening.then((opened) => this.send(opened, leaseId, longestWaitMs));
+  }
+
+  private send(opened: KeepAliveStream, leaseId: string, longestWaitMs: number): Promise<number> {
+    if (opened.ended) return Promise.reject(new Error(`the keepalive stream to etcd at ${opened.member.address} ended before the keepalive was sent`));
     const waitMs = opened.member.answerWaitMs(longestWaitMs);
     return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => this.unanswered(opened, waitMs), waitMs);
       opened.waiters.push({ leaseId, sentAt: Date.now(), timer, resolve, reject });
-      opened.stream.write({ ID: leaseId });
+      if (this.request.ID !== leaseId) this.request = { ID: leaseId };
+      opened.stream.write(this.request);
     });
   }
 
@@ -86,16 +89,20 @@ export class LeaseKeepAlives {
   }
 
   private answered(stream: KeepAliveStream, response: KeepAliveResponse): void {
-    const index = stream.waiters.findIndex((waiter) => waiter.leaseId === String(response.ID));
+    stream.member.heardAt = Date.now();
+    const { waiters } = stream;
+    // Answers come in order: the first waiter's, almost always (one lease, one keepalive at a time).
+    const index = waiters[0]?.leaseId === response.ID ? 0 : waiters.findIndex((waiter) => waiter.leaseId === response.ID);
     if (index < 0) return;
-    const [waiter] = stream.waiters.splice(index, 1);
-    clearTimeout(waiter!.timer);
-    stream.member.recordAnswer(Date.now() - waiter!.sentAt);
-    waiter!.resolve(Number(response.TTL));
+    const waiter = index === 0 ? waiters.shift()! : waiters.splice(index, 1)[0]!;
+    clearTimeout(waiter.timer);
+    stream.member.recordAnswer(stream.member.heardAt - waiter.sentAt);
+    waiter.resolve(response.TTL);
   }
 
   private unanswered(stream: KeepAliveStream, waitMs: number): void {
     if (stream.ended) return;
+    stream.member.recordAnswer(undefined);
     this.drop(stream, new Error(`no keepalive answer from etcd at ${stream.member.address} within ${waitMs} ms`));
     this.connections.markUnanswered(stream.member);
   }

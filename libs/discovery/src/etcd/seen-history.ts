@@ -1,39 +1,64 @@
-/** The part of a response header that tells where etcd's history is. */
-export interface HistoryHeader {
-  revision: string;
-  raft_term?: string;
+import type { ResponseHeader } from './stream-codecs.js';
+
+/** What `SeenHistory` judges a watch by: where it resumes, and in which history that revision was. */
+export interface ResumingWatch {
+  nextRevision: number;
+  epoch: number;
 }
 
 /**
  * How far the app has seen etcd's history go — the highest revision and raft term any watch response
- * carried — to tell a member that lost its data (a wiped data dir: revisions start over at 1, and so
- * does the raft term) from one that merely resumes. Both only ever grow in a cluster; a member with
- * a leader (every stream requires one) is at its leader's term. A member a little behind in
- * applying can also answer with a lower revision: that costs a list, never a skipped change.
+ * carried, or a unary answer — to tell a member that lost its data (a wiped or restored data dir: revisions start over,
+ * and so does the raft term) from one that merely resumes. Both only ever grow in a cluster; a member
+ * with a leader (every stream requires one) is at its leader's term. A cluster whose every member went
+ * down and came back with its data has elected a new leader, at a higher term: one back at the term
+ * seen, or below, lost its data (or it was the app that was cut off: then the cost is a list, never a
+ * skipped change). A member a little behind in applying can also answer with a lower revision: that
+ * too costs a list. What it cannot tell: a young cluster (never re-elected since it started, term 2)
+ * rebuilt empty whose election took more than one round, and that was written past the revision the
+ * app saw before the app came back to it.
  */
 export class SeenHistory {
+  /** Grows at each loss found: a watch whose revision is from an earlier history is past repair. */
+  epoch = 0;
   private revision = 0;
   private term = 0;
+  /** The highest term seen when no member could be reached, until a member with a term answers a watch. */
+  private termBeforeOutage: number | undefined;
 
-  saw(header: HistoryHeader): void {
-    this.revision = Math.max(this.revision, Number(header.revision));
-    this.term = Math.max(this.term, Number(header.raft_term ?? 0));
+  saw(header: ResponseHeader): void {
+    this.revision = Math.max(this.revision, header.revision);
+    this.term = Math.max(this.term, header.raft_term);
+  }
+
+  /** A unary answer (etcd3's: 64-bit numbers as strings) counts too: an app's first watch may come after its lists. */
+  sawAnswer(answer: unknown): void {
+    const header = (answer as { header?: { revision?: string; raft_term?: string } } | undefined)?.header;
+    if (header?.revision !== undefined) this.saw({ revision: Number(header.revision), raft_term: Number(header.raft_term ?? 0) });
+  }
+
+  /** No member could be reached: the next to answer may be a cluster rebuilt without its data. */
+  outage(): void {
+    this.termBeforeOutage ??= this.term;
   }
 
   /**
-   * Why a member's answer to a watch that resumes from `nextRevision` says that etcd lost its data,
-   * or undefined if it does not: a revision below one seen (or below where the watch resumes), or a
-   * raft term below one seen (`etcd grpc-proxy` gives none). A loss found makes etcd's new history
-   * the one seen: the watches started after their owners listed again are judged against it.
+   * Why a member's answer to the creation of `watch` says that etcd lost its data, or undefined if it
+   * does not: a revision below one seen (or below where the watch resumes), a raft term below one seen,
+   * or not above it after an outage (`etcd grpc-proxy` gives no term). A loss found makes etcd's new
+   * history the one seen: the watches started after their owners listed again are judged against it.
    */
-  lostData(header: HistoryHeader, nextRevision: number): string | undefined {
-    const revision = Number(header.revision);
-    const term = Number(header.raft_term ?? 0);
-    const expected = Math.max(this.revision, nextRevision - 1);
+  lostData(header: ResponseHeader, watch: ResumingWatch): string | undefined {
+    const { revision, raft_term: term } = header;
+    const expected = Math.max(this.revision, watch.nextRevision - 1);
     let lost: string | undefined;
-    if (revision < expected) lost = `etcd is at revision ${revision}, below ${expected}: its data were lost`;
+    if (watch.epoch < this.epoch) lost = 'etcd lost its data (found on another watch)';
+    else if (revision < expected) lost = `etcd is at revision ${revision}, below ${expected}: its data were lost`;
     else if (term > 0 && term < this.term) lost = `etcd's raft term went back from ${this.term} to ${term}: its data were lost`;
-    if (lost !== undefined) {
+    else if (term > 0 && term <= (this.termBeforeOutage ?? 0)) lost = `etcd came back from an outage of every member at raft term ${term}, not above the one seen: its data were lost`;
+    if (term > 0) this.termBeforeOutage = undefined;
+    if (lost !== undefined && watch.epoch === this.epoch) {
+      this.epoch += 1;
       this.revision = revision;
       this.term = term;
     }

@@ -5,6 +5,7 @@ import type { EtcdMember } from './etcd-member.js';
 import type { EtcdServiceName } from './etcd-services.js';
 import type { EtcdToken } from './etcd-token.js';
 import { membersInTryOrder } from './member-order.js';
+import type { SeenHistory } from './seen-history.js';
 import { resolveCallOptions, unaryCall } from './unary-call.js';
 
 /** What a unary call needs of `EtcdConnections`. */
@@ -12,6 +13,7 @@ export interface UnaryConnections {
   readonly members: readonly EtcdMember[];
   readonly token: EtcdToken;
   readonly callOptionsFactory: CallOptionsFactory | undefined;
+  readonly history: SeenHistory;
   withConnection<R>(service: EtcdServiceName, fn: (args: { client: Client; metadata: Metadata }) => Promise<R>, order: Iterator<EtcdMember>, requireLeader: boolean): Promise<R>;
 }
 
@@ -51,10 +53,16 @@ async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy,
         service,
         ({ client, metadata }) => {
           sent.metadata = metadata;
-          return unaryCall<T>(client, method, params, metadata, resolveCallOptions(options, connections.callOptionsFactory, context)).catch((error: unknown) => {
-            lastError = error;
-            throw error;
-          });
+          return unaryCall<T>(client, method, params, metadata, resolveCallOptions(options, connections.callOptionsFactory, context)).then(
+            (answer) => {
+              connections.history.sawAnswer(answer);
+              return answer;
+            },
+            (error: unknown) => {
+              lastError = error;
+              throw error;
+            },
+          );
         },
         order,
         isSerializableRead(params),

@@ -1,6 +1,7 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { OpenedStream } from './etcd-connections.js';
-import type { EtcdWatcher, WatchResponse } from './etcd-watcher.js';
+import type { EtcdWatcher } from './etcd-watcher.js';
+import type { WatchResponse } from './stream-codecs.js';
 import type { SeenHistory } from './seen-history.js';
 
 export type WatchDuplex = ClientDuplexStream<object, WatchResponse>;
@@ -27,7 +28,7 @@ export interface WatchCallEvents {
  */
 export class WatchCall {
   readonly ended: boolean = false;
-  private readonly byId = new Map<string, EtcdWatcher>();
+  private readonly byId = new Map<number, EtcdWatcher>();
   private readonly toCreate: EtcdWatcher[] = [];
   private creating: EtcdWatcher | undefined;
   private attachTimer: NodeJS.Timeout | undefined;
@@ -87,18 +88,32 @@ export class WatchCall {
 
   private received(response: WatchResponse): void {
     if (this.ended) return;
+    this.opened.member.heardAt = Date.now();
     if (response.created) return this.createdOne(response);
     this.history.saw(response.header);
-    const watcher = this.byId.get(String(response.watch_id));
+    const watcher = this.byId.get(response.watch_id);
     if (!watcher) return; // cancelled here
     if (!response.canceled) return watcher.deliver(response);
-    this.byId.delete(String(response.watch_id));
-    if (Number(response.compact_revision) > 0) {
+    this.byId.delete(response.watch_id);
+    if (response.compact_revision > 0) {
       watcher.broken(new Error(`etcdserver: mvcc: required revision has been compacted (watch on ${watcher.name}, at revision ${response.compact_revision})`));
       this.events.over(watcher);
     } else {
       this.events.refused(watcher, response.cancel_reason);
     }
+  }
+
+  /** `watcher` resumed in a history etcd lost, and so did those created here before the loss was found. */
+  private lost(watcher: EtcdWatcher, reason: string): void {
+    for (const [id, created] of this.byId) {
+      if (created.epoch >= this.history.epoch) continue;
+      this.byId.delete(id);
+      this.send({ cancel_request: { watch_id: id } });
+      created.broken(new Error(reason));
+      this.events.over(created);
+    }
+    watcher.broken(new Error(reason));
+    this.events.over(watcher);
   }
 
   private createdOne(response: WatchResponse): void {
@@ -108,18 +123,15 @@ export class WatchCall {
     if (watcher && response.canceled) {
       this.events.refused(watcher, response.cancel_reason);
     } else if (watcher) {
-      const lost = watcher.cancelled ? undefined : this.history.lostData(response.header, watcher.nextRevision);
+      const lost = watcher.cancelled ? undefined : this.history.lostData(response.header, watcher);
       if (watcher.cancelled || lost !== undefined) {
         this.send({ cancel_request: { watch_id: response.watch_id } });
-        if (lost !== undefined) {
-          watcher.broken(new Error(lost));
-          this.events.over(watcher);
-        }
+        if (lost !== undefined) this.lost(watcher, lost);
       } else {
         this.history.saw(response.header);
-        watcher.id = String(response.watch_id);
+        watcher.id = response.watch_id;
         watcher.refusals = 0;
-        this.byId.set(watcher.id, watcher);
+        this.byId.set(response.watch_id, watcher);
         this.events.created();
       }
     }

@@ -2,12 +2,15 @@ import { backoffDelay } from '../util/backoff.js';
 import type { EtcdConnections } from './etcd-connections.js';
 import type { WatchHandle, WatchHandlers } from './etcd-gateway.js';
 import { EtcdWatcher } from './etcd-watcher.js';
-import { SeenHistory } from './seen-history.js';
+import { checkAlive, SILENCE_MS } from './stream-liveness.js';
 import { WatchCall, type WatchDuplex } from './watch-call.js';
 
 export interface WatchStreamSettings {
   /** etcd must answer a create request within this, or the stream moves to another member. */
   attachTimeoutMs: number;
+  /** A member silent for `silenceMs` (default 10 s) must answer a check within this (see `checkAlive`). */
+  checkTimeoutMs: number;
+  silenceMs?: number;
   /** Told once per refused watch (permissions). */
   warn(message: string): void;
 }
@@ -34,12 +37,13 @@ const REFUSED_MAX_MS = 30_000;
  */
 export class WatchStream {
   private readonly watchers = new Set<EtcdWatcher>();
-  private readonly history = new SeenHistory();
   private call: WatchCall | undefined;
   private opening = false;
   private failures = 0;
   private reopenTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private silenceTimer: NodeJS.Timeout | undefined;
+  private checking = false;
   private readonly stopFollowing: (() => void)[];
 
   constructor(
@@ -58,7 +62,7 @@ export class WatchStream {
 
   /** Watches `[key, rangeEnd)` (or `key` alone) from `fromRevision` on. */
   watch(name: string, key: Buffer, rangeEnd: Buffer | undefined, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    const watcher = new EtcdWatcher(name, key, rangeEnd, fromRevision, handlers);
+    const watcher = new EtcdWatcher(name, key, rangeEnd, fromRevision, this.connections.history.epoch, handlers);
     this.watchers.add(watcher);
     if (this.call) this.call.create(watcher);
     else void this.open();
@@ -89,7 +93,7 @@ export class WatchStream {
     this.reopenTimer = undefined;
     try {
       const opened = await this.connections.openStream('Watch', (client, metadata) => (client as unknown as { watch: (metadata: unknown) => WatchDuplex }).watch(metadata));
-      const call = new WatchCall(opened, this.history, this.settings.attachTimeoutMs, {
+      const call = new WatchCall(opened, this.connections.history, this.settings.attachTimeoutMs, {
         created: () => (this.failures = 0),
         refused: (watcher, reason) => this.refused(call, watcher, reason),
         over: (watcher) => this.watchers.delete(watcher),
@@ -97,10 +101,12 @@ export class WatchStream {
         failed: (error) => this.failed(call, error),
       });
       this.call = call;
+      this.followSilence();
       if (this.closed || this.watchers.size === 0) return this.endCall();
       for (const watcher of this.watchers) call.create(watcher);
     } catch {
       // No member to open it on now (etcd unreachable, every circuit open): later.
+      this.noteOutage();
       this.reopenLater();
     } finally {
       this.opening = false;
@@ -135,9 +141,15 @@ export class WatchStream {
 
   private failed(call: WatchCall, error: Error): void {
     this.connections.markFailed(call.opened.member, error, call.opened.metadata);
+    this.noteOutage();
     if (call !== this.call) return;
     this.call = undefined;
     this.reopenLater();
+  }
+
+  /** Every member unreachable (down, or still dialling): see `SeenHistory.outage`. */
+  private noteOutage(): void {
+    if (this.connections.members.every((member) => member.stalled)) this.connections.history.outage();
   }
 
   /** Moves every watch to a new stream now, each from where it left off. */
@@ -161,5 +173,20 @@ export class WatchStream {
   private endCall(): void {
     this.call?.end();
     this.call = undefined;
+    clearInterval(this.silenceTimer);
+    this.silenceTimer = undefined;
+  }
+
+  /** While a stream is open, its member is checked once it has been silent for `silenceMs` (see `checkAlive`). */
+  private followSilence(): void {
+    const silenceMs = this.settings.silenceMs ?? SILENCE_MS;
+    this.silenceTimer ??= setInterval(() => {
+      const call = this.call;
+      const watcher = this.watchers.values().next().value;
+      if (!call || !watcher || this.checking || Date.now() - call.opened.member.heardAt < silenceMs) return;
+      this.checking = true;
+      void checkAlive(this.connections, call.opened.member, watcher.key, watcher.rangeEnd, this.settings.checkTimeoutMs).finally(() => (this.checking = false));
+    }, silenceMs / 2);
+    this.silenceTimer.unref();
   }
 }

@@ -148,6 +148,27 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect([...etcd.contents().keys()]).toEqual(['/services/worker/10.0.0.1:1']);
   });
 
+  it('fail-fast start-up asks again within its window: backoff capped at 250 ms until the lease is granted, then the options\' again', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
+    const slow = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }, {});
+    const etcd = new InMemoryEtcd();
+    const reconciler = new RegistrationReconciler(slow, etcd);
+    const delays: number[] = [];
+    reconciler.events$.subscribe((event) => event.type === 'retrying' && delays.push(event.delayMs));
+    etcd.goDown();
+    const granted = reconciler.grantLease();
+    await waitFor('three failed attempts', () => delays.length >= 3);
+    etcd.comeBack();
+    await granted;
+    expect(delays.slice(0, 3)).toEqual([250, 250, 250]);
+    etcd.goDown();
+    const pending = reconciler.add({ service: 'worker', host: '10.0.0.1', port: 1 } as never);
+    await waitFor('a failed attempt after start-up', () => delays.length > 3 && delays.at(-1) === 60_000);
+    etcd.comeBack();
+    await pending;
+    await reconciler.close();
+  });
+
   it('spaces keepalive attempts within a round while etcd refuses them at once: an outage costs no busy loop', async () => {
     const { etcd, registry, types } = setup();
     await registry.register(worker(1));

@@ -21,6 +21,9 @@ import type { RegistrationEntry } from './registration-entry.js';
 import { logRegistrationEvent, type RegistrationEvent } from './registration-events.js';
 import type { RegistrationState } from './service-registration.interface.js';
 
+/** The longest pause while 'fail-fast' start-up waits for its lease: seconds of backoff would spend its window. */
+const STARTUP_RETRY_CAP_MS = 250;
+
 /**
  * Brings etcd in line with this process' registrations: one lease for all of them, and every key
  * put back — with capped exponential backoff and full jitter, for as long as the app runs —
@@ -59,6 +62,7 @@ export class RegistrationReconciler {
       hasWork: () => this.registrations.hasWork(this.leaseWanted, this.lease.leaseId !== undefined),
       attempt: () => this.reconcile(),
       failed: (error, attempt, delayMs) => this.failed(error, attempt, delayMs),
+      longestDelayMs: () => (this.leaseWanted && !this.leaseGranted.settled ? STARTUP_RETRY_CAP_MS : Infinity),
     });
     this.events$.subscribe((event) => logRegistrationEvent(this.logger, event));
     this.stopRetryingOnConnect = gateway.onConnected(() => this.loop.retryNow());

@@ -10,6 +10,8 @@ export interface RetryStep {
   attempt(): Promise<void>;
   /** Told of each failure; returns whether to back off, or to try again at once (the failure was news, not trouble). */
   failed(error: unknown, attempt: number, delayMs: number): 'back-off' | 'again';
+  /** The longest backoff allowed now, if shorter than the options' cap (start-up asks again within its window). */
+  longestDelayMs?(): number;
 }
 
 /**
@@ -60,7 +62,8 @@ export class RetryLoop {
         failures = 0;
       } catch (error) {
         if (this.closed) break;
-        const delayMs = backoffDelay(failures, this.retry.initialDelayMs, this.retry.maxDelayMs);
+        const longestMs = Math.min(this.retry.maxDelayMs, this.step.longestDelayMs?.() ?? Infinity);
+        const delayMs = backoffDelay(failures, this.retry.initialDelayMs, longestMs);
         if (this.step.failed(error, failures + 1, delayMs) === 'again') continue;
         failures += 1;
         const backoff = cancellableSleep(delayMs);
