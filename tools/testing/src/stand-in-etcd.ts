@@ -59,6 +59,8 @@ export class StandInEtcd {
   silent = false;
   /** The reason a watch create of `key` is refused, if it is (etcd says `etcdserver: permission denied`). */
   refuseWatch: (key: string) => string | undefined = () => undefined;
+  /** Answers a watch create as `etcd grpc-proxy` does when the watch joins one it already has: no term, the watch's start revision. */
+  proxyCreatedHeaders = false;
   /** Keepalives answered this late (`etcd grpc-proxy` answers at its own renewals). */
   keepaliveDelayMs = 0;
   ranges = 0;
@@ -189,7 +191,7 @@ export class StandInEtcd {
       const header = this.header();
       const refusal = !this.tokenValid(call.metadata) ? 'etcdserver: permission denied' : this.refuseWatch(create.key.toString());
       if (refusal) return call.write({ header, watch_id: id, created: true, canceled: true, cancel_reason: refusal });
-      call.write({ header, watch_id: id, created: true });
+      call.write({ header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : header, watch_id: id, created: true });
       const watcher = { call, id, key: create.key, rangeEnd: create.range_end.length > 0 ? create.range_end : undefined };
       if (startRevision > 0 && startRevision <= this.compactedRevision) {
         return call.write({ header, watch_id: id, canceled: true, compact_revision: String(this.compactedRevision) });

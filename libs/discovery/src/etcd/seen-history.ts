@@ -47,12 +47,16 @@ export class SeenHistory {
    * does not: a revision below one seen (or below where the watch resumes), a raft term below one seen,
    * or not above it after an outage (`etcd grpc-proxy` gives no term). A loss found makes etcd's new
    * history the one seen: the watches started after their owners listed again are judged against it.
+   * `etcd grpc-proxy` answers a watch that joins one it already has with a header it makes up: no
+   * term, and the watch's own start revision (grpcproxy's watchBroadcast.add) — it says nothing of
+   * etcd's history, and judged as a real one it sent every app sharing a prefix into a loop of lists.
    */
   lostData(header: ResponseHeader, watch: ResumingWatch): string | undefined {
     const { revision, raft_term: term } = header;
     const expected = Math.max(this.revision, watch.nextRevision - 1);
     let lost: string | undefined;
     if (watch.epoch < this.epoch) lost = 'etcd lost its data (found on another watch)';
+    else if (term === 0 && revision === watch.nextRevision) return undefined; // made up by a proxy: see above
     else if (revision < expected) lost = `etcd is at revision ${revision}, below ${expected}: its data were lost`;
     else if (term > 0 && term < this.term) lost = `etcd's raft term went back from ${this.term} to ${term}: its data were lost`;
     else if (term > 0 && term <= (this.termBeforeOutage ?? 0)) lost = `etcd came back from an outage of every member at raft term ${term}, not above the one seen: its data were lost`;
