@@ -25,7 +25,13 @@ async function libraryKeepAlives() {
 export const TTL = 10;
 /** Changes written to fleet-common, one every ~0.6 s. */
 export const PROBES = 10;
-const STEADY_MS = quick ? 10_000 : 20_000;
+const STEADY_MS = quick ? 10_000 : 30_000;
+/**
+ * How long a fleet runs after its last app is ready before "at rest" is measured, for both fleets
+ * alike: the first seconds are still its boot's (250 library apps in one worker, 5 s windows right
+ * after ready: 328 µs/s per app in the first, 128–224 in the next; bare etcd3 apps 168 then 112–208).
+ */
+const SETTLE_MS = quick ? 5_000 : 15_000;
 
 export interface Fleet {
   workers: AppProcess[];
@@ -34,7 +40,7 @@ export interface Fleet {
   seen(id: string): number[];
 }
 
-/** What a fleet's apps cost at rest, measured over STEADY_MS. */
+/** What a fleet's apps cost at rest, measured over STEADY_MS once it has run SETTLE_MS. */
 export interface AtRest {
   /** etcd's CPU (3 members together) and the proxy's, % of a core. */
   etcdShare: number;
@@ -42,10 +48,15 @@ export interface AtRest {
   etcdRssMb: number;
   keepalivesPerSecond: number;
   readsPerSecond: number;
-  /** Latencies of a keepalive made by the bench meanwhile. */
-  keepalives: number[];
+  /** Latencies of a keepalive made by the bench meanwhile, and how many of its leases expired all the same. */
+  keepalives: KeepAlives;
   /** The apps' own CPU (their processes), µs per second per app. */
   appsCpuPerApp: number;
+}
+
+export interface KeepAlives {
+  latencies: number[];
+  leasesLost: number;
 }
 
 /** How a fleet's apps saw the probes. */
@@ -60,6 +71,7 @@ export interface Deliveries {
 
 /** etcd's, the proxy's and the apps' CPU, etcd's memory and requests, and keepalive latency, over STEADY_MS. */
 export async function measureAtRest(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefined, hosts: string[], fleet: Fleet): Promise<AtRest> {
+  await sleep(SETTLE_MS);
   const etcdPids = cluster.members.map((member) => member.pid!);
   const workerPids = fleet.workers.map((worker) => worker.child.pid!);
   const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
@@ -127,24 +139,33 @@ const KEEPALIVE_PROBES = 8;
  * `hosts`, for `ms`: each keepalive's round trip. Through `etcd grpc-proxy` that includes the wait for
  * the proxy's own next renewal of the lease.
  */
-async function keepaliveLatencies(hosts: string[], ms: number): Promise<number[]> {
+async function keepaliveLatencies(hosts: string[], ms: number): Promise<KeepAlives> {
   const { EtcdConnections, LeaseKeepAlives } = await libraryKeepAlives();
-  const latencies: number[] = [];
+  const result: KeepAlives = { latencies: [], leasesLost: 0 };
   const until = performance.now() + ms;
   const probe = async () => {
     const connections = new EtcdConnections({ hosts, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } }, 5000);
     const keepAlives = new LeaseKeepAlives(connections);
     const deadline = () => ({ deadline: Date.now() + 5000 });
+    const grant = async () => (await connections.exec<{ ID: string }>('Lease', 'leaseGrant', { TTL }, deadline())).ID;
     try {
-      const { ID } = await connections.exec<{ ID: string }>('Lease', 'leaseGrant', { TTL }, deadline());
+      let id = await grant();
       while (performance.now() < until) {
         const startedAt = performance.now();
         // A keepalive left unanswered (the longest wait: 30 s) counts as that long, and the next goes on.
-        await keepAlives.keepAlive(ID, 30_000).catch(() => undefined);
-        latencies.push(performance.now() - startedAt);
+        const ttl = await keepAlives.keepAlive(id, 30_000).catch(() => 1);
+        result.latencies.push(performance.now() - startedAt);
+        if (ttl <= 0) {
+          // Expired before its keepalive was answered: counted, and a new lease goes on.
+          result.leasesLost += 1;
+          id = await grant();
+        }
         await sleep(Math.min((TTL * 1000) / 3, until - performance.now()));
       }
-      await connections.exec('Lease', 'leaseRevoke', { ID }, deadline());
+      await connections.exec('Lease', 'leaseRevoke', { ID: id }, deadline()).catch((error: Error) => {
+        if (!/lease not found/.test(error.message)) throw error;
+        result.leasesLost += 1;
+      });
     } finally {
       keepAlives.close();
       connections.close();
@@ -154,7 +175,7 @@ async function keepaliveLatencies(hosts: string[], ms: number): Promise<number[]
     await sleep((index * (TTL * 1000)) / 3 / KEEPALIVE_PROBES); // spread over a keepalive period
     await probe();
   }));
-  return latencies;
+  return result;
 }
 
 function rss(pid: number): number {
