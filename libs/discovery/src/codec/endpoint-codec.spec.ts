@@ -37,11 +37,14 @@ describe('addresses', () => {
     ['grpc://svc.local:50051/', { host: 'svc.local', port: 50051 }],
     ['http://user@10.0.0.1:80/path?q=1', { host: '10.0.0.1', port: 80 }],
     ['[::1]:8080', { host: '::1', port: 8080 }],
+    ['svc_1.example-x:08080', { host: 'svc_1.example-x', port: 8080 }],
+    [' 10.0.0.5:3001 ', { host: '10.0.0.5', port: 3001 }],
+    ['10.0.0.5:65535', { host: '10.0.0.5', port: 65535 }],
   ])('reads %s', (text, expected) => {
     expect(parseAddress(text)).toEqual(expected);
   });
 
-  it.each(['10.0.0.5', '10.0.0.5:0', '10.0.0.5:70000', ':80', 'a b:80', '::1:80', ''])('refuses %j', (text) => {
+  it.each(['10.0.0.5', '10.0.0.5:0', '10.0.0.5:70000', '10.0.0.5:123456', '10.0.0.5:8a', '10.0.0.5:', ':80', 'a b:80', 'a/b:80', '::1:80', ''])('refuses %j', (text) => {
     expect(parseAddress(text)).toBeUndefined();
   });
 
@@ -145,5 +148,16 @@ describe('decodeEndpoint reads what Go services write', () => {
 
   it('refuses keys outside the namespace', () => {
     expect(decodeEndpoint('/services', '/elsewhere/go/x', '1.2.3.4:1')).toMatchObject({ ok: false });
+  });
+
+  it.each(['/services/go/a//b', '/services/go/.', '/services/go/a/./b', '/services/go/..', '/services/go/a/../b', '/services/./x', '/services/../x'])(
+    'refuses %s: an empty, "." or ".." segment',
+    (key) => {
+      expect(decodeEndpoint('/services', key, '1.2.3.4:1')).toEqual({ ok: false, reason: 'the key has an empty, "." or ".." segment' });
+    },
+  );
+
+  it('reads ids with dots that are not whole segments', () => {
+    expect(decodeEndpoint('/services', '/services/go/a.b/..c/d..', '1.2.3.4:1')).toMatchObject({ ok: true, endpoint: { id: 'a.b/..c/d..' } });
   });
 });

@@ -62,9 +62,8 @@ export function decodeEndpoint(namespace: string, key: string, value: string): D
   const parsedKey = parseEndpointKey(namespace, key);
   if (!parsedKey) return fail(`the key is not <namespace>/<service>/<id>`);
   const { service, id: keyId } = parsedKey;
-  if ([service, ...keyId.split('/')].some((segment) => segment === '.' || segment === '..' || segment === '')) {
-    return fail(`the key has an empty, "." or ".." segment`);
-  }
+  const path = `/${service}/${keyId}/`;
+  if (path.includes('//') || path.includes('/./') || path.includes('/../')) return fail(`the key has an empty, "." or ".." segment`);
   const lastSegment = keyId.slice(keyId.lastIndexOf('/') + 1);
   const text = value.trim();
 
@@ -117,8 +116,9 @@ function metadataOf(meta: Record<string, unknown>): Record<string, string> {
   const source = isRecord(meta.metadata) ? meta.metadata : meta;
   const skipReserved = source === meta;
   const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(source)) {
-    if (typeof value === 'string' && !(skipReserved && reservedMetadataKeys.has(name))) result[name] = value;
+  for (const name in source) {
+    const value = source[name];
+    if (typeof value === 'string' && Object.hasOwn(source, name) && !(skipReserved && reservedMetadataKeys.has(name))) result[name] = value;
   }
   return result;
 }

@@ -13,9 +13,8 @@ export function endpointKey(namespace: string, service: string, id: string): str
 
 /** Splits a key under `namespace` into its service and instance part, or undefined when it is not one. */
 export function parseEndpointKey(namespace: string, key: string): { service: string; id: string } | undefined {
-  const root = `${namespace}/`;
-  if (!key.startsWith(root)) return undefined;
-  const rest = key.slice(root.length);
+  if (!key.startsWith(namespace) || key.charCodeAt(namespace.length) !== 47 /* "/" */) return undefined;
+  const rest = key.slice(namespace.length + 1);
   const slash = rest.indexOf('/');
   if (slash <= 0 || slash === rest.length - 1) return undefined;
   return { service: rest.slice(0, slash), id: rest.slice(slash + 1) };
