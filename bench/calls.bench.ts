@@ -225,7 +225,7 @@ async function benchOverhead(etcd: EtcdServer, client: Etcd3, roundMs: number): 
   const fast = await instances(client, service, false);
   const { app, discovery } = await discoveryFor(etcd, service);
   try {
-    const fixed = `http://127.0.0.1:${(fast.servers[0]!.address() as AddressInfo).port}/`;
+    const fixed = `http://127.0.0.1:${(fast.servers[0].address() as AddressInfo).port}/`;
     // CPU time rather than wall time: on a shared machine it is what the request costs, steal and all aside.
     const viaDiscovery: number[] = [];
     const direct: number[] = [];

@@ -66,7 +66,7 @@ export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<voi
     const catalogTimes: number[] = [];
     const subscription = discovery.catalog$().subscribe(() => catalogTimes.push(now()));
     await waitFor('the first catalog', () => catalogTimes.length > 0, { timeoutMs: 120_000, intervalMs: 1 });
-    const firstCatalog = catalogTimes[0]! - startedAt;
+    const firstCatalog = catalogTimes[0] - startedAt;
     collectGarbage();
     const heapMb = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     startedAt = now();
@@ -76,7 +76,7 @@ export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<voi
     record({ section: 'catalog', name: `${label}: heap held by the catalog`, value: heapMb, unit: 'MB' });
 
     // Single changes to one service: the catalog's emission, paired with that service's own endpoints$ in the same process.
-    const service = services[0]!;
+    const service = services[0];
     const listTimes: number[] = [];
     const watched = discovery.endpoints$(service).subscribe(() => listTimes.push(now()));
     await waitFor('the service watch', () => listTimes.length > 0, { timeoutMs: 30_000, intervalMs: 1 });
@@ -96,7 +96,7 @@ export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<voi
     record({ section: 'catalog', name: `${label}: a change, catalog after the service's own endpoints$ (paired), p50`, value: percentile(overhead, 50), unit: 'ms', target: large ? '≤ 1 ms' : '≤ 0.3 ms', met: percentile(overhead, 50) <= (large ? 1 : 0.3) });
     record({ section: 'catalog', name: `${label}: the same, p99`, value: percentile(overhead, 99), unit: 'ms' });
 
-    const pattern = patternsOf.get(services.at(-1)!)![19]!;
+    const pattern = patternsOf.get(services.at(-1)!)![19];
     let found = 0;
     const whoHandles = microsPerCall(() => (found += discovery.whoHandles(pattern).length), 1_000_000);
     if (found === 0) throw new Error(`whoHandles("${pattern}") found no service`);

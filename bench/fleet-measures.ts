@@ -114,7 +114,7 @@ export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: numbe
   await bare.cancel();
   // Gone again, so that the next fleet's first lists are the same size.
   await client.delete().prefix('/services/fleet-common/');
-  const appsCpuPerChange = fleet.workers.reduce((sum, worker, index) => sum + cpuTimeMs(worker.child.pid!) - workersCpu[index]!, 0) / PROBES;
+  const appsCpuPerChange = fleet.workers.reduce((sum, worker, index) => sum + cpuTimeMs(worker.child.pid!) - workersCpu[index], 0) / PROBES;
   return { delays, bareWatcherDelays, appsCpuPerChange };
 }
 

@@ -64,7 +64,7 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
   // The cluster with no app first (raft heartbeats, the proxy's own streams): what the apps add is the difference.
   const idleBefore = etcdPids.map(cpuTimeMs);
   await sleep(IDLE_MS);
-  const idleShare = (etcdPids.reduce((sum, pid, index) => sum + cpuTimeMs(pid) - idleBefore[index]!, 0) / IDLE_MS) * 100;
+  const idleShare = (etcdPids.reduce((sum, pid, index) => sum + cpuTimeMs(pid) - idleBefore[index], 0) / IDLE_MS) * 100;
 
   // The baseline: the same fleet written on etcd3 alone, on the same cluster, just before.
   const bareFleet = await startFleet('fleet-bare-apps.js', hosts, size);
@@ -129,7 +129,7 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
     for (const worker of fleet.workers) worker.kill('SIGUSR2');
     const failedStarts = (await done).reduce((sum, message) => sum + (message.failed as number), 0);
     const waveMs = performance.now() - waveStart;
-    const waveShare = (etcdPids.reduce((sum, pid, index) => sum + cpuTimeMs(pid) - waveCpu[index]!, 0) / waveMs) * 100;
+    const waveShare = (etcdPids.reduce((sum, pid, index) => sum + cpuTimeMs(pid) - waveCpu[index], 0) / waveMs) * 100;
     record({
       section: 'fleet',
       name: `${label}: deploy wave (every app restarted within 30 s, done in ${format(waveMs / 1000)} s, ${failedStarts} starts failed and were retried): etcd CPU meanwhile`,

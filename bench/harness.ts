@@ -37,7 +37,7 @@ export function startProcess(script: string, env: NodeJS.ProcessEnv, nodeArgs: s
 
 /** CPU time a process has used so far, in ms (user + system, from /proc). */
 export function cpuTimeMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name, in clock ticks (100 per second).
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }

@@ -23,7 +23,7 @@ export async function benchLatency(etcd: EtcdServer, client: Etcd3): Promise<voi
   const service = 'latency-bench';
   const ids = ['fast-1', 'slow', 'fast-2'];
   for (const [index, server] of servers.entries()) {
-    await putEndpoint(client, testEndpoint(service, ids[index]!, (server.address() as AddressInfo).port, { host: '127.0.0.1' }));
+    await putEndpoint(client, testEndpoint(service, ids[index], (server.address() as AddressInfo).port, { host: '127.0.0.1' }));
   }
   try {
     const roundRobin = await callFor(etcd, service, new RoundRobinStrategy(), windowMs);

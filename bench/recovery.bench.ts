@@ -38,15 +38,15 @@ export async function benchRecovery(): Promise<void> {
         if (!convergedAt && app.get(DiscoveryClient).getEndpoints('watched').length === 1) convergedAt = now();
         return registeredAt > 0 && convergedAt > 0;
       }, { timeoutMs: 60_000, intervalMs: 20 });
-      results[label]!.registered.push(registeredAt - backAt);
-      results[label]!.converged.push(convergedAt - backAt);
+      results[label].registered.push(registeredAt - backAt);
+      results[label].converged.push(convergedAt - backAt);
       client.close();
       await app.close();
       await etcd.destroy();
     }
   }
-  const ours = results['library defaults']!;
-  const theirs = results['etcd3 defaults (baseline)']!;
+  const ours = results['library defaults'];
+  const theirs = results['etcd3 defaults (baseline)'];
   for (const [what, key] of [['the registry has re-registered', 'registered'], ['the watcher has a change made after the return', 'converged']] as const) {
     const value = median(ours[key]);
     const baseline = median(theirs[key]);

@@ -38,7 +38,7 @@ export function median(values: number[]): number {
 /** The nearest-rank percentile: a value that was measured, never an interpolation. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 /** Writes bench/results.json and prints the targets met and missed. */

@@ -21,7 +21,7 @@ export async function benchSafetyNet(etcd: EtcdServer, client: Etcd3): Promise<v
     const services = Array.from({ length: FLEET.services }, (_, index) => `net-${size}-${index}`);
     await seed(client, services, size);
     const prefixes = services.map((service) => Range.prefix(servicePrefix('/services', service)));
-    const revision = Number((await client.kv.range({ key: prefixes[0]!.start, range_end: prefixes[0]!.end, count_only: true })).header.revision);
+    const revision = Number((await client.kv.range({ key: prefixes[0].start, range_end: prefixes[0].end, count_only: true })).header.revision);
     const countRound = () =>
       client.kv.txn({ success: prefixes.map(({ start: key, end }) => ({ request_range: { key, range_end: end, count_only: true, serializable: true, revision } })) });
     const listRound = async () => {
@@ -32,7 +32,7 @@ export async function benchSafetyNet(etcd: EtcdServer, client: Etcd3): Promise<v
           const page = await client.kv.range({ key: from, range_end: end, limit: LIST_PAGE, revision: at, serializable: at === 0 });
           at = Number(page.header.revision);
           if (!page.more || page.kvs.length === 0) break;
-          from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
+          from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
         }
       }
     };

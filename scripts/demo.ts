@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   printSpread('Phase 1 — 300 requests through portal → grading-service → log-service (round robin)', phase1);
 
   // A hung instance: frozen, still listed, its port still accepting connections — and silent.
-  const frozen = logs[2]!;
+  const frozen = logs[2];
   const phase2 = await trafficDuring(portal.url, async () => {
     frozen.child.kill('SIGSTOP');
     await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -94,21 +94,21 @@ async function main(): Promise<number> {
   );
 
   const phase3 = await trafficDuring(portal.url, async () => {
-    logs[0]!.child.kill('SIGTERM');
+    logs[0].child.kill('SIGTERM');
     await waitFor('log-service #1 to leave the portal', async () => (await logInstances()) === 2);
   });
   failures += phase3.failed;
   sent += phase3.total;
-  printSpread(`Phase 3 — traffic while log-service #1 (${logs[0]!.url}) stops on SIGTERM`, phase3);
+  printSpread(`Phase 3 — traffic while log-service #1 (${logs[0].url}) stops on SIGTERM`, phase3);
   printCatalog('Live instances', await catalog(), false);
 
   const phase4 = await trafficDuring(portal.url, async () => {
-    logs[1]!.child.kill('SIGKILL');
+    logs[1].child.kill('SIGKILL');
     await waitFor('log-service #2 to leave the portal', async () => (await logInstances()) === 1, { timeoutMs: 15_000 });
   });
   failures += phase4.failed;
   sent += phase4.total;
-  printSpread(`Phase 4 — traffic while log-service #2 (${logs[1]!.url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase4);
+  printSpread(`Phase 4 — traffic while log-service #2 (${logs[1].url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase4);
   printCatalog('Live instances', await catalog(), false);
 
   if (etcd) {
@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     let backAfterMs = 0;
     const phase5 = await trafficDuring(portal.url, async () => {
       const wipedAt = Date.now();
-      await etcd!.restart({ wipe: true });
+      await etcd.restart({ wipe: true });
       await waitFor('every app to register again in the wiped etcd', registered, { timeoutMs: 30_000, intervalMs: 100 });
       backAfterMs = Date.now() - wipedAt;
     });
@@ -240,8 +240,8 @@ function printMetrics(title: string, text: string): void {
   const series = text.split('\n').flatMap((line) => {
     const match = /^(discovery_[a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
     if (!match) return [];
-    const labels = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => [name!, value!]));
-    return [{ name: match[1]!, labels, value: Number(match[3]) }];
+    const labels = Object.fromEntries([...match[2].matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => [name, value]));
+    return [{ name: match[1], labels, value: Number(match[3]) }];
   });
   const rows = (name: string, describe: (labels: Record<string, string>) => string) =>
     series.filter((entry) => entry.name === name && entry.value > 0).map((entry) => [name, describe(entry.labels), String(entry.value)]);
@@ -257,8 +257,8 @@ function printMetrics(title: string, text: string): void {
 }
 
 function printTable(headers: string[], rows: string[][]): void {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => `  ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`;
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: string[]) => `  ${cells.map((cell, column) => cell.padEnd(widths[column])).join('  ')}`;
   console.log(line(headers));
   console.log(line(widths.map((width) => '─'.repeat(width))));
   for (const row of rows) console.log(line(row));

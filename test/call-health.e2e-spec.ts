@@ -102,7 +102,7 @@ describe('call health: metrics, spans and the dashboard, with real instances', (
 
     // kill -9: still listed, its port refuses. Each call that starts on it is retried on another
     // instance (a GET); after 3 such failures in a row it is ejected and no longer picked.
-    const killed = instances[2]!;
+    const killed = instances[2];
     killed.kill();
     await waitFor('the killed instance to refuse connections', async () => {
       try {
@@ -136,7 +136,7 @@ describe('call health: metrics, spans and the dashboard, with real instances', (
     const [refused, answered] = retriedSpan.events.map((event) => event.attributes!);
     expect(refused).toEqual({ 'server.address': killed.address, 'discovery.attempt.kind': 'first', 'discovery.outcome': 'unreachable' });
     expect(answered).toMatchObject({ 'discovery.attempt.kind': 'retry', 'discovery.outcome': 'ok' });
-    expect(others).toContain(answered!['server.address']);
+    expect(others).toContain(answered['server.address']);
 
     // The dashboard: per instance, the last minute; the killed one ejected (10 s for a first ejection).
     let current = await snapshot();

@@ -67,7 +67,7 @@ async function expectStaysRegistered(client: Etcd3, key: string, app: AppProcess
     }
   } catch (error) {
     const events = app.messages.filter((message) => message.event === 'registration').map(({ event: _event, ...rest }) => JSON.stringify(rest));
-    throw new Error(`${(error as Error).message}\nthe app's registration events:\n${events.join('\n')}`);
+    throw new Error(`${(error as Error).message}\nthe app's registration events:\n${events.join('\n')}`, { cause: error });
   }
 }
 
@@ -142,11 +142,11 @@ describe('on a 3-node etcd cluster', () => {
     const workers = [60_000, 60_000, 60_000, 60_000].map(start);
     await Promise.all(workers.map((worker) => worker.waitForMessage('registered', 20_000)));
     await new Promise((resolve) => setTimeout(resolve, 20_000));
-    workers[0]!.kill('SIGKILL');
-    workers[1]!.kill('SIGKILL');
+    workers[0].kill('SIGKILL');
+    workers[1].kill('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const late = [start(25_000), start(25_000)];
-    const live = [workers[2]!, workers[3]!, ...late];
+    const live = [workers[2], workers[3], ...late];
     const steady = await Promise.all(live.map((worker) => worker.waitForMessage('steady', 60_000)));
 
     const client = cluster.client();

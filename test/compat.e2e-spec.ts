@@ -101,8 +101,8 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'nestjs-etcd-discovery-compat-'));
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', workDir, '--loglevel=error'], { cwd: join(root, 'libs/discovery') });
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
-  tarball = join(workDir, packed!.filename);
-  packedFiles = packed!.files.map((file) => file.path);
+  tarball = join(workDir, packed.filename);
+  packedFiles = packed.files.map((file) => file.path);
   etcd = await EtcdServer.start();
   client = etcd.client();
 }, 120_000);
@@ -199,7 +199,9 @@ async function runApp(main: string, checkMetrics: (metrics: Record<string, unkno
     expect(instance.output).not.toMatch(/Warning|ERROR/);
   } catch (error) {
     // What the app printed and reported says why; the assertion alone often does not.
-    throw new Error(`${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`);
+    throw new Error(`${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`, {
+      cause: error,
+    });
   } finally {
     await instance.stop();
   }

@@ -86,10 +86,10 @@ describe('the discovery dashboard', () => {
     newer.kill('SIGTERM');
     await waitForRows(page, 'log-service', 3);
 
-    logs[0]!.child.kill('SIGTERM');
+    logs[0].child.kill('SIGTERM');
     await waitForRows(page, 'log-service', 2);
-    expect(await rowsOf(page, 'log-service').allInnerTexts()).not.toContainEqual(expect.stringContaining(logs[0]!.address));
-    expect(await page.locator('#timeline').innerText()).toContain(`removed log-service ${logs[0]!.address}`);
+    expect(await rowsOf(page, 'log-service').allInnerTexts()).not.toContainEqual(expect.stringContaining(logs[0].address));
+    expect(await page.locator('#timeline').innerText()).toContain(`removed log-service ${logs[0].address}`);
     // Same document: the page changed through server-sent events, not a reload.
     expect(await page.evaluate(() => (window as unknown as { untouched?: boolean }).untouched)).toBe(true);
     await page.screenshot({ path: join(screenshots, 'dashboard-after-stop.png'), fullPage: true });

@@ -58,7 +58,7 @@ describe('DiscoveryClient on a real etcd', () => {
     await put(namespace, endpoint('svc', 'a', 1, { metadata: { zone: 'x' } }));
     const { discovery } = await consumer(namespace, { requires: ['svc'] });
     expect(idsOf(discovery.getEndpoints('svc'))).toEqual(['a', 'b']);
-    expect(discovery.getEndpoints('svc')[0]!.metadata).toEqual({ zone: 'x' });
+    expect(discovery.getEndpoints('svc')[0].metadata).toEqual({ zone: 'x' });
     expect([1, 2, 3].map(() => discovery.pick('svc').id)).toEqual(['a', 'b', 'a']);
   });
 
@@ -79,13 +79,13 @@ describe('DiscoveryClient on a real etcd', () => {
     await waitFor('c updated', () => lists.length === 4);
 
     expect(lists.map(idsOf)).toEqual([['a'], ['a', 'c'], ['c'], ['c']]);
-    expect(lists[3]![0]!.version).toBe('2');
+    expect(lists[3][0].version).toBe('2');
     expect(changes.map((change) => [change.type, change.endpoint.id])).toEqual([
       ['added', 'c'],
       ['removed', 'a'],
       ['updated', 'c'],
     ]);
-    expect(changes[2]!.previous?.version).toBeUndefined();
+    expect(changes[2].previous?.version).toBeUndefined();
     const revisions = changes.map((change) => change.revision);
     expect([...revisions].sort((x, y) => x - y)).toEqual(revisions);
     expect(new Set(revisions).size).toBe(3);

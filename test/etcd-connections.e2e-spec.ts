@@ -45,7 +45,7 @@ async function connectionsAfterRecovery(app: AppProcess, members: readonly EtcdS
   const most = ports.map(() => 0);
   for (const until = Date.now() + forMs; Date.now() < until; await sleep(100)) {
     const counts = establishedConnections(app.child.pid!, ports);
-    ports.forEach((port, index) => (most[index] = Math.max(most[index]!, counts.get(port)!)));
+    ports.forEach((port, index) => (most[index] = Math.max(most[index], counts.get(port)!)));
   }
   return most;
 }
@@ -90,7 +90,7 @@ describe('connections to etcd: at most one per member, whatever happened before'
     try {
       const app = startBusyApp(cluster.hosts);
       await app.waitForMessage('ready', 30_000);
-      await registered(cluster.members[0]!);
+      await registered(cluster.members[0]);
       const seen: string[] = [];
       for (const member of cluster.members) {
         await member.killAndStartAgain(1000);

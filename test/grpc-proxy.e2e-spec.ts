@@ -50,8 +50,8 @@ const keysOf = async (service: string) => [...(await readKeys(client, `/services
 describe('through etcd grpc-proxy', () => {
   it('one proxy: registration kept alive past its TTL, endpoints$ and the catalog follow instances that come and die', async () => {
     const [proxy] = proxies;
-    const first = await instance('px-one', proxy!.host);
-    const { discovery, changes } = await consumer('px-one', [proxy!.host]);
+    const first = await instance('px-one', proxy.host);
+    const { discovery, changes } = await consumer('px-one', [proxy.host]);
     await discovery.waitFor('px-one');
     expect(addresses(discovery, 'px-one')).toEqual([first.address]);
     const catalog = await firstValueFrom(discovery.catalog$().pipe(filter((current) => current.services.some((entry) => entry.service === 'px-one'))));
@@ -61,7 +61,7 @@ describe('through etcd grpc-proxy', () => {
     await new Promise((resolve) => setTimeout(resolve, 9_000));
     expect((await keysOf('px-one')).map((key) => key.lease)).toEqual([first.lease]);
 
-    const second = await instance('px-one', proxy!.host);
+    const second = await instance('px-one', proxy.host);
     await waitFor('the second instance', () => addresses(discovery, 'px-one').length === 2);
     first.app.kill('SIGKILL');
     await waitFor('the killed instance to leave (its lease runs out)', () => addresses(discovery, 'px-one').length === 1, { timeoutMs: 15_000 });
@@ -72,13 +72,13 @@ describe('through etcd grpc-proxy', () => {
 
   it('two proxies: one killed, the apps go on through the other — same lease, watches resume', async () => {
     const [a, b] = proxies;
-    const hosts = `${a!.host},${b!.host}`;
+    const hosts = `${a.host},${b.host}`;
     const registered = await instance('px-two', hosts);
-    const { discovery, changes } = await consumer('px-two', [a!.host, b!.host]);
+    const { discovery, changes } = await consumer('px-two', [a.host, b.host]);
     await discovery.waitFor('px-two');
-    await a!.stop('SIGKILL');
+    await a.stop('SIGKILL');
     try {
-      const later = await instance('px-two', b!.host);
+      const later = await instance('px-two', b.host);
       await waitFor('the instance registered after the failover', () => addresses(discovery, 'px-two').length === 2, { timeoutMs: 15_000 });
       // Past two TTLs with the first proxy gone: still on its first lease.
       await new Promise((resolve) => setTimeout(resolve, 7_000));
@@ -86,22 +86,22 @@ describe('through etcd grpc-proxy', () => {
       expect(addresses(discovery, 'px-two')).toEqual([registered.address, later.address].sort());
       expect(changes).toEqual([`added ${later.address}`]);
     } finally {
-      await a!.launch();
+      await a.launch();
     }
   }, 60_000);
 
   it('the proxy restarted: leases kept, a change made while it was down arrives once, nothing duplicated', async () => {
     const [proxy] = proxies;
     // The default TTL: a lease outlives a restart of its only way to etcd (a graceful one takes ~6.6 s here; 3 s lost it).
-    const registered = await instance('px-restart', proxy!.host, 10);
-    const { discovery, changes } = await consumer('px-restart', [proxy!.host]);
+    const registered = await instance('px-restart', proxy.host, 10);
+    const { discovery, changes } = await consumer('px-restart', [proxy.host]);
     await discovery.waitFor('px-restart');
     const stoppedAt = Date.now();
-    await proxy!.stop();
+    await proxy.stop();
     const missed = testEndpoint('px-restart', 'written-while-down', 7001, { host: '127.0.0.1' });
     await putEndpoint(client, missed);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    await proxy!.launch();
+    await proxy.launch();
     console.log(`[measured] grpc-proxy down and back serving in ${Date.now() - stoppedAt} ms`);
     await waitFor('the change made while the proxy was down', () => addresses(discovery, 'px-restart').includes(missed.address), { timeoutMs: 15_000 });
     await new Promise((resolve) => setTimeout(resolve, 4_000)); // the settle re-list after the reconnect, and past the TTL
@@ -112,8 +112,8 @@ describe('through etcd grpc-proxy', () => {
 
   it('the cluster\'s leader killed behind the proxy: registrations kept, changes after the election arrive', async () => {
     const [proxy] = proxies;
-    const registered = await instance('px-leader', proxy!.host);
-    const { discovery, changes } = await consumer('px-leader', [proxy!.host]);
+    const registered = await instance('px-leader', proxy.host);
+    const { discovery, changes } = await consumer('px-leader', [proxy.host]);
     await discovery.waitFor('px-leader');
     const leader = await cluster.leader();
     await leader.stop('SIGKILL');
@@ -138,7 +138,7 @@ describe('through etcd grpc-proxy, right after the cluster lost its leader', () 
     await leader.stop('SIGKILL');
     try {
       const startedAt = Date.now();
-      const { app } = await instance('px-start', proxy!.host);
+      const { app } = await instance('px-start', proxy.host);
       console.log(`[measured] an app started through the proxy right after the leader was killed: registered after ${Date.now() - startedAt} ms`);
       expect(app.messages.filter((message) => message.event === 'error')).toEqual([]);
     } finally {

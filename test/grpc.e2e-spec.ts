@@ -66,13 +66,13 @@ describe('gRPC over etcd:///<service>', () => {
       timeoutMs: 10_000,
     });
 
-    servers[0]!.kill('SIGTERM');
+    servers[0].kill('SIGTERM');
     await waitFor('discovery to drop the instance', () => discovery.getEndpoints('echo').length === 2);
-    await waitFor('grpc-js to take the new list', async () => !(await callMany(6)).has(all[0] === `127.0.0.1:${ports[0]}` ? all[0]! : `127.0.0.1:${ports[0]}`), {
+    await waitFor('grpc-js to take the new list', async () => !(await callMany(6)).has(all[0] === `127.0.0.1:${ports[0]}` ? all[0] : `127.0.0.1:${ports[0]}`), {
       timeoutMs: 3000,
     });
     // Still draining (up to 5 s), so it would answer; no call goes to it any more.
-    expect(servers[0]!.child.exitCode).toBeNull();
+    expect(servers[0].child.exitCode).toBeNull();
     const after = await callMany(30);
     expect([...after].sort()).toEqual(all.filter((id) => id !== `127.0.0.1:${ports[0]}`));
   });

@@ -124,7 +124,7 @@ describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', (
     const httpLoops = [...fetchLoops, ...callLoops];
 
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    const frozen = instances[0]!;
+    const frozen = instances[0];
     const frozenAt = Date.now();
     frozen.freeze();
     await new Promise((resolve) => setTimeout(resolve, FREEZE_MS));

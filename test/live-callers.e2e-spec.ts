@@ -181,7 +181,7 @@ describe('live callers: no failed call through a kill -9, an etcd wipe, a SIGTER
     await phase('warm-up', () => settle(1000));
 
     await phase('kill -9 of one of three', async () => {
-      instances[0]!.app.kill('SIGKILL');
+      instances[0].app.kill('SIGKILL');
       await settle(4000);
       instances[0] = await startInstance('i4');
       await waitFor('the replacement seen by both callers', () => seenBoth(4) || seenBoth(3), { timeoutMs: 15_000 });
@@ -211,19 +211,19 @@ describe('live callers: no failed call through a kill -9, an etcd wipe, a SIGTER
     });
 
     await phase('SIGTERM of one (draining first)', async () => {
-      const stopping = (await instances[1]!.app.waitForMessage('listening')).port as number;
+      const stopping = (await instances[1].app.waitForMessage('listening')).port as number;
       const seen: string[] = [];
       const subscription = http.changes$('live-http').subscribe((change) => {
         if (change.endpoint.port === stopping) seen.push(`${change.type} ${change.endpoint.status ?? 'up'}`);
       });
-      await instances[1]!.app.terminate();
+      await instances[1].app.terminate();
       await waitFor('the stopped instance gone from both lists', () => seenBoth(2), { timeoutMs: 5000 });
       subscription.unsubscribe();
       expect(seen).toEqual(['updated draining', 'removed draining']);
       await settle(1000);
     });
 
-    const flipped = instances[2]!;
+    const flipped = instances[2];
     await phase("a health check turning false, then true", async () => {
       const httpPort = (await flipped.app.waitForMessage('listening')).port as number;
       writeFileSync(flipped.unhealthyFile, '');
@@ -311,7 +311,7 @@ describe("zones and subsets, with real instances", () => {
       const picked = new Map<string, number>();
       for (let call = 0; call < count; call += 1) {
         const pid = await discovery.call('live-http', async (endpoint) => (await fetch(`http://${endpoint.address}/whoami`)).text(), { where });
-        const zone = pid === a!.pid || pid === b!.pid ? 'eu-1' : pid === c!.pid ? 'us-1' : 'unknown';
+        const zone = pid === a.pid || pid === b.pid ? 'eu-1' : pid === c.pid ? 'us-1' : 'unknown';
         picked.set(zone, (picked.get(zone) ?? 0) + 1);
       }
       return Object.fromEntries(picked);
@@ -319,17 +319,17 @@ describe("zones and subsets, with real instances", () => {
     expect([...zoneOf.values()].sort()).toEqual(['eu-1', 'eu-1', 'us-1']);
     expect(await zonesPicked(30)).toEqual({ 'eu-1': 30 });
 
-    for (const instance of [a!, b!]) writeFileSync(instance.unhealthyFile, '');
+    for (const instance of [a, b]) writeFileSync(instance.unhealthyFile, '');
     await waitFor("both eu-1 instances 'down'", () => discovery.getEndpoints('live-http').filter((endpoint) => endpoint.status === 'down').length === 2, { timeoutMs: 5000 });
     expect(await zonesPicked(30)).toEqual({ 'us-1': 30 });
 
-    rmSync(a!.unhealthyFile);
+    rmSync(a.unhealthyFile);
     await waitFor("one eu-1 instance 'up' again", () => discovery.getEndpoints('live-http').filter((endpoint) => endpoint.status === 'down').length === 1, { timeoutMs: 5000 });
     expect(await zonesPicked(30)).toEqual({ 'eu-1': 30 });
 
     expect(await zonesPicked(20, { version: '2.0.0' })).toEqual({ 'us-1': 20 });
     expect(() => discovery.pick('live-http', { where: { version: '3.0.0' } })).toThrow(NoEndpointAvailableError);
     expect(() => discovery.pick('live-http', { where: { version: '3.0.0' } })).toThrow(/version/);
-    rmSync(b!.unhealthyFile);
+    rmSync(b.unhealthyFile);
   });
 });

@@ -61,22 +61,22 @@ describe('outlier ejection, with real instances', () => {
       }),
     );
     const [ejecting, plain] = callers.map(() => ({ calls: 0, failed: 0, attempts: [] as number[] }));
-    const running = Promise.all([traffic(callers[0]!, 4000, ejecting!), traffic(callers[1]!, 4000, plain!)]);
+    const running = Promise.all([traffic(callers[0], 4000, ejecting), traffic(callers[1], 4000, plain)]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const dead = ports[0]!;
-    const before = { ejecting: ejecting!.attempts.length, plain: plain!.attempts.length };
-    apps[0]!.kill('SIGKILL');
+    const dead = ports[0];
+    const before = { ejecting: ejecting.attempts.length, plain: plain.attempts.length };
+    apps[0].kill('SIGKILL');
     await running;
     const afterKill = (stats: Traffic, from: number) => stats.attempts.slice(from).filter((port) => port === dead).length;
-    console.log(`[measured] with ejection: ${ejecting!.calls} calls, ${ejecting!.failed} failed, ${afterKill(ejecting!, before.ejecting)} attempts at the dead instance in 3 s`);
-    console.log(`[measured] without: ${plain!.calls} calls, ${plain!.failed} failed, ${afterKill(plain!, before.plain)} attempts at the dead instance in 3 s`);
-    expect(ejecting!.failed).toBe(0);
-    expect(plain!.failed).toBe(0);
-    expect(ejecting!.calls).toBeGreaterThan(150);
+    console.log(`[measured] with ejection: ${ejecting.calls} calls, ${ejecting.failed} failed, ${afterKill(ejecting, before.ejecting)} attempts at the dead instance in 3 s`);
+    console.log(`[measured] without: ${plain.calls} calls, ${plain.failed} failed, ${afterKill(plain, before.plain)} attempts at the dead instance in 3 s`);
+    expect(ejecting.failed).toBe(0);
+    expect(plain.failed).toBe(0);
+    expect(ejecting.calls).toBeGreaterThan(150);
     // Ejected after 3 failures (a call or two already under way may add one each).
-    expect(afterKill(ejecting!, before.ejecting)).toBeLessThanOrEqual(5);
+    expect(afterKill(ejecting, before.ejecting)).toBeLessThanOrEqual(5);
     // Without ejection, round robin keeps sending it its share until the lease expires.
-    expect(afterKill(plain!, before.plain)).toBeGreaterThan(30);
-    expect(callers[0]!.getEndpoints('flaky')).toHaveLength(3); // still listed: its lease lives
+    expect(afterKill(plain, before.plain)).toBeGreaterThan(30);
+    expect(callers[0].getEndpoints('flaky')).toHaveLength(3); // still listed: its lease lives
   });
 });

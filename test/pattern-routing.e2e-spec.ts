@@ -61,7 +61,7 @@ describe('routing by pattern', () => {
     orders = [await start('orders', ['orders.get'], ['order.placed']), await start('orders', ['orders.get'], ['order.placed'])];
     billing = await start('billing', ['billing.charge'], ['order.placed']);
     const [stored] = [...(await readKeys(client, '/services/billing/')).values()];
-    const value = JSON.parse(stored!.value) as { Addr: string; Metadata: Record<string, unknown> };
+    const value = JSON.parse(stored.value) as { Addr: string; Metadata: Record<string, unknown> };
     expect(value.Addr).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(value.Metadata).toMatchObject({ patterns: ['billing.charge'], events: ['order.placed'], registeredAt: expect.any(Number) });
   });
@@ -105,7 +105,7 @@ describe('routing by pattern', () => {
     await waitFor('orders.search in the catalog', () => discovery.whoHandles('orders.search').length === 1);
     const ordersNow = () => catalogs.at(-1)!.services.find((service) => service.service === 'orders')!;
     expect(ordersNow().consistent).toBe(false); // 2 instances without orders.search, 1 with it
-    for (let call = 0; call < 5; call += 1) expect((await send('orders.search')).pid).toBe(v2[0]!.child.pid);
+    for (let call = 0; call < 5; call += 1) expect((await send('orders.search')).pid).toBe(v2[0].child.pid);
 
     // Replace the old instances one by one (SIGTERM: drained, then gone).
     for (const old of orders) {
@@ -129,7 +129,7 @@ describe('routing by pattern', () => {
     const patterns = Array.from({ length: 1000 }, (_, index) => `inventory.warehouse-${Math.floor(index / 50)}.item-${index}.reserve`);
     await start('wide', patterns);
     const [stored] = [...(await readKeys(client, '/services/wide/')).values()];
-    const bytes = Buffer.byteLength(stored!.value);
+    const bytes = Buffer.byteLength(stored.value);
     console.log(`[measured] a value with 1,000 message patterns (avg ${Math.round(patterns.join('').length / 1000)} chars): ${bytes} bytes; etcd's default request limit is 1,572,864`);
     expect(bytes).toBeLessThan(100_000);
     await waitFor('the wide service in the catalog', () => discovery.whoHandles(patterns[999]).length === 1);

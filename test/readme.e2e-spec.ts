@@ -14,7 +14,7 @@ async function codeBlock(name: string): Promise<string> {
   const readme = await readFile(`${root}libs/discovery/README.md`, 'utf8');
   const match = new RegExp(`<!-- example ${name}[^>]*-->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme);
   if (!match) throw new Error(`libs/discovery/README.md has no code block after <!-- example ${name} -->`);
-  return match[1]!;
+  return match[1];
 }
 
 /** Compiles the example NAME to `.readme/NAME/dist/main.js`. */

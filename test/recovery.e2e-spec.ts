@@ -27,7 +27,7 @@ async function registeredApp(): Promise<{ app: INestApplication; key: string; le
   registry.events$.subscribe((event) => events.push(event));
   // The registry's own state: once it says registered, its 'registered' event has been emitted too.
   await waitFor('the registration', () => registry.registrations()[0]?.state === 'registered');
-  const [key, stored] = [...(await readKeys(client, '/services/'))][0]!;
+  const [key, stored] = [...(await readKeys(client, '/services/'))][0];
   return { app, key, lease: stored.lease, events };
 }
 
@@ -64,11 +64,11 @@ describe('the registration comes back', () => {
     await waitFor('the lease to be given up', () => events.some((event) => event.type === 'lease-lost'), {
       timeoutMs: (ttl + 2) * 1000,
     });
-    expect(app.get(ServiceRegistry).registrations()[0]!.state).toBe('pending');
+    expect(app.get(ServiceRegistry).registrations()[0].state).toBe('pending');
     await etcd.restart();
     // etcd's client trips a circuit breaker after repeated failures and answers from it for up to 5 s.
     await expectRegisteredAgain(key, { timeoutMs: 15_000 });
-    await waitFor('the registry to report it', () => app.get(ServiceRegistry).registrations()[0]!.state === 'registered');
+    await waitFor('the registry to report it', () => app.get(ServiceRegistry).registrations()[0].state === 'registered');
   });
 
   it("when etcd restarts with its data wiped (revisions start over)", async () => {

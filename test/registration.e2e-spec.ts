@@ -64,7 +64,7 @@ describe('registration on a real etcd', () => {
       watcher.once('put', (kv) => {
         const addr = (JSON.parse(kv.value.toString()) as { Addr: string }).Addr;
         const [host, port] = addr.split(':');
-        const socket = connect(Number(port), host!);
+        const socket = connect(Number(port), host);
         socket.once('connect', () => {
           socket.destroy();
           resolve({ addr, connected: true });

@@ -90,9 +90,9 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
       }
     });
     await waitFor('traffic', () => sent > 50);
-    instances[0]!.child.kill('SIGTERM');
+    instances[0].child.kill('SIGTERM');
     await waitFor('traffic after the SIGTERM', () => sent > 200);
-    instances[1]!.child.kill('SIGKILL');
+    instances[1].child.kill('SIGKILL');
     // Until its lease expires the killed instance is still listed: its calls must move on, not fail.
     await waitFor('the list to shrink to one', () => app.get(DiscoveryClient).getEndpoints('log-service').length === 1, { timeoutMs: 10_000 });
     const after = sent;
@@ -100,7 +100,7 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
     running = false;
     await Promise.all(senders);
     expect(failures).toBe(0);
-    expect(counts.get(instances[2]!.address)).toBeGreaterThan(0);
+    expect(counts.get(instances[2].address)).toBeGreaterThan(0);
   });
 
   it("returns the remote handler's error as it is, without retrying it on another instance", async () => {
@@ -118,7 +118,7 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
     const failuresPerInstance = await Promise.all(
       addresses.map(async (address) => {
         const [host, port] = address.split(':');
-        const direct = new ClientTCP({ host: host!, port: Number(port) });
+        const direct = new ClientTCP({ host: host, port: Number(port) });
         try {
           return await firstValueFrom(direct.send<number>('failures', {}));
         } finally {

@@ -19,7 +19,7 @@ const { mode, endpoints, picks, calls } = JSON.parse(process.env.APP_CONFIG!) as
 
 if (mode === 'absent') {
   // The library loads the optional API with require(): make it fail as it does where it is not installed.
-  const resolver = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+  const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
   const resolve = resolver._resolveFilename;
   resolver._resolveFilename = function (request: string, ...rest: unknown[]) {
     if (request === '@opentelemetry/api') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' });
@@ -63,7 +63,7 @@ async function timePerCall(run: () => Promise<unknown>): Promise<number> {
   return ((performance.now() - startedAt) * 1000) / calls;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1];
 const answer = Promise.resolve('ok');
 const attempt = () => answer;
 const viaCall = () => discovery.call('svc', attempt);

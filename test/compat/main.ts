@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const discovery = app.get(DiscoveryClient);
   await firstValueFrom(discovery.catalog$().pipe(first(() => discovery.whoHandles({ cmd: 'sum', v: 1 }).length > 0)));
   const sum = await firstValueFrom(app.get<ClientProxy>('BUS').send<number>({ v: 1, cmd: 'sum' }, [2, 3]));
-  report('called', { address: endpoint!.address, reply, sum, patterns: endpoint!.patterns });
+  report('called', { address: endpoint.address, reply, sum, patterns: endpoint.patterns });
   // The health indicator, from its own subpath, on the app's @nestjs/terminus.
   report('health', app.get(DiscoveryHealthIndicator).isHealthy('discovery'));
   report('metrics', reader === undefined ? { installed: false } : { installed: true, points: await libraryMetrics(reader) });

@@ -2,11 +2,17 @@
  * Every message the library shows a user, in one place. Each says what went wrong and what to
  * change, and none of them ever includes credentials.
  */
+import { pickMessages } from './pick.messages.js';
+
 const where = 'DiscoveryModule.forRoot()/forRootAsync()';
 
 /** ` from 10.0.0.5:3000 and 10.0.0.6:3000 (2 attempts)`: the instances a call tried. */
-const triedWords = (tried: readonly string[]) =>
-  tried.length === 0 ? '' : ` from ${tried.length === 1 ? tried[0] : `${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`} (${tried.length} attempt${tried.length === 1 ? '' : 's'})`;
+const triedWords = (tried: readonly string[]) => {
+  if (tried.length === 0) return '';
+  const names = tried.length === 1 ? tried[0] : `${tried.slice(0, -1).join(', ')} and ${tried.at(-1)}`;
+  const plural = tried.length === 1 ? '' : 's';
+  return ` from ${names} (${tried.length} attempt${plural})`;
+};
 
 /** Why a call whose attempt timed out went no further. */
 export type NotRetried = 'notIdempotent' | 'noneLeft' | 'noRetriesLeft' | 'budgetSpent';
@@ -14,7 +20,10 @@ export type NotRetried = 'notIdempotent' | 'noneLeft' | 'noRetriesLeft' | 'budge
 const notRetriedWords = (service: string, why: NotRetried) => {
   switch (why) {
     case 'notIdempotent':
-      return '. It was not retried elsewhere: the call is not known to be idempotent (pass `idempotent: true` if it may run twice).';
+      return (
+        '. It was not retried elsewhere: the call is not known to be idempotent ' +
+        '(pass `idempotent: true` if it may run twice).'
+      );
     case 'noneLeft':
       return ', and no other instance was left to try.';
     case 'noRetriesLeft':
@@ -25,6 +34,7 @@ const notRetriedWords = (service: string, why: NotRetried) => {
 };
 
 export const messages = {
+  ...pickMessages,
   noHosts: () =>
     `No etcd hosts configured: set \`etcd.hosts\` in ${where} or the ETCD_HOSTS environment variable ` +
     `(comma-separated, e.g. ETCD_HOSTS=127.0.0.1:2379).`,
@@ -35,7 +45,8 @@ export const messages = {
     `etcd hosts ${JSON.stringify(hosts)} mix https:// and plain hosts: one client talks to every member the same ` +
     `way, so give all of them as https:// (TLS) or none.`,
   badTtl: (ttl: unknown) =>
-    `Invalid \`ttl\` ${JSON.stringify(ttl)} in ${where}: the lease TTL is a whole number of seconds, at least 1 (default 10).`,
+    `Invalid \`ttl\` ${JSON.stringify(ttl)} in ${where}: the lease TTL is a whole number of seconds, ` +
+    `at least 1 (default 10).`,
   badNamespace: (namespace: unknown) =>
     `Invalid \`namespace\` ${JSON.stringify(namespace)} in ${where}: it must start with "/" and have no empty ` +
     `segments, e.g. "/services" (the default).`,
@@ -45,12 +56,14 @@ export const messages = {
   badDuration: (name: string, value: unknown, min: number) =>
     `Invalid \`${name}\` ${JSON.stringify(value)} in ${where}: it must be a finite number of milliseconds ≥ ${min}.`,
   notGlobal: () =>
-    `\`isGlobal: false\` in ${where} is not supported: DiscoveryModule is always global, since one etcd client and one ` +
-    `lease serve the whole app. Remove \`isGlobal\`; feature modules inject DiscoveryClient and ServiceRegistry without importing it.`,
+    `\`isGlobal: false\` in ${where} is not supported: DiscoveryModule is always global, since one etcd client ` +
+    `and one lease serve the whole app. Remove \`isGlobal\`; feature modules inject DiscoveryClient and ` +
+    `ServiceRegistry without importing it.`,
   unknownOption: (name: string, known: readonly string[]) =>
     `Unknown option \`${name}\` in ${where}: the options are ${known.map((option) => `\`${option}\``).join(', ')}.`,
   unknownNestedOption: (option: string, name: string, known: readonly string[]) =>
-    `Unknown option \`${option}.${name}\` in ${where}: \`${option}\` takes ${known.map((key) => `\`${key}\``).join(', ')}.`,
+    `Unknown option \`${option}.${name}\` in ${where}: ` +
+    `\`${option}\` takes ${known.map((key) => `\`${key}\``).join(', ')}.`,
   badRetry: (initial: number, max: number) =>
     `Invalid \`retry\` in ${where}: \`maxDelayMs\` (${max}) must be at least \`initialDelayMs\` (${initial}).`,
   badServiceName: (name: unknown, origin: string) =>
@@ -74,7 +87,8 @@ export const messages = {
     `Invalid \`${field}\` for service "${service}": give an array of non-empty strings (as send() or emit() ` +
     `name them, e.g. ['log.append']), not ${JSON.stringify(value)}.`,
   badPublishPatterns: (className: string, value: unknown) =>
-    `Invalid \`publishPatterns\` ${JSON.stringify(value)} in @Discoverable() on ${className}: true (the default) or false.`,
+    `Invalid \`publishPatterns\` ${JSON.stringify(value)} in @Discoverable() on ${className}: ` +
+    `true (the default) or false.`,
   valueTooLarge: (key: string, bytes: number, limit: number) =>
     `The value of ${key} would be ${bytes} bytes; registrations keep to ${limit} (etcd refuses requests over ` +
     `1.5 MiB by default, --max-request-bytes): publish fewer patterns (\`publishPatterns: false\` on its ` +
@@ -86,7 +100,8 @@ export const messages = {
     `Service instance ${key} is already registered by this process: deregister it first, or give it another \`id\`.`,
   noPort: (service: string) =>
     `Cannot register "${service}": no port was given and the app has no HTTP server or TCP microservice ` +
-    `whose port could be read (a gRPC server does not tell its port). Set \`port\` in @Discoverable("${service}", { port }).`,
+    `whose port could be read (a gRPC server does not tell its port). ` +
+    `Set \`port\` in @Discoverable("${service}", { port }).`,
   etcdUnreachable: (hosts: readonly string[], timeoutMs: number, cause: string) =>
     `Could not register with etcd at ${hosts.join(', ')} within ${timeoutMs} ms (${cause}). Check that etcd is ` +
     `running and reachable, and \`etcd.hosts\`/ETCD_HOSTS and the credentials; or set \`registration: 'background'\` ` +
@@ -95,93 +110,82 @@ export const messages = {
     `etcd at ${hosts.join(', ')} refused the request (${cause}). Check \`etcd.auth\` (user and password), and that ` +
     `the user's role may read and write the key range "${keyRange}" (etcdctl role grant-permission --prefix=true ` +
     `<role> readwrite ${keyRange}).`,
-  hashKeyMissing: (service: string) =>
-    `ConsistentHashStrategy needs a key to pick an endpoint of "${service}": call pick("${service}", key) ` +
-    `(or give the client proxy a \`keyOf\`), or use another strategy for this service.`,
-  badDecay: (decayMs: unknown) =>
-    `Invalid \`decayMs\` ${JSON.stringify(decayMs)} for LatencyAwareStrategy: a number of milliseconds > 0 (default 10000).`,
-  badVirtualNodes: (count: unknown) =>
-    `Invalid number of virtual nodes ${JSON.stringify(count)} for ConsistentHashStrategy: a whole number ≥ 1 (default 160).`,
-  noEndpointInSubset: (service: string, subset: string, listed: number) =>
-    `No endpoint available for service "${service}" ${subset}: none of its ${listed} listed endpoint(s) matches and may be picked.`,
-  noEndpoint: (service: string, loaded: boolean) =>
-    loaded
-      ? `No endpoint available for service "${service}": no instance is registered in etcd, or none may be picked (weight 0, or not 'up').`
-      : `No endpoint available for service "${service}" yet: its endpoint list is still being read from etcd. Declare it ` +
-        `in \`requires\` (DiscoveryModule options or @Discoverable()) so it is watched from bootstrap, or await ` +
-        `discovery.waitFor("${service}").`,
-  badPatternKind: (kind: unknown) => `Invalid pattern kind ${JSON.stringify(kind)} in whoHandles(): 'message' (the default) or 'event'.`,
-  noHandler: (kind: 'message' | 'event', pattern: string, catalogLoaded: boolean) =>
-    catalogLoaded
-      ? `No service handles ${kind} pattern "${pattern}": no instance under the namespace publishes it (the ` +
-        `${kind === 'message' ? '@MessagePattern' : '@EventPattern'} handlers of @Discoverable() classes are published).`
-      : `No service handles ${kind} pattern "${pattern}" yet: the catalog could not be read from etcd in time.`,
-  noHandlerInstance: (kind: 'message' | 'event', pattern: string, services: readonly string[]) =>
-    `No instance can take ${kind} pattern "${pattern}" now: ${services.map((service) => `"${service}"`).join(', ')} ` +
-    `handle${services.length === 1 ? 's' : ''} it, but none of the instances that publish it may be picked (not 'up', ` +
-    `weight 0, or ejected).`,
-  waitTimeout: (service: string, count: number, timeoutMs: number, have: number) =>
-    `Timed out after ${timeoutMs} ms waiting for ${count} endpoint(s) of service "${service}" (found ${have}). Check that ` +
-    `the service runs and registers under the same namespace and etcd.`,
-  badStrategy: (where: string) =>
-    `Invalid load-balancing strategy in ${where}: give an object with a pick(endpoints, context) method, or a class ` +
-    `that implements LoadBalancingStrategy.`,
   requiredListTimeout: (services: readonly string[], timeoutMs: number, cause: string) =>
-    `Could not read the endpoints of the required services ${services.map((s) => (s.includes(' ') ? s : `"${s}"`)).join(', ')} from etcd ` +
+    `Could not read the endpoints of the required services ` +
+    `${services.map((s) => (s.includes(' ') ? s : `"${s}"`)).join(', ')} from etcd ` +
     `within ${timeoutMs} ms (${cause}). Check that etcd is reachable, \`etcd.hosts\`/ETCD_HOSTS, and for https:// ` +
     `hosts \`etcd.credentials\` (CA and client certificate); or set \`registration: 'background'\` to start anyway.`,
-  badOutlierEjection: (given: unknown, why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }') =>
-    `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
+  badOutlierEjection: (
+    given: unknown,
+    why = 'give false or { consecutiveFailures, baseEjectionMs, maxEjectedPercent }',
+  ) => `Invalid \`outlierEjection\` ${JSON.stringify(given)}: ${why}.`,
   badSelfPreservation: (given: unknown, why = 'give false or { confirmMs, maxHoldMs }') =>
     `Invalid \`selfPreservation\` ${JSON.stringify(given)}: ${why}.`,
-  badCalls: (option: string, given: unknown, detail = 'give an object of `timeoutMs`, `attemptTimeoutMs`, `hedge`, `budget`') =>
-    `Invalid \`${option}\` ${JSON.stringify(given)} in ${where}: ${detail}.`,
+  badCalls: (
+    option: string,
+    given: unknown,
+    detail = 'give an object of `timeoutMs`, `attemptTimeoutMs`, `hedge`, `budget`',
+  ) => `Invalid \`${option}\` ${JSON.stringify(given)} in ${where}: ${detail}.`,
   badAttemptTimeout: (option: string, attemptTimeoutMs: number, timeoutMs: number) =>
-    `Invalid \`${option}\` in ${where}: \`attemptTimeoutMs\` (${attemptTimeoutMs}) must not exceed \`timeoutMs\` (${timeoutMs}), which bounds the whole call.`,
+    `Invalid \`${option}\` in ${where}: \`attemptTimeoutMs\` (${attemptTimeoutMs}) must not exceed ` +
+    `\`timeoutMs\` (${timeoutMs}), which bounds the whole call.`,
   badCallIdempotent: (service: string, value: unknown) =>
     `call("${service}") needs \`idempotent\` as true or false, not ${JSON.stringify(value)}.`,
   badCallTimeout: (service: string, name: string, value: unknown) =>
     `call("${service}") needs \`${name}\` as a number of milliseconds ≥ 1, not ${JSON.stringify(value)}.`,
   callTimedOut: (service: string, timeoutMs: number, tried: readonly string[]) =>
-    `call("${service}") got no answer within its timeoutMs (${timeoutMs} ms)${triedWords(tried)}. Check those instances (frozen, overloaded, ` +
-    `cut off?), or give the call more time: \`timeoutMs\` in call() or \`calls.services["${service}"]\` in ${where}.`,
+    `call("${service}") got no answer within its timeoutMs (${timeoutMs} ms)${triedWords(tried)}. ` +
+    `Check those instances (frozen, overloaded, cut off?), or give the call more time: ` +
+    `\`timeoutMs\` in call() or \`calls.services["${service}"]\` in ${where}.`,
   attemptTimedOut: (service: string, attemptTimeoutMs: number, tried: readonly string[], notRetried: NotRetried) =>
-    `call("${service}") got no answer within attemptTimeoutMs (${attemptTimeoutMs} ms)${triedWords(tried)}${notRetriedWords(service, notRetried)}`,
+    `call("${service}") got no answer within attemptTimeoutMs (${attemptTimeoutMs} ms)${triedWords(tried)}` +
+    notRetriedWords(service, notRetried),
   sendTimedOut: (service: string, timeoutMs: number, tried: readonly string[], notRetried: NotRetried) =>
     `send() to "${service}" got no reply within timeoutMs (${timeoutMs} ms)${triedWords(tried)}` +
     (notRetried === 'notIdempotent'
-      ? '. It was not sent to another instance: set `retryOnTimeout: true` in the client entry if the message may be handled twice.'
+      ? '. It was not sent to another instance: ' +
+        'set `retryOnTimeout: true` in the client entry if the message may be handled twice.'
       : notRetriedWords(service, notRetried).replace('`retries` of call()', '`retries` of the client entry')),
   badFetchUrl: (url: string) =>
-    `DiscoveryClient.fetch("${url}"): give an http:// or https:// URL whose host is the service's name, e.g. 'http://log-service/lines'.`,
+    `DiscoveryClient.fetch("${url}"): give an http:// or https:// URL whose host is the service's name, ` +
+    `e.g. 'http://log-service/lines'.`,
   budgetExhausted: (service: string, percent: number, minPerSecond: number) =>
-    `Retry budget of "${service}" spent: retries and hedges are past ${percent} % of its calls (at least ${minPerSecond}/s) over the last 10 s, ` +
-    `so calls fail with what they had instead of trying another instance. Said once per episode (until none is refused for 10 s).`,
+    `Retry budget of "${service}" spent: retries and hedges are past ${percent} % of its calls ` +
+    `(at least ${minPerSecond}/s) over the last 10 s, so calls fail with what they had instead of trying ` +
+    `another instance. Said once per episode (until none is refused for 10 s).`,
   badCallRetries: (service: string, retries: unknown) =>
     `call("${service}") needs \`retries\` as a whole number ≥ 0 (default 2), not ${JSON.stringify(retries)}.`,
   badZone: (zone: unknown) => `Invalid \`zone\` ${JSON.stringify(zone)}: a non-empty string, e.g. 'eu-1'.`,
   badZonePreference: (value: unknown) => `Invalid \`zonePreference\` ${JSON.stringify(value)}: true or false.`,
-  badWhere: (client: string) => `Invalid \`where\` in DiscoveryClientsModule entry "${client}": { version?, zone?, metadata? } or a predicate.`,
+  badWhere: (client: string) =>
+    `Invalid \`where\` in DiscoveryClientsModule entry "${client}": { version?, zone?, metadata? } or a predicate.`,
   badHealth: (why: string) => `Invalid \`health\` option: ${why}.`,
   badStatus: (status: unknown) => `Invalid status ${JSON.stringify(status)}: use 'up', 'draining' or 'down'.`,
-  badMetrics: (value: unknown) => `Invalid \`metrics\` ${JSON.stringify(value)}: an object, such as { perInstance: true }.`,
+  badMetrics: (value: unknown) =>
+    `Invalid \`metrics\` ${JSON.stringify(value)}: an object, such as { perInstance: true }.`,
   badPerInstance: (value: unknown) =>
-    `Invalid \`metrics.perInstance\` ${JSON.stringify(value)}: true (attempts and ejections by instance, one series per instance called) or false.`,
-  badLogger: (logger: unknown) => `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off (Nest's log levels apply otherwise).`,
+    `Invalid \`metrics.perInstance\` ${JSON.stringify(value)}: ` +
+    `true (attempts and ejections by instance, one series per instance called) or false.`,
+  badLogger: (logger: unknown) =>
+    `Invalid \`logger\` ${JSON.stringify(logger)}: use false to turn the library's log lines off ` +
+    `(Nest's log levels apply otherwise).`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,
   serviceAndByPattern: (name: string) =>
     `DiscoveryClientsModule entry "${name}": give either \`service\` (every call goes to that service) or ` +
     `\`byPattern: true\` (each call goes to a service that handles its pattern), not both.`,
   badDashboardPath: (path: unknown) =>
-    `Invalid \`path\` ${JSON.stringify(path)} in DiscoveryDashboardModule.forRoot(): give a route path such as '/discovery'.`,
+    `Invalid \`path\` ${JSON.stringify(path)} in DiscoveryDashboardModule.forRoot(): ` +
+    `give a route path such as '/discovery'.`,
   badDashboardGuard: () =>
-    `Invalid \`guard\` in DiscoveryDashboardModule.forRoot(): give a guard class (implementing CanActivate) or a guard instance.`,
+    `Invalid \`guard\` in DiscoveryDashboardModule.forRoot(): ` +
+    `give a guard class (implementing CanActivate) or a guard instance.`,
   unsupportedTransport: (name: string, transport: unknown) =>
     `DiscoveryClientsModule entry "${name}": transport ${String(transport)} is not supported. Discovery picks a ` +
-    `host:port per call, which TCP (with or without TLS) uses. Broker transports (Redis, NATS, RabbitMQ, Kafka, MQTT) ` +
-    `route through their broker and need no discovery: use Nest's ClientsModule. For gRPC, use Nest's ClientsModule with ` +
-    `url 'etcd:///<service>' (DiscoveryModule registers the etcd: resolver with @grpc/grpc-js).`,
+    `host:port per call, which TCP (with or without TLS) uses. ` +
+    `Broker transports (Redis, NATS, RabbitMQ, Kafka, MQTT) route through their broker and need no discovery: ` +
+    `use Nest's ClientsModule. For gRPC, use Nest's ClientsModule with url 'etcd:///<service>' ` +
+    `(DiscoveryModule registers the etcd: resolver with @grpc/grpc-js).`,
   badClientOption: (name: string, option: string, expected: string) =>
     `DiscoveryClientsModule entry "${name}": \`${option}\` must be ${expected}.`,
   registryClosed: () => `The service registry is closed: the application is shutting down.`,

@@ -46,7 +46,7 @@ function tableNames(heading: string, from = 0): string[] {
   const first = lines.findIndex((line) => line.startsWith('|'));
   const end = lines.findIndex((line, index) => index > first && !line.startsWith('|'));
   const rows = lines.slice(first + 2, end); // past the header and its separator
-  return rows.flatMap((row) => [...row.split(' | ')[0]!.matchAll(/`([A-Za-z_$][\w$]*)/g)].map((match) => match[1]!));
+  return rows.flatMap((row) => [...row.split(' | ')[0].matchAll(/`([A-Za-z_$][\w$]*)/g)].map((match) => match[1]));
 }
 
 const sorted = (names: readonly string[]) => [...new Set(names)].sort();

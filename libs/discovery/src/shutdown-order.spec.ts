@@ -20,7 +20,7 @@ beforeAll(() => Logger.overrideLogger(false));
 afterAll(() => Logger.overrideLogger(new Logger()));
 
 describe('shutdown order', () => {
-  it('each owner closes itself: lease revoked, then the server closes, then the watches stop, the etcd client last', async () => {
+  it('each owner closes itself: lease revoked, then server closed, watches stopped, etcd client last', async () => {
     const etcd = new InMemoryEtcd();
     const moduleRef = await Test.createTestingModule({
       imports: [DiscoveryModule.forRoot({ etcd: { hosts: ['in-memory:0'] }, requires: ['peer'] })],

@@ -16,8 +16,8 @@ export function establishedConnections(pid: number, ports: readonly number[]): M
     // Columns: sl local_address rem_address st … inode (the tenth); st 01 is ESTABLISHED.
     for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
-      if (fields.length < 10 || fields[3] !== '01' || !sockets.has(fields[9]!)) continue;
-      const port = parseInt(fields[2]!.split(':')[1]!, 16);
+      if (fields.length < 10 || fields[3] !== '01' || !sockets.has(fields[9])) continue;
+      const port = parseInt(fields[2].split(':')[1], 16);
       const count = counts.get(port);
       if (count !== undefined) counts.set(port, count + 1);
     }
@@ -35,8 +35,8 @@ export function socketOwner(port: number, to: number, pids: readonly (number | u
     for (const line of readFileSync(`/proc/net/${table}`, 'utf8').split('\n').slice(1)) {
       const fields = line.trim().split(/\s+/);
       if (fields.length < 10) continue;
-      const local = parseInt(fields[1]!.split(':')[1]!, 16);
-      const remote = parseInt(fields[2]!.split(':')[1]!, 16);
+      const local = parseInt(fields[1].split(':')[1], 16);
+      const remote = parseInt(fields[2].split(':')[1], 16);
       if (local === port && remote === to) inode = fields[9];
     }
   }

@@ -20,7 +20,7 @@ export class EtcdCluster {
   static async start(size = 3, { partitionable = false }: { partitionable?: boolean } = {}): Promise<EtcdCluster> {
     const specs = await memberSpecs(size, undefined, partitionable);
     const initialCluster = specs.map((spec) => `${spec.name}=http://127.0.0.1:${spec.peerPort}`).join(',');
-    const token = `cluster-${specs[0]!.clientPort}`;
+    const token = `cluster-${specs[0].clientPort}`;
     const members = specs.map((spec) => EtcdServer.fromSpec(spec, initialCluster, token));
     const relays = partitionable
       ? await PeerRelays.start(
@@ -36,9 +36,9 @@ export class EtcdCluster {
   /** The id of `member` (hex), as etcd names it in `etcdctl move-leader`, from etcd's member list. */
   async idOf(member: EtcdServer): Promise<string> {
     // Simple format, a line a member: "<id hex>, started, <name>, <peer urls>, <client urls>, <is learner>".
-    const lines = (await this.members[0]!.etcdctl('member', 'list')).split('\n').filter(Boolean);
+    const lines = (await this.members[0].etcdctl('member', 'list')).split('\n').filter(Boolean);
     const line = lines.find((candidate) => candidate.split(', ')[2] === member.name)!;
-    return line.split(', ')[0]!;
+    return line.split(', ')[0];
   }
 
   /**

@@ -48,7 +48,7 @@ export class EtcdServer {
     tls,
   }: { clientPort?: number; extraArgs?: string[]; tls?: EtcdTlsFiles } = {}): Promise<EtcdServer> {
     const [spec] = await memberSpecs(1, clientPort);
-    const server = new EtcdServer(spec!, `${spec!.name}=http://127.0.0.1:${spec!.peerPort}`, `solo-${spec!.clientPort}`, extraArgs, tls);
+    const server = new EtcdServer(spec, `${spec.name}=http://127.0.0.1:${spec.peerPort}`, `solo-${spec.clientPort}`, extraArgs, tls);
     await server.launch('new');
     await server.waitHealthy();
     return server;

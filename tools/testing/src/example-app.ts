@@ -27,7 +27,7 @@ export async function startExampleApp(name: string, env: NodeJS.ProcessEnv, log?
     createInterface({ input: child.stdout! }).on('line', (line) => {
       log?.write(`${line}\n`);
       const match = / listening on (\S+)/.exec(line);
-      if (match) resolve(match[1]!);
+      if (match) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before listening`)));
   });

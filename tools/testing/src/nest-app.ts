@@ -1,4 +1,4 @@
-import { Controller, Get, Module, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { Controller, Get, Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Discoverable, DiscoveryModule, type DiscoverableOptions, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
 
@@ -13,11 +13,11 @@ class PingController {
 /** A root module with DiscoveryModule.forRoot(options) and one @Discoverable() provider per service. */
 export function appModule(options: DiscoveryModuleOptions, services: [string, DiscoverableOptions?][] = []): Type {
   const providers = services.map(([name, declared], index) => {
-    const serviceClass = { [`Service${index}`]: class {} }[`Service${index}`]!;
+    const serviceClass = { [`Service${index}`]: class {} }[`Service${index}`];
     Discoverable(name, declared)(serviceClass);
     return serviceClass;
   });
-  @Module({ imports: [DiscoveryModule.forRoot(options) as DynamicModule], controllers: [PingController], providers })
+  @Module({ imports: [DiscoveryModule.forRoot(options)], controllers: [PingController], providers })
   class TestAppModule {}
   return TestAppModule;
 }

@@ -1,6 +1,9 @@
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 
-/** What is known of one endpoint: its cost (a peak-sensitive EWMA of response times), when it was last observed, calls in flight. */
+/**
+ * What is known of one endpoint: its cost (a peak-sensitive EWMA of response times), when it was last observed, calls
+ * in flight.
+ */
 export interface EndpointLoad {
   costMs: number;
   /** `costMs` faded to the time `fadedAt`: picks between two call events reuse it. */
@@ -49,7 +52,7 @@ export class ServiceLoad {
     }
     let load = this.lastPositions[index];
     if (load === undefined) {
-      load = this.loads.get(list[index]!);
+      load = this.loads.get(list[index]);
       if (load !== undefined) this.lastPositions[index] = load;
     }
     return load;

@@ -49,14 +49,14 @@ export class HashRing {
     const { points } = this;
     if (points.length === 0) return undefined;
     const bucket = hash >>> 16;
-    let low = this.buckets[bucket]!;
-    let high = this.buckets[bucket + 1]!;
+    let low = this.buckets[bucket];
+    let high = this.buckets[bucket + 1];
     while (low < high) {
       const middle = (low + high) >>> 1;
-      if (points[middle]! < hash) low = middle + 1;
+      if (points[middle] < hash) low = middle + 1;
       else high = middle;
     }
-    return this.bySlot[this.owners[low === points.length ? 0 : low]!];
+    return this.bySlot[this.owners[low === points.length ? 0 : low]];
   }
 
   /**
@@ -99,10 +99,10 @@ export class HashRing {
     let from = 0;
     let to = 0;
     for (let index = 0; index < this.points.length; index += 1) {
-      const owner = this.owners[index]!;
+      const owner = this.owners[index];
       if (gone[owner] === 1) continue;
-      const point = this.points[index]! * SLOT_RANGE + owner;
-      while (from < added.length && added[from]! < point) packed[to++] = added[from++]!;
+      const point = this.points[index] * SLOT_RANGE + owner;
+      while (from < added.length && added[from] < point) packed[to++] = added[from++]!;
       packed[to++] = point;
     }
     while (from < added.length) packed[to++] = added[from++]!;
@@ -113,7 +113,7 @@ export class HashRing {
     const points = new Uint32Array(packed.length);
     const owners = new Int32Array(packed.length);
     for (let index = 0; index < packed.length; index += 1) {
-      const value = packed[index]!;
+      const value = packed[index];
       points[index] = Math.floor(value / SLOT_RANGE);
       owners[index] = value % SLOT_RANGE;
     }
@@ -121,7 +121,7 @@ export class HashRing {
     const buckets = new Uint32Array(BUCKETS + 1);
     let index = 0;
     for (let bucket = 0; bucket <= BUCKETS; bucket += 1) {
-      while (index < points.length && points[index]! >>> 16 < bucket) index += 1;
+      while (index < points.length && points[index] >>> 16 < bucket) index += 1;
       buckets[bucket] = index;
     }
     return new HashRing(per, slotOf, bySlot, points, owners, buckets);

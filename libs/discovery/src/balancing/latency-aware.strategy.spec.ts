@@ -50,10 +50,10 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
     answered(strategy, b, 6);
     answered(strategy, b, 5);
     expect(strategy.score(c)).toBeCloseTo(5, 0);
-    expect(strategy.score(endpoints(['x'], {}, 'other')[0]!)).toBe(0); // another service knows nothing yet
+    expect(strategy.score(endpoints(['x'], {}, 'other')[0])).toBe(0); // another service knows nothing yet
   });
 
-  it('a call without an answer (connection failure) teaches nothing about response time, but is no longer in flight', () => {
+  it('a call with no answer (connection failure) teaches nothing of response time but is no longer in flight', () => {
     const strategy = new LatencyAwareStrategy();
     answered(strategy, a, 3);
     strategy.callStarted(a);
@@ -73,7 +73,7 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
     expect(picks.get('b')! / 3000).toBeLessThan(0.05);
   });
 
-  it('counts silence: an endpoint whose pending call has waited past its usual response time loses to one just heard from', async () => {
+  it('counts silence: one whose call waits past its usual response time loses to one just heard from', async () => {
     const strategy = new LatencyAwareStrategy();
     const pair = [a, b];
     answered(strategy, a, 5);

@@ -77,7 +77,10 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     service.record(responseMs);
   }
 
-  /** The score picks compare (lower is better): cost × (calls in flight + 1); the service's median for an endpoint not called yet. */
+  /**
+   * The score picks compare (lower is better): cost × (calls in flight + 1); the service's median for an endpoint not
+   * called yet.
+   */
   score(endpoint: ServiceEndpoint): number {
     const service = this.services.get(endpoint.service);
     const load = service?.loads.get(endpoint);
@@ -92,8 +95,8 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     // The second draw skips the first, so the two are always different.
     let second = Math.min(count - 2, Math.floor(this.random() * (count - 1)));
     if (second >= first) second += 1;
-    const a = endpoints[first]!;
-    const b = endpoints[second]!;
+    const a = endpoints[first];
+    const b = endpoints[second];
     const learnt = this.services.get(service);
     if (learnt === undefined) return a; // nothing learnt yet: a tie, which goes to the first drawn
     // Nothing is allocated here: an endpoint not called yet is scored at the service's median.
@@ -106,7 +109,10 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
     return scoreB < scoreA ? b : a;
   }
 
-  /** Cost × (calls in flight + 1), where a wait longer than the cost (silence, while calls are pending) counts as the cost. */
+  /**
+   * Cost × (calls in flight + 1), where a wait longer than the cost (silence, while calls are pending) counts as the
+   * cost.
+   */
   private scoreOf(load: EndpointLoad, now: number): number {
     let cost = this.costAt(load, now);
     if (load.inFlight > 0) cost = Math.max(cost, now - load.heardAt);

@@ -16,7 +16,7 @@ export class LeastOutstandingStrategy implements LoadBalancingStrategy, InFlight
 
   callStarted(endpoint: ServiceEndpoint): void {
     let counts = this.inFlight.get(endpoint.service);
-    if (counts === undefined) this.inFlight.set(endpoint.service, (counts = new Map()));
+    if (counts === undefined) this.inFlight.set(endpoint.service, (counts = new Map<string, number>()));
     counts.set(endpoint.id, (counts.get(endpoint.id) ?? 0) + 1);
   }
 
@@ -42,8 +42,8 @@ export class LeastOutstandingStrategy implements LoadBalancingStrategy, InFlight
     // The second draw skips the first, so the two are always different.
     let second = Math.min(count - 2, Math.floor(this.random() * (count - 1)));
     if (second >= first) second += 1;
-    const a = endpoints[first]!;
-    const b = endpoints[second]!;
+    const a = endpoints[first];
+    const b = endpoints[second];
     return (counts.get(b.id) ?? 0) < (counts.get(a.id) ?? 0) ? b : a;
   }
 }

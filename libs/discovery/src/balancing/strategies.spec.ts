@@ -9,7 +9,9 @@ import { WeightedRoundRobinStrategy } from './weighted-round-robin.strategy.js';
 
 const svc = { service: 'svc' };
 const ids = (picked: ({ id: string } | undefined)[]) => picked.map((endpoint) => endpoint?.id).join(' ');
-const pickMany = (strategy: { pick: Function }, list: readonly ReturnType<typeof endpoints>[number][], times: number, service = 'svc') =>
+type Endpoint = ReturnType<typeof endpoints>[number];
+type Picker = { pick(list: readonly Endpoint[], context: { service: string }): { id: string } | undefined };
+const pickMany = (strategy: Picker, list: readonly Endpoint[], times: number, service = 'svc') =>
   Array.from({ length: times }, () => strategy.pick(list, { service }));
 
 describe('RoundRobinStrategy', () => {
@@ -99,10 +101,10 @@ describe('WeightedRoundRobinStrategy (smooth: earliest deadline first)', () => {
   it('gives an endpoint that joins its share from then on, without starving the others', () => {
     const strategy = new WeightedRoundRobinStrategy();
     const [a, b] = endpoints(['a', 'b']);
-    pickMany(strategy, [a!, b!], 11);
-    const c = endpoints(['c'])[0]!;
+    pickMany(strategy, [a, b], 11);
+    const c = endpoints(['c'])[0];
     const counts = new Map<string, number>();
-    for (const endpoint of pickMany(strategy, [a!, b!, c], 300)) counts.set(endpoint!.id, (counts.get(endpoint!.id) ?? 0) + 1);
+    for (const endpoint of pickMany(strategy, [a, b, c], 300)) counts.set(endpoint!.id, (counts.get(endpoint!.id) ?? 0) + 1);
     expect(Object.fromEntries(counts)).toEqual({ a: 100, b: 100, c: 100 });
   });
 });
@@ -161,13 +163,13 @@ describe('LeastOutstandingStrategy (power of two choices)', () => {
   it('takes the one of two random endpoints with fewer calls in flight', () => {
     // Draws: first index floor(0.1·3) = 0 (a), second floor(0.9·2) = 1 → skips a → 2 (c).
     const strategy = new LeastOutstandingStrategy(scripted([0.1, 0.9, 0.1, 0.9]));
-    strategy.callStarted(list[0]!);
+    strategy.callStarted(list[0]);
     expect(strategy.pick(list, svc)?.id).toBe('c');
-    strategy.callFinished(list[0]!);
-    strategy.callStarted(list[2]!);
-    strategy.callStarted(list[2]!);
+    strategy.callFinished(list[0]);
+    strategy.callStarted(list[2]);
+    strategy.callStarted(list[2]);
     expect(strategy.pick(list, svc)?.id).toBe('a');
-    expect(strategy.outstanding(list[2]!)).toBe(2);
+    expect(strategy.outstanding(list[2])).toBe(2);
   });
 
   it('takes the first drawn on a tie, and never draws the same endpoint twice', () => {

@@ -30,28 +30,28 @@ export class WeightClass {
     this.phases = Float64Array.from(members, (member) => member.phase);
     this.period = 1 / weight;
     this.round = round;
-    while (this.next < this.phases.length && this.phases[this.next]! < within) this.next += 1;
+    while (this.next < this.phases.length && this.phases[this.next] < within) this.next += 1;
     if (this.next === this.phases.length) {
       this.next = 0;
       this.round += 1;
     }
-    this.deadline = (this.round + this.phases[this.next]!) * this.period;
+    this.deadline = (this.round + this.phases[this.next]) * this.period;
   }
 
   /** Where the rotation stands: the round, and the phase of the member due next. */
   get position(): { round: number; within: number } {
-    return { round: this.round, within: this.phases[this.next]! };
+    return { round: this.round, within: this.phases[this.next] };
   }
 
   /** The member due now; the rotation moves on and `deadline` says when the next is due. */
   take(): ServiceEndpoint {
-    const taken = this.members[this.next]!;
+    const taken = this.members[this.next];
     this.next += 1;
     if (this.next === this.members.length) {
       this.next = 0;
       this.round += 1;
     }
-    this.deadline = (this.round + this.phases[this.next]!) * this.period;
+    this.deadline = (this.round + this.phases[this.next]) * this.period;
     return taken;
   }
 }

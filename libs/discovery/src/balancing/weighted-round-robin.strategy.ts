@@ -35,9 +35,9 @@ export class WeightedRoundRobinStrategy implements LoadBalancingStrategy {
       this.schedules.set(service, schedule);
     }
     if (schedule.heapClasses.length === 0) return undefined;
-    const due = schedule.classes[schedule.heapClasses[0]!]!;
+    const due = schedule.classes[schedule.heapClasses[0]];
     const endpoint = due.take();
-    siftDown(schedule, 0, schedule.heapClasses[0]!, due.deadline);
+    siftDown(schedule, 0, schedule.heapClasses[0], due.deadline);
     return endpoint;
   }
 }
@@ -46,7 +46,7 @@ function buildSchedule(list: readonly ServiceEndpoint[], previous: Schedule | un
   // The clock goes on: a weight that had a class continues its rotation exactly where it stood; a
   // new weight starts at the previous schedule's "now" (the deadline due next).
   const before = new Map(previous?.classes.map((weightClass) => [weightClass.weight, weightClass]));
-  const now = previous && previous.heapClasses.length > 0 ? previous.heapDeadlines[0]! : 0;
+  const now = previous && previous.heapClasses.length > 0 ? previous.heapDeadlines[0] : 0;
   const byWeight = new Map<number, { phase: number; endpoint: ServiceEndpoint }[]>();
   for (const endpoint of list) {
     if (!(endpoint.weight > 0)) continue;
@@ -65,7 +65,7 @@ function buildSchedule(list: readonly ServiceEndpoint[], previous: Schedule | un
     heapDeadlines: Float64Array.from(classes, (weightClass) => weightClass.deadline),
   };
   for (let position = (classes.length >> 1) - 1; position >= 0; position -= 1) {
-    siftDown(schedule, position, schedule.heapClasses[position]!, schedule.heapDeadlines[position]!);
+    siftDown(schedule, position, schedule.heapClasses[position], schedule.heapDeadlines[position]);
   }
   return schedule;
 }
@@ -77,8 +77,8 @@ function siftDown({ heapClasses: entries, heapDeadlines: deadlines }: Schedule, 
   for (;;) {
     let child = 2 * position + 1;
     if (child >= size) break;
-    let childDeadline = deadlines[child]!;
-    if (child + 1 < size && deadlines[child + 1]! < childDeadline) {
+    let childDeadline = deadlines[child];
+    if (child + 1 < size && deadlines[child + 1] < childDeadline) {
       child += 1;
       childDeadline = deadlines[child]!;
     }

@@ -52,8 +52,8 @@ export class Attempt {
   }
 
   /**
-   * Ends the attempt, once (true when this call ended it): outlier ejection hears whether the instance answered, or failed (could
-   * not be reached, or kept silent too long); a load-aware strategy the response time — of an
+   * Ends the attempt, once (true when this call ended it): outlier ejection hears whether the instance answered, or
+   * failed (could not be reached, or kept silent too long); a load-aware strategy the response time — of an
    * answer, or the silence it waited out; the counts how it ended (`answerIsError`: the answer was an error).
    */
   finish(outcome: AttemptOutcome, answerIsError = false): boolean {

@@ -38,7 +38,7 @@ describe('DiscoveryClient.call() and outlier ejection', () => {
     await app.close();
   });
 
-  it('keeps round robin even when retries take turns: without ejection, a dead one of three is tried on a third of the calls', async () => {
+  it('keeps round robin with retries taking turns: unejected, a dead one of three gets a third of calls', async () => {
     const { app, discovery } = await discoveryOf([1, 2, 3], undefined, { outlierEjection: false });
     const tried: number[] = [];
     const answered: number[] = [];
@@ -77,11 +77,12 @@ describe('DiscoveryClient.call() and outlier ejection', () => {
         reports.push(`start ${endpoint.port}`);
       }
       callFinished(endpoint: ServiceEndpoint, responseMs?: number): void {
-        reports.push(`end ${endpoint.port} ${responseMs === undefined ? 'no answer' : responseMs >= 20 ? 'answered' : `too soon (${responseMs} ms)`}`);
+        const outcome = responseMs === undefined ? 'no answer' : responseMs >= 20 ? 'answered' : `too soon (${responseMs} ms)`;
+        reports.push(`end ${endpoint.port} ${outcome}`);
       }
     }
     const { app, discovery } = await discoveryOf([1, 2], new Recording());
-    const slowly = <T>(value: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => value().then(resolve, reject), 25));
+    const slowly = <T>(value: () => Promise<T>) => new Promise<T>((resolve, reject) => setTimeout(() => void value().then(resolve, reject), 25));
     await discovery.call('svc', (endpoint) => (endpoint.port === 1 ? Promise.reject(fetchFailed()) : slowly(() => Promise.resolve('ok'))));
     await expect(discovery.call('svc', () => slowly(() => Promise.reject(new Error('500'))))).rejects.toThrow('500');
     expect(reports.slice(0, 4)).toEqual(['start 1', 'end 1 no answer', 'start 2', 'end 2 answered']);

@@ -56,13 +56,14 @@ export class CallAttempts implements AttemptSource {
     service: string,
     attemptFn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>,
     options: CallOptions,
-    answers: CallAnswers<T> = NO_ANSWERS as CallAnswers<T>,
+    answers: CallAnswers<T> = NO_ANSWERS,
   ): Promise<T> {
     const calls = this.policies.of(service);
     let settings: RunSettings<T>;
     try {
       settings = callSettings<T>(service, calls.policy, options, answers);
     } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rejects with what was thrown, as is
       return Promise.reject(error);
     }
     return new CallRun(this, calls, settings, attemptFn).start();
@@ -80,7 +81,10 @@ export class CallAttempts implements AttemptSource {
     }
   }
 
-  /** An endpoint the call has not tried (`tried`: instance keys), after one could not be reached; undefined when none is left. */
+  /**
+   * An endpoint the call has not tried (`tried`: instance keys), after one could not be reached; undefined when none is
+   * left.
+   */
   next(service: string, tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
     return this.picks.pickAnother(service, tried, key, where);
   }

@@ -8,7 +8,9 @@ import type { Running } from './run-settings.interface.js';
 /** A call's last failure when it was an attempt timeout: its error is worded once the call gives up. */
 export const TIMED_OUT = Symbol('attempt timed out');
 
-/** How an attempt's end is reported in `discovery.call.attempts`, unless said otherwise (an answer that is an error). */
+/**
+ * How an attempt's end is reported in `discovery.call.attempts`, unless said otherwise (an answer that is an error).
+ */
 export const ATTEMPT_METRIC: Readonly<Record<AttemptOutcome, AttemptMetricOutcome>> = {
   answered: 'ok',
   failed: 'error',

@@ -7,7 +7,9 @@ import type { RunSettings } from './run-settings.interface.js';
 /** Other endpoints a call may try after failures, unless it says otherwise. */
 export const DEFAULT_RETRIES = 2;
 
-/** What a way of calling adds to the settings of its calls (`fetch()`: which answers are failures, and how to drop one). */
+/**
+ * What a way of calling adds to the settings of its calls (`fetch()`: which answers are failures, and how to drop one).
+ */
 export type CallAnswers<T> = Pick<RunSettings<T>, 'failedAnswer' | 'discard' | 'neverReached' | 'spanName'>;
 
 /**

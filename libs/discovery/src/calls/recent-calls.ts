@@ -15,7 +15,10 @@ export interface LastMinute {
   errors: number;
   /** Attempts that got no answer in time. */
   timedOut: number;
-  /** Response times of answers and the silences waited out (unreachable attempts have none); undefined with no such attempt. */
+  /**
+   * Response times of answers and the silences waited out (unreachable attempts have none); undefined with no such
+   * attempt.
+   */
   p50Ms: number | undefined;
   p99Ms: number | undefined;
 }
@@ -43,10 +46,10 @@ export class RecentCalls {
   record(error: boolean, timedOut: boolean, responseMs: number | undefined): void {
     const row = this.rowNow();
     const data = this.data;
-    data[row + CALLS]! += 1;
-    if (error) data[row + ERRORS]! += 1;
-    if (timedOut) data[row + TIMED_OUT]! += 1;
-    if (responseMs !== undefined) data[row + FIRST_BIN + binOf(responseMs)]! += 1;
+    data[row + CALLS] += 1;
+    if (error) data[row + ERRORS] += 1;
+    if (timedOut) data[row + TIMED_OUT] += 1;
+    if (responseMs !== undefined) data[row + FIRST_BIN + binOf(responseMs)] += 1;
   }
 
   /** The counts and percentiles of the slots within the last minute. */
@@ -55,12 +58,12 @@ export class RecentCalls {
     const recent = { calls: 0, errors: 0, timedOut: 0 };
     const histogram = new Uint32Array(BINS);
     for (let row = 0; row < SLOTS * ROW; row += ROW) {
-      const slotPeriod = this.data[row + PERIOD]!;
+      const slotPeriod = this.data[row + PERIOD];
       if (slotPeriod === 0 || period - slotPeriod >= SLOTS) continue;
-      recent.calls += this.data[row + CALLS]!;
-      recent.errors += this.data[row + ERRORS]!;
-      recent.timedOut += this.data[row + TIMED_OUT]!;
-      for (let bin = 0; bin < BINS; bin += 1) histogram[bin]! += this.data[row + FIRST_BIN + bin]!;
+      recent.calls += this.data[row + CALLS];
+      recent.errors += this.data[row + ERRORS];
+      recent.timedOut += this.data[row + TIMED_OUT];
+      for (let bin = 0; bin < BINS; bin += 1) histogram[bin] += this.data[row + FIRST_BIN + bin];
     }
     return { ...recent, p50Ms: percentile(histogram, 0.5), p99Ms: percentile(histogram, 0.99) };
   }
@@ -90,7 +93,7 @@ function percentile(histogram: Uint32Array, q: number): number | undefined {
   const rank = Math.ceil(q * total);
   let seen = 0;
   for (let bin = 0; bin < BINS; bin += 1) {
-    seen += histogram[bin]!;
+    seen += histogram[bin];
     if (seen >= rank) return bin === 0 ? SMALLEST_MS : SMALLEST_MS * GROWTH ** (bin - 0.5);
   }
   return undefined;

@@ -25,7 +25,7 @@ export class RetryBudget {
   /** A call started: it adds `percent` of a retry to what the service may spend. */
   callStarted(): void {
     const bucket = this.advance();
-    this.calls[bucket]! += 1;
+    this.calls[bucket] += 1;
     this.callsInWindow += 1;
   }
 
@@ -34,7 +34,7 @@ export class RetryBudget {
     const bucket = this.advance();
     const allowed = Math.max((this.percent / 100) * this.callsInWindow, this.minPerSecond * WINDOW_SECONDS);
     if (this.extrasInWindow + 1 > allowed) return false;
-    this.extras[bucket]! += 1;
+    this.extras[bucket] += 1;
     this.extrasInWindow += 1;
     return true;
   }
@@ -46,8 +46,8 @@ export class RetryBudget {
     if (elapsed > 0) {
       for (let step = 1; step <= Math.min(elapsed, WINDOW_SECONDS); step += 1) {
         const bucket = (this.second + step) % WINDOW_SECONDS;
-        this.callsInWindow -= this.calls[bucket]!;
-        this.extrasInWindow -= this.extras[bucket]!;
+        this.callsInWindow -= this.calls[bucket];
+        this.extrasInWindow -= this.extras[bucket];
         this.calls[bucket] = 0;
         this.extras[bucket] = 0;
       }

@@ -23,7 +23,9 @@ export interface RunSettings<T> {
   retries: number;
   key: string | undefined;
   where: EndpointFilter | undefined;
-  /** An answer that is a failure worth another instance (a 503): tried again when the call may; else it is the result. */
+  /**
+   * An answer that is a failure worth another instance (a 503): tried again when the call may; else it is the result.
+   */
   failedAnswer?: (value: T) => boolean;
   /** Releases an answer that will not be the result (a 503 another instance did better than: its body). */
   discard?: (value: T) => void;

@@ -82,6 +82,10 @@ export class CatalogWatches implements OnApplicationShutdown {
     await Promise.all([this.names.close(), this.catalogs.close()]);
   }
 
-  private readonly listFailed = (error: Error, nextAttemptMs: number): void =>
-    this.logger.warn(`Listing the namespace: ${describeEtcdFailure(error, this.options.etcd.hosts)}; retry in ${formatDuration(nextAttemptMs)}`);
+  private readonly listFailed = (error: Error, nextAttemptMs: number): void => {
+    this.logger.warn(
+      `Listing the namespace: ${describeEtcdFailure(error, this.options.etcd.hosts)}; ` +
+        `retry in ${formatDuration(nextAttemptMs)}`,
+    );
+  };
 }

@@ -36,8 +36,8 @@ describe('the catalog', () => {
     const { app, discovery, emissions } = await fleet();
     expect(emissions).toHaveLength(1);
     const [first] = emissions;
-    expect(first!.changes).toEqual([]);
-    expect(first!.services.map(({ service, endpoints, patterns, events, consistent }) => ({ service, instances: endpoints.length, patterns, events, consistent }))).toEqual([
+    expect(first.changes).toEqual([]);
+    expect(first.services.map(({ service, endpoints, patterns, events, consistent }) => ({ service, instances: endpoints.length, patterns, events, consistent }))).toEqual([
       { service: 'audit-service', instances: 1, patterns: [], events: ['grade.recorded'], consistent: true },
       { service: 'go-service', instances: 1, patterns: [], events: [], consistent: true },
       { service: 'log-service', instances: 2, patterns: ['log.append', 'log.tail'], events: ['grade.recorded'], consistent: true },
@@ -57,14 +57,14 @@ describe('the catalog', () => {
     const [before, after] = emissions as [Catalog, Catalog];
     expect(after.changes).toEqual([{ type: 'added', endpoint: added, revision: expect.any(Number) }]);
     expect(after.services[0]).toBe(before.services[0]); // audit-service: the same object
-    expect(after.services[2]!.endpoints.map((endpoint) => endpoint.port)).toEqual([1, 2, 5]);
-    expect(after.services[2]!.patterns).toBe(before.services[2]!.patterns); // the same patterns: not made again
+    expect(after.services[2].endpoints.map((endpoint) => endpoint.port)).toEqual([1, 2, 5]);
+    expect(after.services[2].patterns).toBe(before.services[2].patterns); // the same patterns: not made again
     await registry.remove('go-service', '10.9.0.1:4');
     expect(emissions.at(-1)!.services.map((service) => service.service)).toEqual(['audit-service', 'log-service']);
     await app.close();
   });
 
-  it('shows a rolling change per instance: a pattern only some instances have is not consistent, and who handles it follows', async () => {
+  it('shows a rolling change: a pattern only some instances have is inconsistent; who handles it follows', async () => {
     const { app, discovery, registry, emissions } = await fleet();
     // log-service 1 is redeployed with log.search and without log.tail
     await registry.add('log-service', { host: '10.9.0.1', port: 1, patterns: ['log.append', 'log.search'], events: ['grade.recorded'] });

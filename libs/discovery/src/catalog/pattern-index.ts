@@ -45,7 +45,7 @@ export class PatternIndex {
     const counts = this.counts[kind];
     for (const pattern of patterns) {
       let services = counts.get(pattern);
-      if (services === undefined) counts.set(pattern, (services = new Map()));
+      if (services === undefined) counts.set(pattern, (services = new Map<string, number>()));
       const count = (services.get(service) ?? 0) + delta;
       if (count > 0) services.set(service, count);
       else services.delete(service);

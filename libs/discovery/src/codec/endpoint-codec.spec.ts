@@ -85,7 +85,7 @@ describe('encodeEndpoint', () => {
     expect(JSON.parse(encodeEndpoint({ ...endpoint, patterns: [], events: [] })).Metadata).not.toHaveProperty('patterns');
   });
 
-  it('reads patterns tolerantly: a list that is not one is ignored, entries that are not strings are skipped, the rest sorted once each', () => {
+  it('reads patterns tolerantly: a non-list is ignored, non-string entries skipped, the rest sorted once each', () => {
     const value = (patterns: unknown) => JSON.stringify({ Addr: '1.2.3.4:1', Metadata: { patterns, events: 'x', registeredAt: 'yesterday' } });
     const read = (patterns: unknown) => {
       const decoded = decodeEndpoint('/services', '/services/s/a', value(patterns));

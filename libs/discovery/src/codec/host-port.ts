@@ -45,7 +45,7 @@ function parseAnyAddress(text: string): { host: string; port: number } | undefin
   const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
   const match = /^\[([^\]]+)\]:(\d+)$/.exec(hostPort) ?? /^([^:[\]]+):(\d+)$/.exec(hostPort);
   if (!match) return undefined;
-  const host = match[1]!;
+  const host = match[1];
   const port = Number(match[2]);
   return isValidHost(host) && isValidPort(port) ? { host, port } : undefined;
 }

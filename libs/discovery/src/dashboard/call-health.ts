@@ -1,7 +1,10 @@
 import type { InstanceCalls } from '../calls/call-counts.js';
 import type { DashboardCalls } from './dashboard-snapshot.interface.js';
 
-/** What the dashboard shows of this app's calls to one instance: its totals, and the last minute as rates and percentiles. */
+/**
+ * What the dashboard shows of this app's calls to one instance: its totals, and the last minute as rates and
+ * percentiles.
+ */
 export function callHealth(counts: Readonly<InstanceCalls>): DashboardCalls {
   const { calls, errors, timedOut, p50Ms, p99Ms } = counts.lastMinute;
   const lastMinute: DashboardCalls['lastMinute'] = {

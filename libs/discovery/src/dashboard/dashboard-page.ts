@@ -12,8 +12,14 @@ export const dashboardPage = `<!doctype html>
 <style>
   :root { --line: #e3e6ea; --muted: #6b7280; --up: #15803d; --draining: #b45309; --down: #b91c1c; }
   * { box-sizing: border-box; }
-  body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2937; background: #f6f7f9; }
-  header { background: #111827; color: #f9fafb; padding: .8rem 1.5rem; display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap; }
+  body {
+    font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
+    margin: 0; color: #1f2937; background: #f6f7f9;
+  }
+  header {
+    background: #111827; color: #f9fafb; padding: .8rem 1.5rem;
+    display: flex; gap: 1rem; align-items: baseline; flex-wrap: wrap;
+  }
   header h1 { font-size: 1.1rem; margin: 0; font-weight: 600; }
   header .meta { color: #cbd5e1; font-size: .85rem; }
   header .status-up { color: #86efac; } header .status-draining { color: #fcd34d; }
@@ -21,12 +27,22 @@ export const dashboardPage = `<!doctype html>
   #live.on { background: var(--up); }
   main { display: grid; grid-template-columns: minmax(0, 1fr) 22rem; gap: 1.2rem; padding: 1.2rem 1.5rem; }
   @media (max-width: 1000px) { main { grid-template-columns: 1fr; } }
-  section.service { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; margin-bottom: 1rem; }
-  section.service h2 { font-size: 1rem; margin: 0 0 .5rem; display: flex; gap: .6rem; align-items: baseline; flex-wrap: wrap; }
-  .badge { font-size: .75rem; font-weight: 500; padding: .05rem .45rem; border-radius: 1rem; background: #eef2f7; color: #374151; }
+  section.service {
+    background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: .8rem 1rem; margin-bottom: 1rem;
+  }
+  section.service h2 {
+    font-size: 1rem; margin: 0 0 .5rem; display: flex; gap: .6rem; align-items: baseline; flex-wrap: wrap;
+  }
+  .badge {
+    font-size: .75rem; font-weight: 500; padding: .05rem .45rem; border-radius: 1rem;
+    background: #eef2f7; color: #374151;
+  }
   .badge.warn { background: #fef3c7; color: #92400e; }
   .chips { display: flex; flex-wrap: wrap; gap: .3rem; margin: .2rem 0 .6rem; }
-  .chip { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; padding: .1rem .4rem; border-radius: 4px; background: #eef6ff; border: 1px solid #cfe3fb; }
+  .chip {
+    font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; padding: .1rem .4rem; border-radius: 4px;
+    background: #eef6ff; border: 1px solid #cfe3fb;
+  }
   .chip.event { background: #f3efff; border-color: #ddd2fb; }
   .chip.partial { border-style: dashed; }
   .chip .n { color: var(--muted); margin-left: .3rem; }
@@ -58,7 +74,11 @@ export const dashboardPage = `<!doctype html>
 <script>
   const base = location.pathname.replace(/\\/+$/, '');
   const $ = (id) => document.getElementById(id);
-  const escape = (text) => String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const entities = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+  const escape = (text) => String(text).replace(/[&<>"']/g, (c) => entities[c]);
+  const time = (at) => new Date(at).toLocaleTimeString();
+  const heads = ['id', 'address', 'zone', 'version', 'status', 'weight', 'lease age', 'calls from here', 'handles'];
+  const headRow = '<tr>' + heads.map((head) => '<th>' + head + '</th>').join('') + '</tr>';
   let last;
 
   function age(ms) {
@@ -70,17 +90,23 @@ export const dashboardPage = `<!doctype html>
   }
 
   function chips(list, total, kind) {
-    return list.map((p) => '<span class="chip ' + kind + (p.instances < total ? ' partial' : '') + '" data-pattern="' + escape(p.pattern) + '">' +
-      escape(p.pattern) + (p.instances < total ? '<span class="n">' + p.instances + '/' + total + '</span>' : '') + '</span>').join('');
+    return list.map((p) => {
+      const partial = p.instances < total;
+      return '<span class="chip ' + kind + (partial ? ' partial' : '') + '" data-pattern="' + escape(p.pattern) + '">' +
+        escape(p.pattern) + (partial ? '<span class="n">' + p.instances + '/' + total + '</span>' : '') + '</span>';
+    }).join('');
   }
 
   function handles(instance) {
     if (!instance.lacks) return '<span class="muted">all</span>';
-    return '<span class="lacks">lacks ' + [...instance.lacks.patterns, ...instance.lacks.events].map(escape).join(', ') + '</span>';
+    const lacks = [...instance.lacks.patterns, ...instance.lacks.events];
+    return '<span class="lacks">lacks ' + lacks.map(escape).join(', ') + '</span>';
   }
 
   const percent = (rate) => (rate * 100).toFixed(rate > 0 && rate < 0.1 ? 1 : 0) + ' %';
   const ms = (value) => value === undefined ? '—' : value + ' ms';
+  const rate = (value, warn, what) =>
+    '<span class="' + (value > 0 ? warn : '') + '">' + percent(value) + ' ' + what + '</span>';
 
   function calls(counts) {
     if (!counts) return '0';
@@ -88,49 +114,70 @@ export const dashboardPage = `<!doctype html>
     return '<span class="total">' + counts.calls + '</span>' +
       (counts.unreachable ? ' <span class="status-down">(' + counts.unreachable + ' unreachable)</span>' : '') +
       (counts.inFlight ? ' <span class="muted">· ' + counts.inFlight + ' in flight</span>' : '') +
-      '<div class="minute muted">last min: ' + m.calls + ' · <span class="' + (m.errorRate > 0 ? 'status-down' : '') + '">' + percent(m.errorRate) + ' errors</span> · ' +
-      '<span class="' + (m.timeoutRate > 0 ? 'status-draining' : '') + '">' + percent(m.timeoutRate) + ' timeouts</span> · p50 ' + ms(m.p50Ms) + ' · p99 ' + ms(m.p99Ms) + '</div>';
+      '<div class="minute muted">last min: ' + m.calls + ' · ' + rate(m.errorRate, 'status-down', 'errors') +
+      ' · ' + rate(m.timeoutRate, 'status-draining', 'timeouts') +
+      ' · p50 ' + ms(m.p50Ms) + ' · p99 ' + ms(m.p99Ms) + '</div>';
   }
 
   function condition(instance) {
-    return (instance.ejectedUntil ? ' <span class="badge warn ejected">ejected until ' + new Date(instance.ejectedUntil).toLocaleTimeString() + '</span>' : '') +
-      (instance.held ? ' <span class="badge warn held">held by self-preservation</span>' : '');
+    return (instance.ejectedUntil
+      ? ' <span class="badge warn ejected">ejected until ' + time(instance.ejectedUntil) + '</span>'
+      : '') + (instance.held ? ' <span class="badge warn held">held by self-preservation</span>' : '');
   }
 
   function registrations(list) {
     if (list.length === 0) return 'this app registers nothing';
-    return 'this app: ' + list.map((r) => escape(r.service) + ' <span class="' + (r.state === 'registered' ? 'status-up' : 'status-draining') + '">' + escape(r.state) + '</span>').join(', ');
+    return 'this app: ' + list.map((r) => {
+      const state = r.state === 'registered' ? 'status-up' : 'status-draining';
+      return escape(r.service) + ' <span class="' + state + '">' + escape(r.state) + '</span>';
+    }).join(', ');
+  }
+
+  function row(i, at) {
+    return '<tr class="instance" data-address="' + escape(i.address) + '" data-status="' + escape(i.status) + '">' +
+      '<td class="mono">' + escape(i.id) + '</td><td class="mono">' + escape(i.address) + '</td>' +
+      '<td>' + escape(i.zone ?? '—') + '</td><td>' + escape(i.version ?? '—') + '</td>' +
+      '<td class="status-' + escape(i.status) + '">' + escape(i.status) + condition(i) + '</td>' +
+      '<td>' + i.weight + '</td>' +
+      '<td>' + (i.registeredAt === undefined ? '—' : age(at - i.registeredAt)) + '</td>' +
+      '<td class="calls">' + calls(i.calls) + '</td><td>' + handles(i) + '</td></tr>';
+  }
+
+  function section(service, at) {
+    const total = service.instances.length;
+    const rows = service.instances.map((i) => row(i, at)).join('');
+    return '<section class="service" data-service="' + escape(service.service) + '"><h2>' + escape(service.service) +
+      ' <span class="badge"><span class="count">' + total + '</span> instance(s)</span>' +
+      (service.consistent ? '' : ' <span class="badge warn">instances disagree</span>') + '</h2>' +
+      (service.patterns.length + service.events.length === 0
+        ? '<div class="chips muted">publishes no patterns</div>'
+        : '<div class="chips">' + chips(service.patterns, total, 'message') +
+          chips(service.events, total, 'event') + '</div>') +
+      '<table>' + headRow + rows + '</table></section>';
+  }
+
+  function change(c) {
+    return '<li class="change"><span class="t-' + c.type + '">' + c.type + '</span> ' + escape(c.service) +
+      ' <span class="mono">' + escape(c.address) + '</span>' + (c.detail ? ' — ' + escape(c.detail) : '') +
+      ' <span class="muted">' + time(c.at) + '</span></li>';
   }
 
   function render(snapshot) {
     last = snapshot;
     const instances = snapshot.services.reduce((sum, s) => sum + s.instances.length, 0);
-    $('summary').textContent = snapshot.namespace + ' · ' + snapshot.services.length + ' service(s) · ' + instances + ' instance(s)';
+    $('summary').textContent =
+      snapshot.namespace + ' · ' + snapshot.services.length + ' service(s) · ' + instances + ' instance(s)';
     $('own').innerHTML = registrations(snapshot.registrations);
-    $('services').innerHTML = snapshot.services.length === 0 ? '<p class="muted">No service is registered under ' + escape(snapshot.namespace) + '.</p>' :
-      snapshot.services.map((service) => {
-        const total = service.instances.length;
-        const rows = service.instances.map((i) =>
-          '<tr class="instance" data-address="' + escape(i.address) + '" data-status="' + escape(i.status) + '">' +
-          '<td class="mono">' + escape(i.id) + '</td><td class="mono">' + escape(i.address) + '</td>' +
-          '<td>' + escape(i.zone ?? '—') + '</td><td>' + escape(i.version ?? '—') + '</td>' +
-          '<td class="status-' + escape(i.status) + '">' + escape(i.status) + condition(i) + '</td><td>' + i.weight + '</td>' +
-          '<td>' + (i.registeredAt === undefined ? '—' : age(snapshot.at - i.registeredAt)) + '</td>' +
-          '<td class="calls">' + calls(i.calls) + '</td><td>' + handles(i) + '</td></tr>').join('');
-        return '<section class="service" data-service="' + escape(service.service) + '"><h2>' + escape(service.service) +
-          ' <span class="badge"><span class="count">' + total + '</span> instance(s)</span>' +
-          (service.consistent ? '' : ' <span class="badge warn">instances disagree</span>') + '</h2>' +
-          (service.patterns.length + service.events.length === 0 ? '<div class="chips muted">publishes no patterns</div>' :
-            '<div class="chips">' + chips(service.patterns, total, 'message') + chips(service.events, total, 'event') + '</div>') +
-          '<table><tr><th>id</th><th>address</th><th>zone</th><th>version</th><th>status</th><th>weight</th><th>lease age</th><th>calls from here</th><th>handles</th></tr>' +
-          rows + '</table></section>';
-      }).join('');
-    $('timeline').innerHTML = snapshot.timeline.length === 0 ? '<li class="muted">None yet.</li>' : snapshot.timeline.map((c) =>
-      '<li class="change"><span class="t-' + c.type + '">' + c.type + '</span> ' + escape(c.service) + ' <span class="mono">' + escape(c.address) +
-      '</span>' + (c.detail ? ' — ' + escape(c.detail) : '') + ' <span class="muted">' + new Date(c.at).toLocaleTimeString() + '</span></li>').join('');
+    $('services').innerHTML = snapshot.services.length === 0
+      ? '<p class="muted">No service is registered under ' + escape(snapshot.namespace) + '.</p>'
+      : snapshot.services.map((service) => section(service, snapshot.at)).join('');
+    $('timeline').innerHTML = snapshot.timeline.length === 0
+      ? '<li class="muted">None yet.</li>'
+      : snapshot.timeline.map(change).join('');
   }
 
-  fetch(base + '/api').then((r) => r.json()).then((snapshot) => { if (!last) render(snapshot); }).catch(() => undefined);
+  fetch(base + '/api').then((r) => r.json())
+    .then((snapshot) => { if (!last) render(snapshot); }).catch(() => undefined);
   const events = new EventSource(base + '/events');
   events.onopen = () => { $('live').textContent = 'live'; $('live').className = 'on'; };
   events.onerror = () => { $('live').textContent = 'reconnecting…'; $('live').className = ''; };

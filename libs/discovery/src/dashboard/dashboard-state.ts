@@ -6,10 +6,10 @@ import { ServicePicks } from '../picking/service-picks.js';
 import { ServiceRegistry } from '../registration/service-registry.js';
 import { callHealth } from './call-health.js';
 import { CatalogWatches } from '../catalog/catalog-watches.js';
-import type { EndpointChange } from '../watch/endpoint-change.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { instanceKey } from '../codec/instance-key.js';
 import type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
+import { timelineChange } from './timeline-change.js';
 
 const TIMELINE_LENGTH = 100;
 /** At most this often a live page gets a new snapshot: a burst of changes is one update. */
@@ -43,7 +43,7 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
     this.subscription = this.catalog.catalog$().subscribe(({ services, changes }) => {
       this.services = services;
       const at = Date.now();
-      for (const change of changes) this.timeline.unshift(describe(change, at));
+      for (const change of changes) this.timeline.unshift(timelineChange(change, at));
       this.timeline.length = Math.min(this.timeline.length, TIMELINE_LENGTH);
       this.changed.next();
     });
@@ -54,7 +54,10 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
     this.changed.complete();
   }
 
-  /** A snapshot now, then one after each change of the catalog or of the call counts (at most every 250 ms), and every 10 s. */
+  /**
+   * A snapshot now, then one after each change of the catalog or of the call counts (at most every 250 ms),
+   * and every 10 s.
+   */
   updates$(): Observable<DashboardSnapshot> {
     const refreshEvery = REFRESH_EVERY_MS / CALLS_EVERY_MS;
     const callsChanged = interval(CALLS_EVERY_MS).pipe(
@@ -139,24 +142,4 @@ function counted(
   const counts = new Map(names.map((name) => [name, 0]));
   for (const endpoint of endpoints) for (const name of of(endpoint) ?? []) counts.set(name, (counts.get(name) ?? 0) + 1);
   return names.map((pattern) => ({ pattern, instances: counts.get(pattern)! }));
-}
-
-function describe(change: EndpointChange, at: number): DashboardChange {
-  const { endpoint, previous } = change;
-  const base: DashboardChange = { at, type: change.type, service: endpoint.service, id: endpoint.id, address: endpoint.address };
-  return previous === undefined ? base : { ...base, detail: differences(previous, endpoint) };
-}
-
-/** What an update changed, in a few words. */
-function differences(before: ServiceEndpoint, after: ServiceEndpoint): string {
-  const words: string[] = [];
-  if ((before.status ?? 'up') !== (after.status ?? 'up')) words.push(`status ${before.status ?? 'up'} → ${after.status ?? 'up'}`);
-  if (before.address !== after.address) words.push(`address ${before.address} → ${after.address}`);
-  if (before.weight !== after.weight) words.push(`weight ${before.weight} → ${after.weight}`);
-  if (before.version !== after.version) words.push(`version ${before.version ?? '—'} → ${after.version ?? '—'}`);
-  if (before.zone !== after.zone) words.push(`zone ${before.zone ?? '—'} → ${after.zone ?? '—'}`);
-  const listed = (list: readonly string[] | undefined) => (list ?? []).join(',');
-  if (listed(before.patterns) !== listed(after.patterns) || listed(before.events) !== listed(after.events)) words.push('patterns');
-  if (before.registeredAt !== after.registeredAt) words.push('registered again');
-  return words.length === 0 ? 'metadata' : words.join(', ');
 }

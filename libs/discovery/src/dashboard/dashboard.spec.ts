@@ -99,9 +99,9 @@ describe('DiscoveryDashboardModule', () => {
     const [first, second] = await events(`${url}/discovery/events`, 2, undefined, async () => {
       await registry.add('log-service', { host: '10.9.0.1', port: 3, patterns: ['log.append'] });
     });
-    expect(first!.services[0]!.instances).toHaveLength(2);
-    expect(second!.services[0]!.instances.map((instance) => instance.address)).toEqual(['10.9.0.1:1', '10.9.0.1:2', '10.9.0.1:3']);
-    expect(second!.timeline).toEqual([{ at: expect.any(Number), type: 'added', service: 'log-service', id: '10.9.0.1:3', address: '10.9.0.1:3' }]);
+    expect(first.services[0].instances).toHaveLength(2);
+    expect(second.services[0].instances.map((instance) => instance.address)).toEqual(['10.9.0.1:1', '10.9.0.1:2', '10.9.0.1:3']);
+    expect(second.timeline).toEqual([{ at: expect.any(Number), type: 'added', service: 'log-service', id: '10.9.0.1:3', address: '10.9.0.1:3' }]);
   });
 
   it('pushes a new snapshot when this app calls an instance', async () => {
@@ -109,11 +109,11 @@ describe('DiscoveryDashboardModule', () => {
     const [first, second] = await events(`${url}/discovery/events`, 2, undefined, async () => {
       await discovery.call('log-service', async () => 'ok');
     });
-    expect(first!.services[0]!.instances.map((instance) => instance.calls)).toEqual([undefined, undefined]);
-    expect(second!.services[0]!.instances.map((instance) => instance.calls?.calls)).toEqual([1, undefined]);
+    expect(first.services[0].instances.map((instance) => instance.calls)).toEqual([undefined, undefined]);
+    expect(second.services[0].instances.map((instance) => instance.calls?.calls)).toEqual([1, undefined]);
   });
 
-  it('shows this app\'s calls per instance: totals, and the last minute as error and timeout rates and p50/p99', async () => {
+  it("shows this app's calls per instance: totals, the last minute as error/timeout rates and p50/p99", async () => {
     const { url, discovery } = await mounted();
     const waitMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     for (let call = 0; call < 3; call += 1) await discovery.call('log-service', async () => (await waitMs(20), 'ok'));
@@ -123,14 +123,14 @@ describe('DiscoveryDashboardModule', () => {
     await expect(discovery.call('log-service', async () => Promise.reject(new Error('the handler said no')))).rejects.toThrow('the handler said no');
     await expect(discovery.call('log-service', () => new Promise(() => undefined), { attemptTimeoutMs: 40, retries: 0 })).rejects.toThrow(/attemptTimeoutMs \(40 ms\)/);
     const snapshot = (await (await fetch(`${url}/discovery/api`)).json()) as DashboardSnapshot;
-    const [first, second] = snapshot.services[0]!.instances.map((instance) => instance.calls!);
+    const [first, second] = snapshot.services[0].instances.map((instance) => instance.calls!);
     expect(first).toMatchObject({ calls: 3, unreachable: 0, errors: 1, timedOut: 0, inFlight: 0, lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 0 } });
     expect(second).toMatchObject({ calls: 3, unreachable: 1, errors: 0, timedOut: 1, inFlight: 0, lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 1 / 3 } });
     // Response times to ±10 %: 20 ms answers; the timeout counts its 40 ms wait; the refusal has none.
-    expect(second!.lastMinute.p50Ms).toBeGreaterThanOrEqual(18);
-    expect(second!.lastMinute.p50Ms).toBeLessThan(40);
-    expect(second!.lastMinute.p99Ms).toBeGreaterThanOrEqual(36);
-    expect(second!.lastMinute.p99Ms).toBeLessThan(80);
+    expect(second.lastMinute.p50Ms).toBeGreaterThanOrEqual(18);
+    expect(second.lastMinute.p50Ms).toBeLessThan(40);
+    expect(second.lastMinute.p99Ms).toBeGreaterThanOrEqual(36);
+    expect(second.lastMinute.p99Ms).toBeLessThan(80);
     expect(snapshot.registrations).toEqual([]);
   });
 

@@ -6,7 +6,9 @@ import { DashboardState } from './dashboard-state.js';
 
 /** Options of `DiscoveryDashboardModule.forRoot()`. */
 export interface DiscoveryDashboardOptions {
-  /** Where the page is served; the JSON is at `<path>/api`, the live updates at `<path>/events`. @default '/discovery' */
+  /**
+   * Where the page is served; the JSON is at `<path>/api`, the live updates at `<path>/events`. @default '/discovery'
+   */
   path?: string;
   /**
    * A Nest guard in front of the page, its JSON and its events (a class, resolved by Nest, or an

@@ -23,7 +23,7 @@ async function discoveryWith(options: DiscoveryTestingOptions = {}) {
 const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
 
 describe('DiscoveryClient', () => {
-  it('endpoints$ gives the list, then each change; changes$ says what changed; getEndpoints reads the same list', async () => {
+  it('endpoints$ gives the list, then each change; changes$ says what changed; getEndpoints agrees', async () => {
     const { discovery, registry } = await discoveryWith({ endpoints: { svc: ['127.0.0.1:1'] } });
     const lists = firstValueFrom(discovery.endpoints$('svc').pipe(take(2), toArray()));
     const changes = firstValueFrom(discovery.changes$('svc').pipe(take(1)));
@@ -65,9 +65,9 @@ describe('DiscoveryClient', () => {
     expect(Object.keys(discovery.callCounts)).not.toContain('started');
   });
 
-  it('reportFailure of your own calls ejects an endpoint as call() would; reportSuccess starts its count over', async () => {
+  it('reportFailure of your own calls ejects an endpoint as call() would; reportSuccess resets its count', async () => {
     const { discovery } = await discoveryWith({ endpoints: { svc: ['127.0.0.1:1', '127.0.0.1:2'] } });
-    const first = discovery.getEndpoints('svc')[0]!;
+    const first = discovery.getEndpoints('svc')[0];
     discovery.reportFailure(first);
     discovery.reportFailure(first);
     discovery.reportSuccess(first); // answered: the two failures are forgotten
@@ -92,7 +92,7 @@ describe('DiscoveryClient', () => {
     expect((await firstValueFrom(discovery.catalog$())).services.map((service) => service.service)).toEqual(['other', 'svc']);
   });
 
-  it('after shutdown: observables complete, waitFor and a first read reject with DiscoveryClosedError, lists read stay', async () => {
+  it('after close: observables complete, waitFor/first reads throw DiscoveryClosedError, lists read stay', async () => {
     const { app, discovery } = await discoveryWith({ endpoints: { svc: ['127.0.0.1:1'] } });
     let completed = false;
     discovery.endpoints$('svc').subscribe({ complete: () => (completed = true) });

@@ -35,7 +35,7 @@ export class BatchedCounts {
   private async send(batch: Asked[]): Promise<void> {
     try {
       const counts = await this.together(batch);
-      batch.forEach((asked, index) => asked.resolve(counts[index]!));
+      batch.forEach((asked, index) => asked.resolve(counts[index]));
     } catch (error) {
       for (const asked of batch) asked.reject(error);
     }

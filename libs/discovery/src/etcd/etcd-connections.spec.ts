@@ -28,7 +28,7 @@ async function started(etcd = new StandInEtcd()): Promise<StandInEtcd> {
 }
 
 describe('EtcdConnections', () => {
-  it('renews a token etcd no longer knows once per call, outside the member\'s circuit breaker: a half-open trial does not wait for itself', async () => {
+  it('renews a stale token once per call, outside the breaker: a half-open trial never waits on itself', async () => {
     const etcd = await started();
     const breaker = circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 50, breaker: new ConsecutiveBreaker(1) });
     const connections = connect([etcd.host], { auth: { username: 'u', password: 'p' }, faultHandling: { host: () => breaker, global: undefined } });
@@ -53,12 +53,12 @@ describe('EtcdConnections', () => {
     const connections = connect([etcd.host], { auth: { username: 'u', password: 'p' } });
     await connections.exec('KV', 'range', range, deadline());
     etcd.forgetTokens();
-    connections.markFailed(connections.members[0]!, Object.assign(new Error('16 UNAUTHENTICATED: etcdserver: invalid auth token'), { code: 16 }));
+    connections.markFailed(connections.members[0], Object.assign(new Error('16 UNAUTHENTICATED: etcdserver: invalid auth token'), { code: 16 }));
     await connections.exec('KV', 'range', range, deadline());
     expect(etcd.tokensIssued).toEqual(['t1', 't2']);
   });
 
-  it('tries a member that left a call unanswered after the others for a while, and a deadline already past blames no member', async () => {
+  it('tries a member that left a call unanswered last for a while; a past deadline blames no member', async () => {
     const frozen = await started();
     const live = await started();
     frozen.silent = true;
@@ -87,7 +87,7 @@ describe('EtcdConnections', () => {
     const keepAlives = new LeaseKeepAlives(connections);
     closers.push(() => keepAlives.close());
     // The live member found unanswering first (by another call, long ago): the stream opens on the frozen one.
-    connections.markUnanswered(connections.members[1]!);
+    connections.markUnanswered(connections.members[1]);
     await expect(keepAlives.keepAlive('1', 300)).rejects.toThrow(/no keepalive answer/);
     expect(frozen.keepalives).toBe(1);
     // Both marked now; the one marked first (the live one) is tried first.
@@ -99,10 +99,10 @@ describe('EtcdConnections', () => {
     expect(live.keepaliveStreams).toBe(liveStreams + 1);
   });
 
-  it('holds one connection per member through failures and restarts of the member, whatever service is called', async () => {
+  it('holds one connection per member through its failures and restarts, whatever service is called', async () => {
     let etcd = await started();
     const connections = connect([etcd.host]);
-    for (const service of ['KV', 'Lease', 'Watch', 'Auth'] as const) expect(connections.members[0]!.client(service)).toBeDefined();
+    for (const service of ['KV', 'Lease', 'Watch', 'Auth'] as const) expect(connections.members[0].client(service)).toBeDefined();
     await connections.exec('KV', 'range', range, deadline());
     for (let restart = 0; restart < 5; restart += 1) {
       etcd.stop();
@@ -116,8 +116,8 @@ describe('EtcdConnections', () => {
     expect(establishedConnections(process.pid, [etcd.port]).get(etcd.port)).toBe(1);
   });
 
-  it('tells its onConnected listeners when a member is ready again after an outage, with no call made meanwhile', async () => {
-    let etcd = await started();
+  it('tells onConnected listeners when a member is ready again after an outage, with no call meanwhile', async () => {
+    const etcd = await started();
     const connections = connect([etcd.host]);
     let told = 0;
     connections.onConnected(() => (told += 1));
@@ -126,12 +126,12 @@ describe('EtcdConnections', () => {
     etcd.stop();
     await connections.exec('KV', 'range', range, deadline()).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    etcd = await started(new StandInEtcd(etcd.port));
+    await started(new StandInEtcd(etcd.port));
     // grpc-js dials the member again on its own backoff (at most 200 ms here).
     await waitFor('the reconnection to be told', () => told === 2);
   });
 
-  it('holds a stalled member out of the next picks (never every member), so that calls go to one that answers', async () => {
+  it('holds a stalled member out of the next picks (never every member), so calls go to one that answers', async () => {
     const etcd = await started();
     // A member that accepts TCP connections and never answers, as a frozen etcd does.
     const frozen: NetServer = createServer(() => undefined);
@@ -145,12 +145,12 @@ describe('EtcdConnections', () => {
     // its deadline: its channel is left trying to connect.
     const [stalled, answering] = connections.members;
     const toFrozenOnly = (function* () {
-      for (;;) yield stalled!;
+      for (;;) yield stalled;
     })();
     await connections
       .withConnection('KV', ({ client, metadata }) => unaryCall(client, 'range', range, metadata, { deadline: Date.now() + 300 }), toFrozenOnly)
       .catch(() => undefined);
-    expect([stalled!.stalled, answering!.stalled]).toEqual([true, false]);
+    expect([stalled.stalled, answering.stalled]).toEqual([true, false]);
     connections.isolateStalled(60_000);
     // Each of 10 calls would go to the frozen member half of the time if it were not held out.
     for (let call = 0; call < 10; call += 1) await connections.exec('KV', 'range', range, { deadline: Date.now() + 300 });

@@ -1,21 +1,19 @@
 import type { CallOptions, Client, Metadata } from '@grpc/grpc-js';
 import { handleWhen, noop, retry, type CircuitBreakerPolicy, type IPolicy } from 'cockatiel';
-import { castGrpcError, ClientClosedError, EtcdInvalidAuthTokenError, GRPCDeadlineExceededError, isRecoverableError, type CallOptionsFactory, type ICallable, type IOptions } from 'etcd3';
+import { castGrpcError, ClientClosedError, EtcdInvalidAuthTokenError, isRecoverableError, type CallOptionsFactory, type ICallable, type IOptions } from 'etcd3';
 import { Listeners } from '../util/listeners.js';
 import { channelCredentials, withoutScheme } from './channel-credentials.js';
 import { EtcdMember } from './etcd-member.js';
+import { callFirstMemberThrough } from './first-member-through.js';
 import { SeenHistory } from './seen-history.js';
 import { membersInTryOrder } from './member-order.js';
 import type { EtcdServiceName } from './etcd-services.js';
 import { EtcdToken } from './etcd-token.js';
+import { ReconnectSignal } from './reconnect-signal.js';
 import { execUnary } from './unary-exec.js';
 
 /** How long a member that left a call unanswered is tried after the others. */
 const UNANSWERED_MS = 10_000;
-/** A call that failed its deadline sooner than this did not give the member a fair chance to answer. */
-const MIN_FAIR_WAIT_MS = 100;
-/** Work waiting for etcd starts at a random moment within this after a member is back: a fleet does not arrive at once. */
-const RECONNECT_SPREAD_MS = 250;
 
 /** A stream opened by `openStream`: where, and with which token (a stale one is told apart). */
 export interface OpenedStream<S> {
@@ -37,12 +35,13 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   readonly callOptionsFactory: CallOptionsFactory | undefined;
   readonly members: readonly EtcdMember[];
   readonly token: EtcdToken;
-  /** How far the app has seen etcd's history go (answers, watch responses): a member that lost its data is told by it. */
+  /**
+   * How far the app has seen etcd's history go (answers, watch responses): a member that lost its data is told by it.
+   */
   readonly history = new SeenHistory();
   private readonly globalPolicy: IPolicy;
-  private readonly connected = new Listeners();
+  private readonly connected = new ReconnectSignal();
   private readonly unanswered = new Listeners<[EtcdMember]>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private streamMember: EtcdMember | undefined; // the last stream's: the next goes there too while it answers
   private closed = false;
 
@@ -50,7 +49,7 @@ export class EtcdConnections implements ICallable<EtcdMember> {
     const credentials = channelCredentials(options.hosts, options.credentials);
     this.members = options.hosts.map((host) => {
       const policy = options.faultHandling?.host?.(host) ?? noop;
-      return new EtcdMember(withoutScheme(host), credentials, options.grpcOptions ?? {}, policy, () => this.memberReady());
+      return new EtcdMember(withoutScheme(host), credentials, options.grpcOptions ?? {}, policy, this.connected.memberReady);
     });
     this.globalPolicy = options.faultHandling?.global ?? retry(handleWhen(isRecoverableError), { maxAttempts: 3 });
     this.callOptionsFactory = options.defaultCallOptions;
@@ -64,8 +63,8 @@ export class EtcdConnections implements ICallable<EtcdMember> {
 
   /**
    * Runs `fn` with a client of `service` on the first member, in `order`, whose policy lets the call
-   * through (one whose circuit is open is skipped), with the token (see `TokenMetadata` for
-   * `requireLeader`). What `fn` throws is thrown as is.
+   * through (one whose circuit is open is skipped: see `callFirstMemberThrough`), with the token (see
+   * `TokenMetadata` for `requireLeader`). What `fn` throws is thrown as is.
    */
   async withConnection<R>(
     service: EtcdServiceName,
@@ -75,28 +74,8 @@ export class EtcdConnections implements ICallable<EtcdMember> {
   ): Promise<R> {
     if (this.closed) throw new ClientClosedError(service);
     const metadata = (await this.token.metadata())[requireLeader ? 'requireLeader' : 'plain'];
-    let lastError: unknown;
-    for (let tried = 0; tried < this.members.length; tried += 1) {
-      const member = order.next().value as EtcdMember;
-      let calledThrough = false;
-      const startedAt = Date.now();
-      try {
-        return await member.policy.execute(() => {
-          calledThrough = true;
-          return fn({ resource: member, client: member.client(service), metadata });
-        });
-      } catch (error) {
-        if (!calledThrough) {
-          lastError = error;
-          continue;
-        }
-        const failure = castGrpcError(error as Error);
-        // Only if it had time to answer: a retry of a call whose deadline has passed fails at once, anywhere.
-        if (failure instanceof GRPCDeadlineExceededError && Date.now() - startedAt >= MIN_FAIR_WAIT_MS) this.markUnanswered(member);
-        throw failure;
-      }
-    }
-    throw castGrpcError(lastError as Error);
+    const call = (member: EtcdMember) => fn({ resource: member, client: member.client(service), metadata });
+    return callFirstMemberThrough(order, this.members.length, call, (member) => this.markUnanswered(member));
   }
 
   /**
@@ -171,27 +150,16 @@ export class EtcdConnections implements ICallable<EtcdMember> {
     }
   }
 
-  /** Calls `listener` soon after a member's connection is ready (`RECONNECT_SPREAD_MS`); returns what stops it. */
+  /** Calls `listener` soon after a member's connection is ready (see `ReconnectSignal`); returns what stops it. */
   onConnected(listener: () => void): () => void {
     return this.connected.add(listener);
   }
 
   close(): void {
     this.closed = true;
-    this.connected.clear();
+    this.connected.close();
     this.unanswered.clear();
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
     for (const member of this.members) member.close();
-  }
-
-  private memberReady(): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.connected.tell();
-    }, Math.random() * RECONNECT_SPREAD_MS);
-    timer.unref();
-    this.timers.add(timer);
   }
 }
 

@@ -34,7 +34,9 @@ export function isCompacted(error: unknown): boolean {
   return error instanceof Error && error.message.includes('required revision has been compacted');
 }
 
-/** The member that served a read has not reached the revision it asked for yet (a serializable read of a member behind). */
+/**
+ * The member that served a read has not reached the revision it asked for yet (a serializable read of a member behind).
+ */
 export function isFutureRevision(error: unknown): boolean {
   return error instanceof Error && error.message.includes('required revision is a future revision');
 }

@@ -33,6 +33,6 @@ export function etcdServices(): EtcdServices {
 
 /** `service` with `method` encoding or decoding its messages as `codec` says. */
 function withCodec(service: ServiceClientConstructor, name: string, method: string, codec: Partial<ServiceDefinition[string]>): ServiceClientConstructor {
-  const methods: ServiceDefinition = { ...service.service, [method]: { ...service.service[method]!, ...codec } };
+  const methods: ServiceDefinition = { ...service.service, [method]: { ...service.service[method], ...codec } };
   return makeGenericClientConstructor(methods, name);
 }

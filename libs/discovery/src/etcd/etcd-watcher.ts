@@ -44,12 +44,13 @@ export class EtcdWatcher {
   deliver(response: WatchResponse): void {
     const { events } = response;
     if (events.length === 0) {
-      // What Go's client does: resume from the header's revision (its events, if any, come again and are dropped as seen).
+      // What Go's client does: resume from the header's revision (its events, if any, come again and are dropped as
+      // seen).
       this.nextRevision = Math.max(this.nextRevision, response.header.revision);
       return;
     }
     const changes = events.map(toKeyChange);
-    this.nextRevision = changes[changes.length - 1]!.revision + 1;
+    this.nextRevision = changes[changes.length - 1].revision + 1;
     this.guarded(() => this.handlers.changes(changes));
   }
 

@@ -8,8 +8,8 @@ import { EtcdConnections } from './etcd-connections.js';
 import { LeaseKeepAlives } from './lease-keepalives.js';
 import { WatchStream } from './watch-stream.js';
 import { EtcdGateway, type PrefixCount, type PrefixList, type ReadConsistency, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
-import { isCompacted, isFutureRevision } from './etcd-errors.js';
 import { BatchedCounts } from './batched-counts.js';
+import { countInOneTransaction } from './count-transaction.js';
 import { faultHandling } from './fault-handling.js';
 import { grpcOptions } from './grpc-options.js';
 import { libraryLogger } from '../util/library-logger.js';
@@ -41,7 +41,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   private readonly connections: EtcdConnections;
   private readonly client: EtcdClient;
   private readonly callTimeoutMs: number;
-  private readonly counts = new BatchedCounts((asked) => this.countTogether(asked));
+  private readonly counts = new BatchedCounts((asked) => countInOneTransaction(this.client.kv, asked, this.callTimeoutMs));
   private readonly watches: WatchStream;
   private readonly keepAlives: LeaseKeepAlives;
 
@@ -56,7 +56,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     this.connections = new EtcdConnections(etcdOptions, this.callTimeoutMs);
     this.client = new EtcdClient(this.connections, etcdOptions);
     const logger = libraryLogger('EtcdGateway', options);
-    this.watches = new WatchStream(this.connections, { attachTimeoutMs: options.connectTimeoutMs, checkTimeoutMs: this.callTimeoutMs, warn: (message) => logger.warn(message) });
+    this.watches = new WatchStream(this.connections, { attachTimeoutMs: options.connectTimeoutMs, checkTimeoutMs: this.callTimeoutMs, warn: (message) => void logger.warn(message) });
     this.keepAlives = new LeaseKeepAlives(this.connections);
   }
 
@@ -104,7 +104,7 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
       for (const kv of page.kvs) entries.set(kv.key.toString(), kv.value.toString());
       if (!page.more || page.kvs.length === 0) return { entries, revision };
       // The next page starts just after the last key: that key with a zero byte appended.
-      from = Buffer.concat([page.kvs[page.kvs.length - 1]!.key, Buffer.from([0])]);
+      from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
     }
   }
 
@@ -133,34 +133,9 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     return (await Promise.all(batches)).flat();
   }
 
-  /** Batched with the other counts of the same tick (see `BatchedCounts`). */
+  /** Batched with the other counts of the same tick (see `BatchedCounts`), counted in one transaction per batch. */
   count(prefix: string, revision: number): Promise<PrefixCount> {
     return this.counts.count(prefix, revision);
-  }
-
-  /**
-   * One transaction of count-only ranges, each at the revision asked, serializable. When one of
-   * those revisions is compacted away, all are counted now (the answers say so); when the member is
-   * behind one of them, the leader counts: still one more request, never one per prefix.
-   */
-  private async countTogether(asked: readonly { prefix: string; revision: number }[]): Promise<PrefixCount[]> {
-    try {
-      return await this.countRanges(asked, true, true);
-    } catch (error) {
-      if (isCompacted(error)) return this.countRanges(asked, false, true);
-      if (isFutureRevision(error)) return this.countRanges(asked, true, false);
-      throw error;
-    }
-  }
-
-  private async countRanges(asked: readonly { prefix: string; revision: number }[], atRevision: boolean, serializable: boolean): Promise<PrefixCount[]> {
-    const ranges = asked.map(({ prefix, revision }) => {
-      const { start: key, end } = Range.prefix(prefix);
-      return { request_range: { key, range_end: end, count_only: true, revision: atRevision ? revision : 0, serializable } };
-    });
-    const response = await this.client.kv.txn({ success: ranges }, this.deadline());
-    const now = Number(response.header.revision);
-    return response.responses.map(({ response_range: range }, index) => ({ count: Number(range!.count), revision: (atRevision && asked[index]!.revision) || now }));
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {

@@ -94,7 +94,7 @@ export class LeaseKeepAlives {
     // Answers come in order: the first waiter's, almost always (one lease, one keepalive at a time).
     const index = waiters[0]?.leaseId === response.ID ? 0 : waiters.findIndex((waiter) => waiter.leaseId === response.ID);
     if (index < 0) return;
-    const waiter = index === 0 ? waiters.shift()! : waiters.splice(index, 1)[0]!;
+    const waiter = index === 0 ? waiters.shift()! : waiters.splice(index, 1)[0];
     clearTimeout(waiter.timer);
     stream.member.recordAnswer(stream.member.heardAt - waiter.sentAt);
     waiter.resolve(response.TTL);

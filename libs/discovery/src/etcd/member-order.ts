@@ -13,7 +13,7 @@ export function* membersInTryOrder(all: readonly EtcdMember[]): Generator<EtcdMe
   for (;;) {
     for (let index = members.length - 1; index > 0; index -= 1) {
       const other = Math.floor((index + 1) * Math.random());
-      [members[other], members[index]] = [members[index]!, members[other]!];
+      [members[other], members[index]] = [members[index], members[other]];
     }
     for (const member of members) if (!member.unanswered && !member.down) yield member;
     const unanswered = members.filter((member) => member.unanswered && !member.down);

@@ -25,7 +25,7 @@ export class ProtoReader {
     let result = 0;
     let scale = 1;
     for (;;) {
-      const byte = this.buffer[this.pos++]!;
+      const byte = this.buffer[this.pos++];
       result += (byte & 0x7f) * scale;
       if (byte < 0x80) return result;
       scale *= 128;
@@ -37,7 +37,7 @@ export class ProtoReader {
     let result = 0n;
     let shift = 0n;
     for (;;) {
-      const byte = this.buffer[this.pos++]!;
+      const byte = this.buffer[this.pos++];
       result |= BigInt(byte & 0x7f) << shift;
       if (byte < 0x80) return BigInt.asIntN(64, result);
       shift += 7n;

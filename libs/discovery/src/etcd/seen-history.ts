@@ -59,7 +59,9 @@ export class SeenHistory {
     else if (term === 0 && revision === watch.nextRevision) return undefined; // made up by a proxy: see above
     else if (revision < expected) lost = `etcd is at revision ${revision}, below ${expected}: its data were lost`;
     else if (term > 0 && term < this.term) lost = `etcd's raft term went back from ${this.term} to ${term}: its data were lost`;
-    else if (term > 0 && term <= (this.termBeforeOutage ?? 0)) lost = `etcd came back from an outage of every member at raft term ${term}, not above the one seen: its data were lost`;
+    else if (term > 0 && term <= (this.termBeforeOutage ?? 0)) {
+      lost = `etcd came back from an outage of every member at raft term ${term}, not above the one seen: ` + 'its data were lost';
+    }
     if (term > 0) this.termBeforeOutage = undefined;
     if (lost !== undefined && watch.epoch === this.epoch) {
       this.epoch += 1;

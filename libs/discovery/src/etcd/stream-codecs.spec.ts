@@ -5,9 +5,9 @@ import { decodeKeepAliveResponse, decodeWatchResponse, encodeKeepAliveRequest } 
 // rpc.proto, as etcd3 ships it): every field the library reads, values past 2^53 and negative, and
 // fields it does not read skipped.
 const { Watch, Lease } = etcdServices();
-const encodeWatchResponse = (message: object) => Watch.service.Watch!.responseSerialize(message);
-const encodeKeepAliveResponse = (message: object) => Lease.service.LeaseKeepAlive!.responseSerialize(message);
-const decodeKeepAliveRequest = (bytes: Buffer) => Lease.service.LeaseKeepAlive!.requestDeserialize(bytes) as { ID: string };
+const encodeWatchResponse = (message: object) => Watch.service.Watch.responseSerialize(message);
+const encodeKeepAliveResponse = (message: object) => Lease.service.LeaseKeepAlive.responseSerialize(message);
+const decodeKeepAliveRequest = (bytes: Buffer) => Lease.service.LeaseKeepAlive.requestDeserialize(bytes) as { ID: string };
 
 describe('stream codecs', () => {
   it('decode a watch response: header, ids, flags, events with keys and values as they were sent', () => {

@@ -11,7 +11,7 @@ export function tokenRenewalTime(token: string, receivedAt: number): number {
   const parts = token.split('.');
   if (parts.length !== 3) return Infinity;
   try {
-    const { exp } = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as { exp?: unknown };
+    const { exp } = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as { exp?: unknown };
     if (typeof exp !== 'number' || exp * 1000 <= receivedAt) return Infinity;
     return receivedAt + RENEW_AFTER * (exp * 1000 - receivedAt);
   } catch {

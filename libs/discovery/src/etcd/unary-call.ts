@@ -6,7 +6,7 @@ type UnaryMethod = (params: unknown, metadata: Metadata, options: CallOptions, c
 /** One unary call, as a promise that rejects with etcd3's error class for the gRPC error (`castGrpcError`). */
 export function unaryCall<T>(client: Client, method: string, params: unknown, metadata: Metadata, options: CallOptions | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
-    (client as unknown as Record<string, UnaryMethod>)[method]!.call(client, params, metadata, options ?? {}, (error, response) => {
+    (client as unknown as Record<string, UnaryMethod>)[method].call(client, params, metadata, options ?? {}, (error, response) => {
       if (error) reject(castGrpcError(error));
       else resolve(response as T);
     });

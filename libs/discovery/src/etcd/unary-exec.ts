@@ -70,7 +70,7 @@ async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy,
     );
   } catch (error) {
     // An open circuit says less than the error that opened it.
-    if (isBrokenCircuitError(error) && lastError !== undefined && !isBrokenCircuitError(lastError)) throw lastError;
+    if (isBrokenCircuitError(error) && lastError !== undefined && !isBrokenCircuitError(lastError)) throw lastError as Error;
     throw error;
   }
 }

@@ -96,7 +96,8 @@ export class WatchCall {
     if (!response.canceled) return watcher.deliver(response);
     this.byId.delete(response.watch_id);
     if (response.compact_revision > 0) {
-      watcher.broken(new Error(`etcdserver: mvcc: required revision has been compacted (watch on ${watcher.name}, at revision ${response.compact_revision})`));
+      const where = `watch on ${watcher.name}, at revision ${response.compact_revision}`;
+      watcher.broken(new Error(`etcdserver: mvcc: required revision has been compacted (${where})`));
       this.events.over(watcher);
     } else {
       this.events.refused(watcher, response.cancel_reason);

@@ -74,7 +74,7 @@ describe('WatchStream on a member that lost its data', () => {
     expect(again.broken).toEqual([]);
   });
 
-  it('after an outage of every member, etcd back at the raft term seen is told as a loss even when written past the revision seen; the other watches too', async () => {
+  it('full outage, etcd back at the raft term seen: a loss even past the revision seen; every watch told', async () => {
     const etcd = await started();
     const stream = watchStream(etcd.host);
     const first = watchP(stream, 2);
@@ -95,7 +95,7 @@ describe('WatchStream on a member that lost its data', () => {
     expect(again.broken).toEqual([]);
   });
 
-  it('after an outage of every member, etcd back at a higher raft term (restarted with its data) resumes: no loss told', async () => {
+  it('after a full outage, etcd back at a higher raft term (restarted, data kept) resumes: no loss told', async () => {
     const etcd = await started();
     const stream = watchStream(etcd.host);
     const { seen, broken } = watchP(stream, 2);
@@ -104,17 +104,18 @@ describe('WatchStream on a member that lost its data', () => {
     await waitFor('its change', () => seen.length === 1);
     const back = await restartedEmpty(etcd, 3, ['/q/x']); // at revision 2 again: what a restart with data keeps
     await waitFor('the watch resumed from revision 3', () => back.creates.length === 1);
-    expect(back.creates[0]!.startRevision).toBe(3);
+    expect(back.creates[0].startRevision).toBe(3);
     back.put('/p/b', '2');
     await waitFor('the change after the restart', () => seen.length === 2);
     expect(broken).toEqual([]);
   });
 
-  it('an app whose first watch was never answered before the outage: the answers to its lists tell the term seen', async () => {
+  it("an app whose first watch went unanswered before the outage: its lists' answers tell the term seen", async () => {
     const etcd = await started();
     etcd.put('/p/a', '1'); // revision 2
     const { stream, connections } = watchStreamAndConnections(etcd.host);
-    await connections.exec('KV', 'range', { key: Buffer.from('/p/'), range_end: Buffer.from('/p0') }); // the owner's list, at revision 2
+    // the owner's list, at revision 2
+    await connections.exec('KV', 'range', { key: Buffer.from('/p/'), range_end: Buffer.from('/p0') });
     etcd.silent = true; // the create request goes out, and is not answered before the member stops
     const { seen, broken } = watchP(stream, 3);
     await waitFor('the create request', () => etcd.creates.length === 1);
@@ -125,11 +126,12 @@ describe('WatchStream on a member that lost its data', () => {
     expect(back.creates).toHaveLength(1);
   });
 
-  it('through etcd grpc-proxy, a watch joining one the proxy has is answered with a header it makes up (no term, the watch\'s start revision): no loss told', async () => {
+  it("through grpc-proxy, a joining watch's made-up header (no term, its start revision): no loss told", async () => {
     const etcd = await started();
     for (let write = 0; write < 5; write += 1) etcd.put('/q/elsewhere', String(write)); // revision 6
     const { stream, connections } = watchStreamAndConnections(etcd.host);
-    await connections.exec('KV', 'range', { key: Buffer.from('/q/'), range_end: Buffer.from('/q0') }); // seen: revision 6
+    // seen: revision 6
+    await connections.exec('KV', 'range', { key: Buffer.from('/q/'), range_end: Buffer.from('/q0') });
     etcd.proxyCreatedHeaders = true;
     // Its list of /p/ came from the proxy's cache, at revision 2: the watch starts at 3, below what the app saw.
     const { seen, broken } = watchP(stream, 3);

@@ -68,7 +68,7 @@ describe('WatchStream', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     etcd.dropStreams();
     await waitFor('the watch to be created again', () => etcd.creates.length === 2);
-    expect(etcd.creates[1]!.startRevision).toBe(etcd.revision);
+    expect(etcd.creates[1].startRevision).toBe(etcd.revision);
   });
 
   it('tells its owner once when etcd cancels it as compacted, and does not create it again', async () => {
@@ -84,7 +84,7 @@ describe('WatchStream', () => {
     expect(broken).toHaveLength(1);
   });
 
-  it('refused with a token etcd dropped: re-opens the stream with a new token, every watch resuming where it was', async () => {
+  it('refused with a dropped token: re-opens the stream on a new token, every watch resuming exactly', async () => {
     const etcd = await started();
     const { stream } = watchStream([etcd.host], { auth: { username: 'u', password: 'p' } });
     const first = watchP(stream, 2);
@@ -101,7 +101,7 @@ describe('WatchStream', () => {
     expect(etcd.creates.map(({ key, startRevision, token }) => `${key}@${startRevision} ${token}`)).toEqual(['/p/@2 t1', '/r/@3 t1', '/p/@3 t2', '/r/@3 t2']);
   });
 
-  it('refused with a fresh token too: asks again after a backoff with one warning, never in a loop, and the other watches go on', async () => {
+  it('refused with a fresh token too: retries after a backoff, one warning, no loop; other watches go on', async () => {
     const etcd = await started();
     etcd.refuseWatch = (key) => (key === '/secret/' ? 'etcdserver: permission denied' : undefined);
     const { stream, warnings } = watchStream([etcd.host], { auth: { username: 'u', password: 'p' } });
@@ -124,25 +124,26 @@ describe('WatchStream', () => {
     const live = await started();
     frozen.silent = true;
     const { connections, stream } = watchStream([frozen.host, live.host], {}, 300);
-    connections.markUnanswered(connections.members[1]!); // the live member is tried last: the stream opens on the frozen one
+    // the live member is tried last: the stream opens on the frozen one
+    connections.markUnanswered(connections.members[1]);
     const { seen } = watchP(stream, 2);
     await waitFor('the watch created on the live member', () => live.creates.length === 1);
     expect(frozen.creates).toHaveLength(1);
-    expect(connections.members[0]!.unanswered).toBe(true);
+    expect(connections.members[0].unanswered).toBe(true);
     live.put('/p/a', '1');
     await waitFor('its change', () => seen.length === 1);
   });
 
-  it('moves at once, resuming exactly, when another call finds its member unanswering, or its member loses the leader', async () => {
+  it('moves at once, resuming exactly, when its member is found unanswering or loses the leader', async () => {
     const one = await started();
     const two = await started();
     const { connections, stream } = watchStream([one.host, two.host]);
     watchP(stream, 2);
     await waitFor('the watch', () => one.creates.length + two.creates.length === 1);
     const [first, second] = one.creates.length === 1 ? [one, two] : [two, one];
-    connections.markUnanswered(connections.members[first === one ? 0 : 1]!);
+    connections.markUnanswered(connections.members[first === one ? 0 : 1]);
     await waitFor('the watch on the other member', () => second.creates.length === 1);
-    expect(second.creates[0]!.startRevision).toBe(2);
+    expect(second.creates[0].startRevision).toBe(2);
     // Now etcd closes the stream on the second: it has lost its leader. The first is still marked: the
     // stream moves back to it all the same (never nowhere), and the second is marked in turn.
     second.dropStreams('etcdserver: no leader');
@@ -150,7 +151,7 @@ describe('WatchStream', () => {
     expect(connections.members.map((member) => member.unanswered)).toEqual([true, true]);
   });
 
-  it('checks the member it is on once it has been silent: one that answers stays, one that does not is left, every watch resuming', async () => {
+  it('checks its member once silent: one that answers stays, one that does not is left, watches resuming', async () => {
     const one = await started();
     const two = await started();
     const { connections, stream } = watchStream([one.host, two.host], {}, 2000, 400);
@@ -162,7 +163,7 @@ describe('WatchStream', () => {
     expect(second.creates).toHaveLength(0);
     first.silent = true; // frozen: its connection and the stream stay open, nothing is answered
     await waitFor('the watch on the other member', () => second.creates.length === 1, { timeoutMs: 3000 });
-    expect(connections.members[first === one ? 0 : 1]!.unanswered).toBe(true);
+    expect(connections.members[first === one ? 0 : 1].unanswered).toBe(true);
     second.put('/p/a', '1');
     await waitFor('its change', () => seen.length === 1);
   });

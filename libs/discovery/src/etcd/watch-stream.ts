@@ -2,8 +2,9 @@ import { backoffDelay } from '../util/backoff.js';
 import type { EtcdConnections } from './etcd-connections.js';
 import type { WatchHandle, WatchHandlers } from './etcd-gateway.js';
 import { EtcdWatcher } from './etcd-watcher.js';
-import { checkAlive, SILENCE_MS } from './stream-liveness.js';
+import { ReopenBackoff, REOPEN_INITIAL_MS } from './reopen-backoff.js';
 import { WatchCall, type WatchDuplex } from './watch-call.js';
+import { WatchSilence } from './watch-silence.js';
 
 export interface WatchStreamSettings {
   /** etcd must answer a create request within this, or the stream moves to another member. */
@@ -15,8 +16,6 @@ export interface WatchStreamSettings {
   warn(message: string): void;
 }
 
-const REOPEN_INITIAL_MS = 100;
-const REOPEN_MAX_MS = 2000;
 /** A watch refused with a fresh token too is asked again after a backoff up to this. */
 const REFUSED_MAX_MS = 30_000;
 
@@ -39,23 +38,22 @@ export class WatchStream {
   private readonly watchers = new Set<EtcdWatcher>();
   private call: WatchCall | undefined;
   private opening = false;
-  private failures = 0;
-  private reopenTimer: NodeJS.Timeout | undefined;
+  private readonly reopen = new ReopenBackoff(() => void this.open());
   private closed = false;
-  private silenceTimer: NodeJS.Timeout | undefined;
-  private checking = false;
+  private readonly silence: WatchSilence;
   private readonly stopFollowing: (() => void)[];
 
   constructor(
     private readonly connections: EtcdConnections,
     private readonly settings: WatchStreamSettings,
   ) {
+    this.silence = new WatchSilence(connections, settings, () => ({ call: this.call, watcher: this.watchers.values().next().value }));
     this.stopFollowing = [
       connections.onUnanswered((member) => {
         if (this.call?.opened.member === member && connections.hasAlternativeTo(member)) this.restart();
       }),
       connections.onConnected(() => {
-        if (this.reopenTimer !== undefined) this.openNow();
+        if (this.reopen.waiting) this.reopen.now();
       }),
     ];
   }
@@ -72,7 +70,7 @@ export class WatchStream {
   close(): void {
     this.closed = true;
     for (const stop of this.stopFollowing) stop();
-    clearTimeout(this.reopenTimer);
+    this.reopen.cancel();
     for (const watcher of this.watchers) watcher.cancelled = true;
     this.watchers.clear();
     this.endCall();
@@ -89,19 +87,18 @@ export class WatchStream {
   private async open(): Promise<void> {
     if (this.opening || this.call || this.closed || this.watchers.size === 0) return;
     this.opening = true;
-    clearTimeout(this.reopenTimer);
-    this.reopenTimer = undefined;
+    this.reopen.cancel();
     try {
       const opened = await this.connections.openStream('Watch', (client, metadata) => (client as unknown as { watch: (metadata: unknown) => WatchDuplex }).watch(metadata));
       const call = new WatchCall(opened, this.connections.history, this.settings.attachTimeoutMs, {
-        created: () => (this.failures = 0),
+        created: () => this.reopen.succeeded(),
         refused: (watcher, reason) => this.refused(call, watcher, reason),
         over: (watcher) => this.watchers.delete(watcher),
         unanswered: () => this.unanswered(call),
         failed: (error) => this.failed(call, error),
       });
       this.call = call;
-      this.followSilence();
+      this.silence.follow();
       if (this.closed || this.watchers.size === 0) return this.endCall();
       for (const watcher of this.watchers) call.create(watcher);
     } catch {
@@ -159,34 +156,12 @@ export class WatchStream {
   }
 
   private reopenLater(): void {
-    if (this.closed || this.reopenTimer !== undefined || this.watchers.size === 0) return;
-    this.reopenTimer = setTimeout(() => this.openNow(), backoffDelay(this.failures++, REOPEN_INITIAL_MS, REOPEN_MAX_MS));
-    this.reopenTimer.unref();
-  }
-
-  private openNow(): void {
-    clearTimeout(this.reopenTimer);
-    this.reopenTimer = undefined;
-    void this.open();
+    if (!this.closed && this.watchers.size > 0) this.reopen.later();
   }
 
   private endCall(): void {
     this.call?.end();
     this.call = undefined;
-    clearInterval(this.silenceTimer);
-    this.silenceTimer = undefined;
-  }
-
-  /** While a stream is open, its member is checked once it has been silent for `silenceMs` (see `checkAlive`). */
-  private followSilence(): void {
-    const silenceMs = this.settings.silenceMs ?? SILENCE_MS;
-    this.silenceTimer ??= setInterval(() => {
-      const call = this.call;
-      const watcher = this.watchers.values().next().value;
-      if (!call || !watcher || this.checking || Date.now() - call.opened.member.heardAt < silenceMs) return;
-      this.checking = true;
-      void checkAlive(this.connections, call.opened.member, watcher.key, watcher.rangeEnd, this.settings.checkTimeoutMs).finally(() => (this.checking = false));
-    }, silenceMs / 2);
-    this.silenceTimer.unref();
+    this.silence.stop();
   }
 }

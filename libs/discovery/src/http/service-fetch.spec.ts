@@ -49,7 +49,7 @@ async function discoveryOf(ports: number[], calls = {}, outlierEjection?: false)
 }
 
 describe('DiscoveryClient.fetch()', () => {
-  it('sends the request to an instance of the service the host names, path, query, method and body as given', async () => {
+  it('sends the request to an instance of the service the host names: path, query, method, body as given', async () => {
     const { discovery } = await discoveryOf([await instance(answer('one'))]);
     const response = await discovery.fetch('http://svc/lines?day=1', { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
     expect(response.status).toBe(200);
@@ -78,7 +78,7 @@ describe('DiscoveryClient.fetch()', () => {
     }
   });
 
-  it('a hung instance: a GET goes elsewhere (hedged, then timed out); a POST fails with CallTimeoutError and is not retried', async () => {
+  it('a hung instance: a GET goes elsewhere (hedged, then timed out); a POST: CallTimeoutError, no retry', async () => {
     const frozen = await instance(hang);
     // Without ejection: the frozen instance stays in the rotation, so that the POSTs meet it too.
     const { discovery } = await discoveryOf([frozen, await instance(answer('alive'))], { attemptTimeoutMs: 200, hedge: { afterMs: 20 } }, false);
@@ -143,7 +143,10 @@ describe('DiscoveryClient.fetch()', () => {
       calls += statuses.length;
     }
     const attempts = discovery.callCounts.snapshot().reduce((sum, counts) => sum + counts.calls, 0);
-    console.log(`[measured] every instance answering 503: ${calls} calls made ${attempts} attempts, ${(attempts / calls).toFixed(3)} per call (budget: 20 % of calls, at least 10/s)`);
+    console.log(
+      `[measured] every instance answering 503: ${calls} calls made ${attempts} attempts, ` +
+        `${(attempts / calls).toFixed(3)} per call (budget: 20 % of calls, at least 10/s)`,
+    );
     expect(attempts / calls).toBeLessThanOrEqual(1.2 + 0.01);
     expect(attempts / calls).toBeGreaterThan(1.1); // the budget was used, not merely never asked
   });

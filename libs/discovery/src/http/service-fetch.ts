@@ -41,7 +41,7 @@ export class ServiceFetch {
       service,
       async (endpoint, context) => {
         const { signal } = context;
-        const attemptSignal = request.signal ? AbortSignal.any([request.signal as AbortSignal, signal]) : signal;
+        const attemptSignal = request.signal ? AbortSignal.any([request.signal, signal]) : signal;
         const dispatcher = this.pools.poolFor(endpoint, protocol, tls);
         const headers = withTraceparent(request.headers, (context as LazyAttemptContext).span);
         const response = await fetch(`${protocol}//${endpoint.address}${path}`, { ...request, headers, signal: attemptSignal, dispatcher });
@@ -55,7 +55,9 @@ export class ServiceFetch {
   }
 }
 
-/** How the call path reads an answer: which are failures worth another instance, how to drop one, what never reached it. */
+/**
+ * How the call path reads an answer: which are failures worth another instance, how to drop one, what never reached it.
+ */
 function answersRetryingOn(retryOn: readonly number[]): CallAnswers<Response> {
   return {
     failedAnswer: (response) => retryOn.includes(response.status),
@@ -65,7 +67,10 @@ function answersRetryingOn(retryOn: readonly number[]): CallAnswers<Response> {
   };
 }
 
-/** The request's headers, with the call's W3C `traceparent` when its span is recorded (the server's spans then join the trace). */
+/**
+ * The request's headers, with the call's W3C `traceparent` when its span is recorded (the server's spans then join the
+ * trace).
+ */
 function withTraceparent(given: HeadersInit | undefined, span: CallSpan | undefined): HeadersInit | undefined {
   if (span === undefined) return given;
   const headers = new Headers(given);

@@ -44,7 +44,10 @@ export interface CallPolicyOptions {
   attemptTimeoutMs?: number;
   /** Hedged requests for idempotent calls; `false` turns them off. @default { afterMs: 'adaptive' } */
   hedge?: HedgeOptions | false;
-  /** The retry and hedge budget; `false`: retries and hedges are never refused. @default { percent: 20, minPerSecond: 10 } */
+  /**
+   * The retry and hedge budget; `false`: retries and hedges are never refused. @default { percent: 20, minPerSecond: 10
+   * }
+   */
   budget?: RetryBudgetOptions | false;
 }
 

@@ -142,7 +142,8 @@ export interface DiscoveryModuleOptions {
   /**
    * Deadlines, hedged requests and the retry budget of every call through discovery — `call()`,
    * `fetch()`, `DiscoveryClientsModule` clients — and per service in `calls.services[name]`.
-   * @default { timeoutMs: 10000, attemptTimeoutMs: 2000, hedge: { afterMs: 'adaptive' }, budget: { percent: 20, minPerSecond: 10 } }
+   * @default { timeoutMs: 10000, attemptTimeoutMs: 2000, hedge: { afterMs: 'adaptive' }, budget: { percent: 20,
+   * minPerSecond: 10 } }
    */
   calls?: CallsOptions;
   /**

@@ -49,7 +49,10 @@ export class ServiceOutliers {
     return this.ejected === 0 ? list : this.filtered;
   }
 
-  /** A call to `endpoint` failed before any answer; `list` is the service's current list. Returns whether it is ejected now. */
+  /**
+   * A call to `endpoint` failed before any answer; `list` is the service's current list. Returns whether it is ejected
+   * now.
+   */
   reportFailure(endpoint: ServiceEndpoint, list: readonly ServiceEndpoint[]): boolean {
     if (!this.settings) return false;
     const key = instanceKey(endpoint);
@@ -91,7 +94,8 @@ export class ServiceOutliers {
    * lasts longer.
    */
   reportSuccess(endpoint: ServiceEndpoint): void {
-    if (this.records.size === 0) return; // no endpoint of the service failed lately: the common case, without building a key
+    // no endpoint of the service failed lately: the common case, without building a key
+    if (this.records.size === 0) return;
     const key = instanceKey(endpoint);
     const record = this.records.get(key);
     if (record === undefined) return;

@@ -74,7 +74,10 @@ export class ServicePicker {
     return this.strategy.pick(candidates, this.context) ?? picked;
   }
 
-  /** The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when none is left. */
+  /**
+   * The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when
+   * none is left.
+   */
   pickAnother(tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
     const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
     let pool = untried(this.candidates(where));

@@ -77,7 +77,10 @@ export class ServicePicks {
     this.watchedPicker(endpoint.service)?.holdOut(endpoint, ms);
   }
 
-  /** Until when `endpoint` is not picked (ms since the epoch), while it is ejected or holding out; what the dashboard shows. */
+  /**
+   * Until when `endpoint` is not picked (ms since the epoch), while it is ejected or holding out; what the dashboard
+   * shows.
+   */
   ejectedUntil(endpoint: ServiceEndpoint): number | undefined {
     return this.pickers.get(endpoint.service)?.ejectedUntil(endpoint);
   }

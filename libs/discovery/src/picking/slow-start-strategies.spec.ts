@@ -37,7 +37,10 @@ describe('slow start with every strategy that spreads load', () => {
   ])('%s: a joining instance gets far less than its quarter at first; without slow start, its quarter', async (name, make) => {
     const warming = await joinerShare(make(), 60_000);
     const cold = await joinerShare(make(), 0);
-    console.log(`[measured] slow start, ${name}: the joiner's share ${(100 * warming).toFixed(1)} % at first, ${(100 * cold).toFixed(1)} % without`);
+    console.log(
+      `[measured] slow start, ${name}: the joiner's share ${(100 * warming).toFixed(1)} % at first, ` +
+        `${(100 * cold).toFixed(1)} % without`,
+    );
     expect(warming).toBeLessThan(0.125);
     expect(cold).toBeGreaterThan(0.2);
   });

@@ -31,10 +31,10 @@ describe('zones', () => {
   it("prefer this app's zone, spread over every zone while it has none to pick, and come back", async () => {
     const { app, discovery, memory } = await appWith({ endpoints: fleet, zone: 'eu-1' });
     expect(ports(() => discovery.pick('svc').port)).toEqual(new Set([1, 2]));
-    await memory.add('svc', { ...fleet.svc[0]!, status: 'down' });
-    await memory.add('svc', { ...fleet.svc[1]!, status: 'down' });
+    await memory.add('svc', { ...fleet.svc[0], status: 'down' });
+    await memory.add('svc', { ...fleet.svc[1], status: 'down' });
     expect(ports(() => discovery.pick('svc').port)).toEqual(new Set([3]));
-    await memory.add('svc', fleet.svc[0]!);
+    await memory.add('svc', fleet.svc[0]);
     expect(ports(() => discovery.pick('svc').port)).toEqual(new Set([1]));
     await app.close();
   });
@@ -60,7 +60,7 @@ describe('zones', () => {
     const plain = seen.filter((_, index) => index % 2 === 0);
     const within = seen.filter((_, index) => index % 2 === 1);
     expect(plain.map((list) => list.map((endpoint) => endpoint.port))).toEqual([[1, 2], [1, 2], [1, 2]]);
-    expect(within[0]!.map((endpoint) => endpoint.port)).toEqual([2]);
+    expect(within[0].map((endpoint) => endpoint.port)).toEqual([2]);
     expect(new Set(plain).size).toBe(1); // the same array every time
     expect(new Set(within).size).toBe(1);
     await app.close();
@@ -69,13 +69,13 @@ describe('zones', () => {
   it("is the default zone of this app's registrations", async () => {
     const { app, discovery } = await appWith({ zone: 'eu-2' });
     await app.get(ServiceRegistry).register({ service: 'self', host: '127.0.0.1', port: 9 });
-    expect((await discovery.waitFor('self'))[0]!.zone).toBe('eu-2');
+    expect((await discovery.waitFor('self'))[0].zone).toBe('eu-2');
     await app.close();
   });
 });
 
 describe('subsets: where', () => {
-  it('pick, the pick of a retry, call and endpoints$ keep to the subset; a string second argument stays the hash key', async () => {
+  it("pick, a retry's pick, call and endpoints$ keep to the subset; a string 2nd arg stays the hash key", async () => {
     const { app, discovery, memory } = await appWith({ endpoints: fleet });
     const v2 = { version: '2.0.0' };
     expect(ports(() => discovery.pick('svc', { where: v2 }).port)).toEqual(new Set([2, 3]));

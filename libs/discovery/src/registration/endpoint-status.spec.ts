@@ -15,7 +15,7 @@ async function app(options: { drainMs?: number } = {}) {
 }
 
 describe('endpoint status', () => {
-  it("setStatus('down') keeps the key and the lease, lists the endpoint, and takes it out of picks; 'up' puts it back", async () => {
+  it("setStatus('down') keeps key, lease and listing, takes the endpoint out of picks; 'up' puts it back", async () => {
     const context = await app();
     const registry = context.get(ServiceRegistry);
     const discovery = context.get(DiscoveryClient);

@@ -58,7 +58,7 @@ describe('the patterns a @Discoverable() declaration publishes', () => {
     return found.sort((a, b) => a.name.localeCompare(b.name));
   }
 
-  it('a class with handlers publishes its own; one without stands for the app and publishes the other controllers\'', async () => {
+  it("a class with handlers publishes its own; one without stands for the app, publishing the others'", async () => {
     @Discoverable('orders', { port: 1 })
     @Controller()
     class DiscoverableOrders extends Orders {}

@@ -9,7 +9,7 @@ beforeAll(() => Logger.overrideLogger(false));
 afterAll(() => Logger.overrideLogger(new Logger()));
 
 describe('health-driven status', () => {
-  it("turns 'down' after 2 failed checks (false, a throw or a hang), 'up' after 1 good one; each change an event", async () => {
+  it("turns 'down' after 2 failed checks (false/throw/hang), 'up' after 1 good one; each change an event", async () => {
     let answer: () => boolean | Promise<boolean> = () => true;
     const checks: number[] = [];
     const check = () => {

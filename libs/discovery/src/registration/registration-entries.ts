@@ -18,7 +18,10 @@ export class RegistrationEntries {
   readonly entries = new Map<string, RegistrationEntry>();
   /** Keys to delete, each with the promise `ServiceRegistry.deregister()` waits on. */
   readonly removals = new Map<string, { entry: RegistrationEntry; done: Deferred<void> }>();
-  /** This app's status, set for all its registrations at once (`setStatus` without a service, the health check): also that of those added later. */
+  /**
+   * This app's status, set for all its registrations at once (`setStatus` without a service, the health check): also
+   * that of those added later.
+   */
   private appStatus: EndpointStatus = 'up';
 
   constructor(private readonly namespace: string) {}
@@ -42,7 +45,10 @@ export class RegistrationEntries {
     return entry;
   }
 
-  /** Drops the entries of `service` (only `id`, if given); those that were written become removals, whose promises it returns. */
+  /**
+   * Drops the entries of `service` (only `id`, if given); those that were written become removals, whose promises it
+   * returns.
+   */
   remove(service: string, id: string | undefined): Promise<void>[] {
     const deletions: Promise<void>[] = [];
     for (const entry of [...this.entries.values()]) {

@@ -18,18 +18,25 @@ export type RegistrationEvent =
 export function logRegistrationEvent(logger: LoggerService, event: RegistrationEvent): void {
   switch (event.type) {
     case 'registered':
-      return logger.log(`Registered ${event.key} → ${event.endpoint.address} (lease ${event.leaseId})`);
+      logger.log(`Registered ${event.key} → ${event.endpoint.address} (lease ${event.leaseId})`);
+      return;
     case 're-registered':
-      return logger.log(`Re-registered ${event.key} → ${event.endpoint.address} (lease ${event.leaseId})`);
+      logger.log(`Re-registered ${event.key} → ${event.endpoint.address} (lease ${event.leaseId})`);
+      return;
     case 'lease-lost':
-      return logger.warn(`Lease ${event.leaseId} lost: ${event.reason}; registering again`);
+      logger.warn(`Lease ${event.leaseId} lost: ${event.reason}; registering again`);
+      return;
     case 'key-lost':
-      return logger.warn(`${event.key}: ${event.reason}; putting it back`);
+      logger.warn(`${event.key}: ${event.reason}; putting it back`);
+      return;
     case 'retrying':
-      return logger.warn(`Registration: ${event.error}; retry ${event.attempt} in ${formatDuration(event.delayMs)}`);
+      logger.warn(`Registration: ${event.error}; retry ${event.attempt} in ${formatDuration(event.delayMs)}`);
+      return;
     case 'deregistered':
-      return logger.log(`Deregistered ${event.key}`);
+      logger.log(`Deregistered ${event.key}`);
+      return;
     case 'status':
-      return logger.log(`${event.key} is ${event.status}`);
+      logger.log(`${event.key} is ${event.status}`);
+      return;
   }
 }

@@ -54,11 +54,11 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect(isCompleted()).toBe(true);
   });
 
-  it('a lease lost (the keepalive finds it gone) is replaced and every key put back, stamped with the new lease\'s time', async () => {
+  it("a lease the keepalive finds gone is replaced, every key put back stamped with the new lease's time", async () => {
     const { etcd, registry, events, types } = setup();
     await registry.register(worker(1));
     const first = registry.leaseId!;
-    const stamp = () => (JSON.parse([...etcd.contents().values()][0]!) as { Metadata: { registeredAt: number } }).Metadata.registeredAt;
+    const stamp = () => (JSON.parse([...etcd.contents().values()][0]) as { Metadata: { registeredAt: number } }).Metadata.registeredAt;
     const firstStamp = stamp();
     await new Promise((resolve) => setTimeout(resolve, 5));
     etcd.expireLease(first);
@@ -101,7 +101,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect(etcd.leaseIds).toEqual([registry.leaseId]);
   });
 
-  it('a registration and a deregistration arriving together while etcd is away are applied, in order, once it is back', async () => {
+  it('a registration and deregistration arriving together while etcd is away apply in order once back', async () => {
     const { etcd, registry, types, events } = setup();
     await registry.register(worker(1, 'old'));
     etcd.goDown();
@@ -116,7 +116,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect(registry.registrations().map((state) => state.id)).toEqual(['new']);
   });
 
-  it('close during a long backoff returns without waiting it out, rejects what was pending, and leaves no timer', async () => {
+  it('close during a long backoff returns at once, rejects what was pending, and leaves no timer', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
     const slow = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }, {});
     const setTimer = vi.spyOn(globalThis, 'setTimeout');
@@ -130,7 +130,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     await registry.close(); // within the test's 5 s timeout, far under the 60 s backoff
     await expect(pending).rejects.toThrow(RegistryClosedError);
     expect(isCompleted()).toBe(true);
-    const backoffTimer = setTimer.mock.results[setTimer.mock.calls.findIndex(([, ms]) => ms === 60_000)]!.value;
+    const backoffTimer = setTimer.mock.results[setTimer.mock.calls.findIndex(([, ms]) => ms === 60_000)].value;
     expect(clearTimer).toHaveBeenCalledWith(backoffTimer);
     await expect(registry.register(worker(2))).rejects.toThrow('The service registry is closed');
   });
@@ -148,7 +148,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect([...etcd.contents().keys()]).toEqual(['/services/worker/10.0.0.1:1']);
   });
 
-  it('fail-fast start-up asks again within its window: backoff capped at 250 ms until the lease is granted, then the options\' again', async () => {
+  it("fail-fast start-up: backoff capped at 250 ms until the lease is granted, then the options' again", async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
     const slow = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }, {});
     const etcd = new InMemoryEtcd();
@@ -169,7 +169,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     await reconciler.close();
   });
 
-  it('spaces keepalive attempts within a round while etcd refuses them at once: an outage costs no busy loop', async () => {
+  it('spaces keepalive attempts in a round while etcd refuses them at once: an outage costs no busy loop', async () => {
     const { etcd, registry, types } = setup();
     await registry.register(worker(1));
     const keepAlive = vi.spyOn(etcd, 'keepAlive');

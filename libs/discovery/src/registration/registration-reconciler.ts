@@ -13,11 +13,9 @@ import { Deferred } from '../util/deferred.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { libraryLogger } from '../util/library-logger.js';
 import { AttemptFailures } from './attempt-failures.js';
-import { KeyGuard } from './key-guard.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import type { LeaseSession } from './lease-session.js';
 import { RegistrationEntries } from './registration-entries.js';
-import type { RegistrationEntry } from './registration-entry.js';
+import { RegistrationWriter } from './registration-writer.js';
 import { logRegistrationEvent, type RegistrationEvent } from './registration-events.js';
 import type { RegistrationState } from './service-registration.interface.js';
 
@@ -37,6 +35,7 @@ export class RegistrationReconciler {
   private readonly logger: LoggerService;
   private readonly events = new Subject<RegistrationEvent>();
   private readonly registrations: RegistrationEntries;
+  private readonly writer: RegistrationWriter;
   private readonly lease: LeaseKeeper;
   private readonly loop: RetryLoop;
   private leaseWanted = false;
@@ -50,7 +49,7 @@ export class RegistrationReconciler {
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
-    private readonly gateway: EtcdGateway,
+    gateway: EtcdGateway,
     @Optional() metrics?: DiscoveryMetrics,
   ) {
     this.logger = libraryLogger('ServiceRegistry', options);
@@ -64,6 +63,7 @@ export class RegistrationReconciler {
       failed: (error, attempt, delayMs) => this.failed(error, attempt, delayMs),
       longestDelayMs: () => (this.leaseWanted && !this.leaseGranted.settled ? STARTUP_RETRY_CAP_MS : Infinity),
     });
+    this.writer = new RegistrationWriter(gateway, this.registrations, this.events, this.loop, () => this.closed);
     this.events$.subscribe((event) => logRegistrationEvent(this.logger, event));
     this.stopRetryingOnConnect = gateway.onConnected(() => this.loop.retryNow());
   }
@@ -127,7 +127,7 @@ export class RegistrationReconciler {
     await this.loop.close();
     const entries = [...this.registrations.entries.values()];
     const stored = entries.filter((entry) => entry.storedUnder !== undefined);
-    await Promise.all(entries.map((entry) => entry.guard?.stop()));
+    await Promise.all(entries.map(async (entry) => entry.guard?.stop()));
     try {
       if ((await this.lease.close()) !== undefined) {
         for (const entry of stored) this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key: entry.key });
@@ -155,45 +155,17 @@ export class RegistrationReconciler {
   }
 
   private async reconcile(): Promise<void> {
-    for (const [key, { entry, done }] of this.registrations.removals) {
-      await this.gateway.delete(key);
-      this.registrations.removals.delete(key);
-      this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key });
-      done.resolve();
-    }
+    await this.writer.deleteRemoved();
     if (!this.leaseWanted && this.registrations.entries.size === 0) return;
     const session = await this.lease.ensure();
     this.leaseGranted.resolve();
-    for (const entry of [...this.registrations.entries.values()]) {
-      if (this.closed || !session.alive) return;
-      if (entry.due && this.registrations.entries.get(entry.key) === entry) await this.store(entry, session);
-    }
-  }
-
-  private async store(entry: RegistrationEntry, session: LeaseSession): Promise<void> {
-    entry.stamp(session.leaseId, Date.now());
-    const value = entry.value;
-    const inPlace = entry.inPlaceUnder(session.leaseId);
-    const revision = await this.gateway.put(entry.key, value, session.leaseId);
-    if (this.closed || this.registrations.entries.get(entry.key) !== entry || !session.alive) return;
-    const guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) => this.onKeyGone(entry, session, reason));
-    const { kind, replaced } = entry.stored(session.leaseId, value, inPlace, guard);
-    const { endpoint, key } = entry;
-    this.events.next(kind === 'status' ? { type: kind, endpoint, key, status: endpoint.status ?? 'up' } : { type: kind, endpoint, key, leaseId: session.leaseId });
-    await replaced?.stop();
+    await this.writer.storeDue(session);
   }
 
   private onLeaseLost(leaseId: string, reason: string): void {
     if (this.closed) return;
     for (const entry of this.registrations.entries.values()) entry.storedUnder = undefined;
     this.events.next({ type: 'lease-lost', leaseId, reason });
-    this.loop.kick();
-  }
-
-  private onKeyGone(entry: RegistrationEntry, session: LeaseSession, reason: string): void {
-    if (this.closed || this.registrations.entries.get(entry.key) !== entry || entry.storedUnder !== session.leaseId) return;
-    entry.storedUnder = undefined;
-    this.events.next({ type: 'key-lost', key: entry.key, reason });
     this.loop.kick();
   }
 }

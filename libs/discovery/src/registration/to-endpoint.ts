@@ -2,7 +2,9 @@ import { formatAddress } from '../codec/host-port.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { ServiceRegistration } from './service-registration.interface.js';
 
-/** The endpoint a checked registration describes, with its defaults: id `host:port`, weight 1, no metadata, no patterns. */
+/**
+ * The endpoint a checked registration describes, with its defaults: id `host:port`, weight 1, no metadata, no patterns.
+ */
 export function toEndpoint(registration: ServiceRegistration): ServiceEndpoint {
   const { service, host, port, metadata = {}, weight = 1, version, zone, patterns = [], events = [] } = registration;
   return {

@@ -18,7 +18,7 @@ const refused = () => new TypeError('fetch failed', { cause: Object.assign(new E
 const never = () => new Promise<string>(() => undefined);
 
 describe('call metrics through @opentelemetry/api', () => {
-  it('records one discovery.call.duration point per call and one discovery.call.attempts count per attempt, by outcome and kind', async () => {
+  it('records discovery.call.duration per call and discovery.call.attempts per attempt, by outcome, kind', async () => {
     const reader = new TestReader();
     // Before the app is made, as an app starts its SDK before Nest.
     metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
@@ -43,10 +43,10 @@ describe('call metrics through @opentelemetry/api', () => {
       const attempts = all.find((metric) => metric.descriptor.name === 'discovery.call.attempts') as SumMetricData;
       expect(duration.descriptor.unit).toBe('s');
       expect(duration.dataPointType).toBe(DataPointType.HISTOGRAM);
-      const calls = Object.fromEntries(duration.dataPoints.map((point) => [`${point.attributes['discovery.service']} ${point.attributes['discovery.outcome']}`, point.value.count]));
+      const calls = Object.fromEntries(duration.dataPoints.map((point) => [`${String(point.attributes['discovery.service'])} ${String(point.attributes['discovery.outcome'])}`, point.value.count]));
       expect(calls).toEqual({ 'svc ok': 4, 'svc error': 1, 'nowhere no_endpoint': 1, 'svc timeout': 1, 'hedged ok': 1, 'tight budget_exhausted': 1 });
       const counted = Object.fromEntries(
-        attempts.dataPoints.map((point) => [`${point.attributes['discovery.service']} ${point.attributes['discovery.attempt.kind']} ${point.attributes['discovery.outcome']}`, point.value]),
+        attempts.dataPoints.map((point) => [`${String(point.attributes['discovery.service'])} ${String(point.attributes['discovery.attempt.kind'])} ` + `${String(point.attributes['discovery.outcome'])}`, point.value]),
       );
       expect(counted).toEqual({
         'svc first ok': 3,
@@ -71,7 +71,7 @@ describe('call metrics through @opentelemetry/api', () => {
     }
   });
 
-  it('records the sends of DiscoveryClientsModule clients the same way: one point per send, one count per attempt', async () => {
+  it('records DiscoveryClientsModule sends the same way: one point per send, one count per attempt', async () => {
     const reader = new TestReader();
     metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
     const endpoints = { tcp: [{ id: 'x', host: '10.9.0.1', port: 1 }, { id: 'y', host: '10.9.0.1', port: 2 }], silent: ['10.9.0.1:3'], failing: ['10.9.0.1:4'] };
@@ -84,7 +84,7 @@ describe('call metrics through @opentelemetry/api', () => {
     };
     const proxyOf = (service: string) =>
       new DiscoveryClientProxy({ service, retries: 2, timeoutMs: 20 }, app.get(ClientProxyParts), (endpoint: ServiceEndpoint) => ({
-        send: () => behaviours[endpoint.id]!(),
+        send: () => behaviours[endpoint.id](),
         emit: () => of<any>(undefined),
         close: () => undefined,
       }));
@@ -98,13 +98,13 @@ describe('call metrics through @opentelemetry/api', () => {
       const all = (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
       const duration = all.find((metric) => metric.descriptor.name === 'discovery.call.duration') as HistogramMetricData;
       const attempts = all.find((metric) => metric.descriptor.name === 'discovery.call.attempts') as SumMetricData;
-      expect(Object.fromEntries(duration.dataPoints.map((point) => [`${point.attributes['discovery.service']} ${point.attributes['discovery.outcome']}`, point.value.count]))).toEqual({
+      expect(Object.fromEntries(duration.dataPoints.map((point) => [`${String(point.attributes['discovery.service'])} ${String(point.attributes['discovery.outcome'])}`, point.value.count]))).toEqual({
         'tcp ok': 2,
         'silent timeout': 1,
         'failing error': 1,
       });
       expect(
-        Object.fromEntries(attempts.dataPoints.map((point) => [`${point.attributes['discovery.service']} ${point.attributes['discovery.attempt.kind']} ${point.attributes['discovery.outcome']}`, point.value])),
+        Object.fromEntries(attempts.dataPoints.map((point) => [`${String(point.attributes['discovery.service'])} ${String(point.attributes['discovery.attempt.kind'])} ` + `${String(point.attributes['discovery.outcome'])}`, point.value])),
       ).toEqual({ 'tcp first unreachable': 1, 'tcp retry ok': 1, 'tcp first ok': 1, 'silent first timeout': 1, 'failing first error': 1 });
     } finally {
       await app.close();
@@ -112,7 +112,7 @@ describe('call metrics through @opentelemetry/api', () => {
     }
   });
 
-  it('with metrics.perInstance, counts attempts and ejections by instance too (server.address); without it, by service only', async () => {
+  it('metrics.perInstance adds server.address to attempts and ejections; without it, by service only', async () => {
     const reader = new TestReader();
     metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
     const endpoints = { svc: ['127.0.0.1:1', '127.0.0.1:2'] };

@@ -56,9 +56,9 @@ export class CallMetrics {
 
   private seriesOf(service: string, address: string, outcome: string, kind: AttemptKind | undefined): Series {
     let ofService = this.series.get(service);
-    if (ofService === undefined) this.series.set(service, (ofService = new Map()));
+    if (ofService === undefined) this.series.set(service, (ofService = new Map<string, Map<string, Series>>()));
     let ofInstance = ofService.get(address);
-    if (ofInstance === undefined) ofService.set(address, (ofInstance = new Map()));
+    if (ofInstance === undefined) ofService.set(address, (ofInstance = new Map<string, Series>()));
     const key = kind === undefined ? outcome : KIND_KEYS[kind][outcome as AttemptMetricOutcome];
     let series = ofInstance.get(key);
     if (series === undefined) {

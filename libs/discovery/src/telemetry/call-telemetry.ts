@@ -15,7 +15,10 @@ export class CallTelemetry {
     this.span?.attemptEnded(address, kind, outcome);
   }
 
-  /** The caller gave the call up before it ended: the attempt counts as `cancelled`; no duration, and the span just ends. */
+  /**
+   * The caller gave the call up before it ended: the attempt counts as `cancelled`; no duration, and the span just
+   * ends.
+   */
   abandoned(address: string, kind: AttemptKind): void {
     this.attemptEnded(address, 'cancelled', kind);
     this.span?.abandoned();

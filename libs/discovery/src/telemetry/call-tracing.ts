@@ -70,7 +70,9 @@ export class CallTracing {
   /** OpenTelemetry's proxy tracer: it finds the SDK's tracer once the SDK is registered, whenever that is. */
   private readonly tracer = this.api?.trace.getTracer('nestjs-etcd-discovery');
 
-  /** A span for a call to `service` named `${name} ${service}` (`call`, `fetch`), or undefined when none is recorded. */
+  /**
+   * A span for a call to `service` named `${name} ${service}` (`call`, `fetch`), or undefined when none is recorded.
+   */
   start(service: string, name: string): CallSpan | undefined {
     if (this.tracer === undefined) return undefined;
     const api = this.api!;

@@ -75,7 +75,10 @@ interface OtelMetricsApi {
   };
 }
 
-/** `@opentelemetry/api` if it can be loaded from here; it ships CommonJS, so `require` reads it in ESM and CommonJS apps alike. */
+/**
+ * `@opentelemetry/api` if it can be loaded from here; it ships CommonJS, so `require` reads it in ESM and CommonJS apps
+ * alike.
+ */
 function optionalApi(): OtelMetricsApi | undefined {
   try {
     return createRequire(import.meta.url)('@opentelemetry/api') as OtelMetricsApi;

@@ -29,7 +29,7 @@ describe('discovery metrics through @opentelemetry/api', () => {
     try {
       const [first] = discovery.getEndpoints('svc');
       discovery.getEndpoints('lonely');
-      for (let failure = 0; failure < 3; failure += 1) discovery.reportFailure(first!);
+      for (let failure = 0; failure < 3; failure += 1) discovery.reportFailure(first);
       // The only endpoint of a service disappears: self-preservation holds it.
       await app.get(InMemoryRegistry).remove('lonely', '127.0.0.1:9');
 

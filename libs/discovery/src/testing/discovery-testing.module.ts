@@ -44,7 +44,12 @@ export class DiscoveryTestingModule {
             const registry = new InMemoryRegistry(gateway, resolved);
             for (const service of seeded) {
               const list = endpoints[service];
-              if (!Array.isArray(list)) throw new DiscoveryOptionsError(`DiscoveryTestingModule: endpoints["${service}"] must be an array of 'host:port' strings or registrations.`);
+              if (!Array.isArray(list)) {
+                throw new DiscoveryOptionsError(
+                  `DiscoveryTestingModule: endpoints["${service}"] must be an array of ` +
+                    `'host:port' strings or registrations.`,
+                );
+              }
               for (const endpoint of list) registry.write(service, endpoint);
             }
             return registry;

@@ -1,14 +1,7 @@
 import { EtcdLeaseInvalidError, GRPCUnavailableError } from 'etcd3';
-import { EtcdGateway, type KeyChange, type PrefixCount, type PrefixList, type WatchHandle, type WatchHandlers } from '../etcd/etcd-gateway.js';
+import { EtcdGateway, type PrefixCount, type PrefixList, type WatchHandle, type WatchHandlers } from '../etcd/etcd-gateway.js';
+import { MemoryKeys, type MemoryOperation } from './memory-keys.js';
 import { MemoryWatches } from './memory-watches.js';
-
-interface StoredKey {
-  value: string;
-  lease: string | undefined;
-}
-
-/** One operation of a transaction: a put (with a value) or a delete. */
-export type MemoryOperation = { put: string; value: string; lease?: string } | { delete: string };
 
 /**
  * etcd in memory, with the semantics the library relies on: one revision per write or transaction,
@@ -17,13 +10,13 @@ export type MemoryOperation = { put: string; value: string; lease?: string } | {
  * cancelled, a lease expired, the data wiped. Watch responses arrive asynchronously, as over a network.
  */
 export class InMemoryEtcd extends EtcdGateway {
-  private readonly keys = new Map<string, StoredKey>();
   private readonly leases = new Map<string, number>();
   private nextLease = 1;
   private unreachable = false;
   /** Every operation, in order (`grant 1`, `put /services/a/x`, `revoke 1`, …): what specs check. */
   readonly log: string[] = [];
   private readonly watches = new MemoryWatches(this.log);
+  private readonly keys = new MemoryKeys(this.watches);
   private readonly connectedListeners = new Set<() => void>();
 
   // ——— the gateway ———
@@ -67,9 +60,7 @@ export class InMemoryEtcd extends EtcdGateway {
 
   async list(prefix: string): Promise<PrefixList> {
     this.reachable();
-    const entries = new Map<string, string>();
-    for (const [key, { value }] of this.keys) if (key.startsWith(prefix)) entries.set(key, value);
-    return { entries, revision: this.watches.revision };
+    return { entries: this.keys.under(prefix), revision: this.watches.revision };
   }
 
   async listMany(prefixes: readonly string[]): Promise<(PrefixList | undefined)[]> {
@@ -80,9 +71,7 @@ export class InMemoryEtcd extends EtcdGateway {
   async count(prefix: string): Promise<PrefixCount> {
     this.reachable();
     this.log.push(`count ${prefix}`);
-    let count = 0;
-    for (const key of this.keys.keys()) if (key.startsWith(prefix)) count += 1;
-    return { count, revision: this.watches.revision };
+    return { count: this.keys.count(prefix), revision: this.watches.revision };
   }
 
   watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
@@ -112,7 +101,7 @@ export class InMemoryEtcd extends EtcdGateway {
 
   /** The keys under `prefix` with their values, as etcd holds them now. */
   contents(prefix = ''): Map<string, string> {
-    return new Map([...this.keys].filter(([key]) => key.startsWith(prefix)).map(([key, { value }]) => [key, value]));
+    return this.keys.under(prefix);
   }
 
   /** The revision of the last write. */
@@ -135,7 +124,10 @@ export class InMemoryEtcd extends EtcdGateway {
     this.unreachable = true;
   }
 
-  /** Reachable again: every watch resumes where it left off (as the library's watch stream does) and gets what changed meanwhile. */
+  /**
+   * Reachable again: every watch resumes where it left off (as the library's watch stream does) and gets what changed
+   * meanwhile.
+   */
   comeBack(): void {
     this.unreachable = false;
     this.watches.resumeAll();
@@ -172,24 +164,12 @@ export class InMemoryEtcd extends EtcdGateway {
 
   private dropLease(leaseId: string): void {
     this.leases.delete(leaseId);
-    const owned = [...this.keys].filter(([, stored]) => stored.lease === leaseId).map(([key]) => ({ delete: key }));
+    const owned = this.keys.ownedBy(leaseId);
     if (owned.length > 0) this.commit(owned);
   }
 
+  /** One transaction (see `MemoryKeys.commit`); while down, its watches hear of it once they resume. */
   private commit(operations: MemoryOperation[], heard = true): number {
-    const revision = this.watches.revision + 1;
-    const changes: KeyChange[] = [];
-    for (const operation of operations) {
-      if ('put' in operation) {
-        const created = !this.keys.has(operation.put);
-        this.keys.set(operation.put, { value: operation.value, lease: operation.lease });
-        changes.push({ type: 'put', key: operation.put, value: operation.value, revision, created });
-      } else if (this.keys.delete(operation.delete)) {
-        changes.push({ type: 'delete', key: operation.delete, value: '', revision });
-      }
-    }
-    if (changes.length > 0 && heard) this.watches.record(changes, this.unreachable);
-    else if (changes.length > 0) this.watches.skip();
-    return this.watches.revision;
+    return this.keys.commit(operations, this.unreachable, heard);
   }
 }

@@ -22,7 +22,7 @@ export class MemoryWatches {
 
   /** Records `changes` (of the next revision) and delivers them, unless streams are down. */
   record(changes: KeyChange[], streamsDown: boolean): void {
-    this.revision = changes[0]!.revision;
+    this.revision = changes[0].revision;
     this.history.push(...changes);
     if (!streamsDown) for (const watch of this.watches) this.deliver(watch);
   }

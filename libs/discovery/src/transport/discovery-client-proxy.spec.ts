@@ -45,7 +45,7 @@ async function proxyFor(
   const proxy = new DiscoveryClientProxy({ service: 'svc', retries, where, timeoutMs, retryOnTimeout }, app.get(ClientProxyParts), (endpoint: ServiceEndpoint) => ({
     send: () => {
       calls.push(endpoint.id);
-      return behaviours[endpoint.id]!();
+      return behaviours[endpoint.id]();
     },
     emit: () => of<any>(undefined),
     close: () => void closed.push(endpoint.id),
@@ -54,7 +54,7 @@ async function proxyFor(
 }
 
 describe('DiscoveryClientProxy', () => {
-  it('a reply read with firstValueFrom() counts as an answer: an instance that failed now and then is not ejected', async () => {
+  it('a reply read by firstValueFrom() is an answer: an instance failing now and then is not ejected', async () => {
     let callsToA = 0;
     // a refuses, refuses, answers, refuses, refuses: never 3 failures in a row.
     const { proxy, discovery } = await proxyFor(['a', 'b'], { a: () => (++callsToA === 3 ? of('from a') : refused()), b: answers('from b') });
@@ -66,17 +66,23 @@ describe('DiscoveryClientProxy', () => {
 
   it('moves on to an instance not tried yet when one refuses the connection, and closes the refused one', async () => {
     const { proxy, calls, closed } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
-    // Round robin: a first; the retry picks among b and c on a rotation of its own (b first), so the next call is b's turn.
+    // Round robin: a first; the retry picks among b and c on a rotation of its own (b first), so the
+    // next call is b's turn.
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
     expect(calls).toEqual(['a', 'b']);
     expect(closed).toEqual(['a']);
   });
 
-  it('a send with no reply within timeoutMs errors with CallTimeoutError, counts against its instance, and is not sent again', async () => {
+  it('a send with no reply in timeoutMs: CallTimeoutError, counted against its instance, not sent again', async () => {
     const { proxy, calls, closed } = await proxyFor(['a', 'b'], { a: () => NEVER, b: answers('from b') }, { timeoutMs: 50 });
     const error = (await firstValueFrom(proxy.send('ping', {})).catch((caught: unknown) => caught)) as CallTimeoutError;
     expect(error).toBeInstanceOf(CallTimeoutError);
-    expect(error.message).toMatch(/^send\(\) to "svc" got no reply within timeoutMs \(50 ms\) from a@10\.9\.0\.1:1000 \(1 attempt\)\. .*retryOnTimeout: true/);
+    expect(error.message).toMatch(
+      new RegExp(
+        '^send\\(\\) to "svc" got no reply within timeoutMs \\(50 ms\\) ' +
+          'from a@10\\.9\\.0\\.1:1000 \\(1 attempt\\)\\. .*retryOnTimeout: true',
+      ),
+    );
     expect(calls).toEqual(['a']);
     expect(closed).toEqual(['a']); // a silent instance's connection is closed too
   });
@@ -113,7 +119,7 @@ describe('DiscoveryClientProxy', () => {
     expect(calls).toEqual(['a', 'b']); // c, which would answer, is a third instance: one retry only
   });
 
-  it('reports to outlier ejection: an instance that refused 3 calls is not tried again, and no call failed', async () => {
+  it('reports to outlier ejection: an instance that refused 3 calls is not tried again; no call failed', async () => {
     const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
     const replies: string[] = [];
     for (let call = 0; call < 12; call += 1) replies.push(await firstValueFrom(proxy.send('ping', {})));
@@ -148,7 +154,7 @@ describe('DiscoveryClientProxy', () => {
     expect(strategy.outstanding(a)).toBe(0);
   });
 
-  it('tells a learning strategy the response time of each answer (a handler error included), none for a refused connection', async () => {
+  it("tells a learning strategy each answer's response time (even a handler error), none for a refusal", async () => {
     const finished: string[] = [];
     const strategy = new LeastOutstandingStrategy(() => 0);
     strategy.callFinished = (endpoint: ServiceEndpoint, responseMs?: number) => void finished.push(`${endpoint.id} ${responseMs === undefined ? 'no answer' : responseMs >= 20 ? 'answered' : 'too soon'}`);

@@ -53,7 +53,10 @@ export class PatternRoutes {
     return services;
   }
 
-  /** A message goes to the first of `services` (by name) with an instance to take it. @throws NoEndpointAvailableError naming the pattern. */
+  /**
+   * A message goes to the first of `services` (by name) with an instance to take it. @throws NoEndpointAvailableError
+   * naming the pattern.
+   */
   pickFirst(services: readonly string[], pattern: unknown, key: string | undefined): PickedRoute {
     for (const service of services) {
       const picked = this.pickOn(service, pattern, 'message', key);
@@ -62,7 +65,9 @@ export class PatternRoutes {
     throw this.nothingFor(services, pattern, 'message');
   }
 
-  /** An event goes to one instance of each of `services` that has one. @throws NoEndpointAvailableError when none has. */
+  /**
+   * An event goes to one instance of each of `services` that has one. @throws NoEndpointAvailableError when none has.
+   */
   pickEach(services: readonly string[], pattern: unknown, key: string | undefined): PickedRoute[] {
     const picked = services.flatMap((service) => this.pickOn(service, pattern, 'event', key) ?? []);
     if (picked.length === 0) throw this.nothingFor(services, pattern, 'event');

@@ -89,14 +89,17 @@ describe('a client that routes by pattern', () => {
     expect(received).toEqual(['math:5 {"v":2,"cmd":"sum"}']);
   });
 
-  it('fails with NoEndpointAvailableError naming the pattern when no instance handles it, or none can take it', async () => {
+  it('fails with NoEndpointAvailableError naming the pattern when no instance handles it or can take it', async () => {
     const { proxy } = await byPatternClient({ 'log-service': [at(1, { patterns: ['log.append'], events: ['x'] }), { host: '10.9.0.1', port: 2, patterns: ['log.search'], status: 'down' }] });
     const nobody = firstValueFrom(proxy.send('log.delete', {}));
     await expect(nobody).rejects.toThrow(NoEndpointAvailableError);
     await expect(nobody).rejects.toThrow('No service handles message pattern "log.delete": no instance under the namespace publishes it');
     await expect(nobody).rejects.toMatchObject({ pattern: 'log.delete', service: '' });
     await expect(lastValueFrom(proxy.emit('log.append', {}))).rejects.toThrow('No service handles event pattern "log.append"');
-    await expect(firstValueFrom(proxy.send('log.search', {}))).rejects.toThrow('No instance can take message pattern "log.search" now: "log-service" handles it, but none of the instances that publish it may be picked');
+    await expect(firstValueFrom(proxy.send('log.search', {}))).rejects.toThrow(
+      'No instance can take message pattern "log.search" now: "log-service" handles it, ' +
+        'but none of the instances that publish it may be picked',
+    );
   });
 });
 

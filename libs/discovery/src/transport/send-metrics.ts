@@ -2,7 +2,10 @@ import type { NotRetried } from '../discovery.messages.js';
 import type { AttemptMetricOutcome, CallMetricOutcome } from '../telemetry/call-metrics.js';
 import type { CallTelemetry } from '../telemetry/call-telemetry.js';
 
-/** What is recorded of one `send()` through a client proxy (`discovery.call.*` metrics, its span): each attempt, and the send once it ends. */
+/**
+ * What is recorded of one `send()` through a client proxy (`discovery.call.*` metrics, its span): each attempt, and the
+ * send once it ends.
+ */
 export class SendMetrics {
   /** Each send in course, by its set of instances tried (one set per send, kept across its attempts). */
   private static readonly sends = new WeakMap<ReadonlySet<string>, SendMetrics>();
@@ -26,7 +29,10 @@ export class SendMetrics {
     if (sendOutcome !== undefined) this.telemetry.callEnded(sendOutcome, performance.now() - this.startedAt);
   }
 
-  /** The caller gave the send up (unsubscribed) before any reply: its attempt is `cancelled`, its span ends without an outcome. */
+  /**
+   * The caller gave the send up (unsubscribed) before any reply: its attempt is `cancelled`, its span ends without an
+   * outcome.
+   */
   abandoned(address: string): void {
     this.attempts += 1;
     this.telemetry.abandoned(address, this.attempts === 1 ? 'first' : 'retry');

@@ -46,18 +46,21 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     const etcd = new InMemoryEtcd();
     const leases = await threeInstances(etcd);
     const { watch, changes, logs, ids } = await watchService(etcd);
-    etcd.expireLease(leases[0]!);
+    etcd.expireLease(leases[0]);
     await waitFor('a removed', () => ids() === 'b,c');
-    etcd.expireLease(leases[1]!); // one of two: half, not more than half
+    etcd.expireLease(leases[1]); // one of two: half, not more than half
     await waitFor('b removed', () => ids() === 'c');
     expect(logs).toEqual([]);
 
     const lastExpiredAt = Date.now();
-    etcd.expireLease(leases[2]!); // all that is left
+    etcd.expireLease(leases[2]); // all that is left
     await sleep(confirmMs / 2);
     expect(ids()).toBe('c'); // held: still listed, still pickable
     expect(watch.pickable.map((endpoint) => endpoint.id)).toEqual(['c']);
-    expect(logs).toEqual([`WARN Self-preservation: not removing the 1 of 1 'up' endpoints of "svc" that a single change took away, until a list 0.15 s later confirms them gone (at most 0.6 s)`]);
+    expect(logs).toEqual([
+      `WARN Self-preservation: not removing the 1 of 1 'up' endpoints of "svc" that a single change took away, ` +
+        `until a list 0.15 s later confirms them gone (at most 0.6 s)`,
+    ]);
 
     await waitFor('the removal confirmed', () => ids() === '');
     expect(Date.now() - lastExpiredAt).toBeGreaterThanOrEqual(confirmMs - 5);
@@ -65,7 +68,7 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     expect(logs[1]).toBe('Self-preservation: removing 1 endpoint(s) of "svc" (a fresh list confirms it)');
   });
 
-  it('holds the loss of more than half in one change (two of three), and releases the one that comes back', async () => {
+  it('holds the loss of more than half in one change (two of three); releases the one that comes back', async () => {
     const etcd = new InMemoryEtcd();
     await threeInstances(etcd);
     const { changes, logs, ids } = await watchService(etcd);
@@ -89,7 +92,7 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     expect(logs).toEqual([]);
   });
 
-  it('after etcd lost its data, holds every endpoint until it is written again: nothing published, however long it takes within maxHoldMs', async () => {
+  it('after etcd lost its data, holds them all until written again: nothing published, up to maxHoldMs', async () => {
     const etcd = new InMemoryEtcd();
     await threeInstances(etcd);
     const { lists, changes, logs, ids } = await watchService(etcd);
@@ -99,7 +102,10 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     etcd.wipe();
     etcd.comeBack(); // the watch is behind the wiped etcd: it re-lists, and the list is empty
     await waitFor('the hold', () => logs.length === 1);
-    expect(logs[0]).toBe(`WARN Self-preservation: not removing the 3 of 3 'up' endpoints of "svc" that a list from an etcd that lost its data left out, until they are written again (at most 0.6 s)`);
+    expect(logs[0]).toBe(
+      `WARN Self-preservation: not removing the 3 of 3 'up' endpoints of "svc" that a list from an etcd ` +
+        `that lost its data left out, until they are written again (at most 0.6 s)`,
+    );
     await sleep(confirmMs * 2); // past confirmMs: a list from a wiped etcd confirms nothing
     expect(ids()).toBe('a,b,c');
     etcd.transaction([memoryPut(svcEndpoint('a')), memoryPut(svcEndpoint('b'))]);

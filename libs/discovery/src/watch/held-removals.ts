@@ -89,7 +89,8 @@ export class HeldRemovals {
       const cause = lostData ? 'a list from an etcd that lost its data left out' : 'a single change took away';
       const until = lostData ? 'they are written again' : `a list ${seconds(settings.confirmMs)} later confirms them gone`;
       this.logger.warn(
-        `Self-preservation: not removing the ${removing} of ${pickable} 'up' endpoints of "${this.service}" that ${cause}, until ${until} (at most ${seconds(settings.maxHoldMs)})`,
+        `Self-preservation: not removing the ${removing} of ${pickable} 'up' endpoints of "${this.service}" ` +
+          `that ${cause}, until ${until} (at most ${seconds(settings.maxHoldMs)})`,
       );
     }
     this.held.set(key, endpoint);
@@ -132,7 +133,8 @@ export class HeldRemovals {
     }
     const reason = why === 'confirmed' ? 'a fresh list confirms it' : `held for the longest allowed, ${seconds((this.settings as SelfPreservationSettings).maxHoldMs)}`;
     const back = this.heldCount - gone.length;
-    this.logger.log(`Self-preservation: removing ${gone.length} endpoint(s) of "${this.service}" (${reason})${back > 0 ? `; ${back} came back` : ''}`);
+    const comeBack = back > 0 ? `; ${back} came back` : '';
+    this.logger.log(`Self-preservation: removing ${gone.length} endpoint(s) of "${this.service}" (${reason})${comeBack}`);
     this.listener.believe(gone);
   }
 }

@@ -3,7 +3,7 @@ import { DEEP_EVERY, PeriodicChecks } from './periodic-check.js';
 describe('PeriodicChecks (one round of every watch\'s check, jittered)', () => {
   afterEach(() => vi.useRealTimers());
 
-  it('runs every check in each round, between half and one and a half of the interval apart; every 12th round is deep', async () => {
+  it('runs every check in each round, rounds 0.5 to 1.5 intervals apart; every 12th round is deep', async () => {
     vi.useFakeTimers();
     let random = 0;
     const checks = new PeriodicChecks(1000, () => random);

@@ -50,7 +50,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     expect(last()).toEqual({ changed: { '/p/a': null }, revision: 3 });
   });
 
-  it('drops replayed events (a resumed stream sends again what was applied): no update, nothing applied twice', async () => {
+  it('drops replayed events (a resumed stream resends what it applied): no update, nothing applied twice', async () => {
     const etcd = new InMemoryEtcd();
     const { updates } = watchPrefix(etcd);
     await waitFor('the list', () => updates.length === 1);
@@ -63,7 +63,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     expect(updates[3]).toEqual({ changed: { '/p/z': 'after' }, revision: 3 });
   });
 
-  it('resumes after a reconnect where it left off: what changed meanwhile arrives as changes, nothing is listed again', async () => {
+  it('resumes after a reconnect where it left off: what changed meanwhile arrives as changes, no re-list', async () => {
     const etcd = new InMemoryEtcd();
     const list = vi.spyOn(etcd, 'list');
     const { updates, last } = watchPrefix(etcd);
@@ -190,7 +190,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
       expect(last()).toEqual({ listed: { '/p/a': '1', '/p/lost': 'x' }, revision: 2 });
     });
 
-    it('repairs what a count cannot see (a lost update of a key) with its deep check, a list every 12th time', async () => {
+    it("repairs what a count cannot see (a key's lost update) by its deep check, a list every 12th time", async () => {
       const etcd = new InMemoryEtcd();
       etcd.transaction([put('/p/a', '1')]);
       const { updates, last } = watchPrefix(etcd, {}, settings.retry, 20);
@@ -201,7 +201,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     });
   });
 
-  it('reads a list older than what it applied (a member behind) again from the leader: nothing applied is taken back', async () => {
+  it('reads a list older than what it applied (a member behind) again from the leader: nothing is undone', async () => {
     // A member that answers serializable reads from where it was at revision 1.
     class LaggingEtcd extends InMemoryEtcd {
       stale: PrefixList | undefined;

@@ -125,7 +125,8 @@ export class PrefixWatch {
       this.safely(() => this.listener.listed(listed.entries, listed.revision));
     } catch (error) {
       this.listWanted = true;
-      if (reason !== undefined && this.relistReason === 'resync') this.relistReason = reason; // tried again, for the same reason
+      // tried again, for the same reason
+      if (reason !== undefined && this.relistReason === 'resync') this.relistReason = reason;
       throw error;
     }
   }

@@ -2,7 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import { testEndpoint, waitFor } from '@repo/testing';
 import { decodeEndpoint, encodeEndpoint } from '../codec/endpoint-codec.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import { InMemoryEtcd, type MemoryOperation } from '../testing/in-memory-etcd.js';
+import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
+import type { MemoryOperation } from '../testing/memory-keys.js';
 import type { EndpointChange } from './endpoint-change.interface.js';
 import { ServiceWatch } from './service-watch.js';
 import { compareEndpoints } from './sorted-endpoints.js';
@@ -57,7 +58,7 @@ async function runSequence(seed: number): Promise<void> {
     emitted.push(list);
     if (emitted.length > 1 && emitted.at(-2) === list) problems.push('the same array emitted twice');
     for (let index = 1; index < list.length; index += 1) {
-      if (compareEndpoints(list[index - 1]!, list[index]!) > 0) problems.push('an emitted list out of order');
+      if (compareEndpoints(list[index - 1], list[index]) > 0) problems.push('an emitted list out of order');
     }
     // changes$ fires before the list it leads to: replayed onto the first list, it must give this list.
     replayed ??= [...list];
@@ -77,7 +78,8 @@ async function runSequence(seed: number): Promise<void> {
       else if (roll < 70) etcd.transaction(Array.from({ length: 2 + random.below(8) }, () => randomOperation(random)));
       else if (roll < 76) etcd.breakWatches(); // a compaction: the watch is cancelled, the prefix listed again
       else if (roll < 82) {
-        etcd.goDown(); // the stream lost: changes made meanwhile arrive when it resumes, or after a compaction by a re-list
+        // the stream lost: changes made meanwhile arrive when it resumes, or after a compaction by a re-list
+        etcd.goDown();
         for (let change = random.below(4); change >= 0; change -= 1) etcd.transaction([randomOperation(random)]);
         if (random.chance(0.5)) etcd.breakWatches();
         etcd.comeBack();
@@ -105,7 +107,7 @@ async function runSequence(seed: number): Promise<void> {
 }
 
 describe('ServiceWatch, driven by random sequences', () => {
-  it('always converges to a fresh decode of what etcd holds, and its changes$ always agree with its lists', async () => {
+  it('always converges to a fresh decode of what etcd holds; its changes$ always agree with its lists', async () => {
     for (let seed = 1; seed <= 200; seed += 1) await runSequence(seed);
   }, 60_000);
 });

@@ -81,7 +81,7 @@ describe('ServiceWatch (the live list of one service)', () => {
     expect(warnings).toEqual(['Skipping /services/svc/bad: the value is neither JSON nor host:port nor a URL (value: "not an address")']);
   });
 
-  it('after a re-list, emits what changed while the watch could not tell (cancelled by a compaction): removed and added', async () => {
+  it('after a re-list (watch cancelled by a compaction), emits what changed meanwhile: removed and added', async () => {
     const etcd = new InMemoryEtcd();
     etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 })), memoryPut(svcEndpoint('b', { port: 2 }))]);
     const { watch, lists, changes } = watchService(etcd);

@@ -7,23 +7,21 @@ import { informativeError, isRefusal } from '../etcd/etcd-errors.js';
 import { describeEtcdFailure } from '../etcd/failure-words.js';
 import { formatDuration } from '../util/format-duration.js';
 import { Deferred } from '../util/deferred.js';
-import { endpointChange, type EndpointChange } from './endpoint-change.interface.js';
+import type { EndpointChange } from './endpoint-change.interface.js';
 import { HeldRemovals } from './held-removals.js';
+import { KnownKeys } from './known-keys.js';
 import type { SelfPreservationSettings } from '../options/behaviour-settings.interface.js';
 import { PrefixWatch, type PrefixWatchSettings } from './prefix-watch.js';
 import { withChanges } from './sorted-endpoints.js';
 import type { TolerantDecoder } from './tolerant-decoder.js';
 
 export interface ServiceWatchSettings extends PrefixWatchSettings {
-  /** Hold mass removals until confirmed (see HeldRemovals); off when absent. Told when a hold begins (`onHold`, metrics). */
+  /**
+   * Hold mass removals until confirmed (see HeldRemovals); off when absent. Told when a hold begins (`onHold`,
+   * metrics).
+   */
   selfPreservation?: SelfPreservationSettings | false;
   onHold?: (service: string) => void;
-}
-
-/** What is known of one key: its raw value, and the endpoint it decodes to (undefined when unreadable). */
-interface KnownKey {
-  value: string;
-  endpoint: ServiceEndpoint | undefined;
 }
 
 /**
@@ -34,7 +32,7 @@ interface KnownKey {
  * updated by those changes alone.
  */
 export class ServiceWatch {
-  private readonly known = new Map<string, KnownKey>();
+  private readonly keys: KnownKeys;
   private list: readonly ServiceEndpoint[] = [];
   private readonly lists = new ReplaySubject<readonly ServiceEndpoint[]>(1);
   private readonly changes = new Subject<EndpointChange>();
@@ -44,8 +42,7 @@ export class ServiceWatch {
   private loaded = false;
   /** The highest revision applied: a list below it comes from an etcd that lost its data. */
   private highestRevision = 0;
-  /** How many listed endpoints are not `'up'`; the list they are filtered from, and the result. */
-  private notUp = 0;
+  /** The list the `'up'` endpoints were last filtered from (see `pickable`), and the result. */
   private upSource: readonly ServiceEndpoint[] | undefined;
   private upList: readonly ServiceEndpoint[] = [];
   /** Why the last list attempt failed, for error messages; undefined once etcd answered. */
@@ -63,7 +60,7 @@ export class ServiceWatch {
     settings: ServiceWatchSettings,
     private readonly logger: LoggerService,
     /** Decodes values, warning once per unreadable key and value (shared by the client's watches). */
-    private readonly decoder: TolerantDecoder,
+    decoder: TolerantDecoder,
     /** The first list, when read in a batch with other services'. */
     batchedList?: Promise<PrefixList | undefined>,
   ) {
@@ -72,12 +69,14 @@ export class ServiceWatch {
       believe: (gone) => this.removeHeld(gone),
       holdStarted: () => settings.onHold?.(service),
     });
+    this.keys = new KnownKeys(decoder, this.held);
     this.watch = new PrefixWatch(gateway, servicePrefix(namespace, service), settings, {
       listed: (entries, revision) => this.applyList(entries, revision),
       changed: (changes, revision) => this.apply(changes, revision, false),
       listFailed: (error, nextAttemptMs) => {
         this.lastListError = informativeError(error, this.lastListError);
-        this.logger.warn(`Listing "${service}": ${describeEtcdFailure(this.lastListError, settings.etcdHosts)}; retry in ${formatDuration(nextAttemptMs)}`);
+        const failure = describeEtcdFailure(this.lastListError, settings.etcdHosts);
+        this.logger.warn(`Listing "${service}": ${failure}; retry in ${formatDuration(nextAttemptMs)}`);
         // Refused credentials or permission: whoever waits for the first list learns it now.
         if (isRefusal(error)) this.firstList.reject(error);
       },
@@ -89,7 +88,7 @@ export class ServiceWatch {
    * to do per change), else filtered once per new list.
    */
   get pickable(): readonly ServiceEndpoint[] {
-    if (this.notUp === 0) return this.list;
+    if (this.keys.notUp === 0) return this.list;
     if (this.upSource !== this.list) {
       this.upList = this.list.filter(isUp);
       this.upSource = this.list;
@@ -99,7 +98,7 @@ export class ServiceWatch {
 
   /** Every listed endpoint is `'up'`: `pickable` is the list itself. */
   get allUp(): boolean {
-    return this.notUp === 0;
+    return this.keys.notUp === 0;
   }
 
   /** The endpoints, sorted by id; empty until the first list. */
@@ -129,11 +128,9 @@ export class ServiceWatch {
     this.firstList.reject(new Error(`the watch on "${this.service}" stopped`));
   }
 
-  /** A list is the truth: every key in it, and every key known before that is gone from it. */
+  /** A list is the truth (see `KnownKeys.listChanges`). */
   private applyList(entries: ReadonlyMap<string, string>, revision: number): void {
-    const changes = new Map<string, string | undefined>(entries);
-    for (const key of this.known.keys()) if (!entries.has(key)) changes.set(key, undefined);
-    this.apply(changes, revision, true);
+    this.apply(this.keys.listChanges(entries), revision, true);
     this.held.listed();
   }
 
@@ -144,29 +141,7 @@ export class ServiceWatch {
     const lostData = fromList && revision < this.highestRevision;
     // A list is the new base: after a loss of data, etcd's revisions start over from it.
     if (fromList || revision > this.highestRevision) this.highestRevision = revision;
-    const removed: ServiceEndpoint[] = [];
-    const added: ServiceEndpoint[] = [];
-    const events: EndpointChange[] = [];
-    for (const [key, value] of changes) {
-      const before = this.known.get(key);
-      if (value !== undefined && before?.value === value) continue; // written again unchanged
-      // A key held by self-preservation that is written again is back: compared with what it was.
-      const previous = before?.endpoint ?? (value !== undefined && this.held.active ? this.held.returned(key) : undefined);
-      if (holding && value === undefined && previous !== undefined && isUp(previous)) {
-        this.known.delete(key); // no longer in etcd; still listed and picked until the hold ends
-        this.held.hold(key, previous, lostData);
-        continue;
-      }
-      const endpoint = this.decoder.next(key, value, previous);
-      if (value === undefined) this.known.delete(key);
-      else this.known.set(key, { value, endpoint });
-      if (endpoint === previous) continue;
-      if (previous) removed.push(previous);
-      if (endpoint) added.push(endpoint);
-      if (previous && !isUp(previous)) this.notUp -= 1;
-      if (endpoint && !isUp(endpoint)) this.notUp += 1;
-      events.push(endpointChange(previous, endpoint, revision));
-    }
+    const { removed, added, events } = this.keys.apply(changes, revision, holding, lostData);
     if (this.loaded && events.length === 0) return;
     this.list = withChanges(this.list, removed, added);
     // The first list is where changes start from, not a change: it is what endpoints$ gives first.
@@ -181,12 +156,7 @@ export class ServiceWatch {
   /** Whether the deletions of `'up'` endpoints in `changes` are held (see HeldRemovals). */
   private holdsDeletions(changes: ReadonlyMap<string, string | undefined>, fromList: boolean): boolean {
     if (!this.held.enabled) return false;
-    let removingUp = 0;
-    for (const [key, value] of changes) {
-      const endpoint = value === undefined ? this.known.get(key)?.endpoint : undefined;
-      if (endpoint !== undefined && isUp(endpoint)) removingUp += 1;
-    }
-    return this.held.holds(removingUp, this.list.length - this.notUp, fromList);
+    return this.held.holds(this.keys.upDeletions(changes), this.list.length - this.keys.notUp, fromList);
   }
 
   /** Held endpoints that are gone for good (see HeldRemovals) leave the list now. */

@@ -7,7 +7,9 @@ interface Held<W> {
   readonly watch: W;
   /** Subscribers to what it emits. */
   subscribers: number;
-  /** Kept until close, whoever subscribes: required services, services picked from, the catalog `whoHandles()` reads. */
+  /**
+   * Kept until close, whoever subscribes: required services, services picked from, the catalog `whoHandles()` reads.
+   */
   pinned: boolean;
 }
 

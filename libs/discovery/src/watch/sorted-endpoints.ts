@@ -13,8 +13,8 @@ function compareRest(a: ServiceEndpoint, b: ServiceEndpoint): number {
   const left = [a.weight, a.version ?? '', a.zone ?? '', JSON.stringify(a.metadata)];
   const right = [b.weight, b.version ?? '', b.zone ?? '', JSON.stringify(b.metadata)];
   for (let index = 0; index < left.length; index += 1) {
-    if (left[index]! < right[index]!) return -1;
-    if (left[index]! > right[index]!) return 1;
+    if (left[index] < right[index]) return -1;
+    if (left[index] > right[index]) return 1;
   }
   return 0;
 }
@@ -48,7 +48,7 @@ function lowerBound(list: readonly ServiceEndpoint[], endpoint: ServiceEndpoint)
   let high = list.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (compareEndpoints(list[middle]!, endpoint) < 0) low = middle + 1;
+    if (compareEndpoints(list[middle], endpoint) < 0) low = middle + 1;
     else high = middle;
   }
   return low;
@@ -56,7 +56,7 @@ function lowerBound(list: readonly ServiceEndpoint[], endpoint: ServiceEndpoint)
 
 /** Where `endpoint` itself is (two keys may hold the same id and address: identity decides). */
 function indexOf(list: readonly ServiceEndpoint[], endpoint: ServiceEndpoint): number {
-  for (let index = lowerBound(list, endpoint); index < list.length && compareEndpoints(list[index]!, endpoint) === 0; index += 1) {
+  for (let index = lowerBound(list, endpoint); index < list.length && compareEndpoints(list[index], endpoint) === 0; index += 1) {
     if (list[index] === endpoint) return index;
   }
   return -1;
@@ -69,10 +69,10 @@ function merge(list: readonly ServiceEndpoint[], removed: readonly ServiceEndpoi
   let from = 0;
   for (const endpoint of list) {
     if (gone.has(endpoint)) continue;
-    while (from < incoming.length && compareEndpoints(incoming[from]!, endpoint) < 0) next.push(incoming[from++]!);
+    while (from < incoming.length && compareEndpoints(incoming[from], endpoint) < 0) next.push(incoming[from++]);
     next.push(endpoint);
   }
-  while (from < incoming.length) next.push(incoming[from++]!);
+  while (from < incoming.length) next.push(incoming[from++]);
   return next;
 }
 

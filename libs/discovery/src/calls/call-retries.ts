@@ -1,0 +1,50 @@
+import type { NotRetried } from '../discovery.messages.js';
+import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import type { ServiceCalls } from './call-policies.js';
+import type { CallTimers } from './call-timers.js';
+import type { AttemptSource, RunSettings } from './run-settings.interface.js';
+import type { RunningAttempts } from './running-attempts.js';
+import { triedInstances } from './tried-instances.js';
+
+/**
+ * Where a call's next attempt may go: an endpoint it has not tried yet, within its deadline, its retries
+ * and the service's retry budget (a hedge: within the budget) — or, for a retry, why the call tries no
+ * further, which its error and its metric say. Apart from `CallRun`, which decides when to ask.
+ */
+export class CallRetries {
+  notRetried: NotRetried = 'noneLeft'; // why the call tried no further, when it did not
+
+  constructor(
+    private readonly attempts: AttemptSource,
+    private readonly calls: ServiceCalls,
+    private readonly settings: Pick<RunSettings<unknown>, 'retries' | 'key' | 'where'>,
+    private readonly running: RunningAttempts,
+    private readonly timers: Pick<CallTimers, 'passed'>,
+  ) {}
+
+  /** The endpoint of a retry; undefined when there is none: `notRetried` then says why, unless the deadline passed. */
+  retry(): ServiceEndpoint | undefined {
+    if (this.timers.passed) return undefined;
+    if (this.running.count > this.settings.retries) return this.stop('noRetriesLeft');
+    const next = this.untried();
+    if (next === undefined) return this.stop('noneLeft');
+    if (!this.calls.mayTryAgain()) return this.stop('budgetSpent');
+    return next;
+  }
+
+  /** The endpoint of a hedge: one not tried yet, if the budget allows another attempt. */
+  hedge(): ServiceEndpoint | undefined {
+    const next = this.untried();
+    return next === undefined || !this.calls.mayTryAgain() ? undefined : next;
+  }
+
+  /** An endpoint this call has not tried yet, if the strategy has one. */
+  private untried(): ServiceEndpoint | undefined {
+    return this.attempts.next(this.calls.service, triedInstances(this.running.all), this.settings.key, this.settings.where);
+  }
+
+  private stop(why: NotRetried): undefined {
+    this.notRetried = why;
+    return undefined;
+  }
+}
