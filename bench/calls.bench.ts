@@ -16,26 +16,38 @@ const STALL_MS = 200;
 const STALL_EVERY = 30;
 
 /** Three HTTP instances on loopback; the first stalls STALL_MS on every STALL_EVERY-th request when `stalls`. Each counts its requests. */
-async function instances(client: Etcd3, service: string, stalls: boolean): Promise<{ servers: Server[]; requests: () => number }> {
+async function instances(
+  client: Etcd3,
+  service: string,
+  stalls: boolean,
+): Promise<{ servers: Server[]; requests: () => number }> {
   let requests = 0;
-  const servers = await Promise.all([0, 1, 2].map((index) => {
-    let seen = 0;
-    const server = createServer((_request, response) => {
-      requests += 1;
-      seen += 1;
-      if (stalls && index === 0 && seen % STALL_EVERY === 0) setTimeout(() => response.end('ok'), STALL_MS);
-      else response.end('ok');
-    });
-    return new Promise<Server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-  }));
+  const servers = await Promise.all(
+    [0, 1, 2].map((index) => {
+      let seen = 0;
+      const server = createServer((_request, response) => {
+        requests += 1;
+        seen += 1;
+        if (stalls && index === 0 && seen % STALL_EVERY === 0) setTimeout(() => response.end('ok'), STALL_MS);
+        else response.end('ok');
+      });
+      return new Promise<Server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+    }),
+  );
   for (const [index, server] of servers.entries()) {
-    await putEndpoint(client, testEndpoint(service, `i${index}`, (server.address() as AddressInfo).port, { host: '127.0.0.1' }));
+    await putEndpoint(
+      client,
+      testEndpoint(service, `i${index}`, (server.address() as AddressInfo).port, { host: '127.0.0.1' }),
+    );
   }
   return { servers, requests: () => requests };
 }
 
 /** CALLERS closed-loop callers of `call` for `windowMs`: every call's time in ms, the failures, and the process's CPU time per call in µs. */
-async function closedLoop(call: () => Promise<unknown>, windowMs: number): Promise<{ times: number[]; failed: number; cpuPerCallUs: number }> {
+async function closedLoop(
+  call: () => Promise<unknown>,
+  windowMs: number,
+): Promise<{ times: number[]; failed: number; cpuPerCallUs: number }> {
   const times: number[] = [];
   let failed = 0;
   const cpuBefore = process.cpuUsage();
@@ -61,7 +73,11 @@ async function closedLoop(call: () => Promise<unknown>, windowMs: number): Promi
  * (an open loop: a slow call does not hold back the next, as a closed loop's would, so the
  * latencies of two runs compare at the same load): every call's time in ms, and the failures.
  */
-async function openLoop(call: () => Promise<unknown>, rate: number, windowMs: number): Promise<{ times: number[]; failed: number; started: number }> {
+async function openLoop(
+  call: () => Promise<unknown>,
+  rate: number,
+  windowMs: number,
+): Promise<{ times: number[]; failed: number; started: number }> {
   const times: number[] = [];
   let failed = 0;
   const calls: Promise<void>[] = [];
@@ -116,9 +132,16 @@ export async function benchCalls(etcd: EtcdServer, client: Etcd3): Promise<void>
     const hedged = { times: [] as number[], failed: 0, started: 0, requests: 0 };
     // In turn, so that a pause of this machine falls on either alike; each segment's first second warms up.
     for (let segment = 0; segment < segments; segment += 1) {
-      for (const [discovery, into] of [[plain.discovery, unhedged], [hedging.discovery, hedged]] as const) {
+      for (const [discovery, into] of [
+        [plain.discovery, unhedged],
+        [hedging.discovery, hedged],
+      ] as const) {
         const before = stalling.requests();
-        const run = await openLoop(async () => (await discovery.fetch(`http://${hedgeService}/`)).arrayBuffer(), RATE, segmentMs);
+        const run = await openLoop(
+          async () => (await discovery.fetch(`http://${hedgeService}/`)).arrayBuffer(),
+          RATE,
+          segmentMs,
+        );
         into.times.push(...run.times);
         into.failed += run.failed;
         into.started += run.started;
@@ -143,7 +166,14 @@ export async function benchCalls(etcd: EtcdServer, client: Etcd3): Promise<void>
         ...(p === 99 ? { target: '≤ 1/4 of without', met: withHedging <= without / 4 && hedged.failed === 0 } : {}),
       });
     }
-    record({ section: 'calls', name: 'hedged fetch(): extra requests (hedges), per call', value: extra, unit: '%', target: '≤ 5 %', met: extra <= 5 });
+    record({
+      section: 'calls',
+      name: 'hedged fetch(): extra requests (hedges), per call',
+      value: extra,
+      unit: '%',
+      target: '≤ 5 %',
+      met: extra <= 5,
+    });
   } finally {
     await Promise.all(stalling.servers.map((server) => new Promise((resolve) => server.close(resolve))));
   }
@@ -163,11 +193,17 @@ async function benchTelemetryCost(): Promise<void> {
   const endpoints = 10_000;
   const config = { endpoints, picks: quick ? 2_000_000 : 5_000_000, calls: quick ? 20_000 : 100_000 };
   const modes: TelemetryMode[] = ['absent', 'api', 'lastMinute', 'metrics', 'traces'];
-  const results = new Map<TelemetryMode, { pickRate: number[]; addedUs: number[] }>(modes.map((mode) => [mode, { pickRate: [], addedUs: [] }]));
+  const results = new Map<TelemetryMode, { pickRate: number[]; addedUs: number[] }>(
+    modes.map((mode) => [mode, { pickRate: [], addedUs: [] }]),
+  );
   for (let round = 0; round < RUNS; round += 1) {
     for (const mode of modes) {
       const measured = startProcess('telemetry-cost.js', { APP_CONFIG: JSON.stringify({ mode, ...config }) });
-      const { pickRate, callUs, bareUs } = (await measured.waitForMessage('measured', 120_000)) as unknown as { pickRate: number; callUs: number; bareUs: number };
+      const { pickRate, callUs, bareUs } = (await measured.waitForMessage('measured', 120_000)) as unknown as {
+        pickRate: number;
+        callUs: number;
+        bareUs: number;
+      };
       await measured.stop();
       results.get(mode)!.pickRate.push(pickRate);
       results.get(mode)!.addedUs.push(callUs - bareUs);
@@ -232,7 +268,10 @@ async function benchOverhead(etcd: EtcdServer, client: Etcd3, roundMs: number): 
     // Many short rounds, alternating, the median of each: the machine's noise falls on both alike.
     for (let round = 0; round < 3 * RUNS; round += 1) {
       direct.push((await closedLoop(async () => (await fetch(fixed)).arrayBuffer(), roundMs)).cpuPerCallUs);
-      viaDiscovery.push((await closedLoop(async () => (await discovery.fetch(`http://${service}/`)).arrayBuffer(), roundMs)).cpuPerCallUs);
+      viaDiscovery.push(
+        (await closedLoop(async () => (await discovery.fetch(`http://${service}/`)).arrayBuffer(), roundMs))
+          .cpuPerCallUs,
+      );
     }
     const ours = median(viaDiscovery);
     const theirs = median(direct);
@@ -252,8 +291,22 @@ async function benchOverhead(etcd: EtcdServer, client: Etcd3, roundMs: number): 
     const bare = await timePerCall(() => attempt());
     const called = await timePerCall(() => discovery.call(service, attempt));
     const idempotent = await timePerCall(() => discovery.call(service, attempt, { idempotent: true }));
-    record({ section: 'calls', name: 'call(): added time per call (deadline, attempt timeout, counts)', value: called - bare, unit: 'µs', baseline: { name: 'a bare promise', value: bare }, target: '≤ 2 µs', met: called - bare <= 2 });
-    record({ section: 'calls', name: 'call({ idempotent: true }): added time per call (and a hedge timer)', value: idempotent - bare, unit: 'µs', baseline: { name: 'a bare promise', value: bare } });
+    record({
+      section: 'calls',
+      name: 'call(): added time per call (deadline, attempt timeout, counts)',
+      value: called - bare,
+      unit: 'µs',
+      baseline: { name: 'a bare promise', value: bare },
+      target: '≤ 2 µs',
+      met: called - bare <= 2,
+    });
+    record({
+      section: 'calls',
+      name: 'call({ idempotent: true }): added time per call (and a hedge timer)',
+      value: idempotent - bare,
+      unit: 'µs',
+      baseline: { name: 'a bare promise', value: bare },
+    });
   } finally {
     await app.close();
     await Promise.all(fast.servers.map((server) => new Promise((resolve) => server.close(resolve))));

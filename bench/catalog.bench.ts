@@ -3,7 +3,15 @@ import { numberedEndpoint, waitFor } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { decodeEndpoint, DiscoveryClient, DiscoveryDashboardModule, DiscoveryModule, encodeEndpoint, endpointKey, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import {
+  decodeEndpoint,
+  DiscoveryClient,
+  DiscoveryDashboardModule,
+  DiscoveryModule,
+  encodeEndpoint,
+  endpointKey,
+  type ServiceEndpoint,
+} from 'nestjs-etcd-discovery';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -40,15 +48,38 @@ function microsPerCall(fn: () => unknown, count: number): number {
  * and the dashboard's JSON.
  */
 export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<void> {
-  console.log('\nCatalog: values with patterns, and the catalog of a namespace of services of 100 endpoints with 20 patterns each');
+  console.log(
+    '\nCatalog: values with patterns, and the catalog of a namespace of services of 100 endpoints with 20 patterns each',
+  );
   const plain = numberedEndpoint('wide', 1);
   const plainValue = encodeEndpoint(plain);
   for (const count of [10, 100, 1000]) {
-    const value = encodeEndpoint({ ...plain, patterns: patternNames('wide', count), events: patternNames('wide-events', count / 10) });
+    const value = encodeEndpoint({
+      ...plain,
+      patterns: patternNames('wide', count),
+      events: patternNames('wide-events', count / 10),
+    });
     const bytes = Buffer.byteLength(value);
-    record({ section: 'catalog', name: `a value with ${format(count)} patterns and ${format(count / 10)} events: size`, value: bytes, unit: 'bytes', baseline: { name: 'without patterns', value: Buffer.byteLength(plainValue) }, target: '≤ 1 MiB (etcd takes 1.5 MiB)', met: bytes <= 1024 * 1024 });
+    record({
+      section: 'catalog',
+      name: `a value with ${format(count)} patterns and ${format(count / 10)} events: size`,
+      value: bytes,
+      unit: 'bytes',
+      baseline: { name: 'without patterns', value: Buffer.byteLength(plainValue) },
+      target: '≤ 1 MiB (etcd takes 1.5 MiB)',
+      met: bytes <= 1024 * 1024,
+    });
     const key = endpointKey('/services', 'wide', plain.id);
-    record({ section: 'catalog', name: `a value with ${format(count)} patterns: decode`, value: microsPerCall(() => decodeEndpoint('/services', key, value), quick ? 2_000 : 10_000), unit: 'µs', baseline: { name: 'without patterns', value: microsPerCall(() => decodeEndpoint('/services', key, plainValue), 10_000) } });
+    record({
+      section: 'catalog',
+      name: `a value with ${format(count)} patterns: decode`,
+      value: microsPerCall(() => decodeEndpoint('/services', key, value), quick ? 2_000 : 10_000),
+      unit: 'µs',
+      baseline: {
+        name: 'without patterns',
+        value: microsPerCall(() => decodeEndpoint('/services', key, plainValue), 10_000),
+      },
+    });
   }
 
   for (const size of quick ? [10_000] : [10_000, 100_000]) {
@@ -72,7 +103,13 @@ export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<voi
     startedAt = now();
     await firstValueFrom(discovery.services$());
     const firstNames = now() - startedAt;
-    record({ section: 'catalog', name: `${label}: first catalog`, value: firstCatalog, unit: 'ms', baseline: { name: 'services$() (names only, same namespace)', value: firstNames } });
+    record({
+      section: 'catalog',
+      name: `${label}: first catalog`,
+      value: firstCatalog,
+      unit: 'ms',
+      baseline: { name: 'services$() (names only, same namespace)', value: firstNames },
+    });
     record({ section: 'catalog', name: `${label}: heap held by the catalog`, value: heapMb, unit: 'MB' });
 
     // Single changes to one service: the catalog's emission, paired with that service's own endpoints$ in the same process.
@@ -89,18 +126,34 @@ export async function benchCatalog(etcd: EtcdServer, client: Etcd3): Promise<voi
       const [catalogs, lists] = [catalogTimes.length, listTimes.length];
       if (index % 2 === 0) await client.put(key).value(encodeEndpoint(endpoint));
       else await client.delete().key(key);
-      await waitFor('the change in both', () => catalogTimes.length > catalogs && listTimes.length > lists, { timeoutMs: 10_000, intervalMs: 1 });
+      await waitFor('the change in both', () => catalogTimes.length > catalogs && listTimes.length > lists, {
+        timeoutMs: 10_000,
+        intervalMs: 1,
+      });
       overhead.push(catalogTimes.at(-1)! - listTimes.at(-1)!);
     }
     const large = size >= 100_000;
-    record({ section: 'catalog', name: `${label}: a change, catalog after the service's own endpoints$ (paired), p50`, value: percentile(overhead, 50), unit: 'ms', target: large ? '≤ 1 ms' : '≤ 0.3 ms', met: percentile(overhead, 50) <= (large ? 1 : 0.3) });
+    record({
+      section: 'catalog',
+      name: `${label}: a change, catalog after the service's own endpoints$ (paired), p50`,
+      value: percentile(overhead, 50),
+      unit: 'ms',
+      target: large ? '≤ 1 ms' : '≤ 0.3 ms',
+      met: percentile(overhead, 50) <= (large ? 1 : 0.3),
+    });
     record({ section: 'catalog', name: `${label}: the same, p99`, value: percentile(overhead, 99), unit: 'ms' });
 
     const pattern = patternsOf.get(services.at(-1)!)![19];
     let found = 0;
     const whoHandles = microsPerCall(() => (found += discovery.whoHandles(pattern).length), 1_000_000);
     if (found === 0) throw new Error(`whoHandles("${pattern}") found no service`);
-    record({ section: 'catalog', name: `${label}: whoHandles()`, value: 1 / whoHandles, unit: 'M/s', baseline: { name: 'pick() of a service', value: 1 / microsPerCall(() => discovery.pick(service), 1_000_000) } });
+    record({
+      section: 'catalog',
+      name: `${label}: whoHandles()`,
+      value: 1 / whoHandles,
+      unit: 'M/s',
+      baseline: { name: 'pick() of a service', value: 1 / microsPerCall(() => discovery.pick(service), 1_000_000) },
+    });
     watched.unsubscribe();
     subscription.unsubscribe();
     await app.close();
@@ -120,7 +173,13 @@ async function dashboardAt(etcd: EtcdServer, namespace: string, label: string): 
       return 'pong';
     }
   }
-  @Module({ imports: [DiscoveryModule.forRoot({ etcd: { hosts: [etcd.host] }, namespace, selfPreservation: false }), DiscoveryDashboardModule.forRoot()], controllers: [PingController] })
+  @Module({
+    imports: [
+      DiscoveryModule.forRoot({ etcd: { hosts: [etcd.host] }, namespace, selfPreservation: false }),
+      DiscoveryDashboardModule.forRoot(),
+    ],
+    controllers: [PingController],
+  })
   class DashboardBenchModule {}
   const app = await NestFactory.create(DashboardBenchModule, { logger: ['error'] });
   await app.listen(0, '127.0.0.1');
@@ -139,15 +198,32 @@ async function dashboardAt(etcd: EtcdServer, namespace: string, label: string): 
   };
   const api = await timed('/discovery/api');
   const ping = await timed('/ping');
-  record({ section: 'catalog', name: `${label}: the dashboard's GET /discovery/api (${format(api.bytes / 2 ** 20)} MB of JSON)`, value: api.ms, unit: 'ms', baseline: { name: 'GET of a one-word route, same app', value: ping.ms } });
+  record({
+    section: 'catalog',
+    name: `${label}: the dashboard's GET /discovery/api (${format(api.bytes / 2 ** 20)} MB of JSON)`,
+    value: api.ms,
+    unit: 'ms',
+    baseline: { name: 'GET of a one-word route, same app', value: ping.ms },
+  });
   await app.close();
 }
 
 /** Writes `count` endpoints of `service` under `namespace`, each publishing `patterns`. */
-async function seedPatterns(client: Etcd3, namespace: string, service: string, count: number, patterns: string[]): Promise<void> {
+async function seedPatterns(
+  client: Etcd3,
+  namespace: string,
+  service: string,
+  count: number,
+  patterns: string[],
+): Promise<void> {
   const puts = Array.from({ length: count }, (_, index) => {
     const endpoint: ServiceEndpoint = { ...numberedEndpoint(service, index), patterns };
-    return { request_put: { key: Buffer.from(endpointKey(namespace, service, endpoint.id)), value: Buffer.from(encodeEndpoint(endpoint)) } };
+    return {
+      request_put: {
+        key: Buffer.from(endpointKey(namespace, service, endpoint.id)),
+        value: Buffer.from(encodeEndpoint(endpoint)),
+      },
+    };
   });
   await client.kv.txn({ success: puts });
 }

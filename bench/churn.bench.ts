@@ -13,10 +13,15 @@ export async function benchChurn(etcd: EtcdServer, client: Etcd3): Promise<void>
   const size = quick ? 1_000 : 10_000;
   const windowMs = quick ? 5_000 : 30_000;
   const perSecond = 100;
-  console.log(`\nChurn: a consumer of ${format(size)} endpoints, ${perSecond} changes/s for ${windowMs / 1000} s, next to the same consumer idle`);
+  console.log(
+    `\nChurn: a consumer of ${format(size)} endpoints, ${perSecond} changes/s for ${windowMs / 1000} s, next to the same consumer idle`,
+  );
   const service = `churn-${size}`;
   await seed(client, [service], size);
-  const consumer = startProcess('watch-consumer.js', { ETCD_HOSTS: etcd.host, APP_CONFIG: JSON.stringify({ service }) });
+  const consumer = startProcess('watch-consumer.js', {
+    ETCD_HOSTS: etcd.host,
+    APP_CONFIG: JSON.stringify({ service }),
+  });
   await consumer.waitForLine('the consumer', (line) => line.ready === true, 60_000);
   await sleep(1000); // past start-up
   const pid = consumer.child.pid!;
@@ -42,7 +47,13 @@ export async function benchChurn(etcd: EtcdServer, client: Etcd3): Promise<void>
   consumer.kill('SIGUSR2');
   const seen = await consumer.waitForLine('the list count', (line) => line.lists !== undefined);
   await consumer.terminate();
-  record({ section: 'churn', name: `consumer CPU while ${format(size)} endpoints churn at ${perSecond} changes/s`, value: churning, unit: '% of a core', baseline: { name: 'idle', value: idle } });
+  record({
+    section: 'churn',
+    name: `consumer CPU while ${format(size)} endpoints churn at ${perSecond} changes/s`,
+    value: churning,
+    unit: '% of a core',
+    baseline: { name: 'idle', value: idle },
+  });
   record({
     section: 'churn',
     name: `… what discovery adds (${format(seen.lists as number)} lists seen, ${format(writes)} writes)`,

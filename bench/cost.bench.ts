@@ -5,7 +5,7 @@ import { record } from './report.js';
 
 /** What one app process costs etcd, read from etcd's /metrics (requests, leases, watch streams) and from /proc (connections). */
 export async function benchCost(): Promise<void> {
-  console.log('\nCost on etcd: what one app process costs, read from etcd\'s /metrics');
+  console.log("\nCost on etcd: what one app process costs, read from etcd's /metrics");
   const etcd = await EtcdServer.start();
   const client = new Etcd3({ hosts: [etcd.host] });
   await seed(client, ['target'], 3);
@@ -34,13 +34,43 @@ export async function benchCost(): Promise<void> {
     const streams = await etcd.metric('etcd_debugging_mvcc_watch_stream_total');
     const port = Number(etcd.host.split(':')[1]);
     const connections = establishedConnections(app.child.pid!, [port]).get(port)!;
-    record({ section: 'cost', name: `${label}: etcd requests`, value: rate, unit: 'req/s', target: pick ? '0 requests per pick' : undefined, met: pick ? rate * (windowMs / 1000) < picks / 1e6 + 3 * (windowMs / 1000) : undefined });
+    record({
+      section: 'cost',
+      name: `${label}: etcd requests`,
+      value: rate,
+      unit: 'req/s',
+      target: pick ? '0 requests per pick' : undefined,
+      met: pick ? rate * (windowMs / 1000) < picks / 1e6 + 3 * (windowMs / 1000) : undefined,
+    });
     if (pick) record({ section: 'cost', name: `${label}: picks in the same window`, value: picks, unit: 'picks' });
-    record({ section: 'cost', name: `${label}: leases`, value: leases, unit: '', target: '1 lease per process', met: leases === 1 });
-    record({ section: 'cost', name: `${label}: watch streams`, value: streams, unit: '', target: 'one watch stream per process', met: streams === 1 });
-    record({ section: 'cost', name: `${label}: TCP connections to etcd`, value: connections, unit: '', target: 'one per member', met: connections === 1 });
+    record({
+      section: 'cost',
+      name: `${label}: leases`,
+      value: leases,
+      unit: '',
+      target: '1 lease per process',
+      met: leases === 1,
+    });
+    record({
+      section: 'cost',
+      name: `${label}: watch streams`,
+      value: streams,
+      unit: '',
+      target: 'one watch stream per process',
+      met: streams === 1,
+    });
+    record({
+      section: 'cost',
+      name: `${label}: TCP connections to etcd`,
+      value: connections,
+      unit: '',
+      target: 'one per member',
+      met: connections === 1,
+    });
     await app.terminate();
-    await waitFor('the lease to go', async () => (await client.leaseClient.leaseLeases()).leases.length === 0, { timeoutMs: 15_000 });
+    await waitFor('the lease to go', async () => (await client.leaseClient.leaseLeases()).leases.length === 0, {
+      timeoutMs: 15_000,
+    });
   }
   client.close();
   await etcd.destroy();

@@ -6,7 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { putEndpoint, repoRoot, testEndpoint, type AppProcess, type EtcdCluster, type EtcdGrpcProxy } from '@repo/testing';
+import {
+  putEndpoint,
+  repoRoot,
+  testEndpoint,
+  type AppProcess,
+  type EtcdCluster,
+  type EtcdGrpcProxy,
+} from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
 import { cpuTimeMs, quick, sleep } from './harness.js';
 
@@ -16,8 +23,12 @@ import { cpuTimeMs, quick, sleep } from './harness.js';
  */
 async function libraryKeepAlives() {
   const load = (file: string) => import(pathToFileURL(join(repoRoot(), 'libs/discovery/dist/etcd', file)).href);
-  const { EtcdConnections } = (await load('etcd-connections.js')) as typeof import('../libs/discovery/dist/etcd/etcd-connections.js');
-  const { LeaseKeepAlives } = (await load('lease-keepalives.js')) as typeof import('../libs/discovery/dist/etcd/lease-keepalives.js');
+  const { EtcdConnections } = (await load(
+    'etcd-connections.js',
+  )) as typeof import('../libs/discovery/dist/etcd/etcd-connections.js');
+  const { LeaseKeepAlives } = (await load(
+    'lease-keepalives.js',
+  )) as typeof import('../libs/discovery/dist/etcd/lease-keepalives.js');
   return { EtcdConnections, LeaseKeepAlives };
 }
 
@@ -70,12 +81,22 @@ export interface Deliveries {
 }
 
 /** etcd's, the proxy's and the apps' CPU, etcd's memory and requests, and keepalive latency, over STEADY_MS. */
-export async function measureAtRest(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefined, hosts: string[], fleet: Fleet): Promise<AtRest> {
+export async function measureAtRest(
+  cluster: EtcdCluster,
+  proxy: EtcdGrpcProxy | undefined,
+  hosts: string[],
+  fleet: Fleet,
+): Promise<AtRest> {
   await sleep(SETTLE_MS);
   const etcdPids = cluster.members.map((member) => member.pid!);
   const workerPids = fleet.workers.map((worker) => worker.child.pid!);
   const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
-  const before = { etcd: cpuOf(etcdPids), proxy: proxy ? cpuTimeMs(proxy.pid!) : 0, apps: cpuOf(workerPids), requests: await requestCounts(cluster) };
+  const before = {
+    etcd: cpuOf(etcdPids),
+    proxy: proxy ? cpuTimeMs(proxy.pid!) : 0,
+    apps: cpuOf(workerPids),
+    requests: await requestCounts(cluster),
+  };
   const keepalives = await keepaliveLatencies(hosts, STEADY_MS);
   const share = (ms: number) => (ms / STEADY_MS) * 100;
   const requests = await requestCounts(cluster);
@@ -100,7 +121,9 @@ export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: numbe
   const bareWatcherDelays: number[] = [];
   const bareSeen = new Map<string, number>();
   const bare = await client.watch().prefix('/services/fleet-common/').create();
-  bare.on('put', (kv) => bareSeen.set(kv.key.toString().split('/').at(-1)!, performance.timeOrigin + performance.now()));
+  bare.on('put', (kv) =>
+    bareSeen.set(kv.key.toString().split('/').at(-1)!, performance.timeOrigin + performance.now()),
+  );
   const workersCpu = fleet.workers.map((worker) => cpuTimeMs(worker.child.pid!));
   for (let probe = 0; probe < PROBES; probe += 1) {
     const id = `probe-${run}-${probe}`;
@@ -114,7 +137,8 @@ export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: numbe
   await bare.cancel();
   // Gone again, so that the next fleet's first lists are the same size.
   await client.delete().prefix('/services/fleet-common/');
-  const appsCpuPerChange = fleet.workers.reduce((sum, worker, index) => sum + cpuTimeMs(worker.child.pid!) - workersCpu[index], 0) / PROBES;
+  const appsCpuPerChange =
+    fleet.workers.reduce((sum, worker, index) => sum + cpuTimeMs(worker.child.pid!) - workersCpu[index], 0) / PROBES;
   return { delays, bareWatcherDelays, appsCpuPerChange };
 }
 
@@ -171,15 +195,19 @@ async function keepaliveLatencies(hosts: string[], ms: number): Promise<KeepAliv
       connections.close();
     }
   };
-  await Promise.all(Array.from({ length: KEEPALIVE_PROBES }, async (_, index) => {
-    await sleep((index * (TTL * 1000)) / 3 / KEEPALIVE_PROBES); // spread over a keepalive period
-    await probe();
-  }));
+  await Promise.all(
+    Array.from({ length: KEEPALIVE_PROBES }, async (_, index) => {
+      await sleep((index * (TTL * 1000)) / 3 / KEEPALIVE_PROBES); // spread over a keepalive period
+      await probe();
+    }),
+  );
   return result;
 }
 
 function rss(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((entry) => entry.startsWith('VmRSS:'))!;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith('VmRSS:'))!;
   return Number(line.split(/\s+/)[1]) / 1024;
 }
 

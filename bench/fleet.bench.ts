@@ -1,5 +1,13 @@
 import { EtcdCluster, EtcdGrpcProxy, type AppProcess } from '@repo/testing';
-import { type AtRest, type Deliveries, type Fleet, measureAtRest, measureDeliveries, PROBES, TTL } from './fleet-measures.js';
+import {
+  type AtRest,
+  type Deliveries,
+  type Fleet,
+  measureAtRest,
+  measureDeliveries,
+  PROBES,
+  TTL,
+} from './fleet-measures.js';
 import { cpuTimeMs, quick, sleep, startProcess } from './harness.js';
 import { format, percentile, record } from './report.js';
 
@@ -43,7 +51,10 @@ function fleetSizes(): number[] | undefined {
   const at = process.argv.indexOf('--fleet-sizes');
   if (at < 0) return undefined;
   const sizes = (process.argv[at + 1] ?? '').split(',').map(Number);
-  if (sizes.some((size) => !Number.isInteger(size) || size < 1)) throw new Error(`--fleet-sizes takes whole numbers separated by commas, e.g. 500,2000 (got ${process.argv[at + 1]})`);
+  if (sizes.some((size) => !Number.isInteger(size) || size < 1))
+    throw new Error(
+      `--fleet-sizes takes whole numbers separated by commas, e.g. 500,2000 (got ${process.argv[at + 1]})`,
+    );
   return sizes;
 }
 
@@ -70,7 +81,10 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
   const bareFleet = await startFleet('fleet-bare-apps.js', hosts, size);
   let bare: { atRest: AtRest; deliveries: Deliveries };
   try {
-    bare = { atRest: await measureAtRest(cluster, proxy, hosts, bareFleet), deliveries: await measureDeliveries(client, bareFleet, size, 'bare') };
+    bare = {
+      atRest: await measureAtRest(cluster, proxy, hosts, bareFleet),
+      deliveries: await measureDeliveries(client, bareFleet, size, 'bare'),
+    };
   } finally {
     await Promise.all(bareFleet.workers.map((worker) => worker.stop()));
   }
@@ -87,8 +101,21 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
       unit: '% of a core',
       baseline: { name: 'the same fleet on bare etcd3', value: bare.atRest.etcdShare },
     });
-    if (proxy) record({ section: 'fleet', name: `${label}: the proxy's own CPU at rest`, value: atRest.proxyShare, unit: '% of a core', baseline: { name: 'bare etcd3', value: bare.atRest.proxyShare } });
-    record({ section: 'fleet', name: `${label}: etcd memory (3 members together)`, value: atRest.etcdRssMb, unit: 'MB', baseline: { name: 'bare etcd3', value: bare.atRest.etcdRssMb } });
+    if (proxy)
+      record({
+        section: 'fleet',
+        name: `${label}: the proxy's own CPU at rest`,
+        value: atRest.proxyShare,
+        unit: '% of a core',
+        baseline: { name: 'bare etcd3', value: bare.atRest.proxyShare },
+      });
+    record({
+      section: 'fleet',
+      name: `${label}: etcd memory (3 members together)`,
+      value: atRest.etcdRssMb,
+      unit: 'MB',
+      baseline: { name: 'bare etcd3', value: bare.atRest.etcdRssMb },
+    });
     record({
       section: 'fleet',
       name: `${label}: requests reaching etcd at rest (keepalives ${format(atRest.keepalivesPerSecond)}/s, ranges and txns ${format(atRest.readsPerSecond)}/s)`,
@@ -102,10 +129,24 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
       name: `${label}: a keepalive's latency at rest, p99 (p50 ${format(percentile(latencies, 50))} ms; leases that expired all the same: ${leasesLost})`,
       value: percentile(latencies, 99),
       unit: 'ms',
-      baseline: { name: `the same keepalives next to the bare etcd3 fleet (leases that expired: ${bare.atRest.keepalives.leasesLost})`, value: percentile(bare.atRest.keepalives.latencies, 99) },
+      baseline: {
+        name: `the same keepalives next to the bare etcd3 fleet (leases that expired: ${bare.atRest.keepalives.leasesLost})`,
+        value: percentile(bare.atRest.keepalives.latencies, 99),
+      },
     });
-    record({ section: 'fleet', name: `${label}: each app's own CPU at rest`, value: atRest.appsCpuPerApp, unit: 'µs per s', baseline: { name: 'a bare etcd3 app', value: bare.atRest.appsCpuPerApp } });
-    record({ section: 'fleet', name: `${label}: started and registered, every app's lists read`, value: bootMs / 1000, unit: 's' });
+    record({
+      section: 'fleet',
+      name: `${label}: each app's own CPU at rest`,
+      value: atRest.appsCpuPerApp,
+      unit: 'µs per s',
+      baseline: { name: 'a bare etcd3 app', value: bare.atRest.appsCpuPerApp },
+    });
+    record({
+      section: 'fleet',
+      name: `${label}: started and registered, every app's lists read`,
+      value: bootMs / 1000,
+      unit: 's',
+    });
 
     const { delays, bareWatcherDelays, appsCpuPerChange } = await measureDeliveries(client, fleet, size, 'library');
     const bareDelays = bare.deliveries.delays;
@@ -117,7 +158,10 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
         `a bare etcd3 watcher on the members had it in p50 ${format(percentile(bareWatcherDelays, 50))} / p99 ${format(percentile(bareWatcherDelays, 99))} ms)`,
       value: percentile(delays, 99),
       unit: 'ms',
-      baseline: { name: `the same fleet on bare etcd3, p99 (p50 ${format(percentile(bareDelays, 50))} ms)`, value: percentile(bareDelays, 99) },
+      baseline: {
+        name: `the same fleet on bare etcd3, p99 (p50 ${format(percentile(bareDelays, 50))} ms)`,
+        value: percentile(bareDelays, 99),
+      },
       target: '≤ 100 ms',
       met: percentile(delays, 99) <= 100,
     });
@@ -151,7 +195,10 @@ async function startFleet(script: string, hosts: string[], size: number): Promis
   }
   await Promise.all(workers.map((worker) => worker.waitForMessage('ready', 300_000)));
   const seen = (id: string) =>
-    workers.flatMap((worker) => worker.messages.filter((message) => message.event === 'seen' && message.probe === id).map((message) => message.at as number));
+    workers.flatMap((worker) =>
+      worker.messages
+        .filter((message) => message.event === 'seen' && message.probe === id)
+        .map((message) => message.at as number),
+    );
   return { workers, size, seen };
 }
-

@@ -16,11 +16,19 @@ export const now = () => performance.timeOrigin + performance.now();
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Writes `count` endpoints of each service (ids i00000 …, weights 1–3) in transactions of 1,000 puts. */
-export async function seed(client: Etcd3, services: readonly string[], count: number, extra: (index: number) => Partial<ServiceEndpoint> = () => ({})): Promise<void> {
+export async function seed(
+  client: Etcd3,
+  services: readonly string[],
+  count: number,
+  extra: (index: number) => Partial<ServiceEndpoint> = () => ({}),
+): Promise<void> {
   const puts = services.flatMap((service) =>
-    Array.from({ length: count }, (_, index) => putOperation({ ...numberedEndpoint(service, index, 1 + (index % 3)), ...extra(index) })),
+    Array.from({ length: count }, (_, index) =>
+      putOperation({ ...numberedEndpoint(service, index, 1 + (index % 3)), ...extra(index) }),
+    ),
   );
-  for (let start = 0; start < puts.length; start += 1000) await client.kv.txn({ success: puts.slice(start, start + 1000) });
+  for (let start = 0; start < puts.length; start += 1000)
+    await client.kv.txn({ success: puts.slice(start, start + 1000) });
 }
 
 /** A discovery-only Nest application context in this process. */

@@ -1,7 +1,12 @@
 import { putEndpoint, testEndpoint } from '@repo/testing';
 import type { EtcdServer } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { DiscoveryClient, LatencyAwareStrategy, RoundRobinStrategy, type LoadBalancingStrategy } from 'nestjs-etcd-discovery';
+import {
+  DiscoveryClient,
+  LatencyAwareStrategy,
+  RoundRobinStrategy,
+  type LoadBalancingStrategy,
+} from 'nestjs-etcd-discovery';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { context, quick, sleep } from './harness.js';
@@ -18,12 +23,17 @@ const CALLERS = 8;
  */
 export async function benchLatency(etcd: EtcdServer, client: Etcd3): Promise<void> {
   const windowMs = quick ? 3_000 : 10_000;
-  console.log(`\nLoad-aware balancing: 3 HTTP instances, one ${SLOWER_BY_MS} ms slower; ${CALLERS} callers through call() for ${windowMs / 1000} s each`);
+  console.log(
+    `\nLoad-aware balancing: 3 HTTP instances, one ${SLOWER_BY_MS} ms slower; ${CALLERS} callers through call() for ${windowMs / 1000} s each`,
+  );
   const servers = await Promise.all([0, SLOWER_BY_MS, 0].map((delayMs) => listen(delayMs)));
   const service = 'latency-bench';
   const ids = ['fast-1', 'slow', 'fast-2'];
   for (const [index, server] of servers.entries()) {
-    await putEndpoint(client, testEndpoint(service, ids[index], (server.address() as AddressInfo).port, { host: '127.0.0.1' }));
+    await putEndpoint(
+      client,
+      testEndpoint(service, ids[index], (server.address() as AddressInfo).port, { host: '127.0.0.1' }),
+    );
   }
   try {
     const roundRobin = await callFor(etcd, service, new RoundRobinStrategy(), windowMs);

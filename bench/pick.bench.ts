@@ -64,16 +64,40 @@ async function getPerCall(client: Etcd3, prefix: string, ms: number): Promise<nu
 
 export async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> {
   const sizes = quick ? [100, 10_000] : [100, 10_000, 100_000];
-  console.log(`\npick(): picks per second from the cache (${sizes.map(format).join(' / ')} endpoints), next to a Get per call and a bare array loop`);
+  console.log(
+    `\npick(): picks per second from the cache (${sizes.map(format).join(' / ')} endpoints), next to a Get per call and a bare array loop`,
+  );
   const keys = Array.from({ length: 1024 }, (_, index) => `user-${index}`);
   const windowMs = quick ? 150 : 400;
   for (const size of sizes) {
     const service = `pick-${size}`;
     await seed(client, [service], size);
-    const list: ServiceEndpoint[] = Array.from({ length: size }, (_, index) => ({ service, id: String(index), host: 'h', port: 1, address: 'h:1', metadata: {}, weight: 1 }));
-    record({ section: 'pick', name: `bare array loop, ${format(size)} endpoints (the limit)`, value: measure((index) => list[index % size], windowMs).rate, unit: 'picks/s' });
-    const perCallGet = await getPerCall(client, servicePrefix('/services', service), size >= 100_000 ? 1 : quick ? 300 : 1000);
-    record({ section: 'pick', name: `a Get per call, ${format(size)} endpoints (baseline)`, value: perCallGet, unit: 'picks/s' });
+    const list: ServiceEndpoint[] = Array.from({ length: size }, (_, index) => ({
+      service,
+      id: String(index),
+      host: 'h',
+      port: 1,
+      address: 'h:1',
+      metadata: {},
+      weight: 1,
+    }));
+    record({
+      section: 'pick',
+      name: `bare array loop, ${format(size)} endpoints (the limit)`,
+      value: measure((index) => list[index % size], windowMs).rate,
+      unit: 'picks/s',
+    });
+    const perCallGet = await getPerCall(
+      client,
+      servicePrefix('/services', service),
+      size >= 100_000 ? 1 : quick ? 300 : 1000,
+    );
+    record({
+      section: 'pick',
+      name: `a Get per call, ${format(size)} endpoints (baseline)`,
+      value: perCallGet,
+      unit: 'picks/s',
+    });
     for (const [name, make, atScale] of strategies) {
       const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], strategy: make() });
       const discovery = app.get(DiscoveryClient);
@@ -90,7 +114,9 @@ export async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> 
         unit: 'picks/s',
         baseline: { name: 'a Get per call', value: perCallGet },
         ratio: rate / perCallGet,
-        ...(floor !== undefined ? { target: `≥ ${format(floor / 1e6)} M/s, no etcd request`, met: rate >= floor && ranges === 0 } : {}),
+        ...(floor !== undefined
+          ? { target: `≥ ${format(floor / 1e6)} M/s, no etcd request`, met: rate >= floor && ranges === 0 }
+          : {}),
       });
     }
     await benchLatencyAwareLearnt(etcd, service, size, windowMs, perCallGet);
@@ -103,7 +129,13 @@ export async function benchPick(etcd: EtcdServer, client: Etcd3): Promise<void> 
  * LatencyAwareStrategy once it has learnt every endpoint (one call each, through the tracker calls
  * that call() makes): a pick then reads two loads, the clock and a decay — what it costs in use.
  */
-async function benchLatencyAwareLearnt(etcd: EtcdServer, service: string, size: number, windowMs: number, perCallGet: number): Promise<void> {
+async function benchLatencyAwareLearnt(
+  etcd: EtcdServer,
+  service: string,
+  size: number,
+  windowMs: number,
+  perCallGet: number,
+): Promise<void> {
   const strategy = new LatencyAwareStrategy();
   const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], strategy });
   const discovery = app.get(DiscoveryClient);
@@ -130,13 +162,31 @@ async function benchLatencyAwareLearnt(etcd: EtcdServer, service: string, size: 
  * subset (`where: { version }`, half match, the same object every pick) — next to the same service
  * without them: the views are computed once per list, so a pick should cost about the same.
  */
-async function benchViews(etcd: EtcdServer, client: Etcd3, size: number, keys: string[], windowMs: number, perCallGet: number): Promise<void> {
+async function benchViews(
+  etcd: EtcdServer,
+  client: Etcd3,
+  size: number,
+  keys: string[],
+  windowMs: number,
+  perCallGet: number,
+): Promise<void> {
   const service = `zoned-${size}`;
-  await seed(client, [service], size, (index) => ({ zone: index % 2 === 0 ? 'eu-1' : 'us-1', version: index % 4 < 2 ? '1.0.0' : '2.0.0' }));
+  await seed(client, [service], size, (index) => ({
+    zone: index % 2 === 0 ? 'eu-1' : 'us-1',
+    version: index % 4 < 2 ? '1.0.0' : '2.0.0',
+  }));
   const where = { version: '2.0.0' };
   const cases: [string, object, (discovery: DiscoveryClient, index: number) => unknown][] = [
-    ['RoundRobin, no zone, no subset (baseline)', {}, (discovery, index) => discovery.pick(service, keys[index & 1023])],
-    ["RoundRobin, preferring this app's zone (half the endpoints)", { zone: 'eu-1' }, (discovery, index) => discovery.pick(service, keys[index & 1023])],
+    [
+      'RoundRobin, no zone, no subset (baseline)',
+      {},
+      (discovery, index) => discovery.pick(service, keys[index & 1023]),
+    ],
+    [
+      "RoundRobin, preferring this app's zone (half the endpoints)",
+      { zone: 'eu-1' },
+      (discovery, index) => discovery.pick(service, keys[index & 1023]),
+    ],
     ['RoundRobin, where: { version } (half match)', {}, (discovery) => discovery.pick(service, { where })],
   ];
   let baseline = 0;
@@ -153,7 +203,8 @@ async function benchViews(etcd: EtcdServer, client: Etcd3, size: number, keys: s
       name: `${name}, ${format(size)} endpoints (${collections} garbage collections during ${format(picks)} picks)`,
       value: rate,
       unit: 'picks/s',
-      baseline: index === 0 ? { name: 'a Get per call', value: perCallGet } : { name: 'no zone, no subset', value: baseline },
+      baseline:
+        index === 0 ? { name: 'a Get per call', value: perCallGet } : { name: 'no zone, no subset', value: baseline },
       ...(judged ? { target: '≥ 5.00 M/s, no allocation', met: rate >= 5e6 && collections === 0 } : {}),
     });
   }

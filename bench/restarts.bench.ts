@@ -14,12 +14,17 @@ const MB = 2 ** 20;
  */
 export async function benchRestarts(): Promise<void> {
   const restarts = quick ? 10 : 50;
-  console.log(`\nRestarts: one busy app through ${restarts} etcd restarts (kill -9, 1 s down); heap and fds after the last next to after the first`);
+  console.log(
+    `\nRestarts: one busy app through ${restarts} etcd restarts (kill -9, 1 s down); heap and fds after the last next to after the first`,
+  );
   const etcd = await EtcdServer.start();
   const busy = await startBusyService([etcd.host], 'churning', 500, 50);
   const port = Number(etcd.host.split(':')[1]);
   const config = { service: 'busy', watched: 'churning', discovery: { etcd: { hosts: [etcd.host] }, ttl: 3 } };
-  const app = AppProcess.run(join(repoRoot(), 'test/fixtures/dist/busy-app.js'), { env: { APP_CONFIG: JSON.stringify(config) }, nodeArgs: ['--expose-gc'] });
+  const app = AppProcess.run(join(repoRoot(), 'test/fixtures/dist/busy-app.js'), {
+    env: { APP_CONFIG: JSON.stringify(config) },
+    nodeArgs: ['--expose-gc'],
+  });
   const connections: number[] = [];
   try {
     await app.waitForMessage('ready', 30_000);
@@ -32,7 +37,9 @@ export async function benchRestarts(): Promise<void> {
       busy.pause();
       await etcd.killAndStartAgain(1000);
       busy.resume();
-      await waitFor('the app to reconnect', () => establishedConnections(app.child.pid!, [port]).get(port)! >= 1, { timeoutMs: 20_000 });
+      await waitFor('the app to reconnect', () => establishedConnections(app.child.pid!, [port]).get(port)! >= 1, {
+        timeoutMs: 20_000,
+      });
       // Long enough for a keepalive round and a re-list, and for any connection a failure left behind to come up.
       await sleep(2000);
       connections.push(establishedConnections(app.child.pid!, [port]).get(port)!);
@@ -41,13 +48,48 @@ export async function benchRestarts(): Promise<void> {
     }
     const afterAll = await usage(app);
     const growth = afterAll.heapMB - after1.heapMB;
-    record({ section: 'restarts', name: `heap after a full GC, after ${restarts} restarts`, value: afterAll.heapMB, unit: 'MB', baseline: { name: 'after 1', value: after1.heapMB } });
-    record({ section: 'restarts', name: `heap growth from restart 1 to ${restarts}`, value: growth, unit: 'MB', target: '≤ 1 MB', met: growth <= 1 });
-    if (restarts > 10) record({ section: 'restarts', name: `heap growth from restart 10 to ${restarts}`, value: afterAll.heapMB - after10.heapMB, unit: 'MB', baseline: { name: 'heap after 10', value: after10.heapMB } });
-    record({ section: 'restarts', name: `open fds after ${restarts} restarts`, value: afterAll.fds, unit: '', baseline: { name: 'after 1', value: after1.fds }, target: '≤ 2 more', met: afterAll.fds - after1.fds <= 2 });
+    record({
+      section: 'restarts',
+      name: `heap after a full GC, after ${restarts} restarts`,
+      value: afterAll.heapMB,
+      unit: 'MB',
+      baseline: { name: 'after 1', value: after1.heapMB },
+    });
+    record({
+      section: 'restarts',
+      name: `heap growth from restart 1 to ${restarts}`,
+      value: growth,
+      unit: 'MB',
+      target: '≤ 1 MB',
+      met: growth <= 1,
+    });
+    if (restarts > 10)
+      record({
+        section: 'restarts',
+        name: `heap growth from restart 10 to ${restarts}`,
+        value: afterAll.heapMB - after10.heapMB,
+        unit: 'MB',
+        baseline: { name: 'heap after 10', value: after10.heapMB },
+      });
+    record({
+      section: 'restarts',
+      name: `open fds after ${restarts} restarts`,
+      value: afterAll.fds,
+      unit: '',
+      baseline: { name: 'after 1', value: after1.fds },
+      target: '≤ 2 more',
+      met: afterAll.fds - after1.fds <= 2,
+    });
     const most = Math.max(...connections);
     console.log(`  connections to etcd after each restart: ${connections.join(' ')}`);
-    record({ section: 'restarts', name: 'connections to etcd after a restart, most seen', value: most, unit: '', target: '1 per member', met: most === 1 });
+    record({
+      section: 'restarts',
+      name: 'connections to etcd after a restart, most seen',
+      value: most,
+      unit: '',
+      target: '1 per member',
+      met: most === 1,
+    });
   } finally {
     await app.stop();
     busy.stop();

@@ -31,7 +31,9 @@ const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf
 const wanted = (section: string) => only === undefined || only === section;
 
 async function main(): Promise<void> {
-  console.log(`nestjs-etcd-discovery benchmarks${quick ? ' (--quick)' : ''}: median of ${RUNS} runs where a figure repeats`);
+  console.log(
+    `nestjs-etcd-discovery benchmarks${quick ? ' (--quick)' : ''}: median of ${RUNS} runs where a figure repeats`,
+  );
   const etcd = await EtcdServer.start({ extraArgs: ['--max-txn-ops=2000', '--quota-backend-bytes=4294967296'] });
   // The bench's own client reads whole 100,000-endpoint services for the Get-per-call baseline: a
   // 15 MB answer, past gRPC's default 4 MB limit (the library reads in pages).

@@ -16,20 +16,34 @@ const FLEET = { apps: 1_000, services: 20, intervalS: 300 };
  * pages of 2,000); at 100 and 10,000 endpoints per service. etcd's CPU time from /proc, over many rounds.
  */
 export async function benchSafetyNet(etcd: EtcdServer, client: Etcd3): Promise<void> {
-  console.log(`\nThe periodic safety net: what one app's round costs etcd (${FLEET.services} services: one transaction of counts) next to full re-lists`);
+  console.log(
+    `\nThe periodic safety net: what one app's round costs etcd (${FLEET.services} services: one transaction of counts) next to full re-lists`,
+  );
   for (const size of quick ? [100] : [100, 10_000]) {
     const services = Array.from({ length: FLEET.services }, (_, index) => `net-${size}-${index}`);
     await seed(client, services, size);
     const prefixes = services.map((service) => Range.prefix(servicePrefix('/services', service)));
-    const revision = Number((await client.kv.range({ key: prefixes[0].start, range_end: prefixes[0].end, count_only: true })).header.revision);
+    const revision = Number(
+      (await client.kv.range({ key: prefixes[0].start, range_end: prefixes[0].end, count_only: true })).header.revision,
+    );
     const countRound = () =>
-      client.kv.txn({ success: prefixes.map(({ start: key, end }) => ({ request_range: { key, range_end: end, count_only: true, serializable: true, revision } })) });
+      client.kv.txn({
+        success: prefixes.map(({ start: key, end }) => ({
+          request_range: { key, range_end: end, count_only: true, serializable: true, revision },
+        })),
+      });
     const listRound = async () => {
       for (const { start: key, end } of prefixes) {
         let from = key;
         let at = 0;
         for (;;) {
-          const page = await client.kv.range({ key: from, range_end: end, limit: LIST_PAGE, revision: at, serializable: at === 0 });
+          const page = await client.kv.range({
+            key: from,
+            range_end: end,
+            limit: LIST_PAGE,
+            revision: at,
+            serializable: at === 0,
+          });
           at = Number(page.header.revision);
           if (!page.more || page.kvs.length === 0) break;
           from = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
@@ -38,7 +52,11 @@ export async function benchSafetyNet(etcd: EtcdServer, client: Etcd3): Promise<v
     };
     const rounds = size >= 10_000 ? (quick ? 20 : 100) : quick ? 300 : 1_000;
     const countUs = await etcdCpuPerRequestUs(etcd, countRound, rounds);
-    const listUs = await etcdCpuPerRequestUs(etcd, listRound, Math.max(5, Math.round(rounds / (size >= 10_000 ? 20 : 5))));
+    const listUs = await etcdCpuPerRequestUs(
+      etcd,
+      listRound,
+      Math.max(5, Math.round(rounds / (size >= 10_000 ? 20 : 5))),
+    );
     record({
       section: 'safetynet',
       name: `one app's round, ${FLEET.services} services of ${format(size)} endpoints: etcd CPU`,

@@ -11,10 +11,18 @@ interface FirstList {
 
 /** Starts a consumer requiring `services` (holding `expected` endpoints in all), and reads its report. */
 async function firstList(etcd: EtcdServer, services: readonly string[], expected: number): Promise<FirstList> {
-  const consumer = startProcess('scale-consumer.js', { ETCD_HOSTS: etcd.host, APP_CONFIG: JSON.stringify({ services, expected }) }, ['--expose-gc']);
+  const consumer = startProcess(
+    'scale-consumer.js',
+    { ETCD_HOSTS: etcd.host, APP_CONFIG: JSON.stringify({ services, expected }) },
+    ['--expose-gc'],
+  );
   const report = await consumer.waitForLine('the consumer', (line) => line.fromBootstrapMs !== undefined, 120_000);
   await consumer.terminate();
-  return { fromBootstrapMs: report.fromBootstrapMs as number, fromProcessStartMs: report.fromProcessStartMs as number, rssMB: (report.rssBytes as number) / 2 ** 20 };
+  return {
+    fromBootstrapMs: report.fromBootstrapMs as number,
+    fromProcessStartMs: report.fromProcessStartMs as number,
+    rssMB: (report.rssBytes as number) / 2 ** 20,
+  };
 }
 
 async function medianOf(runs: number, measure: () => Promise<FirstList>): Promise<FirstList> {
@@ -32,11 +40,30 @@ export async function benchScale(etcd: EtcdServer, client: Etcd3): Promise<void>
   console.log('\nScale: a consumer process reading its first lists, next to the same process with no endpoint');
   const runs = quick ? 1 : Math.min(3, RUNS);
   const empty = await medianOf(runs, () => firstList(etcd, ['empty'], 0));
-  record({ section: 'scale', name: 'consumer RSS with no endpoint (baseline: Node + Nest + etcd3 + gRPC)', value: empty.rssMB, unit: 'MB' });
+  record({
+    section: 'scale',
+    name: 'consumer RSS with no endpoint (baseline: Node + Nest + etcd3 + gRPC)',
+    value: empty.rssMB,
+    unit: 'MB',
+  });
   const cases: [string, string[], number, { ms?: number; addedMB?: number }][] = [
-    ['1,000 services × 10 endpoints', Array.from({ length: 1000 }, (_, index) => `svc-${String(index).padStart(4, '0')}`), 10, { ms: 300 }],
+    [
+      '1,000 services × 10 endpoints',
+      Array.from({ length: 1000 }, (_, index) => `svc-${String(index).padStart(4, '0')}`),
+      10,
+      { ms: 300 },
+    ],
     ['1 service × 10,000 endpoints', ['big-10k'], 10_000, {}],
-    ...(quick ? [] : [['1 service × 100,000 endpoints', ['big-100k'], 100_000, { ms: 2000, addedMB: 150 }] as [string, string[], number, { ms?: number; addedMB?: number }]]),
+    ...(quick
+      ? []
+      : [
+          ['1 service × 100,000 endpoints', ['big-100k'], 100_000, { ms: 2000, addedMB: 150 }] as [
+            string,
+            string[],
+            number,
+            { ms?: number; addedMB?: number },
+          ],
+        ]),
   ];
   for (const [label, services, perService, target] of cases) {
     await seed(client, services, perService);
@@ -49,7 +76,13 @@ export async function benchScale(etcd: EtcdServer, client: Etcd3): Promise<void>
       baseline: { name: 'no endpoint', value: empty.fromBootstrapMs },
       ...(target.ms ? { target: `≤ ${format(target.ms)} ms`, met: result.fromBootstrapMs <= target.ms } : {}),
     });
-    record({ section: 'scale', name: `${label}: … after the process starts`, value: result.fromProcessStartMs, unit: 'ms', baseline: { name: 'no endpoint', value: empty.fromProcessStartMs } });
+    record({
+      section: 'scale',
+      name: `${label}: … after the process starts`,
+      value: result.fromProcessStartMs,
+      unit: 'ms',
+      baseline: { name: 'no endpoint', value: empty.fromProcessStartMs },
+    });
     const added = result.rssMB - empty.rssMB;
     record({
       section: 'scale',

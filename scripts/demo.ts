@@ -58,7 +58,8 @@ async function main(): Promise<number> {
   console.log(`Apps' output: ${workDir}\n`);
 
   const catalog = () => getJson<Catalog>(`${portal.url}/discovery/api`);
-  const instancesOf = (current: Catalog, service: string) => current.services.find((entry) => entry.service === service)?.instances.length ?? 0;
+  const instancesOf = (current: Catalog, service: string) =>
+    current.services.find((entry) => entry.service === service)?.instances.length ?? 0;
   const logInstances = async () => instancesOf(await catalog(), 'log-service');
   await waitFor('3 log-service instances and grading-service in the portal', async () => {
     const current = await catalog();
@@ -69,7 +70,9 @@ async function main(): Promise<number> {
   // The portal does not name log-service: its client finds who handles the pattern.
   const routed = await postJson<{ instance?: string }>(`${portal.url}/log`, { line: 'routed by pattern' });
   if (!routed.instance) throw new Error(`POST /log (sent by pattern) failed: ${JSON.stringify(routed)}`);
-  console.log(`Routed by pattern: the portal sent "log.append" without naming a service; log-service ${routed.instance} stored the line.\n`);
+  console.log(
+    `Routed by pattern: the portal sent "log.append" without naming a service; log-service ${routed.instance} stored the line.\n`,
+  );
 
   let failures = 0;
   let sent = 0;
@@ -104,11 +107,16 @@ async function main(): Promise<number> {
 
   const phase4 = await trafficDuring(portal.url, async () => {
     logs[1].child.kill('SIGKILL');
-    await waitFor('log-service #2 to leave the portal', async () => (await logInstances()) === 1, { timeoutMs: 15_000 });
+    await waitFor('log-service #2 to leave the portal', async () => (await logInstances()) === 1, {
+      timeoutMs: 15_000,
+    });
   });
   failures += phase4.failed;
   sent += phase4.total;
-  printSpread(`Phase 4 — traffic while log-service #2 (${logs[1].url}) is killed (SIGKILL; leaves after its 3 s TTL)`, phase4);
+  printSpread(
+    `Phase 4 — traffic while log-service #2 (${logs[1].url}) is killed (SIGKILL; leaves after its 3 s TTL)`,
+    phase4,
+  );
   printCatalog('Live instances', await catalog(), false);
 
   if (etcd) {
@@ -116,12 +124,17 @@ async function main(): Promise<number> {
     apps.push(...added);
     await waitFor('3 log-service instances in the portal', async () => (await logInstances()) === 3);
     const client = new Etcd3({ hosts: [hosts] });
-    const registered = async () => (await readKeys(client, '/services/log-service/')).size === 3 && (await readKeys(client, '/services/grading-service/')).size === 1;
+    const registered = async () =>
+      (await readKeys(client, '/services/log-service/')).size === 3 &&
+      (await readKeys(client, '/services/grading-service/')).size === 1;
     let backAfterMs = 0;
     const phase5 = await trafficDuring(portal.url, async () => {
       const wipedAt = Date.now();
       await etcd.restart({ wipe: true });
-      await waitFor('every app to register again in the wiped etcd', registered, { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor('every app to register again in the wiped etcd', registered, {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+      });
       backAfterMs = Date.now() - wipedAt;
     });
     client.close();
@@ -136,16 +149,21 @@ async function main(): Promise<number> {
     console.log('Phase 5 (etcd data wipe) skipped: the demo wipes only an etcd it started itself, never ETCD_HOSTS.\n');
   }
 
-  printMetrics(`What the portal's GET ${portal.url}/metrics says (Prometheus text: the OpenTelemetry names, _ for .)`, await (await fetch(`${portal.url}/metrics`)).text());
+  printMetrics(
+    `What the portal's GET ${portal.url}/metrics says (Prometheus text: the OpenTelemetry names, _ for .)`,
+    await (await fetch(`${portal.url}/metrics`)).text(),
+  );
   console.log(`${sent} requests, ${failures} failed.`);
   if (keep) {
     console.log(`\nStill running (--keep). Open the dashboard: ${portal.url}/discovery   Ctrl-C stops everything.`);
     await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
   }
-  await Promise.all(apps.map(async (app) => {
-    app.child.kill('SIGTERM');
-    await exited(app.child);
-  }));
+  await Promise.all(
+    apps.map(async (app) => {
+      app.child.kill('SIGTERM');
+      await exited(app.child);
+    }),
+  );
   await etcd?.destroy();
   console.log('Stopped everything the demo started.');
   return failures === 0 ? 0 : 1;
@@ -162,12 +180,14 @@ interface Spread {
 async function traffic(portalUrl: string, count: number, concurrency: number): Promise<Spread> {
   const spread: Spread = { total: 0, failed: 0, slowestMs: 0, byInstance: new Map() };
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) {
-      next += 1;
-      await oneRequest(portalUrl, spread);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next += 1;
+        await oneRequest(portalUrl, spread);
+      }
+    }),
+  );
   return spread;
 }
 
@@ -205,7 +225,11 @@ async function getJson<T>(url: string): Promise<T> {
 }
 
 async function postJson<T>(url: string, body: unknown): Promise<T> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!response.ok) throw new Error(`${response.status}`);
   return response.json() as Promise<T>;
 }
@@ -214,7 +238,9 @@ function printSpread(title: string, spread: Spread): void {
   console.log(title);
   printTable(
     ['log-service instance', 'requests', 'share'],
-    [...spread.byInstance].sort().map(([instance, count]) => [instance, String(count), `${((100 * count) / spread.total).toFixed(1)}%`]),
+    [...spread.byInstance]
+      .sort()
+      .map(([instance, count]) => [instance, String(count), `${((100 * count) / spread.total).toFixed(1)}%`]),
   );
   console.log(`  ${spread.total} sent, ${spread.failed} failed, slowest ${Math.round(spread.slowestMs)} ms\n`);
 }
@@ -222,7 +248,9 @@ function printSpread(title: string, spread: Spread): void {
 function printCatalog(title: string, current: Catalog, withPatterns = true): void {
   console.log(title);
   const handles = (entry: Catalog['services'][number]) =>
-    [...entry.patterns.map(({ pattern }) => pattern), ...entry.events.map(({ pattern }) => `${pattern} (event)`)].join(', ') || '—';
+    [...entry.patterns.map(({ pattern }) => pattern), ...entry.events.map(({ pattern }) => `${pattern} (event)`)].join(
+      ', ',
+    ) || '—';
   const rows = current.services.flatMap((entry) =>
     entry.instances.map((instance, index) => [
       index === 0 ? entry.service : '',
@@ -240,19 +268,32 @@ function printMetrics(title: string, text: string): void {
   const series = text.split('\n').flatMap((line) => {
     const match = /^(discovery_[a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
     if (!match) return [];
-    const labels = Object.fromEntries([...match[2].matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => [name, value]));
+    const labels = Object.fromEntries(
+      [...match[2].matchAll(/(\w+)="([^"]*)"/g)].map(([, name, value]) => [name, value]),
+    );
     return [{ name: match[1], labels, value: Number(match[3]) }];
   });
   const rows = (name: string, describe: (labels: Record<string, string>) => string) =>
-    series.filter((entry) => entry.name === name && entry.value > 0).map((entry) => [name, describe(entry.labels), String(entry.value)]);
+    series
+      .filter((entry) => entry.name === name && entry.value > 0)
+      .map((entry) => [name, describe(entry.labels), String(entry.value)]);
   console.log(title);
-  printTable(['metric', 'attributes', 'value'], [
-    ...rows('discovery_call_duration_count', (labels) => `${labels.discovery_service} ${labels.discovery_outcome}`),
-    ...rows('discovery_call_attempts_total', (labels) => `${labels.discovery_service} ${labels.discovery_attempt_kind} ${labels.discovery_outcome}`),
-    ...rows('discovery_endpoints', (labels) => `${labels.discovery_service} ${labels.discovery_endpoint_status}`),
-    ...rows('discovery_watch_relists_total', (labels) => `${labels.discovery_relist_reason}`),
-    ...rows('discovery_registrations', (labels) => `${labels.discovery_service} ${labels.discovery_registration_state}`),
-  ]);
+  printTable(
+    ['metric', 'attributes', 'value'],
+    [
+      ...rows('discovery_call_duration_count', (labels) => `${labels.discovery_service} ${labels.discovery_outcome}`),
+      ...rows(
+        'discovery_call_attempts_total',
+        (labels) => `${labels.discovery_service} ${labels.discovery_attempt_kind} ${labels.discovery_outcome}`,
+      ),
+      ...rows('discovery_endpoints', (labels) => `${labels.discovery_service} ${labels.discovery_endpoint_status}`),
+      ...rows('discovery_watch_relists_total', (labels) => `${labels.discovery_relist_reason}`),
+      ...rows(
+        'discovery_registrations',
+        (labels) => `${labels.discovery_service} ${labels.discovery_registration_state}`,
+      ),
+    ],
+  );
   console.log('');
 }
 

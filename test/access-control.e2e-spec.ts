@@ -46,35 +46,54 @@ describe('etcd with authentication', () => {
 
   it('works with a user whose role may read and write only the namespace prefix, and never logs the password', async () => {
     const auth = { username: 'svc', password: SERVICE_PASSWORD };
-    const app = AppProcess.start('discoverable-app', { transport: 'http', services: [{ name: 'guarded' }], discovery: { etcd: { auth } } }, { ETCD_HOSTS: etcd.host });
+    const app = AppProcess.start(
+      'discoverable-app',
+      { transport: 'http', services: [{ name: 'guarded' }], discovery: { etcd: { auth } } },
+      { ETCD_HOSTS: etcd.host },
+    );
     processes.push(app);
     const registered = await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
     const consumer = await context({ etcd: { hosts: [etcd.host], auth }, requires: ['guarded'] });
-    expect(consumer.get(DiscoveryClient).getEndpoints('guarded').map((endpoint) => endpoint.address)).toEqual([
-      (registered.endpoint as { address: string }).address,
-    ]);
+    expect(
+      consumer
+        .get(DiscoveryClient)
+        .getEndpoints('guarded')
+        .map((endpoint) => endpoint.address),
+    ).toEqual([(registered.endpoint as { address: string }).address]);
     expect(await etcd.etcdctl(...root, 'get', '--prefix', '--keys-only', '/services/')).toContain('/services/guarded/');
     expect(app.output).not.toContain(SERVICE_PASSWORD);
   });
 
   it('fails at start with a clear error for a wrong password, without the password in it', async () => {
     const auth = { username: 'svc', password: 'wrong-S3cret-pw' };
-    const app = AppProcess.start('discoverable-app', { transport: 'http', services: [{ name: 'guarded' }], discovery: { etcd: { auth } } }, { ETCD_HOSTS: etcd.host });
+    const app = AppProcess.start(
+      'discoverable-app',
+      { transport: 'http', services: [{ name: 'guarded' }], discovery: { etcd: { auth } } },
+      { ETCD_HOSTS: etcd.host },
+    );
     processes.push(app);
     const failure = await app.waitForMessage('error');
     expect(failure.name).toBe('EtcdUnavailableError');
-    expect(failure.message).toMatch(/refused the request \(.*authentication failed.*\)\. Check `etcd\.auth` \(user and password\)/);
+    expect(failure.message).toMatch(
+      /refused the request \(.*authentication failed.*\)\. Check `etcd\.auth` \(user and password\)/,
+    );
     expect(await app.exited()).toEqual({ code: 1, signal: null });
     expect(JSON.stringify(app.messages) + app.output).not.toContain('wrong-S3cret-pw');
   });
 
   it('fails at start with a clear error naming the key range for a user who may not write it', async () => {
     const auth = { username: 'reader', password: READER_PASSWORD };
-    const app = AppProcess.start('discoverable-app', { transport: 'http', services: [{ name: 'guarded-write' }], discovery: { etcd: { auth } } }, { ETCD_HOSTS: etcd.host });
+    const app = AppProcess.start(
+      'discoverable-app',
+      { transport: 'http', services: [{ name: 'guarded-write' }], discovery: { etcd: { auth } } },
+      { ETCD_HOSTS: etcd.host },
+    );
     processes.push(app);
     const failure = await app.waitForMessage('error');
     expect(failure.name).toBe('EtcdUnavailableError');
-    expect(failure.message).toMatch(/refused the request \(.*permission denied.*\).*may read and write the key range "\/services\/guarded-write\/"/);
+    expect(failure.message).toMatch(
+      /refused the request \(.*permission denied.*\).*may read and write the key range "\/services\/guarded-write\/"/,
+    );
     expect(JSON.stringify(app.messages) + app.output).not.toContain(READER_PASSWORD);
     // The check wrote nothing.
     expect(await etcd.etcdctl(...root, 'get', '--prefix', '--keys-only', '/services/guarded-write/')).toBe('');
@@ -84,9 +103,9 @@ describe('etcd with authentication', () => {
     const auth = { username: 'reader', password: READER_PASSWORD };
     const consumer = await context({ etcd: { hosts: [etcd.host], auth }, requires: ['guarded-write'] });
     expect(consumer.get(DiscoveryClient).getEndpoints('guarded-write')).toEqual([]);
-    await expect(context({ etcd: { hosts: [etcd.host], auth }, namespace: '/elsewhere', requires: ['x'] })).rejects.toThrow(
-      /refused the request \(.*permission denied.*\).*key range "\/elsewhere\/"/,
-    );
+    await expect(
+      context({ etcd: { hosts: [etcd.host], auth }, namespace: '/elsewhere', requires: ['x'] }),
+    ).rejects.toThrow(/refused the request \(.*permission denied.*\).*key range "\/elsewhere\/"/);
   });
 });
 
@@ -112,14 +131,23 @@ describe('etcd over TLS', () => {
   }
 
   it('registers and discovers over https:// hosts with the CA and a client certificate', async () => {
-    const app = await context({ etcd: { hosts: [etcd.url], credentials: await credentials(certificates.caFile) }, requires: ['secure'] });
+    const app = await context({
+      etcd: { hosts: [etcd.url], credentials: await credentials(certificates.caFile) },
+      requires: ['secure'],
+    });
     await app.get(ServiceRegistry).register({ service: 'secure', host: '127.0.0.1', port: 4443 });
     await waitFor('the endpoint over TLS', () => app.get(DiscoveryClient).getEndpoints('secure').length === 1);
-    expect(await etcd.etcdctl('get', '--prefix', '--keys-only', '/services/secure/')).toContain('/services/secure/127.0.0.1:4443');
+    expect(await etcd.etcdctl('get', '--prefix', '--keys-only', '/services/secure/')).toContain(
+      '/services/secure/127.0.0.1:4443',
+    );
   });
 
   it('fails at start with a clear error when the CA does not match', async () => {
-    const options = { etcd: { hosts: [etcd.url], credentials: await credentials(certificates.otherCaFile) }, requires: ['secure'], connectTimeoutMs: 2000 };
+    const options = {
+      etcd: { hosts: [etcd.url], credentials: await credentials(certificates.otherCaFile) },
+      requires: ['secure'],
+      connectTimeoutMs: 2000,
+    };
     await expect(context(options)).rejects.toThrow(
       /Could not read the endpoints of the required services "secure" from etcd within 2000 ms \(.*certificate.*\)\. Check .*`etcd\.credentials` \(CA and client certificate\)/,
     );
@@ -141,13 +169,29 @@ describe('namespaces', () => {
     await team.get(ServiceRegistry).register({ service: 'svc', host: '127.0.0.1', port: 1001 });
     await teamB.get(ServiceRegistry).register({ service: 'svc', host: '127.0.0.1', port: 2002 });
     await teamB.get(ServiceRegistry).register({ service: 'only-b', host: '127.0.0.1', port: 2003 });
-    await waitFor('each to see its own', () =>
-      team.get(DiscoveryClient).getEndpoints('svc').length === 1 && teamB.get(DiscoveryClient).getEndpoints('svc').length === 1,
+    await waitFor(
+      'each to see its own',
+      () =>
+        team.get(DiscoveryClient).getEndpoints('svc').length === 1 &&
+        teamB.get(DiscoveryClient).getEndpoints('svc').length === 1,
     );
-    expect(team.get(DiscoveryClient).getEndpoints('svc').map((endpoint) => endpoint.port)).toEqual([1001]);
-    expect(teamB.get(DiscoveryClient).getEndpoints('svc').map((endpoint) => endpoint.port)).toEqual([2002]);
+    expect(
+      team
+        .get(DiscoveryClient)
+        .getEndpoints('svc')
+        .map((endpoint) => endpoint.port),
+    ).toEqual([1001]);
+    expect(
+      teamB
+        .get(DiscoveryClient)
+        .getEndpoints('svc')
+        .map((endpoint) => endpoint.port),
+    ).toEqual([2002]);
     const names: (readonly string[])[] = [];
-    const subscription = team.get(DiscoveryClient).services$().subscribe((list) => names.push(list));
+    const subscription = team
+      .get(DiscoveryClient)
+      .services$()
+      .subscribe((list) => names.push(list));
     await waitFor('the service names', () => names.length > 0);
     subscription.unsubscribe();
     expect(names.at(-1)).toEqual(['svc']);

@@ -40,12 +40,21 @@ async function startWithAuth(extraArgs: string[]): Promise<void> {
 
 /** Writes an endpoint with etcdctl as root (one authentication of its own). */
 const putAsRoot = (service: string, id: string, port: number) =>
-  etcd.etcdctl(...ROOT, 'put', `/services/${service}/${id}`, JSON.stringify({ Addr: `127.0.0.1:${port}`, Metadata: { id } }));
+  etcd.etcdctl(
+    ...ROOT,
+    'put',
+    `/services/${service}/${id}`,
+    JSON.stringify({ Addr: `127.0.0.1:${port}`, Metadata: { id } }),
+  );
 
-const ids = (discovery: DiscoveryClient, service: string) => discovery.getEndpoints(service).map((endpoint) => endpoint.id);
+const ids = (discovery: DiscoveryClient, service: string) =>
+  discovery.getEndpoints(service).map((endpoint) => endpoint.id);
 
 async function startApp(extra: object = {}): Promise<DiscoveryClient> {
-  const started = await startConsumer({ etcd: { hosts: [etcd.host], auth }, requires: ['tok-a'], ttl: 3, ...extra }, new CapturingLogger());
+  const started = await startConsumer(
+    { etcd: { hosts: [etcd.host], auth }, requires: ['tok-a'], ttl: 3, ...extra },
+    new CapturingLogger(),
+  );
   app = started.app;
   await app.get(ServiceRegistry).register({ service: 'tok-me', host: '127.0.0.1', port: 7400 });
   return started.discovery;
@@ -67,7 +76,9 @@ describe('etcd auth tokens that expire', () => {
     const authentications = (await handled('grpc_method="Authenticate"')) - authBefore - 1; // etcdctl's own
     const ranges = (await handled('grpc_method="Range"')) - before.range;
     const puts = (await handled('grpc_method="Put"')) - before.put - 1; // etcdctl's
-    console.log(`[measured] token dropped unused: ${authentications} authentications, ${ranges} range requests, ${puts} writes by the app for a new watch and a status change`);
+    console.log(
+      `[measured] token dropped unused: ${authentications} authentications, ${ranges} range requests, ${puts} writes by the app for a new watch and a status change`,
+    );
     expect(authentications).toBeGreaterThanOrEqual(1);
     expect(authentications).toBeLessThanOrEqual(2);
     expect(ranges).toBeLessThanOrEqual(2); // the new service's first list (and its retry with a new token)
@@ -76,8 +87,15 @@ describe('etcd auth tokens that expire', () => {
     // An etcd restart: every token is gone; the watches resume on a stream with a new one.
     await etcd.killAndStartAgain(500);
     await putAsRoot('tok-new', 'two', 7402);
-    await waitFor('the change after the restart', () => ids(discovery, 'tok-new').includes('two'), { timeoutMs: 15_000 });
-    await waitFor('the registration kept or put back', () => app!.get(ServiceRegistry).registrations().every((registration) => registration.state === 'registered'));
+    await waitFor('the change after the restart', () => ids(discovery, 'tok-new').includes('two'), {
+      timeoutMs: 15_000,
+    });
+    await waitFor('the registration kept or put back', () =>
+      app!
+        .get(ServiceRegistry)
+        .registrations()
+        .every((registration) => registration.state === 'registered'),
+    );
   });
 
   it('a JWT that expires every 3 s: renewed before it expires, no request refused for 4 of its lives, watches created late still work', async () => {
@@ -85,7 +103,9 @@ describe('etcd auth tokens that expire', () => {
     const openssl = (...args: string[]) => promisify(execFile)('openssl', args, { cwd: keysDir });
     await openssl('genrsa', '-out', 'jwt.key', '2048');
     await openssl('rsa', '-in', 'jwt.key', '-pubout', '-out', 'jwt.pub');
-    await startWithAuth([`--auth-token=jwt,pub-key=${join(keysDir, 'jwt.pub')},priv-key=${join(keysDir, 'jwt.key')},sign-method=RS256,ttl=3s`]);
+    await startWithAuth([
+      `--auth-token=jwt,pub-key=${join(keysDir, 'jwt.pub')},priv-key=${join(keysDir, 'jwt.key')},sign-method=RS256,ttl=3s`,
+    ]);
     // A periodic check every ~second: a request with the token all the time.
     const discovery = await startApp({ resyncIntervalMs: 1000 });
     const refusedBefore = await handled('grpc_code="Unauthenticated"');
@@ -93,11 +113,17 @@ describe('etcd auth tokens that expire', () => {
     await sleep(12_000);
     const refused = (await handled('grpc_code="Unauthenticated"')) - refusedBefore;
     const authentications = (await handled('grpc_method="Authenticate"')) - authBefore;
-    console.log(`[measured] JWT ttl 3 s, 12 s of work: ${authentications} authentications, ${refused} requests refused as unauthenticated`);
+    console.log(
+      `[measured] JWT ttl 3 s, 12 s of work: ${authentications} authentications, ${refused} requests refused as unauthenticated`,
+    );
     expect(refused).toBe(0);
     expect(authentications).toBeGreaterThanOrEqual(3);
     discovery.endpoints$('jwt-late').subscribe();
     await putAsRoot('jwt-late', 'one', 7403);
-    await waitFor('a watch created on a stream opened with an expired token', () => ids(discovery, 'jwt-late').includes('one'), { timeoutMs: 10_000 });
+    await waitFor(
+      'a watch created on a stream opened with an expired token',
+      () => ids(discovery, 'jwt-late').includes('one'),
+      { timeoutMs: 10_000 },
+    );
   });
 });

@@ -6,7 +6,15 @@ import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { AddressInfo } from 'node:net';
 import { AppProcesses, CapturingLogger, EtcdServer, testEndpoint, waitFor } from '@repo/testing';
-import { DiscoveryClient, DiscoveryDashboardModule, DiscoveryModule, encodeEndpoint, endpointKey, ServiceRegistry, type DashboardSnapshot } from 'nestjs-etcd-discovery';
+import {
+  DiscoveryClient,
+  DiscoveryDashboardModule,
+  DiscoveryModule,
+  encodeEndpoint,
+  endpointKey,
+  ServiceRegistry,
+  type DashboardSnapshot,
+} from 'nestjs-etcd-discovery';
 
 // What a caller sees of the instances it calls, with the OpenTelemetry SDK in the app (an in-memory
 // metric reader and span exporter) and the dashboard mounted: three real instances (separate
@@ -43,13 +51,19 @@ afterAll(async () => {
 
 async function startInstance(): Promise<{ address: string; kill(): void }> {
   // A TTL far longer than the test: the killed instance stays listed, as one whose lease has not run out yet.
-  const app = processes.start('discoverable-app', { transport: 'http', services: [{ name: 'health-http' }], discovery: { ttl: 60 } });
+  const app = processes.start('discoverable-app', {
+    transport: 'http',
+    services: [{ name: 'health-http' }],
+    discovery: { ttl: 60 },
+  });
   const registered = await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
   return { address: (registered.endpoint as { address: string }).address, kill: () => app.kill('SIGKILL') };
 }
 
 async function collect(): Promise<readonly MetricData[]> {
-  return (await reader.collect()).resourceMetrics.scopeMetrics.filter((scope) => scope.scope.name === 'nestjs-etcd-discovery').flatMap((scope) => scope.metrics);
+  return (await reader.collect()).resourceMetrics.scopeMetrics
+    .filter((scope) => scope.scope.name === 'nestjs-etcd-discovery')
+    .flatMap((scope) => scope.metrics);
 }
 
 /** Each point of metric `name`, keyed by its attribute values joined by spaces; histograms by their count. */
@@ -64,14 +78,18 @@ function points(all: readonly MetricData[], name: string): Record<string, number
 }
 
 const snapshot = async () => (await (await fetch(`${dashboardUrl}/discovery/api`)).json()) as DashboardSnapshot;
-const instancesOf = (current: DashboardSnapshot, service: string) => current.services.find((entry) => entry.service === service)?.instances ?? [];
+const instancesOf = (current: DashboardSnapshot, service: string) =>
+  current.services.find((entry) => entry.service === service)?.instances ?? [];
 
 describe('call health: metrics, spans and the dashboard, with real instances', () => {
   it('counts answered, refused-and-retried calls and an ejection exactly; the dashboard shows the rates, p50/p99, the ejection, a hold and its own registration', async () => {
     const instances = [await startInstance(), await startInstance(), await startInstance()];
-    const held = [1, 2, 3].map((index) => testEndpoint('health-held', `h${index}`, 7000 + index, { host: '127.0.0.1' }));
+    const held = [1, 2, 3].map((index) =>
+      testEndpoint('health-held', `h${index}`, 7000 + index, { host: '127.0.0.1' }),
+    );
     const lease = etcd.client().lease(60);
-    for (const endpoint of held) await lease.put(endpointKey('/services', 'health-held', endpoint.id)).value(encodeEndpoint(endpoint));
+    for (const endpoint of held)
+      await lease.put(endpointKey('/services', 'health-held', endpoint.id)).value(encodeEndpoint(endpoint));
 
     @Module({
       imports: [
@@ -122,19 +140,29 @@ describe('call health: metrics, spans and the dashboard, with real instances', (
     expect(attempts[`health-http unreachable first ${killed.address}`]).toBe(3);
     const retried = others.reduce((sum, address) => sum + (attempts[`health-http ok retry ${address}`] ?? 0), 0);
     expect(retried).toBe(3);
-    const firstAnswered = instances.reduce((sum, { address }) => sum + (attempts[`health-http ok first ${address}`] ?? 0), 0);
+    const firstAnswered = instances.reduce(
+      (sum, { address }) => sum + (attempts[`health-http ok first ${address}`] ?? 0),
+      0,
+    );
     expect(firstAnswered).toBe(60 - 3);
     expect(attempts[`health-http ok first ${killed.address}`]).toBe(10);
     expect(Object.keys(attempts)).toHaveLength(1 + 3 + 2); // no other kind of attempt
     expect(points(all, 'discovery.ejections')).toEqual({ [`health-http ${killed.address}`]: 1 });
     expect(points(all, 'discovery.endpoints.ejected')).toMatchObject({ 'health-http': 1 });
-    expect(points(all, 'discovery.registrations')).toEqual({ 'health-caller pending': 0, 'health-caller registered': 1 });
+    expect(points(all, 'discovery.registrations')).toEqual({
+      'health-caller pending': 0,
+      'health-caller registered': 1,
+    });
 
     // The span of a retried call: the refused attempt, then the answer from another instance.
     const retriedSpan = spans.getFinishedSpans().find((span) => span.events.length === 2)!;
     expect(retriedSpan.name).toBe('fetch health-http');
     const [refused, answered] = retriedSpan.events.map((event) => event.attributes!);
-    expect(refused).toEqual({ 'server.address': killed.address, 'discovery.attempt.kind': 'first', 'discovery.outcome': 'unreachable' });
+    expect(refused).toEqual({
+      'server.address': killed.address,
+      'discovery.attempt.kind': 'first',
+      'discovery.outcome': 'unreachable',
+    });
     expect(answered).toMatchObject({ 'discovery.attempt.kind': 'retry', 'discovery.outcome': 'ok' });
     expect(others).toContain(answered['server.address']);
 
@@ -142,7 +170,14 @@ describe('call health: metrics, spans and the dashboard, with real instances', (
     let current = await snapshot();
     const byAddress = new Map(instancesOf(current, 'health-http').map((instance) => [instance.address, instance]));
     const dead = byAddress.get(killed.address)!;
-    expect(dead.calls).toMatchObject({ calls: 13, unreachable: 3, errors: 0, timedOut: 0, inFlight: 0, lastMinute: { calls: 13, errorRate: 3 / 13, timeoutRate: 0 } });
+    expect(dead.calls).toMatchObject({
+      calls: 13,
+      unreachable: 3,
+      errors: 0,
+      timedOut: 0,
+      inFlight: 0,
+      lastMinute: { calls: 13, errorRate: 3 / 13, timeoutRate: 0 },
+    });
     expect(dead.ejectedUntil).toBeGreaterThan(Date.now());
     expect(dead.ejectedUntil).toBeLessThanOrEqual(Date.now() + 10_000);
     for (const address of others) {
@@ -152,17 +187,24 @@ describe('call health: metrics, spans and the dashboard, with real instances', (
       expect(alive.calls!.lastMinute.p50Ms).toBeGreaterThan(0);
       expect(alive.calls!.lastMinute.p99Ms).toBeGreaterThanOrEqual(alive.calls!.lastMinute.p50Ms!);
     }
-    expect(current.registrations).toEqual([{ service: 'health-caller', id: expect.any(String), address: `127.0.0.1:${port}`, state: 'registered' }]);
+    expect(current.registrations).toEqual([
+      { service: 'health-caller', id: expect.any(String), address: `127.0.0.1:${port}`, state: 'registered' },
+    ]);
 
     // Every endpoint of health-held vanishes at once (one revision): self-preservation holds them.
     await lease.revoke();
-    await waitFor('the hold', async () => points(await collect(), 'discovery.self_preservation.holds')['health-held'] === 1);
+    await waitFor(
+      'the hold',
+      async () => points(await collect(), 'discovery.self_preservation.holds')['health-held'] === 1,
+    );
     const duringHold = await collect();
     expect(points(duringHold, 'discovery.self_preservation.held')).toMatchObject({ 'health-held': 3 });
     expect(points(duringHold, 'discovery.self_preservation.holds')).toEqual({ 'health-held': 1 });
     current = await snapshot();
     // Gone from etcd (and the catalog), still listed by this app: the dashboard shows them, marked held.
-    expect(instancesOf(current, 'health-held').map((instance) => [instance.address, instance.held])).toEqual(held.map((endpoint) => [endpoint.address, true]));
+    expect(instancesOf(current, 'health-held').map((instance) => [instance.address, instance.held])).toEqual(
+      held.map((endpoint) => [endpoint.address, true]),
+    );
     expect(discovery.getEndpoints('health-held')).toHaveLength(3);
   }, 90_000);
 });

@@ -1,7 +1,18 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { Etcd3 } from 'etcd3';
 import type { DiscoveryClient } from 'nestjs-etcd-discovery';
-import { type AppProcess, AppProcesses, EtcdCluster, type EtcdServer, leaseIds, putEndpoint, readKeys, startConsumer, testEndpoint, waitFor } from '@repo/testing';
+import {
+  type AppProcess,
+  AppProcesses,
+  EtcdCluster,
+  type EtcdServer,
+  leaseIds,
+  putEndpoint,
+  readKeys,
+  startConsumer,
+  testEndpoint,
+  waitFor,
+} from '@repo/testing';
 
 // Faults on a 3-node etcd cluster on loopback. Figures go to stdout as "[measured] …" lines
 // (docs/reliability.md quotes them); the assertions are the requirements, not the speed.
@@ -25,7 +36,11 @@ function measured(what: string, ms: number): void {
 }
 
 async function registeredApp(name: string): Promise<{ app: AppProcess; key: string }> {
-  const app = processes.start('discoverable-app', { transport: 'http', services: [{ name }], discovery: { ttl, retry } });
+  const app = processes.start('discoverable-app', {
+    transport: 'http',
+    services: [{ name }],
+    discovery: { ttl, retry },
+  });
   const message = await app.waitForMessage('registration', 20_000, (event) => event.type === 'registered');
   return { app, key: message.key as string };
 }
@@ -43,12 +58,20 @@ const writeNews = (client: Etcd3, id: string) => putEndpoint(client, testEndpoin
  * Writes a new endpoint through `members` (retrying while the cluster elects a leader) and reports
  * how long the write took and how long after it `discovery` had the endpoint.
  */
-async function delivery(what: string, discovery: DiscoveryClient, members: EtcdServer[], id: string, timeoutMs: number): Promise<void> {
+async function delivery(
+  what: string,
+  discovery: DiscoveryClient,
+  members: EtcdServer[],
+  id: string,
+  timeoutMs: number,
+): Promise<void> {
   const client = cluster.client(members);
   const startedAt = Date.now();
   await waitFor(`the write of ${id}`, () => writeNews(client, id).then(() => true), { timeoutMs });
   const writtenAt = Date.now();
-  await waitFor(`${id} to be delivered`, () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === id), { timeoutMs });
+  await waitFor(`${id} to be delivered`, () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === id), {
+    timeoutMs,
+  });
   measured(`${what}: write accepted after`, writtenAt - startedAt);
   measured(`${what}: watcher had it after the write`, Date.now() - writtenAt);
 }
@@ -62,12 +85,18 @@ async function expectStaysRegistered(client: Etcd3, key: string, app: AppProcess
   const until = Date.now() + 2 * ttl * 1000;
   try {
     while (Date.now() < until) {
-      await waitFor(`${key} to be stored`, async () => (await readKeys(client, '/services/')).has(key), { timeoutMs: 5000 });
+      await waitFor(`${key} to be stored`, async () => (await readKeys(client, '/services/')).has(key), {
+        timeoutMs: 5000,
+      });
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   } catch (error) {
-    const events = app.messages.filter((message) => message.event === 'registration').map(({ event: _event, ...rest }) => JSON.stringify(rest));
-    throw new Error(`${(error as Error).message}\nthe app's registration events:\n${events.join('\n')}`, { cause: error });
+    const events = app.messages
+      .filter((message) => message.event === 'registration')
+      .map(({ event: _event, ...rest }) => JSON.stringify(rest));
+    throw new Error(`${(error as Error).message}\nthe app's registration events:\n${events.join('\n')}`, {
+      cause: error,
+    });
   }
 }
 
@@ -102,38 +131,66 @@ describe('on a 3-node etcd cluster', () => {
   it.each([
     ['down for longer than the TTL', false],
     ['back with its data wiped', true],
-  ])('the whole cluster %s: apps keep running and serving, then every app is registered exactly once and watchers converge', async (_case, wipe) => {
-    const apps = await Promise.all([registeredApp('fleet'), registeredApp('fleet')]);
-    const discovery = await consumer(['fleet', 'news']);
-    await waitFor('both instances', () => discovery.getEndpoints('fleet').length === 2);
+  ])(
+    'the whole cluster %s: apps keep running and serving, then every app is registered exactly once and watchers converge',
+    async (_case, wipe) => {
+      const apps = await Promise.all([registeredApp('fleet'), registeredApp('fleet')]);
+      const discovery = await consumer(['fleet', 'news']);
+      await waitFor('both instances', () => discovery.getEndpoints('fleet').length === 2);
 
-    await Promise.all(cluster.members.map((member) => member.stop()));
-    await new Promise((resolve) => setTimeout(resolve, (ttl + 2) * 1000));
-    for (const { app } of apps) expect(app.child.exitCode).toBeNull();
-    expect(discovery.getEndpoints('fleet')).toHaveLength(2); // the last known endpoints…
-    expect(apps.map(({ key }) => key)).toContain(`/services/fleet/${discovery.pick('fleet').id}`); // …and pick() serves them
+      await Promise.all(cluster.members.map((member) => member.stop()));
+      await new Promise((resolve) => setTimeout(resolve, (ttl + 2) * 1000));
+      for (const { app } of apps) expect(app.child.exitCode).toBeNull();
+      expect(discovery.getEndpoints('fleet')).toHaveLength(2); // the last known endpoints…
+      expect(apps.map(({ key }) => key)).toContain(`/services/fleet/${discovery.pick('fleet').id}`); // …and pick() serves them
 
-    const restartedAt = Date.now();
-    await cluster.restartAll({ wipe });
-    const client = cluster.client();
-    // Not awaited: the first write after a restart can wait out etcd's own request timeout (7 s)
-    // while leadership settles, and it must not delay the measurement of the apps.
-    const written = writeNews(client, 'after-outage');
-    await waitFor('every app registered again', async () => {
-      const keys = await readKeys(client, '/services/fleet/');
-      return apps.every(({ key }) => keys.has(key));
-    }, { timeoutMs: 20_000 });
-    measured(`cluster ${wipe ? 'wiped' : 'restarted'} → every app registered again`, Date.now() - restartedAt);
-    await written;
-    await waitFor('the watcher to converge', () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === 'after-outage'), { timeoutMs: 20_000 });
-    measured(`cluster ${wipe ? 'wiped' : 'restarted'} → watcher had a write made after the restart`, Date.now() - restartedAt);
-    // Exactly once: one key per app, one lease per app process, no stale lease left.
-    await waitFor('stale leases to go', async () => (await leaseIds(client)).length === apps.length, { timeoutMs: (ttl + 5) * 1000 });
-    const truth = apps.map(({ key }) => key).sort().join();
-    await waitFor('the fleet watcher to hold what etcd holds', () => discovery.getEndpoints('fleet').map((endpoint) => `/services/fleet/${endpoint.id}`).sort().join() === truth, {
-      timeoutMs: 10_000,
-    });
-  });
+      const restartedAt = Date.now();
+      await cluster.restartAll({ wipe });
+      const client = cluster.client();
+      // Not awaited: the first write after a restart can wait out etcd's own request timeout (7 s)
+      // while leadership settles, and it must not delay the measurement of the apps.
+      const written = writeNews(client, 'after-outage');
+      await waitFor(
+        'every app registered again',
+        async () => {
+          const keys = await readKeys(client, '/services/fleet/');
+          return apps.every(({ key }) => keys.has(key));
+        },
+        { timeoutMs: 20_000 },
+      );
+      measured(`cluster ${wipe ? 'wiped' : 'restarted'} → every app registered again`, Date.now() - restartedAt);
+      await written;
+      await waitFor(
+        'the watcher to converge',
+        () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === 'after-outage'),
+        { timeoutMs: 20_000 },
+      );
+      measured(
+        `cluster ${wipe ? 'wiped' : 'restarted'} → watcher had a write made after the restart`,
+        Date.now() - restartedAt,
+      );
+      // Exactly once: one key per app, one lease per app process, no stale lease left.
+      await waitFor('stale leases to go', async () => (await leaseIds(client)).length === apps.length, {
+        timeoutMs: (ttl + 5) * 1000,
+      });
+      const truth = apps
+        .map(({ key }) => key)
+        .sort()
+        .join();
+      await waitFor(
+        'the fleet watcher to hold what etcd holds',
+        () =>
+          discovery
+            .getEndpoints('fleet')
+            .map((endpoint) => `/services/fleet/${endpoint.id}`)
+            .sort()
+            .join() === truth,
+        {
+          timeoutMs: 10_000,
+        },
+      );
+    },
+  );
 
   it('churn for a minute: every watcher ends with what etcd holds, one lease per live process', async () => {
     const config = (churnMs: number) => ({ instances: 8, churnMs, discovery: { ttl: 3, retry } });
@@ -151,18 +208,28 @@ describe('on a 3-node etcd cluster', () => {
 
     const client = cluster.client();
     const expected = steady.flatMap((message) => message.keys as string[]).sort();
-    await waitFor('the killed processes\' keys to expire', async () => [...(await readKeys(client, '/services/churn/')).keys()].sort().join() === expected.join(), {
-      timeoutMs: 15_000,
-    });
+    await waitFor(
+      "the killed processes' keys to expire",
+      async () => [...(await readKeys(client, '/services/churn/')).keys()].sort().join() === expected.join(),
+      {
+        timeoutMs: 15_000,
+      },
+    );
     expect((await leaseIds(client)).sort()).toEqual(steady.map((message) => message.lease as string).sort());
     const expectedIds = expected.map((key) => key.split('/').at(-1)).join();
     for (const watcher of consumers) {
-      await waitFor('the watcher to hold what etcd holds', () => {
-        const lists = watcher.messages.filter((message) => message.event === 'endpoints');
-        const last = lists.at(-1)?.endpoints as { id: string }[] | undefined;
-        return last?.map((endpoint) => endpoint.id).join() === expectedIds;
-      }, { timeoutMs: 10_000 });
+      await waitFor(
+        'the watcher to hold what etcd holds',
+        () => {
+          const lists = watcher.messages.filter((message) => message.event === 'endpoints');
+          const last = lists.at(-1)?.endpoints as { id: string }[] | undefined;
+          return last?.map((endpoint) => endpoint.id).join() === expectedIds;
+        },
+        { timeoutMs: 10_000 },
+      );
     }
-    console.log(`[measured] churn: ${live.length + 2} processes, ${expected.length} endpoints at the end, ${consumers.map((c) => c.messages.length).join('/')} lists seen by the watchers`);
+    console.log(
+      `[measured] churn: ${live.length + 2} processes, ${expected.length} endpoints at the end, ${consumers.map((c) => c.messages.length).join('/')} lists seen by the watchers`,
+    );
   }, 180_000);
 });

@@ -51,10 +51,21 @@ const flavours: Flavour[] = [
     typescript: '^5.7.3',
     tsconfigs: {
       // The Nest 11 CLI's scaffold until 11.0: CommonJS with node10 resolution (the issue's failing case).
-      'tsconfig.json': { compilerOptions: { ...scaffoldOptions, module: 'commonjs', outDir: './dist', baseUrl: './' }, include: ['src'] },
+      'tsconfig.json': {
+        compilerOptions: { ...scaffoldOptions, module: 'commonjs', outDir: './dist', baseUrl: './' },
+        include: ['src'],
+      },
       // Its scaffold since: nodenext in a package without "type": "module", which compiles to CommonJS too.
       'tsconfig.nodenext.json': {
-        compilerOptions: { ...scaffoldOptions, module: 'nodenext', moduleResolution: 'nodenext', resolvePackageJsonExports: true, esModuleInterop: true, isolatedModules: true, outDir: './dist-nodenext' },
+        compilerOptions: {
+          ...scaffoldOptions,
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          resolvePackageJsonExports: true,
+          esModuleInterop: true,
+          isolatedModules: true,
+          outDir: './dist-nodenext',
+        },
         include: ['src'],
       },
     },
@@ -99,7 +110,9 @@ let packedFiles: string[];
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'nestjs-etcd-discovery-compat-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', workDir, '--loglevel=error'], { cwd: join(root, 'libs/discovery') });
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', workDir, '--loglevel=error'], {
+    cwd: join(root, 'libs/discovery'),
+  });
   const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
   tarball = join(workDir, packed.filename);
   packedFiles = packed.files.map((file) => file.path);
@@ -114,14 +127,27 @@ afterAll(async () => {
 
 describe('the packed package', () => {
   it('stands alone: README, LICENSE, the sources its maps point to; no specs, no test-only files', async () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['README.md', 'LICENSE', 'package.json', 'dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/terminus/index.js', 'src/index.ts']));
+    expect(packedFiles).toEqual(
+      expect.arrayContaining([
+        'README.md',
+        'LICENSE',
+        'package.json',
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/testing/index.js',
+        'dist/terminus/index.js',
+        'src/index.ts',
+      ]),
+    );
     expect(packedFiles.filter((file) => /\.spec\.|examples\/|tsbuildinfo/.test(file))).toEqual([]);
     // Every source map and declaration map points at a file that is in the package.
     const maps = packedFiles.filter((file) => file.endsWith('.map'));
     expect(maps.length).toBeGreaterThan(50);
     const missing: string[] = [];
     for (const map of maps) {
-      const { sources } = JSON.parse(await readFile(join(root, 'libs/discovery', map), 'utf8')) as { sources: string[] };
+      const { sources } = JSON.parse(await readFile(join(root, 'libs/discovery', map), 'utf8')) as {
+        sources: string[];
+      };
       for (const source of sources) {
         const target = resolve('/', dirname(map), source).slice(1);
         if (!packedFiles.includes(target)) missing.push(`${map} → ${source}`);
@@ -135,20 +161,32 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
   it('installs with no flag, compiles as the CLI does, registers, discovers, calls over TCP, reports health, deregisters on SIGTERM — without @opentelemetry/api, then with it and its metrics SDK', async () => {
     const app = join(workDir, flavour.name.replace(/\W+/g, '-').toLowerCase());
     await mkdir(join(app, 'src'), { recursive: true });
-    const nest = { '@nestjs/common': flavour.nest, '@nestjs/core': flavour.nest, '@nestjs/microservices': flavour.nest };
+    const nest = {
+      '@nestjs/common': flavour.nest,
+      '@nestjs/core': flavour.nest,
+      '@nestjs/microservices': flavour.nest,
+    };
     await writeFile(
       join(app, 'package.json'),
       JSON.stringify({
         name: 'compat-app',
         private: true,
         ...(flavour.type ? { type: flavour.type } : {}),
-        dependencies: { ...nest, '@nestjs/terminus': flavour.terminus, 'nestjs-etcd-discovery': `file:${tarball}`, 'reflect-metadata': '^0.2.2', rxjs: '^7.8.1' },
+        dependencies: {
+          ...nest,
+          '@nestjs/terminus': flavour.terminus,
+          'nestjs-etcd-discovery': `file:${tarball}`,
+          'reflect-metadata': '^0.2.2',
+          rxjs: '^7.8.1',
+        },
         devDependencies: { typescript: flavour.typescript, '@types/node': '^20.19.0' },
       }),
     );
     await run('npm', ['install', ...installFlags], { cwd: app });
     if (flavour.ci) await run('npm', ['ci', ...installFlags], { cwd: app });
-    const installed = JSON.parse(await readFile(join(app, 'node_modules/@nestjs/core/package.json'), 'utf8')) as { version: string };
+    const installed = JSON.parse(await readFile(join(app, 'node_modules/@nestjs/core/package.json'), 'utf8')) as {
+      version: string;
+    };
     expect(installed.version.split('.')[0]).toBe(flavour.nest.replace(/^\^/, '').split('.')[0]);
 
     await copyFile(join(root, 'test/compat/main.ts'), join(app, 'src/main.ts'));
@@ -186,7 +224,12 @@ async function runApp(main: string, checkMetrics: (metrics: Record<string, unkno
     expect(called.sum).toBe(5);
     expect(called.patterns).toEqual(['echo', '{"cmd":"sum","v":1}']);
     const health = await instance.waitForMessage('health');
-    expect(health.discovery).toMatchObject({ status: 'up', problems: [], lease: { alive: true }, registrations: [{ service: 'compat-echo', state: 'registered' }] });
+    expect(health.discovery).toMatchObject({
+      status: 'up',
+      problems: [],
+      lease: { alive: true },
+      registrations: [{ service: 'compat-echo', state: 'registered' }],
+    });
     const { event: _event, ...metrics } = await instance.waitForMessage('metrics');
     checkMetrics(metrics);
     const key = `/services/compat-echo/${called.address as string}`;
@@ -199,9 +242,12 @@ async function runApp(main: string, checkMetrics: (metrics: Record<string, unkno
     expect(instance.output).not.toMatch(/Warning|ERROR/);
   } catch (error) {
     // What the app printed and reported says why; the assertion alone often does not.
-    throw new Error(`${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`, {
-      cause: error,
-    });
+    throw new Error(
+      `${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`,
+      {
+        cause: error,
+      },
+    );
   } finally {
     await instance.stop();
   }

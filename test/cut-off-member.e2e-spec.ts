@@ -1,4 +1,13 @@
-import { AppProcesses, EtcdCluster, putEndpoint, testEndpoint, waitFor, type AppMessage, type AppProcess, type EtcdServer } from '@repo/testing';
+import {
+  AppProcesses,
+  EtcdCluster,
+  putEndpoint,
+  testEndpoint,
+  waitFor,
+  type AppMessage,
+  type AppProcess,
+  type EtcdServer,
+} from '@repo/testing';
 
 // A member cut off from its cluster — its peer traffic dropped both ways (a partition), while its
 // clients still reach it — accepts connections and answers gRPC pings: a watch on it would silently
@@ -20,9 +29,11 @@ afterEach(async () => {
 
 /** The member with an open Watch stream (etcd counts streams started and ended; the app's is the only one). */
 async function watchStreamMember(): Promise<EtcdServer> {
-  return waitFor('the app\'s watch stream', async () => {
+  return waitFor("the app's watch stream", async () => {
     for (const member of cluster.members) {
-      const open = (await member.metric('grpc_server_started_total', 'grpc_method="Watch"')) - (await member.metric('grpc_server_handled_total', 'grpc_method="Watch"'));
+      const open =
+        (await member.metric('grpc_server_started_total', 'grpc_method="Watch"')) -
+        (await member.metric('grpc_server_handled_total', 'grpc_method="Watch"'));
       if (open === 1) return member;
     }
     return undefined;
@@ -42,7 +53,9 @@ async function followerWithTheStream(): Promise<EtcdServer> {
 }
 
 function sees(app: AppProcess, id: string): boolean {
-  const lists = app.messages.filter((message: AppMessage) => message.event === 'endpoints' && message.service === 'cut-news');
+  const lists = app.messages.filter(
+    (message: AppMessage) => message.event === 'endpoints' && message.service === 'cut-news',
+  );
   return ((lists.at(-1)?.endpoints ?? []) as { id: string }[]).some((endpoint) => endpoint.id === id);
 }
 
@@ -53,16 +66,22 @@ async function cutOffAndWrite(app: AppProcess, member: EtcdServer, timeoutMs: nu
   const cutAt = cluster.cutOff(member);
   await putEndpoint(others, testEndpoint('cut-news', 'after-cut', 7300, { host: '127.0.0.1' }));
   const writtenMs = Date.now() - cutAt;
-  await waitFor('the change made after the cut', () => sees(app, 'after-cut'), { timeoutMs, intervalMs: 20 }).catch((error: Error) => {
-    throw new Error(`${error.message} (written ${writtenMs} ms after the cut)`);
-  });
+  await waitFor('the change made after the cut', () => sees(app, 'after-cut'), { timeoutMs, intervalMs: 20 }).catch(
+    (error: Error) => {
+      throw new Error(`${error.message} (written ${writtenMs} ms after the cut)`);
+    },
+  );
   console.log(`[measured] the write after the cut was accepted ${writtenMs} ms after it`);
   return Date.now() - cutAt;
 }
 
 describe('a member cut off from its cluster', () => {
   it('an app with a lease: its keepalives find the member cut off, and its watches see the next change through another member within 3 election timeouts', async () => {
-    const app = apps.start('consumer-app', { services: ['cut-news'], register: { service: 'cut-me', port: 7200 }, discovery: { ttl: 3 } });
+    const app = apps.start('consumer-app', {
+      services: ['cut-news'],
+      register: { service: 'cut-me', port: 7200 },
+      discovery: { ttl: 3 },
+    });
     await app.waitForMessage('ready', 20_000);
     const member = await followerWithTheStream();
     await sleep(9_000); // at work for a while: 8 keepalives answered promptly, the member is known to answer fast

@@ -38,7 +38,7 @@ const waitForRows = (page: Page, service: string, count: number) =>
   );
 
 describe('the discovery dashboard', () => {
-  it('shows the fleet, its patterns and this app\'s calls, and follows instances as they start and stop, without a reload', async () => {
+  it("shows the fleet, its patterns and this app's calls, and follows instances as they start and stop, without a reload", async () => {
     const logs = await Promise.all([1, 2].map(() => startApp('log-service')));
     await startApp('grading-service');
     const portal = await startApp('portal');
@@ -46,7 +46,15 @@ describe('the discovery dashboard', () => {
     // from reaching for the network at start.
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`${portal.url}/`); // redirects to /discovery
@@ -54,41 +62,62 @@ describe('the discovery dashboard', () => {
     await waitForRows(page, 'log-service', 2);
     await waitForRows(page, 'grading-service', 1);
     expect(await page.locator('#live').innerText()).toBe('live');
-    for (const { address } of logs) expect((await rowsOf(page, 'log-service').allInnerTexts()).some((text) => text.includes(address))).toBe(true);
+    for (const { address } of logs)
+      expect((await rowsOf(page, 'log-service').allInnerTexts()).some((text) => text.includes(address))).toBe(true);
     expect(await page.locator('section[data-service="log-service"] .chip[data-pattern="log.append"]').count()).toBe(1);
-    expect(await page.locator('section[data-service="grading-service"] .chips').innerText()).toBe('publishes no patterns');
+    expect(await page.locator('section[data-service="grading-service"] .chips').innerText()).toBe(
+      'publishes no patterns',
+    );
     await page.evaluate(() => ((window as unknown as { untouched: boolean }).untouched = true));
 
     // Calls from the portal (routed by pattern) show in its dashboard, per instance.
     for (let call = 0; call < 4; call += 1) {
-      await fetch(`${portal.url}/log`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ line: `line ${call}` }) });
+      await fetch(`${portal.url}/log`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ line: `line ${call}` }),
+      });
     }
-    await page.waitForFunction(() => {
-      const cells = [...document.querySelectorAll('section[data-service="log-service"] tr.instance td:nth-child(8)')];
-      return cells.map((cell) => parseInt(cell.textContent ?? '0', 10)).reduce((sum, calls) => sum + calls, 0) === 4;
-    }, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => {
+        const cells = [...document.querySelectorAll('section[data-service="log-service"] tr.instance td:nth-child(8)')];
+        return cells.map((cell) => parseInt(cell.textContent ?? '0', 10)).reduce((sum, calls) => sum + calls, 0) === 4;
+      },
+      undefined,
+      { timeout: 10_000 },
+    );
     await page.screenshot({ path: join(screenshots, 'dashboard-2-instances.png'), fullPage: true });
 
     const third = await startApp('log-service');
     await waitForRows(page, 'log-service', 3);
-    expect(await page.locator('#timeline li.change').first().innerText()).toContain(`added log-service ${third.address}`);
+    expect(await page.locator('#timeline li.change').first().innerText()).toContain(
+      `added log-service ${third.address}`,
+    );
     await page.screenshot({ path: join(screenshots, 'dashboard-3-instances.png'), fullPage: true });
 
     // A rolling deploy: a new log-service with one more pattern. The page shows who lacks it.
-    const newer = AppProcess.start('pattern-app', { service: 'log-service', messages: ['log.append', 'log.search'], events: [], discovery: { ttl: 3 } }, { ETCD_HOSTS: etcd.host });
+    const newer = AppProcess.start(
+      'pattern-app',
+      { service: 'log-service', messages: ['log.append', 'log.search'], events: [], discovery: { ttl: 3 } },
+      { ETCD_HOSTS: etcd.host },
+    );
     children.push(newer.child);
     await waitForRows(page, 'log-service', 4);
     const logSection = page.locator('section[data-service="log-service"]');
     expect(await logSection.locator('.badge.warn').innerText()).toBe('instances disagree');
     expect(await logSection.locator('.chip[data-pattern="log.search"]').innerText()).toBe('log.search1/4');
-    expect((await rowsOf(page, 'log-service').allInnerTexts()).filter((text) => text.includes('lacks log.search'))).toHaveLength(3);
+    expect(
+      (await rowsOf(page, 'log-service').allInnerTexts()).filter((text) => text.includes('lacks log.search')),
+    ).toHaveLength(3);
     await page.screenshot({ path: join(screenshots, 'dashboard-rolling-deploy.png'), fullPage: true });
     newer.kill('SIGTERM');
     await waitForRows(page, 'log-service', 3);
 
     logs[0].child.kill('SIGTERM');
     await waitForRows(page, 'log-service', 2);
-    expect(await rowsOf(page, 'log-service').allInnerTexts()).not.toContainEqual(expect.stringContaining(logs[0].address));
+    expect(await rowsOf(page, 'log-service').allInnerTexts()).not.toContainEqual(
+      expect.stringContaining(logs[0].address),
+    );
     expect(await page.locator('#timeline').innerText()).toContain(`removed log-service ${logs[0].address}`);
     // Same document: the page changed through server-sent events, not a reload.
     expect(await page.evaluate(() => (window as unknown as { untouched?: boolean }).untouched)).toBe(true);

@@ -14,7 +14,9 @@ describe('npm run demo', () => {
       timeout: 120_000,
     });
     expect(stdout).toMatch(/^Started a throwaway etcd on 127\.0\.0\.1:\d+/);
-    expect(stdout).toMatch(/Phase 1 — 300 requests[^\n]*\n(?:.*\n){2}(?: {2}127\.0\.0\.1:\d+ +100 +33\.3%\n){3} {2}300 sent, 0 failed, slowest \d+ ms/);
+    expect(stdout).toMatch(
+      /Phase 1 — 300 requests[^\n]*\n(?:.*\n){2}(?: {2}127\.0\.0\.1:\d+ +100 +33\.3%\n){3} {2}300 sent, 0 failed, slowest \d+ ms/,
+    );
     expect(stdout).toMatch(/Phase 2 [^\n]*frozen[\s\S]*?\d+ sent, 0 failed, slowest \d+ ms/);
     expect(stdout).toMatch(/Phase 3 [^\n]*SIGTERM[\s\S]*?\d+ sent, 0 failed/);
     expect(stdout).toMatch(/Phase 4 [^\n]*SIGKILL[\s\S]*?\d+ sent, 0 failed/);

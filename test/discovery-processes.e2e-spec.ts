@@ -34,21 +34,38 @@ describe('a consumer process follows a provider process', () => {
       services: [{ name: 'provider', options: { metadata: { color: 'blue' }, version: '3.1.0' } }],
       discovery: { namespace, ttl },
     });
-    const registered = await provider.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
+    const registered = await provider.waitForMessage(
+      'registration',
+      15_000,
+      (message) => message.type === 'registered',
+    );
     const address = (registered.endpoint as { address: string }).address;
     const seen = await consumer.waitForMessage('endpoints', 5000, (message) => listOf(message).length === 1);
     expect(listOf(seen)[0]).toMatchObject({ address, metadata: { color: 'blue' }, version: '3.1.0' });
 
     const stoppedAt = Date.now();
     provider.kill(signal);
-    const gone = await consumer.waitForMessage('endpoints', boundMs + 2000, (message) => message.at as number > stoppedAt && listOf(message).length === 0);
+    const gone = await consumer.waitForMessage(
+      'endpoints',
+      boundMs + 2000,
+      (message) => (message.at as number) > stoppedAt && listOf(message).length === 0,
+    );
     expect((gone.at as number) - stoppedAt).toBeLessThanOrEqual(boundMs);
   });
 
   it('completes every observable at shutdown and leaves nothing open: the process exits by itself', async () => {
-    const consumer = start('consumer-app', { services: ['a', 'b'], discovery: { namespace: freshNamespace() }, closeAfterMs: 300 });
+    const consumer = start('consumer-app', {
+      services: ['a', 'b'],
+      discovery: { namespace: freshNamespace() },
+      closeAfterMs: 300,
+    });
     await consumer.waitForMessage('closed');
-    expect(consumer.messages.filter((message) => message.event === 'completed').map((message) => message.service).sort()).toEqual(['a', 'b']);
+    expect(
+      consumer.messages
+        .filter((message) => message.event === 'completed')
+        .map((message) => message.service)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(await consumer.exited()).toEqual({ code: 0, signal: null });
   });
 });

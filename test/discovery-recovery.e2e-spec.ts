@@ -2,7 +2,15 @@ import type { INestApplicationContext } from '@nestjs/common';
 import type { Etcd3 } from 'etcd3';
 import { servicePrefix, type DiscoveryModuleOptions, type EndpointChange } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
-import { deleteEndpoint, EtcdCluster, EtcdServer, putEndpoint, startConsumer, testEndpoint, waitFor } from '@repo/testing';
+import {
+  deleteEndpoint,
+  EtcdCluster,
+  EtcdServer,
+  putEndpoint,
+  startConsumer,
+  testEndpoint,
+  waitFor,
+} from '@repo/testing';
 
 const contexts: INestApplicationContext[] = [];
 const subscriptions: Subscription[] = [];
@@ -54,9 +62,17 @@ describe('discovery keeps the truth across etcd failures', () => {
     await etcd.restart();
     await deleteEndpoint(client, 'svc', 'a1');
     await put(client, 'svc', 'a3');
-    await waitFor('the list to converge', () => discovery.getEndpoints('svc').map((endpoint) => endpoint.id).join() === 'a2,a3', {
-      timeoutMs: 15_000,
-    });
+    await waitFor(
+      'the list to converge',
+      () =>
+        discovery
+          .getEndpoints('svc')
+          .map((endpoint) => endpoint.id)
+          .join() === 'a2,a3',
+      {
+        timeoutMs: 15_000,
+      },
+    );
   });
 
   it('converges after an etcd restart in the middle of a stream of changes, never listing an id twice', async () => {
@@ -65,7 +81,9 @@ describe('discovery keeps the truth across etcd failures', () => {
     const client = etcd.client();
     const discovery = await consumer([etcd.host], ['churn']);
     const lists: string[][] = [];
-    subscriptions.push(discovery.endpoints$('churn').subscribe((list) => lists.push(list.map((endpoint) => endpoint.id))));
+    subscriptions.push(
+      discovery.endpoints$('churn').subscribe((list) => lists.push(list.map((endpoint) => endpoint.id))),
+    );
 
     let writing = true;
     const writer = (async () => {
@@ -88,9 +106,18 @@ describe('discovery keeps the truth across etcd failures', () => {
     await writer;
 
     const expected = await truth(client, 'churn');
-    await waitFor('the watcher to converge', () => discovery.getEndpoints('churn').map((endpoint) => endpoint.id).sort().join() === expected.join(), {
-      timeoutMs: 15_000,
-    });
+    await waitFor(
+      'the watcher to converge',
+      () =>
+        discovery
+          .getEndpoints('churn')
+          .map((endpoint) => endpoint.id)
+          .sort()
+          .join() === expected.join(),
+      {
+        timeoutMs: 15_000,
+      },
+    );
     for (const list of lists) expect(new Set(list).size).toBe(list.length);
   });
 
@@ -107,7 +134,11 @@ describe('discovery keeps the truth across etcd failures', () => {
     const wipedAt = Date.now();
     await etcd.restart({ wipe: true });
     await put(client, 'wiped', 'w9');
-    const ids = () => discovery.getEndpoints('wiped').map((endpoint) => endpoint.id).join();
+    const ids = () =>
+      discovery
+        .getEndpoints('wiped')
+        .map((endpoint) => endpoint.id)
+        .join();
     // The new one at once; the three the wiped etcd lost are held (they might be re-registering)…
     await waitFor('w9 listed', () => ids() === 'w1,w2,w3,w9', { timeoutMs: 10_000 });
     // …not merely for confirmMs (a list from an etcd that lost its data confirms nothing), until maxHoldMs.
@@ -136,9 +167,17 @@ describe('discovery keeps the truth across etcd failures', () => {
     await writer.kv.compact({ revision: header.revision, physical: true });
     await watched.restart();
 
-    await waitFor('the list to converge', () => discovery.getEndpoints('compacted').map((endpoint) => endpoint.id).join() === 'c2,c3,c4', {
-      timeoutMs: 20_000,
-    });
+    await waitFor(
+      'the list to converge',
+      () =>
+        discovery
+          .getEndpoints('compacted')
+          .map((endpoint) => endpoint.id)
+          .join() === 'c2,c3,c4',
+      {
+        timeoutMs: 20_000,
+      },
+    );
     // c5 came and went while the watch was away: invisible, as it should be; no change twice.
     expect(changes.map((change) => `${change.type} ${change.endpoint.id}`).sort()).toEqual(['added c4', 'removed c1']);
   });

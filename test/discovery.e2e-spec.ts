@@ -13,7 +13,17 @@ import {
   type ServiceEndpoint,
 } from 'nestjs-etcd-discovery';
 import type { Subscription } from 'rxjs';
-import { CapturingLogger, deleteEndpoint, EtcdServer, namespaces, putEndpoint, putOperation, startConsumer, testEndpoint as endpoint, waitFor } from '@repo/testing';
+import {
+  CapturingLogger,
+  deleteEndpoint,
+  EtcdServer,
+  namespaces,
+  putEndpoint,
+  putOperation,
+  startConsumer,
+  testEndpoint as endpoint,
+  waitFor,
+} from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;
@@ -172,14 +182,18 @@ describe('DiscoveryClient on a real etcd', () => {
 
     const failing = discovery.waitFor('later', { count: 3, timeoutMs: 300 });
     await expect(failing).rejects.toThrow(DiscoveryTimeoutError);
-    await expect(failing).rejects.toThrow('Timed out after 300 ms waiting for 3 endpoint(s) of service "later" (found 2)');
+    await expect(failing).rejects.toThrow(
+      'Timed out after 300 ms waiting for 3 endpoint(s) of service "later" (found 2)',
+    );
   });
 
   it('pick() throws NoEndpointAvailableError naming the service', async () => {
     const namespace = freshNamespace();
     const { discovery } = await consumer(namespace, { requires: ['ghost'] });
     expect(() => discovery.pick('ghost')).toThrow(NoEndpointAvailableError);
-    expect(() => discovery.pick('ghost')).toThrow('No endpoint available for service "ghost": no instance is registered');
+    expect(() => discovery.pick('ghost')).toThrow(
+      'No endpoint available for service "ghost": no instance is registered',
+    );
     // A service never declared is still being read on its first use, and the message says what to do.
     expect(() => discovery.pick('undeclared')).toThrow(/"undeclared" yet: .*Declare it in `requires`/);
     expect(() => discovery.pick('a/b')).toThrow(/Invalid service name "a\/b" in DiscoveryClient/);

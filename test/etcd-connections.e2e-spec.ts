@@ -24,7 +24,8 @@ afterEach(() => apps.stopAll());
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const portOf = (host: string) => Number(host.split(':').at(-1));
 
-const startBusyApp = (hosts: string[]) => apps.start('busy-app', { service: 'busy', watched: 'churning', discovery: { etcd: { hosts }, ttl: 3 } });
+const startBusyApp = (hosts: string[]) =>
+  apps.start('busy-app', { service: 'busy', watched: 'churning', discovery: { etcd: { hosts }, ttl: 3 } });
 
 /**
  * The most connections the app held to each member while they were watched for `forMs` (every
@@ -33,13 +34,21 @@ const startBusyApp = (hosts: string[]) => apps.start('busy-app', { service: 'bus
  * connections a failure leaves behind come when the member is back: watching for a while catches
  * those that come late.
  */
-async function connectionsAfterRecovery(app: AppProcess, members: readonly EtcdServer[], forMs = 1000): Promise<number[]> {
+async function connectionsAfterRecovery(
+  app: AppProcess,
+  members: readonly EtcdServer[],
+  forMs = 1000,
+): Promise<number[]> {
   const ports = members.map((member) => portOf(member.host));
   const running = members.filter((member) => member.running).map((member) => portOf(member.host));
-  await waitFor('the app to connect again to a running member', () => {
-    const counts = establishedConnections(app.child.pid!, running);
-    return running.some((port) => counts.get(port)! >= 1);
-  }, { timeoutMs: 15_000 }).catch((error: Error) => {
+  await waitFor(
+    'the app to connect again to a running member',
+    () => {
+      const counts = establishedConnections(app.child.pid!, running);
+      return running.some((port) => counts.get(port)! >= 1);
+    },
+    { timeoutMs: 15_000 },
+  ).catch((error: Error) => {
     throw new Error(`${error.message}; the app's log: ${app.output}`);
   });
   const most = ports.map(() => 0);
@@ -52,9 +61,13 @@ async function connectionsAfterRecovery(app: AppProcess, members: readonly EtcdS
 
 /** The app's registration is in etcd (it reconnected and kept or renewed its lease). */
 async function registered(member: EtcdServer): Promise<void> {
-  await waitFor('the app\'s registration', async () => (await member.etcdctl('get', '--prefix', '--keys-only', '/services/busy/')).includes('/services/busy/'), {
-    timeoutMs: 20_000,
-  });
+  await waitFor(
+    "the app's registration",
+    async () => (await member.etcdctl('get', '--prefix', '--keys-only', '/services/busy/')).includes('/services/busy/'),
+    {
+      timeoutMs: 20_000,
+    },
+  );
 }
 
 describe('connections to etcd: at most one per member, whatever happened before', () => {
@@ -75,7 +88,9 @@ describe('connections to etcd: at most one per member, whatever happened before'
       }
       await registered(etcd);
       const after = openFileDescriptors(app.child.pid!);
-      console.log(`[measured] connections to etcd after each of 20 restarts: ${counts.join(' ')}; open fds ${before} before, ${after} after`);
+      console.log(
+        `[measured] connections to etcd after each of 20 restarts: ${counts.join(' ')}; open fds ${before} before, ${after} after`,
+      );
       expect(counts.every((count) => count === 1)).toBe(true);
       expect(after - before).toBeLessThanOrEqual(2);
     } finally {
@@ -121,9 +136,18 @@ describe('connections to etcd: at most one per member, whatever happened before'
     try {
       await etcd.etcdctl('user', 'add', 'root', '--new-user-password=root-S3cret-pw', '--interactive=false');
       await etcd.etcdctl('auth', 'enable');
-      const etcdTls = { caFile: certificates.caFile, certFile: certificates.clientCertFile, keyFile: certificates.clientKeyFile };
+      const etcdTls = {
+        caFile: certificates.caFile,
+        certFile: certificates.clientCertFile,
+        keyFile: certificates.clientKeyFile,
+      };
       const auth = { username: 'root', password: 'root-S3cret-pw' };
-      const app = apps.start('busy-app', { service: 'busy', watched: 'churning', discovery: { etcd: { hosts: [etcd.url], auth }, ttl: 3 }, etcdTls });
+      const app = apps.start('busy-app', {
+        service: 'busy',
+        watched: 'churning',
+        discovery: { etcd: { hosts: [etcd.url], auth }, ttl: 3 },
+        etcdTls,
+      });
       await app.waitForMessage('ready', 30_000);
       const counts: number[] = [];
       for (let restart = 1; restart <= 3; restart += 1) {
@@ -131,7 +155,14 @@ describe('connections to etcd: at most one per member, whatever happened before'
         // A new token after every restart (etcd's simple tokens live in its memory): authentication rides the same connection.
         counts.push(...(await connectionsAfterRecovery(app, [etcd])));
       }
-      const keys = await etcd.etcdctl('--user', 'root:root-S3cret-pw', 'get', '--prefix', '--keys-only', '/services/busy/');
+      const keys = await etcd.etcdctl(
+        '--user',
+        'root:root-S3cret-pw',
+        'get',
+        '--prefix',
+        '--keys-only',
+        '/services/busy/',
+      );
       console.log(`[measured] TLS + auth, connections after each of 3 restarts: ${counts.join(' ')}`);
       expect(keys).toContain('/services/busy/');
       expect(counts.every((count) => count === 1)).toBe(true);

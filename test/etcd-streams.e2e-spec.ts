@@ -1,4 +1,12 @@
-import { AppProcesses, EtcdServer, establishedConnections, testEndpoint, waitFor, type AppMessage, type AppProcess } from '@repo/testing';
+import {
+  AppProcesses,
+  EtcdServer,
+  establishedConnections,
+  testEndpoint,
+  waitFor,
+  type AppMessage,
+  type AppProcess,
+} from '@repo/testing';
 
 // What an app costs etcd in streams and requests, counted by etcd itself (its /metrics): at rest one
 // keepalive stream and one watch stream, whatever it keeps alive and watches; after etcd restarts,
@@ -24,20 +32,28 @@ async function putWithEtcdctl(service: string, id: string, port: number): Promis
 
 /** A consumer app (its own process) that watches the 3 services and registers one instance, ttl 3 s. */
 async function startApp(): Promise<AppProcess> {
-  const app = apps.start('consumer-app', { services, register: { service: 'st-me', port: 7100 }, discovery: { ttl: 3 } });
+  const app = apps.start('consumer-app', {
+    services,
+    register: { service: 'st-me', port: 7100 },
+    discovery: { ttl: 3 },
+  });
   await app.waitForMessage('ready', 20_000);
   return app;
 }
 
 /** The ids in the last list the app printed for `service`. */
 function lastIds(app: AppProcess, service: string): string[] {
-  const lists = app.messages.filter((message: AppMessage) => message.event === 'endpoints' && message.service === service);
+  const lists = app.messages.filter(
+    (message: AppMessage) => message.event === 'endpoints' && message.service === service,
+  );
   return ((lists.at(-1)?.endpoints ?? []) as { id: string }[]).map((endpoint) => endpoint.id).sort();
 }
 
 /** The ids etcd holds for `service` (read with etcdctl: a Range, so after the counting). */
 async function idsInEtcd(service: string): Promise<string[]> {
-  const keys = (await etcd.etcdctl('get', '--prefix', '--keys-only', `/services/${service}/`)).split('\n').filter(Boolean);
+  const keys = (await etcd.etcdctl('get', '--prefix', '--keys-only', `/services/${service}/`))
+    .split('\n')
+    .filter(Boolean);
   return keys.map((key) => key.split('/').at(-1)!).sort();
 }
 
@@ -52,14 +68,16 @@ describe('etcd streams: what an app costs etcd', () => {
     const keepaliveStreams = await started('LeaseKeepAlive');
     const watchStreams = await started('Watch');
     const watches = await received('Watch');
-    console.log(`[measured] an app at rest for 7 s (ttl 3, 3 watched services, 1 registration): ${keepalives} keepalives on ${keepaliveStreams} LeaseKeepAlive stream(s), ${watches} watch requests on ${watchStreams} Watch stream(s)`);
+    console.log(
+      `[measured] an app at rest for 7 s (ttl 3, 3 watched services, 1 registration): ${keepalives} keepalives on ${keepaliveStreams} LeaseKeepAlive stream(s), ${watches} watch requests on ${watchStreams} Watch stream(s)`,
+    );
     expect(keepalives).toBeGreaterThanOrEqual(6);
     expect(keepaliveStreams).toBe(1);
     expect(watchStreams).toBe(1);
     expect(app.child.exitCode).toBeNull();
   });
 
-  it('after each of 3 restarts of etcd: no range request, every watch resumes, the lists equal etcd\'s', async () => {
+  it("after each of 3 restarts of etcd: no range request, every watch resumes, the lists equal etcd's", async () => {
     etcd = await EtcdServer.start();
     for (const service of services) await putWithEtcdctl(service, 'one', 7001);
     const app = await startApp();
@@ -68,11 +86,17 @@ describe('etcd streams: what an app costs etcd', () => {
       await etcd.killAndStartAgain(500); // its counters start over with it
       // A change after the restart, to each service: each watch must deliver it.
       for (const service of services) await putWithEtcdctl(service, `after-${restart}`, 7001 + restart);
-      await waitFor(`restart ${restart}: every change delivered`, () => services.every((service) => lastIds(app, service).includes(`after-${restart}`)), { timeoutMs: 15_000 });
+      await waitFor(
+        `restart ${restart}: every change delivered`,
+        () => services.every((service) => lastIds(app, service).includes(`after-${restart}`)),
+        { timeoutMs: 15_000 },
+      );
       await sleep(1_000); // time for any list that would follow
       const ranges = await started('Range');
       const watchStreams = await started('Watch');
-      console.log(`[measured] restart ${restart}: ${ranges} range requests, ${watchStreams} Watch stream(s) since etcd came back`);
+      console.log(
+        `[measured] restart ${restart}: ${ranges} range requests, ${watchStreams} Watch stream(s) since etcd came back`,
+      );
       expect(ranges).toBe(0);
       expect(watchStreams).toBe(1);
       for (const service of services) expect(lastIds(app, service)).toEqual(await idsInEtcd(service));
@@ -92,10 +116,15 @@ describe('etcd streams: what an app costs etcd', () => {
     await etcd.waitHealthy();
     // A channel still dialling when the app closed is closed at its next connection (grpc-js would
     // keep that one for good): gone within a moment, and no other comes.
-    await waitFor('no connection left to etcd', () => establishedConnections(app.child.pid!, [port]).get(port) === 0, { timeoutMs: 3_000 });
+    await waitFor('no connection left to etcd', () => establishedConnections(app.child.pid!, [port]).get(port) === 0, {
+      timeoutMs: 3_000,
+    });
     let most = 0;
-    for (const until = Date.now() + 3_000; Date.now() < until; await sleep(100)) most = Math.max(most, establishedConnections(app.child.pid!, [port]).get(port)!);
-    console.log(`[measured] connections to etcd from an app closed during an outage, from 0–3 s to 6 s after etcd came back: at most ${most}`);
+    for (const until = Date.now() + 3_000; Date.now() < until; await sleep(100))
+      most = Math.max(most, establishedConnections(app.child.pid!, [port]).get(port)!);
+    console.log(
+      `[measured] connections to etcd from an app closed during an outage, from 0–3 s to 6 s after etcd came back: at most ${most}`,
+    );
     expect(most).toBe(0);
   });
 });

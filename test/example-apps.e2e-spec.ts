@@ -27,32 +27,64 @@ afterAll(async () => {
 });
 
 const post = (app: ExampleApp, path: string, body: unknown) =>
-  fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(`${app.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 
 describe('the example apps', () => {
   it("grading-service's /health is the terminus report of discovery: up, registered, log-service readable", async () => {
     const response = await fetch(`${grading.url}/health`);
     expect(response.status).toBe(200);
-    const report = (await response.json()) as { status: string; details: { discovery: { status: string; registrations: { service: string }[]; requiredServices: { service: string; readable: boolean }[] } } };
+    const report = (await response.json()) as {
+      status: string;
+      details: {
+        discovery: {
+          status: string;
+          registrations: { service: string }[];
+          requiredServices: { service: string; readable: boolean }[];
+        };
+      };
+    };
     expect(report.status).toBe('ok');
-    expect(report.details.discovery.registrations.map((registration) => registration.service)).toEqual(['grading-service']);
+    expect(report.details.discovery.registrations.map((registration) => registration.service)).toEqual([
+      'grading-service',
+    ]);
     // Required through its DiscoveryClientsModule entry alone.
-    expect(report.details.discovery.requiredServices).toEqual([expect.objectContaining({ service: 'log-service', readable: true })]);
+    expect(report.details.discovery.requiredServices).toEqual([
+      expect.objectContaining({ service: 'log-service', readable: true }),
+    ]);
   });
 
   it('grades a valid body, and answers 400 with what it takes for any other', async () => {
     const graded = await post(grading, '/grades', { student: 'ann', score: 95 });
     expect(graded.status).toBe(201);
-    expect(await graded.json()).toMatchObject({ student: 'ann', score: 95, grade: 'A', loggedBy: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
-    for (const body of [{ student: 'ann', score: 101 }, { student: '', score: 50 }, { score: 50 }, { student: 'bob', score: '90' }]) {
+    expect(await graded.json()).toMatchObject({
+      student: 'ann',
+      score: 95,
+      grade: 'A',
+      loggedBy: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    });
+    for (const body of [
+      { student: 'ann', score: 101 },
+      { student: '', score: 50 },
+      { score: 50 },
+      { student: 'bob', score: '90' },
+    ]) {
       const refused = await post(grading, '/grades', body);
       expect(refused.status).toBe(400);
-      expect(((await refused.json()) as { message: string }).message).toBe('POST /grades takes { student: string, score: 0..100 }');
+      expect(((await refused.json()) as { message: string }).message).toBe(
+        'POST /grades takes { student: string, score: 0..100 }',
+      );
     }
   });
 
   it("log-service's pipe refuses a log.append without a line, and the portal passes the reason on", async () => {
-    await waitFor('the portal to find log.append in the catalog', async () => (await post(portal, '/log', { line: 'hello' })).status === 201);
+    await waitFor(
+      'the portal to find log.append in the catalog',
+      async () => (await post(portal, '/log', { line: 'hello' })).status === 201,
+    );
     const refused = await post(portal, '/log', {});
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { message: string }).message).toBe('log.append takes { line: string }');

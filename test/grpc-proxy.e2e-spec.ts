@@ -1,7 +1,18 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { firstValueFrom, filter } from 'rxjs';
 import type { Etcd3 } from 'etcd3';
-import { AppProcesses, EtcdCluster, EtcdGrpcProxy, EtcdServer, putEndpoint, readKeys, startConsumer, testEndpoint, waitFor, type AppProcess } from '@repo/testing';
+import {
+  AppProcesses,
+  EtcdCluster,
+  EtcdGrpcProxy,
+  EtcdServer,
+  putEndpoint,
+  readKeys,
+  startConsumer,
+  testEndpoint,
+  waitFor,
+  type AppProcess,
+} from '@repo/testing';
 import { DiscoveryClient, ServiceRegistry, type EndpointChange } from 'nestjs-etcd-discovery';
 
 // The library through etcd's own gRPC proxy (`etcd grpc-proxy start`), tested as the direct path is:
@@ -29,8 +40,16 @@ afterAll(async () => {
 });
 
 /** An instance of `service` (a separate process, TTL 3 s unless said) that reaches etcd through `hosts`. */
-async function instance(service: string, hosts: string, ttl = 3): Promise<{ app: AppProcess; address: string; lease: string }> {
-  const app = processes.start('discoverable-app', { transport: 'http', services: [{ name: service }], discovery: { ttl } }, { ETCD_HOSTS: hosts });
+async function instance(
+  service: string,
+  hosts: string,
+  ttl = 3,
+): Promise<{ app: AppProcess; address: string; lease: string }> {
+  const app = processes.start(
+    'discoverable-app',
+    { transport: 'http', services: [{ name: service }], discovery: { ttl } },
+    { ETCD_HOSTS: hosts },
+  );
   const registered = await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
   return { app, address: (registered.endpoint as { address: string }).address, lease: registered.leaseId as string };
 }
@@ -40,11 +59,17 @@ async function consumer(service: string, hosts: string[]): Promise<{ discovery: 
   const { app, discovery } = await startConsumer({ etcd: { hosts }, requires: [service], ttl: 3 });
   consumers.push(app);
   const changes: string[] = [];
-  discovery.changes$(service).subscribe((change: EndpointChange) => changes.push(`${change.type} ${change.endpoint.address}`));
+  discovery
+    .changes$(service)
+    .subscribe((change: EndpointChange) => changes.push(`${change.type} ${change.endpoint.address}`));
   return { discovery, changes };
 }
 
-const addresses = (discovery: DiscoveryClient, service: string) => discovery.getEndpoints(service).map((endpoint) => endpoint.address).sort();
+const addresses = (discovery: DiscoveryClient, service: string) =>
+  discovery
+    .getEndpoints(service)
+    .map((endpoint) => endpoint.address)
+    .sort();
 const keysOf = async (service: string) => [...(await readKeys(client, `/services/${service}/`)).values()];
 
 describe('through etcd grpc-proxy', () => {
@@ -54,8 +79,12 @@ describe('through etcd grpc-proxy', () => {
     const { discovery, changes } = await consumer('px-one', [proxy.host]);
     await discovery.waitFor('px-one');
     expect(addresses(discovery, 'px-one')).toEqual([first.address]);
-    const catalog = await firstValueFrom(discovery.catalog$().pipe(filter((current) => current.services.some((entry) => entry.service === 'px-one'))));
-    expect(catalog.services.find((entry) => entry.service === 'px-one')!.endpoints.map((endpoint) => endpoint.address)).toEqual([first.address]);
+    const catalog = await firstValueFrom(
+      discovery.catalog$().pipe(filter((current) => current.services.some((entry) => entry.service === 'px-one'))),
+    );
+    expect(
+      catalog.services.find((entry) => entry.service === 'px-one')!.endpoints.map((endpoint) => endpoint.address),
+    ).toEqual([first.address]);
 
     // Three TTLs: kept alive through the proxy, on the same lease.
     await new Promise((resolve) => setTimeout(resolve, 9_000));
@@ -64,7 +93,11 @@ describe('through etcd grpc-proxy', () => {
     const second = await instance('px-one', proxy.host);
     await waitFor('the second instance', () => addresses(discovery, 'px-one').length === 2);
     first.app.kill('SIGKILL');
-    await waitFor('the killed instance to leave (its lease runs out)', () => addresses(discovery, 'px-one').length === 1, { timeoutMs: 15_000 });
+    await waitFor(
+      'the killed instance to leave (its lease runs out)',
+      () => addresses(discovery, 'px-one').length === 1,
+      { timeoutMs: 15_000 },
+    );
     expect(addresses(discovery, 'px-one')).toEqual([second.address]);
     // Each change once: nothing lost, nothing twice.
     expect(changes).toEqual([`added ${second.address}`, `removed ${first.address}`]);
@@ -79,7 +112,9 @@ describe('through etcd grpc-proxy', () => {
     await a.stop('SIGKILL');
     try {
       const later = await instance('px-two', b.host);
-      await waitFor('the instance registered after the failover', () => addresses(discovery, 'px-two').length === 2, { timeoutMs: 15_000 });
+      await waitFor('the instance registered after the failover', () => addresses(discovery, 'px-two').length === 2, {
+        timeoutMs: 15_000,
+      });
       // Past two TTLs with the first proxy gone: still on its first lease.
       await new Promise((resolve) => setTimeout(resolve, 7_000));
       expect((await keysOf('px-two')).map((key) => key.lease).sort()).toEqual([registered.lease, later.lease].sort());
@@ -103,14 +138,18 @@ describe('through etcd grpc-proxy', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await proxy.launch();
     console.log(`[measured] grpc-proxy down and back serving in ${Date.now() - stoppedAt} ms`);
-    await waitFor('the change made while the proxy was down', () => addresses(discovery, 'px-restart').includes(missed.address), { timeoutMs: 15_000 });
+    await waitFor(
+      'the change made while the proxy was down',
+      () => addresses(discovery, 'px-restart').includes(missed.address),
+      { timeoutMs: 15_000 },
+    );
     await new Promise((resolve) => setTimeout(resolve, 4_000)); // the settle re-list after the reconnect, and past the TTL
     expect((await keysOf('px-restart')).map((key) => key.lease)).toContain(registered.lease);
     expect(addresses(discovery, 'px-restart')).toEqual([registered.address, missed.address].sort());
     expect(changes).toEqual([`added ${missed.address}`]);
   }, 60_000);
 
-  it('the cluster\'s leader killed behind the proxy: registrations kept, changes after the election arrive', async () => {
+  it("the cluster's leader killed behind the proxy: registrations kept, changes after the election arrive", async () => {
     const [proxy] = proxies;
     const registered = await instance('px-leader', proxy.host);
     const { discovery, changes } = await consumer('px-leader', [proxy.host]);
@@ -119,8 +158,17 @@ describe('through etcd grpc-proxy', () => {
     await leader.stop('SIGKILL');
     try {
       const after = testEndpoint('px-leader', 'after-election', 7002, { host: '127.0.0.1' });
-      await waitFor('a write to the remaining quorum', async () => (await putEndpoint(cluster.client(cluster.members.filter((member) => member.running)), after), true), { timeoutMs: 15_000 });
-      await waitFor('the change after the election', () => addresses(discovery, 'px-leader').includes(after.address), { timeoutMs: 15_000 });
+      await waitFor(
+        'a write to the remaining quorum',
+        async () => (
+          await putEndpoint(cluster.client(cluster.members.filter((member) => member.running)), after),
+          true
+        ),
+        { timeoutMs: 15_000 },
+      );
+      await waitFor('the change after the election', () => addresses(discovery, 'px-leader').includes(after.address), {
+        timeoutMs: 15_000,
+      });
       await new Promise((resolve) => setTimeout(resolve, 4_000));
       expect((await keysOf('px-leader')).map((key) => key.lease)).toContain(registered.lease);
       expect(changes).toEqual([`added ${after.address}`]);
@@ -139,7 +187,9 @@ describe('through etcd grpc-proxy, right after the cluster lost its leader', () 
     try {
       const startedAt = Date.now();
       const { app } = await instance('px-start', proxy.host);
-      console.log(`[measured] an app started through the proxy right after the leader was killed: registered after ${Date.now() - startedAt} ms`);
+      console.log(
+        `[measured] an app started through the proxy right after the leader was killed: registered after ${Date.now() - startedAt} ms`,
+      );
       expect(app.messages.filter((message) => message.event === 'error')).toEqual([]);
     } finally {
       await leader.launch('existing');
@@ -160,14 +210,22 @@ describe('through etcd grpc-proxy, with etcd authentication', () => {
       await etcd.etcdctl('user', 'grant-role', 'svc', 'services-rw');
       await etcd.etcdctl('auth', 'enable');
       const auth = { username: 'svc', password: 'svc-S3cret-pw' };
-      const { app, discovery } = await startConsumer({ etcd: { hosts: [proxy.host], auth }, requires: ['px-auth'], ttl: 3 });
+      const { app, discovery } = await startConsumer({
+        etcd: { hosts: [proxy.host], auth },
+        requires: ['px-auth'],
+        ttl: 3,
+      });
       consumers.push(app);
-      const registration = await app.get(ServiceRegistry).register({ service: 'px-auth', host: '127.0.0.1', port: 7003 });
+      const registration = await app
+        .get(ServiceRegistry)
+        .register({ service: 'px-auth', host: '127.0.0.1', port: 7003 });
       expect(registration.state).toBe('registered');
       await discovery.waitFor('px-auth');
       expect(addresses(discovery, 'px-auth')).toEqual(['127.0.0.1:7003']);
       // Without credentials the same proxy refuses.
-      await expect(startConsumer({ etcd: { hosts: [proxy.host] }, requires: ['px-auth'] })).rejects.toThrow(/user name is empty|permission denied|authentication/i);
+      await expect(startConsumer({ etcd: { hosts: [proxy.host] }, requires: ['px-auth'] })).rejects.toThrow(
+        /user name is empty|permission denied|authentication/i,
+      );
     } finally {
       await Promise.all(consumers.splice(0).map((consumerApp) => consumerApp.close()));
       await proxy.destroy();

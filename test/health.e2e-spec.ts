@@ -35,7 +35,9 @@ describe('DiscoveryHealthIndicator (nestjs-etcd-discovery/terminus), an app agai
       // Started while etcd is down ('background' registration): nothing registered, nothing listed.
       const unlisted = await waitFor('down with the required list unread', async () => {
         const result = await health(port);
-        return result.code === 503 && result.body.details.discovery.requiredServices[0]?.readable === false ? result : undefined;
+        return result.code === 503 && result.body.details.discovery.requiredServices[0]?.readable === false
+          ? result
+          : undefined;
       });
       expect(unlisted.body.details.discovery.problems).toEqual([
         'no live lease: the registrations are not in etcd',
@@ -45,7 +47,9 @@ describe('DiscoveryHealthIndicator (nestjs-etcd-discovery/terminus), an app agai
       await etcd.restart();
       const up = await waitFor('healthy', async () => {
         const result = await health(port);
-        return result.code === 200 && result.body.details.discovery.registrations[0]?.state === 'registered' ? result : undefined;
+        return result.code === 200 && result.body.details.discovery.registrations[0]?.state === 'registered'
+          ? result
+          : undefined;
       });
       expect(up.body.status).toBe('ok');
       const details = up.body.details.discovery;
@@ -54,28 +58,40 @@ describe('DiscoveryHealthIndicator (nestjs-etcd-discovery/terminus), an app agai
       expect(details.etcd.hosts).toEqual([etcd.host]);
       expect(details.lease.alive).toBe(true);
       expect(details.lease.id).toMatch(/^\d+$/);
-      expect(details.registrations).toEqual([expect.objectContaining({ service: 'health-service', state: 'registered' })]);
+      expect(details.registrations).toEqual([
+        expect.objectContaining({ service: 'health-service', state: 'registered' }),
+      ]);
       expect(details.requiredServices).toEqual([{ service: 'needed-service', readable: true, endpoints: 0 }]);
       expect(details.lastError).toBeUndefined();
 
       await etcd.stop();
-      const down = await waitFor('down once the lease is given up', async () => {
-        const result = await health(port);
-        return result.code === 503 ? result : undefined;
-      }, { timeoutMs: 15_000 });
+      const down = await waitFor(
+        'down once the lease is given up',
+        async () => {
+          const result = await health(port);
+          return result.code === 503 ? result : undefined;
+        },
+        { timeoutMs: 15_000 },
+      );
       const downDetails = down.body.details.discovery;
       expect(down.body.status).toBe('error');
       expect(downDetails.status).toBe('down');
       expect(downDetails.lease.alive).toBe(false);
-      expect(downDetails.registrations).toEqual([expect.objectContaining({ service: 'health-service', state: 'pending' })]);
+      expect(downDetails.registrations).toEqual([
+        expect.objectContaining({ service: 'health-service', state: 'pending' }),
+      ]);
       expect(downDetails.problems).toContain('no live lease: the registrations are not in etcd');
       expect(downDetails.lastError).toMatch(new RegExp(`^etcd at ${etcd.host} is unreachable`));
 
       await etcd.restart();
-      const back = await waitFor('up again', async () => {
-        const result = await health(port);
-        return result.code === 200 ? result : undefined;
-      }, { timeoutMs: 20_000 });
+      const back = await waitFor(
+        'up again',
+        async () => {
+          const result = await health(port);
+          return result.code === 200 ? result : undefined;
+        },
+        { timeoutMs: 20_000 },
+      );
       expect(back.body.details.discovery.registrations).toEqual([expect.objectContaining({ state: 'registered' })]);
       expect(back.body.details.discovery.requiredServices[0]).toMatchObject({ readable: true });
     } finally {

@@ -10,7 +10,15 @@ import {
   type LoadBalancingStrategy,
 } from 'nestjs-etcd-discovery';
 import { firstValueFrom } from 'rxjs';
-import { AppProcess, CapturingLogger, EtcdServer, putEndpoint, startConsumer, testEndpoint, waitFor } from '@repo/testing';
+import {
+  AppProcess,
+  CapturingLogger,
+  EtcdServer,
+  putEndpoint,
+  startConsumer,
+  testEndpoint,
+  waitFor,
+} from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;
@@ -56,7 +64,8 @@ describe('unreadable and hostile values under the namespace', () => {
     expect(discovery.getEndpoints('svc').map((endpoint) => endpoint.id)).toEqual(['a', 'b']);
     const skipped = logger.warnings.filter((warning) => warning.startsWith('Skipping'));
     expect(skipped).toHaveLength(hostile.length);
-    for (const [id] of hostile) expect(skipped.filter((warning) => warning.startsWith(`Skipping /services/svc/${id}:`))).toHaveLength(1);
+    for (const [id] of hostile)
+      expect(skipped.filter((warning) => warning.startsWith(`Skipping /services/svc/${id}:`))).toHaveLength(1);
     // A log line never carries a huge value whole.
     expect(Math.max(...skipped.map((warning) => warning.length))).toBeLessThan(400);
 
@@ -76,7 +85,11 @@ describe('user code that throws', () => {
       },
     };
     await putEndpoint(client, testEndpoint('fragile', 'a', 1));
-    const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['fragile'], strategies: { fragile } });
+    const { app, discovery } = await startConsumer({
+      etcd: { hosts: [etcd.host] },
+      requires: ['fragile'],
+      strategies: { fragile },
+    });
     contexts.push(app);
     expect(() => discovery.pick('fragile')).toThrow('strategy bug');
     await putEndpoint(client, testEndpoint('fragile', 'b', 2));
@@ -86,7 +99,11 @@ describe('user code that throws', () => {
   });
 
   it('a keyOf that throws fails that send() only: the next calls go through', async () => {
-    const server = AppProcess.start('discoverable-app', { transport: 'tcp', services: [{ name: 'pinger' }] }, { ETCD_HOSTS: etcd.host });
+    const server = AppProcess.start(
+      'discoverable-app',
+      { transport: 'tcp', services: [{ name: 'pinger' }] },
+      { ETCD_HOSTS: etcd.host },
+    );
     processes.push(server);
     await server.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
     @Module({

@@ -36,13 +36,25 @@ async function startInstance(): Promise<{ pid: number; freeze(): void; thaw(): v
   const app = processes.start('discoverable-app', {
     transport: 'hybrid',
     httpPort,
-    services: [{ name: 'hung-tcp' }, { name: 'hung-http', options: { port: httpPort } }, { name: 'hung-all', options: { port: httpPort } }],
+    services: [
+      { name: 'hung-tcp' },
+      { name: 'hung-http', options: { port: httpPort } },
+      { name: 'hung-all', options: { port: httpPort } },
+    ],
     // A TTL longer than the freeze: the instance stays listed, as a hung process does.
     discovery: { ttl: 15 },
   });
-  await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === 'hung-http');
+  await app.waitForMessage(
+    'registration',
+    15_000,
+    (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === 'hung-http',
+  );
   for (const service of ['hung-tcp', 'hung-all']) {
-    await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === service);
+    await app.waitForMessage(
+      'registration',
+      15_000,
+      (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === service,
+    );
   }
   return { pid: app.child.pid!, freeze: () => app.kill('SIGSTOP'), thaw: () => app.kill('SIGCONT') };
 }
@@ -77,7 +89,8 @@ class Loop {
 }
 
 /** The calls of `loops` started in [from, to). */
-const startedIn = (loops: readonly Loop[], from: number, to: number) => loops.flatMap((loop) => loop.calls.filter((call) => call.startedAt >= from && call.startedAt < to));
+const startedIn = (loops: readonly Loop[], from: number, to: number) =>
+  loops.flatMap((loop) => loop.calls.filter((call) => call.startedAt >= from && call.startedAt < to));
 
 @Injectable()
 class TcpCallers {
@@ -114,10 +127,19 @@ beforeAll(async () => {
 describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', () => {
   it('costs callers nothing: no failed call, none longer than the attempt timeout plus an answer, throughput kept; it is picked again once thawed', async () => {
     const { retrying, plain } = caller.get(TcpCallers);
-    const fetchLoops = [1, 2, 3, 4].map(() => new Loop(async () => (await discovery.fetch('http://hung-http/whoami')).text()));
+    const fetchLoops = [1, 2, 3, 4].map(
+      () => new Loop(async () => (await discovery.fetch('http://hung-http/whoami')).text()),
+    );
     // The package README's call() example, as it stands there.
     const callLoops = [1, 2, 3, 4].map(
-      () => new Loop(() => discovery.call('hung-http', async ({ address }, { signal }) => (await fetch(`http://${address}/whoami`, { signal })).text(), { idempotent: true })),
+      () =>
+        new Loop(() =>
+          discovery.call(
+            'hung-http',
+            async ({ address }, { signal }) => (await fetch(`http://${address}/whoami`, { signal })).text(),
+            { idempotent: true },
+          ),
+        ),
     );
     const retryingLoop = new Loop(() => firstValueFrom(retrying.send<string>('whoami', {})));
     const plainLoop = new Loop(() => firstValueFrom(plain.send<string>('whoami', {})));
@@ -131,7 +153,11 @@ describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', (
     frozen.thaw();
     const thawedAt = Date.now();
     // Once thawed (and its ejection over), the instance is picked and answers again.
-    await waitFor('answers from the thawed instance', () => startedIn(fetchLoops, thawedAt, Infinity).some((call) => call.pid === String(frozen.pid)), { timeoutMs: 30_000 });
+    await waitFor(
+      'answers from the thawed instance',
+      () => startedIn(fetchLoops, thawedAt, Infinity).some((call) => call.pid === String(frozen.pid)),
+      { timeoutMs: 30_000 },
+    );
     await Promise.all([...httpLoops, retryingLoop, plainLoop].map((loop) => loop.stop()));
 
     const before = startedIn(httpLoops, frozenAt - 3000, frozenAt).length / 3;
@@ -154,29 +180,49 @@ describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', (
     expect(during).toBeGreaterThanOrEqual(0.8 * before);
     expect(tcpRetrying.filter((call) => call.error !== undefined)).toEqual([]);
     expect(Math.max(...tcpRetrying.map((call) => call.tookMs))).toBeLessThanOrEqual(TCP_TIMEOUT_MS + 500);
-    expect(plainFailures.every((call) => call.error!.startsWith(`${CallTimeoutError.name}: send() to "hung-tcp" got no reply within timeoutMs (1000 ms)`))).toBe(true);
+    expect(
+      plainFailures.every((call) =>
+        call.error!.startsWith(
+          `${CallTimeoutError.name}: send() to "hung-tcp" got no reply within timeoutMs (1000 ms)`,
+        ),
+      ),
+    ).toBe(true);
     expect(Math.max(...tcpPlain.map((call) => call.tookMs))).toBeLessThanOrEqual(TCP_TIMEOUT_MS + 500);
   }, 90_000);
 
   it('every instance hung: retries and hedges stay within the budget (attempts per call ≤ 1 + 20 % + its floor), said once; callers recover on thaw', async () => {
     const ALL_FROZEN_MS = 6000;
-    const budgetWarningsBefore = logger.warnings.filter((warning) => warning.includes('Retry budget of "hung-all" spent')).length;
+    const budgetWarningsBefore = logger.warnings.filter((warning) =>
+      warning.includes('Retry budget of "hung-all" spent'),
+    ).length;
     for (const instance of instances) instance.freeze();
     const frozenAt = Date.now();
     // Many callers of a service not called before, all started while everything is frozen: the
     // budget's window holds these calls only.
     let attempts = 0;
-    const loops = Array.from({ length: 200 }, () => new Loop(() =>
-      discovery.call('hung-all', async ({ address }, { signal }) => {
-        attempts += 1;
-        return (await fetch(`http://${address}/whoami`, { signal })).text();
-      }, { idempotent: true }),
-    ));
+    const loops = Array.from(
+      { length: 200 },
+      () =>
+        new Loop(() =>
+          discovery.call(
+            'hung-all',
+            async ({ address }, { signal }) => {
+              attempts += 1;
+              return (await fetch(`http://${address}/whoami`, { signal })).text();
+            },
+            { idempotent: true },
+          ),
+        ),
+    );
     await new Promise((resolve) => setTimeout(resolve, ALL_FROZEN_MS));
     const attemptsWhileFrozen = attempts;
     for (const instance of instances) instance.thaw();
     const thawedAt = Date.now();
-    await waitFor('answers once thawed', () => startedIn(loops, thawedAt + 500, Infinity).filter((call) => call.pid !== undefined).length >= 200, { timeoutMs: 30_000 });
+    await waitFor(
+      'answers once thawed',
+      () => startedIn(loops, thawedAt + 500, Infinity).filter((call) => call.pid !== undefined).length >= 200,
+      { timeoutMs: 30_000 },
+    );
     await Promise.all(loops.map((loop) => loop.stop()));
 
     const calls = startedIn(loops, frozenAt, thawedAt);
@@ -184,7 +230,9 @@ describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', (
     const floorPerWindow = 10 * 10; // minPerSecond 10, over the 10 s the budget looks at
     const allowedPerCall = 1 + (0.2 * calls.length + floorPerWindow) / calls.length;
     const afterThaw = startedIn(loops, thawedAt + 500, Infinity);
-    const budgetWarnings = logger.warnings.filter((warning) => warning.includes('Retry budget of "hung-all" spent')).length - budgetWarningsBefore;
+    const budgetWarnings =
+      logger.warnings.filter((warning) => warning.includes('Retry budget of "hung-all" spent')).length -
+      budgetWarningsBefore;
     console.log(
       `[measured] every instance hung for ${ALL_FROZEN_MS / 1000} s, 200 callers: ${calls.length} calls, ${attemptsWhileFrozen} attempts ` +
         `(${(attemptsWhileFrozen / calls.length).toFixed(2)} per call; the budget allows ${allowedPerCall.toFixed(2)}); ${failed.length} failed ` +

@@ -29,13 +29,20 @@ afterAll(async () => {
 describe('an app process and its registration', () => {
   it('is gone from etcd within TTL + 1 s of kill -9', async () => {
     const ttl = 2;
-    const app = startApp({ transport: 'http', services: [{ name: 'crashing' }], discovery: { namespace: freshNamespace(), ttl } });
+    const app = startApp({
+      transport: 'http',
+      services: [{ name: 'crashing' }],
+      discovery: { namespace: freshNamespace(), ttl },
+    });
     const { key } = await registeredKey(app);
     expect(await keyExists(key)).toBe(true);
     app.kill('SIGKILL');
     await app.exited();
     // The bound is the requirement: the lease, not the dead process, removes the key.
-    await waitFor(`${key} to expire`, async () => !(await keyExists(key)), { timeoutMs: (ttl + 1) * 1000, intervalMs: 25 });
+    await waitFor(`${key} to expire`, async () => !(await keyExists(key)), {
+      timeoutMs: (ttl + 1) * 1000,
+      intervalMs: 25,
+    });
   });
 
   it.each(['http', 'tcp', 'hybrid'] as const)(
@@ -52,9 +59,16 @@ describe('an app process and its registration', () => {
       app.kill('SIGTERM');
       const stoppedAt = Date.now();
       // Still listed, as draining: callers stop picking it, and those that still hold the address get through.
-      await waitFor(`${key} to be draining`, async () => (await client.get(key).string())?.includes('"status":"draining"'), { timeoutMs: 1000, intervalMs: 10 });
+      await waitFor(
+        `${key} to be draining`,
+        async () => (await client.get(key).string())?.includes('"status":"draining"'),
+        { timeoutMs: 1000, intervalMs: 10 },
+      );
       expect(await acceptsConnections(address)).toBe(true);
-      await waitFor(`${key} to be removed`, async () => !(await keyExists(key)), { timeoutMs: drainMs + 1000, intervalMs: 10 });
+      await waitFor(`${key} to be removed`, async () => !(await keyExists(key)), {
+        timeoutMs: drainMs + 1000,
+        intervalMs: 10,
+      });
       expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(drainMs - 100);
       expect(await app.exited()).toEqual({ code: null, signal: 'SIGTERM' });
       expect(await acceptsConnections(address)).toBe(false);
@@ -62,14 +76,22 @@ describe('an app process and its registration', () => {
   );
 
   it('registers a TCP microservice at the port of its transport', async () => {
-    const app = startApp({ transport: 'tcp', services: [{ name: 'tcp-only' }], discovery: { namespace: freshNamespace() } });
+    const app = startApp({
+      transport: 'tcp',
+      services: [{ name: 'tcp-only' }],
+      discovery: { namespace: freshNamespace() },
+    });
     const listening = await app.waitForMessage('listening');
     const { address } = await registeredKey(app);
     expect(address).toBe(`127.0.0.1:${listening.port as number}`);
   });
 
   it('registers a hybrid app at the port of its microservice transport, not its HTTP port', async () => {
-    const app = startApp({ transport: 'hybrid', services: [{ name: 'hybrid' }], discovery: { namespace: freshNamespace() } });
+    const app = startApp({
+      transport: 'hybrid',
+      services: [{ name: 'hybrid' }],
+      discovery: { namespace: freshNamespace() },
+    });
     const listening = await app.waitForMessage('listening');
     const { address } = await registeredKey(app);
     expect(address).not.toBe(`127.0.0.1:${listening.port as number}`);

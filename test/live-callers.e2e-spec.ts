@@ -3,7 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
 import { AppProcess, CapturingLogger, EtcdServer, freePort, readKeys, startConsumer, waitFor } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { DiscoveryClient, DiscoveryClientsModule, DiscoveryModule, NoEndpointAvailableError, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
+import {
+  DiscoveryClient,
+  DiscoveryClientsModule,
+  DiscoveryModule,
+  NoEndpointAvailableError,
+  type DiscoveryModuleOptions,
+} from 'nestjs-etcd-discovery';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,7 +46,10 @@ interface Instance {
 }
 
 /** A hybrid instance: `live-tcp` at its TCP port, `live-http` at its HTTP port. */
-async function startInstance(name: string, extra: { zone?: string; version?: string; namespace?: string } = {}): Promise<Instance> {
+async function startInstance(
+  name: string,
+  extra: { zone?: string; version?: string; namespace?: string } = {},
+): Promise<Instance> {
   const httpPort = await freePort();
   const unhealthyFile = join(healthDir, name);
   const { zone, version, namespace } = extra;
@@ -50,15 +59,26 @@ async function startInstance(name: string, extra: { zone?: string; version?: str
     {
       transport: 'hybrid',
       httpPort,
-      services: [{ name: 'live-tcp', options: declared }, { name: 'live-http', options: { ...declared, port: httpPort } }],
+      services: [
+        { name: 'live-tcp', options: declared },
+        { name: 'live-http', options: { ...declared, port: httpPort } },
+      ],
       discovery: { ...instanceOptions, ...(zone ? { zone } : {}), ...(namespace ? { namespace } : {}) },
       unhealthyWhileFileExists: unhealthyFile,
     },
     { ETCD_HOSTS: etcd.host },
   );
   apps.push(app);
-  await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === 'live-http');
-  await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === 'live-tcp');
+  await app.waitForMessage(
+    'registration',
+    15_000,
+    (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === 'live-http',
+  );
+  await app.waitForMessage(
+    'registration',
+    15_000,
+    (message) => message.type === 'registered' && (message.endpoint as { service: string }).service === 'live-tcp',
+  );
   return { app, pid: String(app.child.pid), unhealthyFile };
 }
 
@@ -118,7 +138,10 @@ async function tcpCaller(options: DiscoveryModuleOptions) {
     constructor(@Inject('LIVE') readonly proxy: ClientProxy) {}
   }
   @Module({
-    imports: [DiscoveryModule.forRoot(options), DiscoveryClientsModule.register([{ name: 'LIVE', service: 'live-tcp' }])],
+    imports: [
+      DiscoveryModule.forRoot(options),
+      DiscoveryClientsModule.register([{ name: 'LIVE', service: 'live-tcp' }]),
+    ],
     providers: [Caller],
   })
   class CallerModule {}
@@ -151,24 +174,39 @@ describe('live callers: no failed call through a kill -9, an etcd wipe, a SIGTER
   it('HTTP through call() and TCP through DiscoveryClientsModule, 50 calls/s each: 0 failed', async () => {
     const instances = await Promise.all(['i1', 'i2', 'i3'].map((name) => startInstance(name)));
     const logger = new LogLines();
-    const { app, discovery: http } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['live-http'] }, logger);
+    const { app, discovery: http } = await startConsumer(
+      { etcd: { hosts: [etcd.host] }, requires: ['live-http'] },
+      logger,
+    );
     contexts.push(app);
     // The same consumer without self-preservation, for comparison: it only watches.
-    const plain = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['live-http'], selfPreservation: false });
+    const plain = await startConsumer({
+      etcd: { hosts: [etcd.host] },
+      requires: ['live-http'],
+      selfPreservation: false,
+    });
     contexts.push(plain.app);
     const tcp = await tcpCaller({ etcd: { hosts: [etcd.host] }, requires: ['live-tcp'] });
     await http.waitFor('live-http', { count: 3 });
     await tcp.discovery.waitFor('live-tcp', { count: 3 });
-    const seenBoth = (count: number) => http.getEndpoints('live-http').length === count && tcp.discovery.getEndpoints('live-tcp').length === count;
+    const seenBoth = (count: number) =>
+      http.getEndpoints('live-http').length === count && tcp.discovery.getEndpoints('live-tcp').length === count;
 
     const httpTraffic = new Traffic(() =>
-      http.call('live-http', async (endpoint) => (await fetch(`http://${endpoint.address}/whoami`, { signal: AbortSignal.timeout(2000) })).text()),
+      http.call('live-http', async (endpoint) =>
+        (await fetch(`http://${endpoint.address}/whoami`, { signal: AbortSignal.timeout(2000) })).text(),
+      ),
     );
     const tcpTraffic = new Traffic(() => firstValueFrom(tcp.proxy.send<string>('whoami', {}).pipe(timeout(2000))));
     const startedAt = Date.now();
     const phases: string[] = [];
     const phase = async (name: string, action: () => Promise<void>) => {
-      const from = { http: httpTraffic.calls, tcp: tcpTraffic.calls, httpFailed: httpTraffic.failures.length, tcpFailed: tcpTraffic.failures.length };
+      const from = {
+        http: httpTraffic.calls,
+        tcp: tcpTraffic.calls,
+        httpFailed: httpTraffic.failures.length,
+        tcpFailed: tcpTraffic.failures.length,
+      };
       const began = Date.now();
       await action();
       phases.push(
@@ -193,12 +231,22 @@ describe('live callers: no failed call through a kill -9, an etcd wipe, a SIGTER
       const lists = { preserving: smallestList(http, 'live-http'), plain: smallestList(plain.discovery, 'live-http') };
       const wipedAt = Date.now();
       await etcd.restart({ wipe: true });
-      await waitFor('every instance registered again in the wiped etcd', async () => {
-        const keys = await Promise.all(['/services/live-http/', '/services/live-tcp/'].map((prefix) => readKeys(client, prefix)));
-        return keys.every((found) => found.size === 3);
-      }, { timeoutMs: 30_000, intervalMs: 100 });
+      await waitFor(
+        'every instance registered again in the wiped etcd',
+        async () => {
+          const keys = await Promise.all(
+            ['/services/live-http/', '/services/live-tcp/'].map((prefix) => readKeys(client, prefix)),
+          );
+          return keys.every((found) => found.size === 3);
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
       const backAt = Date.now();
-      await waitFor('the plain consumer to list them all again', () => plain.discovery.getEndpoints('live-http').length === 3, { timeoutMs: 10_000 });
+      await waitFor(
+        'the plain consumer to list them all again',
+        () => plain.discovery.getEndpoints('live-http').length === 3,
+        { timeoutMs: 10_000 },
+      );
       await settle(2000);
       expect(seenBoth(3)).toBe(true);
       const smallest = { preserving: lists.preserving.stop(), plain: lists.plain.stop() };
@@ -224,19 +272,26 @@ describe('live callers: no failed call through a kill -9, an etcd wipe, a SIGTER
     });
 
     const flipped = instances[2];
-    await phase("a health check turning false, then true", async () => {
+    await phase('a health check turning false, then true', async () => {
       const httpPort = (await flipped.app.waitForMessage('listening')).port as number;
       writeFileSync(flipped.unhealthyFile, '');
-      await waitFor("the instance 'down' in both callers' lists", () =>
-        http.getEndpoints('live-http').some((endpoint) => endpoint.port === httpPort && endpoint.status === 'down') &&
-        tcp.discovery.getEndpoints('live-tcp').filter((endpoint) => endpoint.status === 'down').length === 1,
-      { timeoutMs: 5000 });
+      await waitFor(
+        "the instance 'down' in both callers' lists",
+        () =>
+          http.getEndpoints('live-http').some((endpoint) => endpoint.port === httpPort && endpoint.status === 'down') &&
+          tcp.discovery.getEndpoints('live-tcp').filter((endpoint) => endpoint.status === 'down').length === 1,
+        { timeoutMs: 5000 },
+      );
       const downSince = Date.now() + 100; // calls already under way may still land
       await settle(1500);
       expect(httpTraffic.answersFrom(flipped.pid, downSince)).toBe(0);
       expect(tcpTraffic.answersFrom(flipped.pid, downSince)).toBe(0);
       rmSync(flipped.unhealthyFile);
-      await waitFor("the instance 'up' again", () => http.getEndpoints('live-http').every((endpoint) => (endpoint.status ?? 'up') === 'up'), { timeoutMs: 5000 });
+      await waitFor(
+        "the instance 'up' again",
+        () => http.getEndpoints('live-http').every((endpoint) => (endpoint.status ?? 'up') === 'up'),
+        { timeoutMs: 5000 },
+      );
       const upSince = Date.now() + 100;
       await settle(1500);
       expect(httpTraffic.answersFrom(flipped.pid, upSince)).toBeGreaterThan(10);
@@ -246,7 +301,9 @@ describe('live callers: no failed call through a kill -9, an etcd wipe, a SIGTER
     await Promise.all([httpTraffic.stop(), tcpTraffic.stop()]);
     const seconds = (Date.now() - startedAt) / 1000;
     for (const line of phases) console.log(`[measured] ${line}`);
-    console.log(`[measured] in all: HTTP ${httpTraffic.calls} calls (${(httpTraffic.calls / seconds).toFixed(0)}/s), TCP ${tcpTraffic.calls} calls (${(tcpTraffic.calls / seconds).toFixed(0)}/s), over ${seconds.toFixed(1)} s`);
+    console.log(
+      `[measured] in all: HTTP ${httpTraffic.calls} calls (${(httpTraffic.calls / seconds).toFixed(0)}/s), TCP ${tcpTraffic.calls} calls (${(tcpTraffic.calls / seconds).toFixed(0)}/s), over ${seconds.toFixed(1)} s`,
+    );
     expect(httpTraffic.failures).toEqual([]);
     expect(tcpTraffic.failures).toEqual([]);
     expect(httpTraffic.calls / seconds).toBeGreaterThan(50);
@@ -261,32 +318,54 @@ describe('self-preservation, bounded', () => {
     const doomed = apps.slice(-2);
     const logger = new LogLines();
     const maxHoldMs = 10_000;
-    const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, namespace, requires: ['live-http'], selfPreservation: { confirmMs: 3000, maxHoldMs } }, logger);
+    const { app, discovery } = await startConsumer(
+      {
+        etcd: { hosts: [etcd.host] },
+        namespace,
+        requires: ['live-http'],
+        selfPreservation: { confirmMs: 3000, maxHoldMs },
+      },
+      logger,
+    );
     contexts.push(app);
     await discovery.waitFor('live-http', { count: 2 });
     const killedAt = Date.now();
     for (const instance of doomed) instance.kill('SIGKILL');
-    await waitFor('the list to empty', () => discovery.getEndpoints('live-http').length === 0, { timeoutMs: (instanceOptions.ttl * 1000 + maxHoldMs) * 1.5 });
+    await waitFor('the list to empty', () => discovery.getEndpoints('live-http').length === 0, {
+      timeoutMs: (instanceOptions.ttl * 1000 + maxHoldMs) * 1.5,
+    });
     const emptyAfterMs = Date.now() - killedAt;
     const said = logger.lines.filter((line) => line.startsWith('Self-preservation') && line.includes('"live-http"'));
-    console.log(`[measured] kill -9 of both: list empty after ${(emptyAfterMs / 1000).toFixed(1)} s (ttl ${instanceOptions.ttl} s, confirmMs 3 s, maxHoldMs 10 s); said: ${said.join(' | ')}`);
+    console.log(
+      `[measured] kill -9 of both: list empty after ${(emptyAfterMs / 1000).toFixed(1)} s (ttl ${instanceOptions.ttl} s, confirmMs 3 s, maxHoldMs 10 s); said: ${said.join(' | ')}`,
+    );
     expect(emptyAfterMs).toBeLessThanOrEqual(instanceOptions.ttl * 1000 + maxHoldMs);
     // The last removal (all that was left) was held, then believed on a fresh list: one line each.
     expect(said).toHaveLength(2);
-    expect(said[0]).toBe(`Self-preservation: not removing the 1 of 1 'up' endpoints of "live-http" that a single change took away, until a list 3 s later confirms them gone (at most 10 s)`);
-    expect(said[1]).toMatch(/^Self-preservation: removing 1 endpoint\(s\) of "live-http" \(a fresh list confirms it\)$/);
+    expect(said[0]).toBe(
+      `Self-preservation: not removing the 1 of 1 'up' endpoints of "live-http" that a single change took away, until a list 3 s later confirms them gone (at most 10 s)`,
+    );
+    expect(said[1]).toMatch(
+      /^Self-preservation: removing 1 endpoint\(s\) of "live-http" \(a fresh list confirms it\)$/,
+    );
   });
 
   it('a graceful stop of the only instance removes it at once (it turned draining first: never held)', async () => {
     const namespace = '/solo';
     const solo = await startInstance('s1', { namespace });
     const logger = new LogLines();
-    const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, namespace, requires: ['live-http'] }, logger);
+    const { app, discovery } = await startConsumer(
+      { etcd: { hosts: [etcd.host] }, namespace, requires: ['live-http'] },
+      logger,
+    );
     contexts.push(app);
     await discovery.waitFor('live-http', { count: 1 });
     const stoppedAt = Date.now();
     solo.app.kill('SIGTERM');
-    await waitFor('the list to empty', () => discovery.getEndpoints('live-http').length === 0, { timeoutMs: 3000, intervalMs: 10 });
+    await waitFor('the list to empty', () => discovery.getEndpoints('live-http').length === 0, {
+      timeoutMs: 3000,
+      intervalMs: 10,
+    });
     const goneAfterMs = Date.now() - stoppedAt;
     console.log(`[measured] SIGTERM of the only instance (drainMs 1 s): gone from the list after ${goneAfterMs} ms`);
     // drainMs (1 s) and the revoke; a hold would add confirmMs (3 s), a lease expiry the TTL (3 s).
@@ -295,7 +374,7 @@ describe('self-preservation, bounded', () => {
   });
 });
 
-describe("zones and subsets, with real instances", () => {
+describe('zones and subsets, with real instances', () => {
   it("picks stay in the caller's zone until it has no 'up' endpoint, spread over the others meanwhile, and come back; where picks only matching versions", async () => {
     const namespace = '/zoned';
     const [a, b, c] = await Promise.all([
@@ -303,14 +382,23 @@ describe("zones and subsets, with real instances", () => {
       startInstance('zb', { namespace, zone: 'eu-1', version: '1.0.0' }),
       startInstance('zc', { namespace, zone: 'us-1', version: '2.0.0' }),
     ]);
-    const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, namespace, zone: 'eu-1', requires: ['live-http'] });
+    const { app, discovery } = await startConsumer({
+      etcd: { hosts: [etcd.host] },
+      namespace,
+      zone: 'eu-1',
+      requires: ['live-http'],
+    });
     contexts.push(app);
     await discovery.waitFor('live-http', { count: 3 });
     const zoneOf = new Map(discovery.getEndpoints('live-http').map((endpoint) => [endpoint.port, endpoint.zone]));
     const zonesPicked = async (count: number, where?: { version: string }) => {
       const picked = new Map<string, number>();
       for (let call = 0; call < count; call += 1) {
-        const pid = await discovery.call('live-http', async (endpoint) => (await fetch(`http://${endpoint.address}/whoami`)).text(), { where });
+        const pid = await discovery.call(
+          'live-http',
+          async (endpoint) => (await fetch(`http://${endpoint.address}/whoami`)).text(),
+          { where },
+        );
         const zone = pid === a.pid || pid === b.pid ? 'eu-1' : pid === c.pid ? 'us-1' : 'unknown';
         picked.set(zone, (picked.get(zone) ?? 0) + 1);
       }
@@ -320,11 +408,19 @@ describe("zones and subsets, with real instances", () => {
     expect(await zonesPicked(30)).toEqual({ 'eu-1': 30 });
 
     for (const instance of [a, b]) writeFileSync(instance.unhealthyFile, '');
-    await waitFor("both eu-1 instances 'down'", () => discovery.getEndpoints('live-http').filter((endpoint) => endpoint.status === 'down').length === 2, { timeoutMs: 5000 });
+    await waitFor(
+      "both eu-1 instances 'down'",
+      () => discovery.getEndpoints('live-http').filter((endpoint) => endpoint.status === 'down').length === 2,
+      { timeoutMs: 5000 },
+    );
     expect(await zonesPicked(30)).toEqual({ 'us-1': 30 });
 
     rmSync(a.unhealthyFile);
-    await waitFor("one eu-1 instance 'up' again", () => discovery.getEndpoints('live-http').filter((endpoint) => endpoint.status === 'down').length === 1, { timeoutMs: 5000 });
+    await waitFor(
+      "one eu-1 instance 'up' again",
+      () => discovery.getEndpoints('live-http').filter((endpoint) => endpoint.status === 'down').length === 1,
+      { timeoutMs: 5000 },
+    );
     expect(await zonesPicked(30)).toEqual({ 'eu-1': 30 });
 
     expect(await zonesPicked(20, { version: '2.0.0' })).toEqual({ 'us-1': 20 });

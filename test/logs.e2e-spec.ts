@@ -13,15 +13,22 @@ function libraryLines(output: string): string[] {
 
 describe('one error path for every bad declaration', () => {
   it.each([
-    ['a bad service name in @Discoverable()', { name: 'team/hello' }, /DiscoveryOptionsError: Invalid service name "team\/hello" in @Discoverable\(\) on HelloController/],
+    [
+      'a bad service name in @Discoverable()',
+      { name: 'team/hello' },
+      /DiscoveryOptionsError: Invalid service name "team\/hello" in @Discoverable\(\) on HelloController/,
+    ],
     ['a bad option', { name: 'hello', discovery: { ttl: 0 } }, /DiscoveryOptionsError: Invalid `ttl`/],
-  ])('%s: Nest\'s ExceptionHandler, before any route is mapped or port opened; the process ends', async (_case, config, message) => {
-    const app = startApp(config, `127.0.0.1:${await freePort()}`);
-    expect(await app.exited()).toEqual({ code: 1, signal: null });
-    expect(app.output).toMatch(new RegExp(`ERROR \\[ExceptionHandler\\] ${message.source}`));
-    expect(app.output).not.toMatch(/Mapped \{|RoutesResolver/);
-    expect(app.messages).toEqual([]); // never listened
-  });
+  ])(
+    "%s: Nest's ExceptionHandler, before any route is mapped or port opened; the process ends",
+    async (_case, config, message) => {
+      const app = startApp(config, `127.0.0.1:${await freePort()}`);
+      expect(await app.exited()).toEqual({ code: 1, signal: null });
+      expect(app.output).toMatch(new RegExp(`ERROR \\[ExceptionHandler\\] ${message.source}`));
+      expect(app.output).not.toMatch(/Mapped \{|RoutesResolver/);
+      expect(app.messages).toEqual([]); // never listened
+    },
+  );
 });
 
 describe('quiet, useful logs', () => {
@@ -33,7 +40,11 @@ describe('quiet, useful logs', () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(app.output.match(/DiscoveryModule dependencies initialized/g)).toHaveLength(1);
       expect(app.output).not.toMatch(/grpc|etcd:\/\//i);
-      expect(libraryLines(app.output)).toEqual([expect.stringMatching(/LOG \[ServiceRegistry\] Registered \/services\/hello\/127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ \(lease \d+\)$/)]);
+      expect(libraryLines(app.output)).toEqual([
+        expect.stringMatching(
+          /LOG \[ServiceRegistry\] Registered \/services\/hello\/127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ \(lease \d+\)$/,
+        ),
+      ]);
     } finally {
       await etcd.destroy();
     }
@@ -46,17 +57,29 @@ describe('quiet, useful logs', () => {
     const lines = libraryLines(app.output);
     expect(lines.length).toBeGreaterThan(1);
     const retries = lines.map((line) => {
-      const match = new RegExp(`WARN \\[ServiceRegistry\\] Registration: etcd at ${host} is unreachable(?:: connection refused)?; retry (\\d+) in \\d+(?:\\.\\d)? m?s$`).exec(line);
+      const match = new RegExp(
+        `WARN \\[ServiceRegistry\\] Registration: etcd at ${host} is unreachable(?:: connection refused)?; retry (\\d+) in \\d+(?:\\.\\d)? m?s$`,
+      ).exec(line);
       expect(match, line).not.toBeNull();
       return Number(match![1]);
     });
     expect(retries).toEqual(retries.map((_, index) => index + 1)); // no step logged twice
     expect(app.output).not.toMatch(/circuit breaker|Resolution note|UNAVAILABLE/);
-    expect(app.output).toMatch(new RegExp(`EtcdUnavailableError: Could not register with etcd at ${host} within 2500 ms \\(etcd at ${host} is unreachable: connection refused\\)`));
+    expect(app.output).toMatch(
+      new RegExp(
+        `EtcdUnavailableError: Could not register with etcd at ${host} within 2500 ms \\(etcd at ${host} is unreachable: connection refused\\)`,
+      ),
+    );
   });
 
-  it('logger: false turns the library\'s lines off; Nest\'s own stay', async () => {
-    const app = startApp({ name: 'hello', discovery: { registration: 'background', logger: false, retry: { initialDelayMs: 100, maxDelayMs: 200 } } }, `127.0.0.1:${await freePort()}`);
+  it("logger: false turns the library's lines off; Nest's own stay", async () => {
+    const app = startApp(
+      {
+        name: 'hello',
+        discovery: { registration: 'background', logger: false, retry: { initialDelayMs: 100, maxDelayMs: 200 } },
+      },
+      `127.0.0.1:${await freePort()}`,
+    );
     await app.waitForMessage('listening');
     await new Promise((resolve) => setTimeout(resolve, 1500)); // several failed attempts
     expect(libraryLines(app.output)).toEqual([]);

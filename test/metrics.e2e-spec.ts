@@ -27,12 +27,16 @@ afterAll(async () => {
 });
 
 async function collect(): Promise<readonly MetricData[]> {
-  return (await reader.collect()).resourceMetrics.scopeMetrics.filter((scope) => scope.scope.name === 'nestjs-etcd-discovery').flatMap((scope) => scope.metrics);
+  return (await reader.collect()).resourceMetrics.scopeMetrics
+    .filter((scope) => scope.scope.name === 'nestjs-etcd-discovery')
+    .flatMap((scope) => scope.metrics);
 }
 
 function points(all: readonly MetricData[], name: string): Record<string, number> {
   const metric = all.find((candidate) => candidate.descriptor.name === name);
-  return Object.fromEntries((metric?.dataPoints ?? []).map((point) => [Object.values(point.attributes).join(' '), point.value as number]));
+  return Object.fromEntries(
+    (metric?.dataPoints ?? []).map((point) => [Object.values(point.attributes).join(' '), point.value as number]),
+  );
 }
 
 describe('discovery metrics on a real etcd', () => {
@@ -50,12 +54,22 @@ describe('discovery metrics on a real etcd', () => {
 
     // Down for two keepalive periods (ttl 3 s: one every second), less than the TTL.
     await etcd.killAndStartAgain(2_000);
-    await waitFor('a write after the restart', () => putEndpoint(client, testEndpoint('svc', 'c', 1003, { host: '127.0.0.1' })).then(() => true), { timeoutMs: 10_000 });
-    await waitFor('the watch to resume and see a change made after the restart', async () => points(await collect(), 'discovery.endpoints')['svc up'] === 3, { timeoutMs: 20_000 });
+    await waitFor(
+      'a write after the restart',
+      () => putEndpoint(client, testEndpoint('svc', 'c', 1003, { host: '127.0.0.1' })).then(() => true),
+      { timeoutMs: 10_000 },
+    );
+    await waitFor(
+      'the watch to resume and see a change made after the restart',
+      async () => points(await collect(), 'discovery.endpoints')['svc up'] === 3,
+      { timeoutMs: 20_000 },
+    );
     all = await collect();
     const relists = points(all, 'discovery.watch.relists');
     const keepaliveFailures = points(all, 'discovery.lease.keepalive.failures')[''] ?? 0;
-    console.log(`[measured] one etcd restart (2 s down): re-lists ${JSON.stringify(relists)}, failed keepalive attempts ${keepaliveFailures}`);
+    console.log(
+      `[measured] one etcd restart (2 s down): re-lists ${JSON.stringify(relists)}, failed keepalive attempts ${keepaliveFailures}`,
+    );
     expect(relists).toEqual({});
     expect(keepaliveFailures).toBeGreaterThanOrEqual(1);
     expect(points(all, 'discovery.registrations')).toEqual({ 'me pending': 0, 'me registered': 1 });
@@ -63,8 +77,16 @@ describe('discovery metrics on a real etcd', () => {
 
     // etcd's data wiped: the watch resumes on an etcd whose revision is below what the app saw.
     await etcd.restart({ wipe: true });
-    await waitFor('a re-list that found etcd lost its data', async () => (points(await collect(), 'discovery.watch.relists').lost_data ?? 0) >= 1, { timeoutMs: 20_000 });
-    await waitFor('registered again', async () => points(await collect(), 'discovery.registrations')['me registered'] === 1, { timeoutMs: 20_000 });
+    await waitFor(
+      'a re-list that found etcd lost its data',
+      async () => (points(await collect(), 'discovery.watch.relists').lost_data ?? 0) >= 1,
+      { timeoutMs: 20_000 },
+    );
+    await waitFor(
+      'registered again',
+      async () => points(await collect(), 'discovery.registrations')['me registered'] === 1,
+      { timeoutMs: 20_000 },
+    );
     const afterWipe = points(await collect(), 'discovery.watch.relists');
     console.log(`[measured] after a wiped restart: re-lists ${JSON.stringify(afterWipe)}`);
     // One: the watch started from that list is judged against etcd's new history, not the old one.
@@ -76,9 +98,13 @@ describe('discovery metrics on a real etcd', () => {
 
   it('the periodic check: one count transaction per round, no re-list while the watch holds what etcd holds, under churn', async () => {
     const client = etcd.client();
-    for (const id of ['a', 'b', 'c']) await putEndpoint(client, testEndpoint('checked', id, 1000, { host: '127.0.0.1' }));
+    for (const id of ['a', 'b', 'c'])
+      await putEndpoint(client, testEndpoint('checked', id, 1000, { host: '127.0.0.1' }));
     // Checks about every second (0.5–1.5 s), fewer than 12 rounds: no deep one.
-    const { app: checking } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['checked', 'checked-too'], resyncIntervalMs: 1000 }, new CapturingLogger());
+    const { app: checking } = await startConsumer(
+      { etcd: { hosts: [etcd.host] }, requires: ['checked', 'checked-too'], resyncIntervalMs: 1000 },
+      new CapturingLogger(),
+    );
     try {
       const txnsBefore = await etcd.metric('grpc_server_handled_total', 'grpc_method="Txn"');
       const resyncsBefore = points(await collect(), 'discovery.watch.relists').resync ?? 0;
@@ -93,7 +119,9 @@ describe('discovery metrics on a real etcd', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       const rounds = (await etcd.metric('grpc_server_handled_total', 'grpc_method="Txn"')) - txnsBefore;
-      console.log(`[measured] 5 s of churn (${written} writes), resyncIntervalMs 1000: ${rounds} count transactions (one per round, both services in each)`);
+      console.log(
+        `[measured] 5 s of churn (${written} writes), resyncIntervalMs 1000: ${rounds} count transactions (one per round, both services in each)`,
+      );
       expect(rounds).toBeGreaterThanOrEqual(3);
       expect(rounds).toBeLessThanOrEqual(11);
       expect((points(await collect(), 'discovery.watch.relists').resync ?? 0) - resyncsBefore).toBe(0);
@@ -107,7 +135,9 @@ describe('discovery metrics on a real etcd', () => {
       const [answeredBefore, refusedBefore] = [await answered(), await refused()];
       await new Promise((resolve) => setTimeout(resolve, 3_500));
       const [answeredAfter, refusedAfter] = [(await answered()) - answeredBefore, (await refused()) - refusedBefore];
-      console.log(`[measured] after a compaction, 3.5 s: ${refusedAfter} count transactions refused (a revision compacted), ${answeredAfter} answered (counted now)`);
+      console.log(
+        `[measured] after a compaction, 3.5 s: ${refusedAfter} count transactions refused (a revision compacted), ${answeredAfter} answered (counted now)`,
+      );
       expect(refusedAfter).toBeGreaterThanOrEqual(2);
       // Each refused one followed by one counted now (the last may still be on its way when read).
       expect(answeredAfter).toBeGreaterThanOrEqual(refusedAfter - 1);

@@ -50,11 +50,17 @@ async function traffic(discovery: DiscoveryClient, ms: number, stats: Traffic): 
 
 describe('outlier ejection, with real instances', () => {
   it('kill -9 of one of three: no failed call, and the dead instance is no longer tried after a few failures', async () => {
-    const apps = [1, 2, 3].map(() => processes.start('discoverable-app', { transport: 'http', services: [{ name: 'flaky' }], discovery: { ttl: 10 } }));
+    const apps = [1, 2, 3].map(() =>
+      processes.start('discoverable-app', { transport: 'http', services: [{ name: 'flaky' }], discovery: { ttl: 10 } }),
+    );
     const ports = await Promise.all(apps.map(async (app) => (await app.waitForMessage('listening')).port as number));
     const callers = await Promise.all(
       [undefined, false as const].map(async (outlierEjection) => {
-        const { app, discovery } = await startConsumer({ etcd: { hosts: [etcd.host] }, requires: ['flaky'], ...(outlierEjection === false ? { outlierEjection } : {}) });
+        const { app, discovery } = await startConsumer({
+          etcd: { hosts: [etcd.host] },
+          requires: ['flaky'],
+          ...(outlierEjection === false ? { outlierEjection } : {}),
+        });
         contexts.push(app);
         await discovery.waitFor('flaky', { count: 3 });
         return discovery;
@@ -67,9 +73,14 @@ describe('outlier ejection, with real instances', () => {
     const before = { ejecting: ejecting.attempts.length, plain: plain.attempts.length };
     apps[0].kill('SIGKILL');
     await running;
-    const afterKill = (stats: Traffic, from: number) => stats.attempts.slice(from).filter((port) => port === dead).length;
-    console.log(`[measured] with ejection: ${ejecting.calls} calls, ${ejecting.failed} failed, ${afterKill(ejecting, before.ejecting)} attempts at the dead instance in 3 s`);
-    console.log(`[measured] without: ${plain.calls} calls, ${plain.failed} failed, ${afterKill(plain, before.plain)} attempts at the dead instance in 3 s`);
+    const afterKill = (stats: Traffic, from: number) =>
+      stats.attempts.slice(from).filter((port) => port === dead).length;
+    console.log(
+      `[measured] with ejection: ${ejecting.calls} calls, ${ejecting.failed} failed, ${afterKill(ejecting, before.ejecting)} attempts at the dead instance in 3 s`,
+    );
+    console.log(
+      `[measured] without: ${plain.calls} calls, ${plain.failed} failed, ${afterKill(plain, before.plain)} attempts at the dead instance in 3 s`,
+    );
     expect(ejecting.failed).toBe(0);
     expect(plain.failed).toBe(0);
     expect(ejecting.calls).toBeGreaterThan(150);

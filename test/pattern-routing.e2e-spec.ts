@@ -3,7 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
 import { AppProcess, CapturingLogger, EtcdServer, readKeys, waitFor } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { DiscoveryClient, DiscoveryClientsModule, DiscoveryModule, NoEndpointAvailableError, type Catalog } from 'nestjs-etcd-discovery';
+import {
+  DiscoveryClient,
+  DiscoveryClientsModule,
+  DiscoveryModule,
+  NoEndpointAvailableError,
+  type Catalog,
+} from 'nestjs-etcd-discovery';
 import { firstValueFrom, lastValueFrom, timeout } from 'rxjs';
 
 // Routing by pattern with real processes: two services (Nest TCP microservices whose handlers are
@@ -28,7 +34,11 @@ afterAll(async () => {
 });
 
 async function start(service: string, messages: string[], events: string[] = []): Promise<AppProcess> {
-  const app = AppProcess.start('pattern-app', { service, messages, events, discovery: instanceOptions }, { ETCD_HOSTS: etcd.host });
+  const app = AppProcess.start(
+    'pattern-app',
+    { service, messages, events, discovery: instanceOptions },
+    { ETCD_HOSTS: etcd.host },
+  );
   apps.push(app);
   await app.waitForMessage('registration', 15_000, (message) => message.type === 'registered');
   return app;
@@ -40,30 +50,44 @@ async function startCaller(): Promise<void> {
     constructor(@Inject('BUS') readonly bus: ClientProxy) {}
   }
   @Module({
-    imports: [DiscoveryModule.forRoot({ etcd: { hosts: [etcd.host] }, selfPreservation: false }), DiscoveryClientsModule.register([{ name: 'BUS', byPattern: true }])],
+    imports: [
+      DiscoveryModule.forRoot({ etcd: { hosts: [etcd.host] }, selfPreservation: false }),
+      DiscoveryClientsModule.register([{ name: 'BUS', byPattern: true }]),
+    ],
     providers: [Caller],
   })
   class CallerModule {}
-  caller = await NestFactory.createApplicationContext(CallerModule, { logger: new CapturingLogger(), abortOnError: false });
+  caller = await NestFactory.createApplicationContext(CallerModule, {
+    logger: new CapturingLogger(),
+    abortOnError: false,
+  });
   bus = caller.get(Caller).bus;
   discovery = caller.get(DiscoveryClient);
 }
 
 type Answer = { service: string; pid: number; pattern: string };
 const send = (pattern: string) => firstValueFrom(bus.send<Answer>(pattern, {}).pipe(timeout(5000)));
-const received = (app: AppProcess, pattern: string) => app.messages.filter((message) => message.event === 'received' && message.pattern === pattern).length;
+const received = (app: AppProcess, pattern: string) =>
+  app.messages.filter((message) => message.event === 'received' && message.pattern === pattern).length;
 
 describe('routing by pattern', () => {
   let orders: AppProcess[];
   let billing: AppProcess;
 
-  it('publishes each instance\'s handlers in etcd, next to what Go readers use', async () => {
-    orders = [await start('orders', ['orders.get'], ['order.placed']), await start('orders', ['orders.get'], ['order.placed'])];
+  it("publishes each instance's handlers in etcd, next to what Go readers use", async () => {
+    orders = [
+      await start('orders', ['orders.get'], ['order.placed']),
+      await start('orders', ['orders.get'], ['order.placed']),
+    ];
     billing = await start('billing', ['billing.charge'], ['order.placed']);
     const [stored] = [...(await readKeys(client, '/services/billing/')).values()];
     const value = JSON.parse(stored.value) as { Addr: string; Metadata: Record<string, unknown> };
     expect(value.Addr).toMatch(/^127\.0\.0\.1:\d+$/);
-    expect(value.Metadata).toMatchObject({ patterns: ['billing.charge'], events: ['order.placed'], registeredAt: expect.any(Number) });
+    expect(value.Metadata).toMatchObject({
+      patterns: ['billing.charge'],
+      events: ['order.placed'],
+      registeredAt: expect.any(Number),
+    });
   });
 
   it('sends a message to an instance of the service that handles it, and an event to one instance of each', async () => {
@@ -76,8 +100,14 @@ describe('routing by pattern', () => {
     expect(new Set(answers.map((answer) => answer.pid))).toEqual(new Set(orders.map((app) => app.child.pid))); // both instances, round robin
     expect((await send('billing.charge')).pid).toBe(billing.child.pid);
 
-    for (let event = 0; event < 4; event += 1) await lastValueFrom(bus.emit('order.placed', { event }), { defaultValue: undefined });
-    await waitFor('4 events at billing and 4 at orders', () => received(billing, 'order.placed') === 4 && orders.reduce((sum, app) => sum + received(app, 'order.placed'), 0) === 4);
+    for (let event = 0; event < 4; event += 1)
+      await lastValueFrom(bus.emit('order.placed', { event }), { defaultValue: undefined });
+    await waitFor(
+      '4 events at billing and 4 at orders',
+      () =>
+        received(billing, 'order.placed') === 4 &&
+        orders.reduce((sum, app) => sum + received(app, 'order.placed'), 0) === 4,
+    );
     expect(orders.map((app) => received(app, 'order.placed')).sort()).toEqual([2, 2]); // one instance of orders per event, in turn
   });
 
@@ -120,17 +150,24 @@ describe('routing by pattern', () => {
     rolling = false;
     await traffic;
     watching.unsubscribe();
-    console.log(`[measured] rolling change of orders (2 old instances → 3 new): ${calls} calls of orders.get by pattern, ${failures.length} failed`);
+    console.log(
+      `[measured] rolling change of orders (2 old instances → 3 new): ${calls} calls of orders.get by pattern, ${failures.length} failed`,
+    );
     expect(failures).toEqual([]);
     expect(calls).toBeGreaterThan(50);
   });
 
-  it('keeps a value with 1,000 patterns well inside etcd\'s request limit', async () => {
-    const patterns = Array.from({ length: 1000 }, (_, index) => `inventory.warehouse-${Math.floor(index / 50)}.item-${index}.reserve`);
+  it("keeps a value with 1,000 patterns well inside etcd's request limit", async () => {
+    const patterns = Array.from(
+      { length: 1000 },
+      (_, index) => `inventory.warehouse-${Math.floor(index / 50)}.item-${index}.reserve`,
+    );
     await start('wide', patterns);
     const [stored] = [...(await readKeys(client, '/services/wide/')).values()];
     const bytes = Buffer.byteLength(stored.value);
-    console.log(`[measured] a value with 1,000 message patterns (avg ${Math.round(patterns.join('').length / 1000)} chars): ${bytes} bytes; etcd's default request limit is 1,572,864`);
+    console.log(
+      `[measured] a value with 1,000 message patterns (avg ${Math.round(patterns.join('').length / 1000)} chars): ${bytes} bytes; etcd's default request limit is 1,572,864`,
+    );
     expect(bytes).toBeLessThan(100_000);
     await waitFor('the wide service in the catalog', () => discovery.whoHandles(patterns[999]).length === 1);
     expect(discovery.whoHandles(patterns[999])).toEqual(['wide']);

@@ -24,7 +24,11 @@ async function compileExample(name: string): Promise<string> {
   await writeFile(`${dir}main.ts`, await codeBlock(name));
   await writeFile(
     `${dir}tsconfig.json`,
-    JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { outDir: 'dist', rootDir: '.' }, include: ['main.ts'] }),
+    JSON.stringify({
+      extends: '../../../tsconfig.base.json',
+      compilerOptions: { outDir: 'dist', rootDir: '.' },
+      include: ['main.ts'],
+    }),
   );
   await promisify(execFile)(`${root}node_modules/.bin/tsc`, ['-p', dir]);
   return `${dir}dist/main.js`;
@@ -54,15 +58,21 @@ describe('the README examples', () => {
       }),
     );
     try {
-      const [key, stored] = await waitFor('hello-service in etcd', async () => [...(await readKeys(client, '/services/'))][0], {
-        timeoutMs: 15_000,
-      });
+      const [key, stored] = await waitFor(
+        'hello-service in etcd',
+        async () => [...(await readKeys(client, '/services/'))][0],
+        {
+          timeoutMs: 15_000,
+        },
+      );
       const value = JSON.parse(stored.value) as { Addr: string; Metadata: { metadata: Record<string, string> } };
       expect(key).toMatch(new RegExp(`^/services/hello-service/[^/]+:${port}$`));
       expect(value.Addr).toMatch(new RegExp(`:${port}$`));
       expect(value.Metadata.metadata).toEqual({ team: 'docs' });
 
-      const { stdout } = await promisify(execFile)(process.execPath, [caller], { env: { ...process.env, ETCD_HOSTS: etcd.host } });
+      const { stdout } = await promisify(execFile)(process.execPath, [caller], {
+        env: { ...process.env, ETCD_HOSTS: etcd.host },
+      });
       // Nest's own log lines share stdout; the example's lines are these two.
       const printed = stdout.split('\n').filter((line) => /^(instances|answer):/.test(line));
       expect(printed).toEqual([`instances: [ '127.0.0.1:${port}' ]`, 'answer: hello']);
@@ -79,13 +89,17 @@ describe('the README examples', () => {
   });
 
   it('the testing example is libs/discovery/examples/log-target.spec.ts, which the unit suite runs', async () => {
-    expect(await codeBlock('log-target')).toBe(await readFile(`${root}libs/discovery/examples/log-target.spec.ts`, 'utf8'));
+    expect(await codeBlock('log-target')).toBe(
+      await readFile(`${root}libs/discovery/examples/log-target.spec.ts`, 'utf8'),
+    );
   });
   it('the catalog example is libs/discovery/examples/catalog.spec.ts, which the unit suite runs', async () => {
     expect(await codeBlock('catalog')).toBe(await readFile(`${root}libs/discovery/examples/catalog.spec.ts`, 'utf8'));
   });
-  it('the dashboard example is the portal\'s module, which the demo and test/dashboard.e2e-spec.ts run', async () => {
-    expect(await readFile(`${root}apps/portal/src/portal.module.ts`, 'utf8')).toContain(await codeBlock('portal-module'));
+  it("the dashboard example is the portal's module, which the demo and test/dashboard.e2e-spec.ts run", async () => {
+    expect(await readFile(`${root}apps/portal/src/portal.module.ts`, 'utf8')).toContain(
+      await codeBlock('portal-module'),
+    );
   });
   it('the health example is the module test/fixtures/health-app.ts serves, which test/health.e2e-spec.ts runs', async () => {
     expect(await readFile(`${root}test/fixtures/health-app.ts`, 'utf8')).toContain(await codeBlock('health-module'));

@@ -18,7 +18,12 @@ afterEach(async () => {
   await etcd.destroy();
 });
 
-async function registeredApp(): Promise<{ app: INestApplication; key: string; lease: string; events: RegistrationEvent[] }> {
+async function registeredApp(): Promise<{
+  app: INestApplication;
+  key: string;
+  lease: string;
+  events: RegistrationEvent[];
+}> {
   const app = await apps.start(
     appModule({ etcd: { hosts: [etcd.host] }, ttl, retry: { initialDelayMs: 100, maxDelayMs: 1000 } }, [['resilient']]),
   );
@@ -33,9 +38,13 @@ async function registeredApp(): Promise<{ app: INestApplication; key: string; le
 
 /** Waits until `key` is stored again under a live lease, and checks that it is the only lease in etcd. */
 async function expectRegisteredAgain(key: string, { timeoutMs }: { timeoutMs: number }): Promise<string> {
-  const lease = await waitFor(`${key} to be registered again`, async () => (await readKeys(client, '/services/')).get(key)?.lease, {
-    timeoutMs,
-  });
+  const lease = await waitFor(
+    `${key} to be registered again`,
+    async () => (await readKeys(client, '/services/')).get(key)?.lease,
+    {
+      timeoutMs,
+    },
+  );
   expect(await leaseIds(client)).toEqual([lease]);
   return lease;
 }
@@ -68,10 +77,13 @@ describe('the registration comes back', () => {
     await etcd.restart();
     // etcd's client trips a circuit breaker after repeated failures and answers from it for up to 5 s.
     await expectRegisteredAgain(key, { timeoutMs: 15_000 });
-    await waitFor('the registry to report it', () => app.get(ServiceRegistry).registrations()[0].state === 'registered');
+    await waitFor(
+      'the registry to report it',
+      () => app.get(ServiceRegistry).registrations()[0].state === 'registered',
+    );
   });
 
-  it("when etcd restarts with its data wiped (revisions start over)", async () => {
+  it('when etcd restarts with its data wiped (revisions start over)', async () => {
     const { key, lease, events } = await registeredApp();
     await etcd.restart({ wipe: true });
     // A new lease id proves the registration was written anew: the wiped etcd knows no old lease.

@@ -1,7 +1,17 @@
 import type { Etcd3 } from 'etcd3';
 import { connect } from 'node:net';
 import { ServiceRegistry, type RegistrationEvent } from 'nestjs-etcd-discovery';
-import { appModule, AppProcess, EtcdServer, httpPort, leaseIds, namespaces, NestApps, readKeys, waitFor } from '@repo/testing';
+import {
+  appModule,
+  AppProcess,
+  EtcdServer,
+  httpPort,
+  leaseIds,
+  namespaces,
+  NestApps,
+  readKeys,
+  waitFor,
+} from '@repo/testing';
 
 let etcd: EtcdServer;
 let client: Etcd3;
@@ -40,7 +50,15 @@ describe('registration on a real etcd', () => {
     const registeredAt = expect.toSatisfy((at: number) => at >= startedAt && at <= Date.now());
     expect(JSON.parse(log.value)).toEqual({
       Addr: id,
-      Metadata: { service: 'log-service', id, weight: 2, version: '1.2.0', zone: 'z1', registeredAt, metadata: { region: 'eu' } },
+      Metadata: {
+        service: 'log-service',
+        id,
+        weight: 2,
+        version: '1.2.0',
+        zone: 'z1',
+        registeredAt,
+        metadata: { region: 'eu' },
+      },
     });
     expect(JSON.parse(audit.value)).toEqual({
       Addr: id,
@@ -51,7 +69,12 @@ describe('registration on a real etcd', () => {
     expect(audit.lease).toBe(log.lease);
     expect(registry.leaseId).toBe(log.lease);
     expect(await leaseIds(client)).toEqual([log.lease]);
-    expect(registry.registrations().map(({ service, state }) => [service, state]).sort()).toEqual([
+    expect(
+      registry
+        .registrations()
+        .map(({ service, state }) => [service, state])
+        .sort(),
+    ).toEqual([
       ['audit-service', 'registered'],
       ['log-service', 'registered'],
     ]);
@@ -86,7 +109,13 @@ describe('registration on a real etcd', () => {
     const events: RegistrationEvent['type'][] = [];
     registry.events$.subscribe((event) => events.push(event.type));
 
-    const state = await registry.register({ service: 'manual', host: '127.0.0.1', port: 4000, id: 'm1', metadata: { a: 'b' } });
+    const state = await registry.register({
+      service: 'manual',
+      host: '127.0.0.1',
+      port: 4000,
+      id: 'm1',
+      metadata: { a: 'b' },
+    });
     expect(state).toMatchObject({ service: 'manual', id: 'm1', key: `${namespace}/manual/m1`, state: 'registered' });
     expect([...(await readKeys(client, `${namespace}/`)).keys()]).toEqual([`${namespace}/manual/m1`]);
 
@@ -96,7 +125,9 @@ describe('registration on a real etcd', () => {
     await expect(registry.register({ service: 'manual', host: '127.0.0.1', port: 0 })).rejects.toThrow(
       /Invalid `port` 0 for service "manual"/,
     );
-    await expect(registry.register({ service: 'a/b', host: '127.0.0.1', port: 1 })).rejects.toThrow(/Invalid service name "a\/b"/);
+    await expect(registry.register({ service: 'a/b', host: '127.0.0.1', port: 1 })).rejects.toThrow(
+      /Invalid service name "a\/b"/,
+    );
 
     await registry.deregister('manual');
     expect((await readKeys(client, `${namespace}/`)).size).toBe(0);

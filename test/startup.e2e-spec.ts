@@ -11,9 +11,12 @@ afterEach(async () => {
 const startApp = (config: object, etcdHost: string) => apps.start('discoverable-app', config, { ETCD_HOSTS: etcdHost });
 
 describe('start-up while etcd is unreachable', () => {
-  it("fails fast by default, with an error that names the hosts and what to do, and the process ends", async () => {
+  it('fails fast by default, with an error that names the hosts and what to do, and the process ends', async () => {
     const deadHost = `127.0.0.1:${await freePort()}`;
-    const app = startApp({ transport: 'http', services: [{ name: 'eager' }], discovery: { connectTimeoutMs: 1500 } }, deadHost);
+    const app = startApp(
+      { transport: 'http', services: [{ name: 'eager' }], discovery: { connectTimeoutMs: 1500 } },
+      deadHost,
+    );
     const failure = await app.waitForMessage('error');
     expect(failure.name).toBe('EtcdUnavailableError');
     expect(failure.message).toMatch(
@@ -37,7 +40,9 @@ describe('start-up while etcd is unreachable', () => {
     );
     await app.waitForMessage('listening');
     await app.waitForMessage('registration', 10_000, (event) => event.type === 'retrying');
-    expect(app.output).toMatch(/Registration: etcd at 127\.0\.0\.1:\d+ is unreachable: connection refused; retry 1 in \d+(\.\d)? m?s/);
+    expect(app.output).toMatch(
+      /Registration: etcd at 127\.0\.0\.1:\d+ is unreachable: connection refused; retry 1 in \d+(\.\d)? m?s/,
+    );
 
     const etcd = await EtcdServer.start({ clientPort: port });
     const client = etcd.client();

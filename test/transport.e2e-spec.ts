@@ -13,7 +13,15 @@ import {
 } from 'nestjs-etcd-discovery';
 import { readFile, rm } from 'node:fs/promises';
 import { firstValueFrom } from 'rxjs';
-import { AppProcess, EtcdServer, type ExampleApp, exited, makeCertificates, startExampleApp, waitFor } from '@repo/testing';
+import {
+  AppProcess,
+  EtcdServer,
+  type ExampleApp,
+  exited,
+  makeCertificates,
+  startExampleApp,
+  waitFor,
+} from '@repo/testing';
 
 let etcd: EtcdServer;
 const contexts: INestApplicationContext[] = [];
@@ -94,7 +102,11 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
     await waitFor('traffic after the SIGTERM', () => sent > 200);
     instances[1].child.kill('SIGKILL');
     // Until its lease expires the killed instance is still listed: its calls must move on, not fail.
-    await waitFor('the list to shrink to one', () => app.get(DiscoveryClient).getEndpoints('log-service').length === 1, { timeoutMs: 10_000 });
+    await waitFor(
+      'the list to shrink to one',
+      () => app.get(DiscoveryClient).getEndpoints('log-service').length === 1,
+      { timeoutMs: 10_000 },
+    );
     const after = sent;
     await waitFor('traffic after the SIGKILL', () => sent > after + 100);
     running = false;
@@ -105,16 +117,30 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
 
   it("returns the remote handler's error as it is, without retrying it on another instance", async () => {
     const apps = [1, 2, 3].map(() =>
-      AppProcess.start('discoverable-app', { transport: 'tcp', services: [{ name: 'failing' }] }, { ETCD_HOSTS: etcd.host }),
+      AppProcess.start(
+        'discoverable-app',
+        { transport: 'tcp', services: [{ name: 'failing' }] },
+        { ETCD_HOSTS: etcd.host },
+      ),
     );
     processes.push(...apps);
     const addresses = await Promise.all(
-      apps.map(async (app) => ((await app.waitForMessage('registration', 15_000, (m) => m.type === 'registered')).endpoint as { address: string }).address),
+      apps.map(
+        async (app) =>
+          (
+            (await app.waitForMessage('registration', 15_000, (m) => m.type === 'registered')).endpoint as {
+              address: string;
+            }
+          ).address,
+      ),
     );
     const { app, client } = await callerOf({ service: 'failing' });
     await app.get(DiscoveryClient).waitFor('failing', { count: 3, timeoutMs: 10_000 });
 
-    await expect(firstValueFrom(client.send('fail', {}))).rejects.toEqual({ status: 'error', message: 'refused by the handler' });
+    await expect(firstValueFrom(client.send('fail', {}))).rejects.toEqual({
+      status: 'error',
+      message: 'refused by the handler',
+    });
     const failuresPerInstance = await Promise.all(
       addresses.map(async (address) => {
         const [host, port] = address.split(':');
@@ -144,18 +170,24 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
     const leastOutstanding = new LeastOutstandingStrategy();
     const balanced = await callerOf({ service: 'log-service' }, { strategy: leastOutstanding });
     const endpoints = await balanced.app.get(DiscoveryClient).waitFor('log-service', { count: 3, timeoutMs: 10_000 });
-    const inFlight = Array.from({ length: 30 }, () => firstValueFrom(balanced.client.send<Receipt>('log.append', { line: 'y' })));
+    const inFlight = Array.from({ length: 30 }, () =>
+      firstValueFrom(balanced.client.send<Receipt>('log.append', { line: 'y' })),
+    );
     expect(endpoints.reduce((sum, endpoint) => sum + leastOutstanding.outstanding(endpoint), 0)).toBe(30);
     await Promise.all(inFlight);
     expect(endpoints.map((endpoint) => leastOutstanding.outstanding(endpoint))).toEqual([0, 0, 0]);
   });
 
-  it('calls instances over TCP with TLS, given the CA in the entry\'s options', async () => {
+  it("calls instances over TCP with TLS, given the CA in the entry's options", async () => {
     const certificates = await makeCertificates();
     try {
       const server = AppProcess.start(
         'discoverable-app',
-        { transport: 'tcp', services: [{ name: 'secure-tcp' }], tls: { keyFile: certificates.keyFile, certFile: certificates.certFile } },
+        {
+          transport: 'tcp',
+          services: [{ name: 'secure-tcp' }],
+          tls: { keyFile: certificates.keyFile, certFile: certificates.certFile },
+        },
         { ETCD_HOSTS: etcd.host },
       );
       processes.push(server);
@@ -175,7 +207,9 @@ describe('DiscoveryClientsModule: ClientProxy over discovery', () => {
   it('throws NoEndpointAvailableError when the service has no instance', async () => {
     const { client } = await callerOf({ service: 'nobody' });
     await expect(firstValueFrom(client.send('anything', {}))).rejects.toThrow(NoEndpointAvailableError);
-    await expect(firstValueFrom(client.send('anything', {}))).rejects.toThrow('No endpoint available for service "nobody"');
+    await expect(firstValueFrom(client.send('anything', {}))).rejects.toThrow(
+      'No endpoint available for service "nobody"',
+    );
   });
 
   it('refuses broker transports at init, saying why', async () => {

@@ -15,7 +15,11 @@ const { services, pick } = JSON.parse(process.env.APP_CONFIG!) as { services: nu
 class CostModule {}
 const app = await NestFactory.createApplicationContext(CostModule, { logger: ['error'] });
 const registry = app.get(ServiceRegistry);
-await Promise.all(Array.from({ length: services }, (_, index) => registry.register({ service: `cost-${index}`, host: '127.0.0.1', port: 30_000 + index })));
+await Promise.all(
+  Array.from({ length: services }, (_, index) =>
+    registry.register({ service: `cost-${index}`, host: '127.0.0.1', port: 30_000 + index }),
+  ),
+);
 let picks = 0;
 const discovery = app.get(DiscoveryClient);
 const loop = () => {

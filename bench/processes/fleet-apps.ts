@@ -44,9 +44,12 @@ async function startApp(index: number): Promise<INestApplicationContext> {
   class FleetAppModule {}
   const app = await NestFactory.createApplicationContext(FleetAppModule, { logger: false, abortOnError: false });
   await app.init();
-  app.get(DiscoveryClient).changes$('fleet-common').subscribe((change: EndpointChange) => {
-    if (change.type === 'added') reportSeen(change.endpoint.id);
-  });
+  app
+    .get(DiscoveryClient)
+    .changes$('fleet-common')
+    .subscribe((change: EndpointChange) => {
+      if (change.type === 'added') reportSeen(change.endpoint.id);
+    });
   await app.get(ServiceRegistry).register({
     service: own,
     id: `app-${index}`,
@@ -59,7 +62,9 @@ async function startApp(index: number): Promise<INestApplicationContext> {
 const running: INestApplicationContext[] = [];
 // A few at a time: a real fleet's apps do not all boot in the same millisecond either.
 for (let start = 0; start < apps; start += 10) {
-  const batch = Array.from({ length: Math.min(10, apps - start) }, (_, offset) => startApp(firstIndex + start + offset));
+  const batch = Array.from({ length: Math.min(10, apps - start) }, (_, offset) =>
+    startApp(firstIndex + start + offset),
+  );
   running.push(...(await Promise.all(batch)));
 }
 reportEvent('ready', { apps: running.length });

@@ -23,17 +23,22 @@ async function startBareApp(index: number): Promise<{ client: Etcd3; lease: Leas
   const client = new Etcd3({ hosts, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
   const lease = client.lease(ttl);
   const id = `app-${index}`;
-  await lease.put(`/services/${own}/${id}`).value(JSON.stringify({ id, service: own, address: `${fleetHost(index)}:8000` }));
+  await lease
+    .put(`/services/${own}/${id}`)
+    .value(JSON.stringify({ id, service: own, address: `${fleetHost(index)}:8000` }));
   for (const service of requires) {
     const watcher = await client.watch().prefix(`/services/${service}/`).create();
-    if (service === 'fleet-common') watcher.on('put', (kv) => reportSeen(kv.key.toString().slice('/services/fleet-common/'.length)));
+    if (service === 'fleet-common')
+      watcher.on('put', (kv) => reportSeen(kv.key.toString().slice('/services/fleet-common/'.length)));
   }
   return { client, lease };
 }
 
 const running: { client: Etcd3; lease: Lease }[] = [];
 for (let start = 0; start < apps; start += 10) {
-  const batch = Array.from({ length: Math.min(10, apps - start) }, (_, offset) => startBareApp(firstIndex + start + offset));
+  const batch = Array.from({ length: Math.min(10, apps - start) }, (_, offset) =>
+    startBareApp(firstIndex + start + offset),
+  );
   running.push(...(await Promise.all(batch)));
 }
 reportEvent('ready', { apps: running.length });

@@ -3,7 +3,10 @@
 /** The services app number `index` registers under and watches: its own, fleet-common and the next two. */
 export function fleetServices(index: number, services: number): { own: string; requires: string[] } {
   const own = index % services;
-  return { own: `fleet-${own}`, requires: ['fleet-common', `fleet-${(own + 1) % services}`, `fleet-${(own + 2) % services}`] };
+  return {
+    own: `fleet-${own}`,
+    requires: ['fleet-common', `fleet-${(own + 1) % services}`, `fleet-${(own + 2) % services}`],
+  };
 }
 
 /** A distinct address for app number `index`. */

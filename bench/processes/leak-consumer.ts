@@ -22,10 +22,11 @@ const memory = () => {
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
 };
-const step = (phase: string) => new Promise<void>((resolve) => {
-  printJsonLine({ phase, ...memory() });
-  process.once('SIGUSR2', () => resolve());
-});
+const step = (phase: string) =>
+  new Promise<void>((resolve) => {
+    printJsonLine({ phase, ...memory() });
+    process.once('SIGUSR2', () => resolve());
+  });
 
 // Both paths run a tenth of their cycles first, so that what is measured is growth, not what the
 // first uses allocate for good (compiled code, object shapes, buffers that grow once).

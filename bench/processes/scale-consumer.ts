@@ -23,5 +23,11 @@ const total = services.reduce((sum, service) => sum + discovery.getEndpoints(ser
 if (total !== expected) throw new Error(`expected ${expected} endpoints, got ${total}`);
 global.gc?.();
 const memory = process.memoryUsage();
-printJsonLine({ fromBootstrapMs: readable - bootstrapStarted, fromProcessStartMs: readable, rssBytes: memory.rss, heapBytes: memory.heapUsed, endpoints: total });
+printJsonLine({
+  fromBootstrapMs: readable - bootstrapStarted,
+  fromProcessStartMs: readable,
+  rssBytes: memory.rss,
+  heapBytes: memory.heapUsed,
+  endpoints: total,
+});
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -23,7 +23,9 @@ const app = await NestFactory.createApplicationContext(SubscriberModule, { logge
 const discovery = app.get(DiscoveryClient);
 // changes$ fires just before the list it leads to: it says which ids the next list brings.
 let pending: string[] = [];
-discovery.changes$(service).subscribe((change: EndpointChange) => pending.push(`${change.type === 'removed' ? '-' : '+'}${change.endpoint.id}`));
+discovery
+  .changes$(service)
+  .subscribe((change: EndpointChange) => pending.push(`${change.type === 'removed' ? '-' : '+'}${change.endpoint.id}`));
 let first = true;
 discovery.endpoints$(service).subscribe(() => {
   const at = now();

@@ -22,7 +22,8 @@ if (mode === 'absent') {
   const resolver = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
   const resolve = resolver._resolveFilename;
   resolver._resolveFilename = function (request: string, ...rest: unknown[]) {
-    if (request === '@opentelemetry/api') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' });
+    if (request === '@opentelemetry/api')
+      throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' });
     return resolve.call(this, request, ...rest);
   };
 } else if (mode === 'metrics' || mode === 'traces') {
@@ -35,7 +36,8 @@ if (mode === 'absent') {
   }
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [new CollectOnDemand()] }));
   if (mode === 'traces') {
-    const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+    const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } =
+      await import('@opentelemetry/sdk-trace-base');
     const spans = new InMemorySpanExporter();
     trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
     setInterval(() => spans.reset(), 100).unref(); // finished spans are kept in memory: drop them as they come
@@ -45,7 +47,9 @@ if (mode === 'absent') {
 const { DiscoveryClient } = await import('nestjs-etcd-discovery');
 const { DiscoveryTestingModule } = await import('nestjs-etcd-discovery/testing');
 const list = Array.from({ length: endpoints }, (_, index) => `10.0.${index >> 8}.${index & 255}:${1024 + index}`);
-const app = await NestFactory.createApplicationContext(DiscoveryTestingModule.forRoot({ endpoints: { svc: list } }), { logger: false });
+const app = await NestFactory.createApplicationContext(DiscoveryTestingModule.forRoot({ endpoints: { svc: list } }), {
+  logger: false,
+});
 const discovery = app.get(DiscoveryClient);
 if (mode === 'lastMinute') discovery.callCounts.snapshot();
 

@@ -16,10 +16,13 @@ class WatchModule {}
 const app = await NestFactory.createApplicationContext(WatchModule, { logger: ['error'] });
 let lists = 0;
 let size = 0;
-app.get(DiscoveryClient).endpoints$(service).subscribe((list) => {
-  lists += 1;
-  size = list.length;
-});
+app
+  .get(DiscoveryClient)
+  .endpoints$(service)
+  .subscribe((list) => {
+    lists += 1;
+    size = list.length;
+  });
 process.on('SIGUSR2', () => printJsonLine({ lists, size }));
 printJsonLine({ ready: true });
 process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

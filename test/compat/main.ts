@@ -36,7 +36,14 @@ class EchoController {
 }
 
 @Module({
-  imports: [DiscoveryModule.forRoot({ ttl: 5 }), DiscoveryClientsModule.register([{ name: 'ECHO', service: 'compat-echo' }, { name: 'BUS', byPattern: true }]), TerminusModule],
+  imports: [
+    DiscoveryModule.forRoot({ ttl: 5 }),
+    DiscoveryClientsModule.register([
+      { name: 'ECHO', service: 'compat-echo' },
+      { name: 'BUS', byPattern: true },
+    ]),
+    TerminusModule,
+  ],
   controllers: [EchoController],
   providers: [DiscoveryHealthIndicator],
 })
@@ -72,7 +79,8 @@ async function libraryMetrics(reader: { collect(): Promise<any> }): Promise<Reco
     if (scope.scope.name !== 'nestjs-etcd-discovery') continue;
     for (const metric of scope.metrics) {
       for (const point of metric.dataPoints) {
-        points[[metric.descriptor.name, ...Object.values(point.attributes)].join(' ')] = typeof point.value === 'number' ? point.value : point.value.count;
+        points[[metric.descriptor.name, ...Object.values(point.attributes)].join(' ')] =
+          typeof point.value === 'number' ? point.value : point.value.count;
       }
     }
   }
@@ -106,7 +114,10 @@ async function main(): Promise<void> {
   report('called', { address: endpoint.address, reply, sum, patterns: endpoint.patterns });
   // The health indicator, from its own subpath, on the app's @nestjs/terminus.
   report('health', app.get(DiscoveryHealthIndicator).isHealthy('discovery'));
-  report('metrics', reader === undefined ? { installed: false } : { installed: true, points: await libraryMetrics(reader) });
+  report(
+    'metrics',
+    reader === undefined ? { installed: false } : { installed: true, points: await libraryMetrics(reader) },
+  );
 }
 
 main().catch((error: Error) => {

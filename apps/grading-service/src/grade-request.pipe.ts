@@ -12,7 +12,12 @@ export interface GradeRequest {
 export class GradeRequestPipe implements PipeTransform<unknown, GradeRequest> {
   transform(body: unknown): GradeRequest {
     const { student, score } = (body ?? {}) as Partial<Record<keyof GradeRequest, unknown>>;
-    if (typeof student !== 'string' || student.length === 0 || typeof score !== 'number' || !(score >= 0 && score <= 100)) {
+    if (
+      typeof student !== 'string' ||
+      student.length === 0 ||
+      typeof score !== 'number' ||
+      !(score >= 0 && score <= 100)
+    ) {
       throw new BadRequestException('POST /grades takes { student: string, score: 0..100 }');
     }
     return { student, score };

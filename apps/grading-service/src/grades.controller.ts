@@ -27,7 +27,9 @@ export class GradesController {
   async grade(@Body(GradeRequestPipe) { student, score }: GradeRequest): Promise<GradeResult> {
     const grade = score >= 90 ? 'A' : score >= 80 ? 'B' : score >= 70 ? 'C' : score >= 60 ? 'D' : 'F';
     // Goes to a live log-service instance, picked by the strategy; another one if it is gone.
-    const receipt = await firstValueFrom(this.logs.send<LogReceipt>('log.append', { line: `${student} ${score} ${grade}` }));
+    const receipt = await firstValueFrom(
+      this.logs.send<LogReceipt>('log.append', { line: `${student} ${score} ${grade}` }),
+    );
     return { student, score, grade, loggedBy: receipt.instance };
   }
 }

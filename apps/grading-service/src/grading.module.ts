@@ -22,7 +22,9 @@ import { HealthController } from './health.controller.js';
     }),
     // A log-service instance that does not reply within a second counts as failing; the line goes to
     // another. A slow one may then have stored it too: a log line twice is better than a lost grade.
-    DiscoveryClientsModule.register([{ name: 'LOG_SERVICE', service: 'log-service', timeoutMs: 1000, retryOnTimeout: true }]),
+    DiscoveryClientsModule.register([
+      { name: 'LOG_SERVICE', service: 'log-service', timeoutMs: 1000, retryOnTimeout: true },
+    ]),
     TerminusModule,
   ],
   controllers: [GradesController, HealthController],

@@ -11,7 +11,10 @@ export class LogStore {
   private stored = 0;
 
   constructor(config: ConfigService) {
-    this.file = join(config.get('LOG_DIR', join(tmpdir(), 'nestjs-etcd-discovery-logs')), `log-service-${process.pid}.log`);
+    this.file = join(
+      config.get('LOG_DIR', join(tmpdir(), 'nestjs-etcd-discovery-logs')),
+      `log-service-${process.pid}.log`,
+    );
   }
 
   async append(line: string): Promise<number> {

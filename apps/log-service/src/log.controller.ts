@@ -24,6 +24,8 @@ export class LogController {
   }
 
   private instanceId(): string {
-    return this.registry.registrations().find((registration) => registration.service === 'log-service')?.id ?? 'unregistered';
+    return (
+      this.registry.registrations().find((registration) => registration.service === 'log-service')?.id ?? 'unregistered'
+    );
   }
 }

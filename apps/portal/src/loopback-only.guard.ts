@@ -7,7 +7,8 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 @Injectable()
 export class LoopbackOnlyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const address = context.switchToHttp().getRequest<{ socket: { remoteAddress?: string } }>().socket.remoteAddress ?? '';
+    const address =
+      context.switchToHttp().getRequest<{ socket: { remoteAddress?: string } }>().socket.remoteAddress ?? '';
     return address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1';
   }
 }

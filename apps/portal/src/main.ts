@@ -10,7 +10,11 @@ import { prometheus } from './telemetry.js';
 // POST /log (→ whoever handles log.append).
 const app = await NestFactory.create(PortalModule);
 app.enableShutdownHooks();
-app.getHttpAdapter().get('/metrics', (request: IncomingMessage, response: ServerResponse) => prometheus.getMetricsRequestHandler(request, response));
+app
+  .getHttpAdapter()
+  .get('/metrics', (request: IncomingMessage, response: ServerResponse) =>
+    prometheus.getMetricsRequestHandler(request, response),
+  );
 await app.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? '127.0.0.1');
 const { address, port } = app.getHttpServer().address() as AddressInfo;
 console.log(`portal listening on http://${address}:${port}`);

@@ -1,4 +1,13 @@
-import { BadGatewayException, BadRequestException, Body, Controller, Get, Inject, Post, Redirect } from '@nestjs/common';
+import {
+  BadGatewayException,
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  Inject,
+  Post,
+  Redirect,
+} from '@nestjs/common';
 import type { ClientProxy } from '@nestjs/microservices';
 import { DiscoveryClient, InjectDiscovery } from 'nestjs-etcd-discovery';
 import { firstValueFrom } from 'rxjs';

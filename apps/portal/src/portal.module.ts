@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { DiscoveryClientsModule, DiscoveryDashboardModule, DiscoveryModule, LatencyAwareStrategy } from 'nestjs-etcd-discovery';
+import {
+  DiscoveryClientsModule,
+  DiscoveryDashboardModule,
+  DiscoveryModule,
+  LatencyAwareStrategy,
+} from 'nestjs-etcd-discovery';
 import { LoopbackOnlyGuard } from './loopback-only.guard.js';
 import { PortalController } from './portal.controller.js';
 

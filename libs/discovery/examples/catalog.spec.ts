@@ -22,7 +22,9 @@ it('knows which services handle a pattern, instance by instance', async () => {
   expect(discovery.whoHandles('grade.recorded', 'event')).toEqual(['audit-service', 'log-service']);
 
   // A rolling deploy: a second log-service instance that also answers log.search.
-  await app.get(InMemoryRegistry).add('log-service', { host: '10.0.0.7', port: 3001, patterns: ['log.append', 'log.search'] });
+  await app
+    .get(InMemoryRegistry)
+    .add('log-service', { host: '10.0.0.7', port: 3001, patterns: ['log.append', 'log.search'] });
   const { services } = await firstValueFrom(discovery.catalog$());
   const logService = services.find((service) => service.service === 'log-service')!;
   expect(logService.patterns).toEqual(['log.append', 'log.search']);

@@ -27,7 +27,9 @@ describe('LogTarget', () => {
     const registry = moduleRef.get(InMemoryRegistry);
     await registry.remove('log-service', '127.0.0.1:3001');
     await registry.add('log-service', '127.0.0.1:3003');
-    expect(new Set([target.url(), target.url()])).toEqual(new Set(['http://127.0.0.1:3002/log', 'http://127.0.0.1:3003/log']));
+    expect(new Set([target.url(), target.url()])).toEqual(
+      new Set(['http://127.0.0.1:3002/log', 'http://127.0.0.1:3003/log']),
+    );
     await moduleRef.close();
   });
 });

@@ -23,7 +23,10 @@ function importGraph(): Map<string, string[]> {
   const specifier = /(?:import|export)\s[^'";]*?from\s+'(\.{1,2}\/[^']+)\.js'/g;
   for (const file of libraryFiles()) {
     const text = readFileSync(file, 'utf8');
-    graph.set(file, [...text.matchAll(specifier)].map((match) => normalize(join(dirname(file), `${match[1]}.ts`))));
+    graph.set(
+      file,
+      [...text.matchAll(specifier)].map((match) => normalize(join(dirname(file), `${match[1]}.ts`))),
+    );
   }
   return graph;
 }
@@ -47,7 +50,7 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
-describe('the library\'s architecture', () => {
+describe("the library's architecture", () => {
   it('has no import cycle', () => {
     const graph = importGraph();
     expect(graph.size).toBeGreaterThan(50); // the walk saw the library, not an empty folder

@@ -37,10 +37,16 @@ export class DiscoveryStatus {
     const leaseId = this.reconciler.leaseId;
     const requiredServices = this.requiredServices.collect().map((service) => {
       const { listed, endpoints, error } = this.watches.listStatus(service);
-      return { service, readable: listed && error === undefined, endpoints, ...(error ? { error: error.message } : {}) };
+      return {
+        service,
+        readable: listed && error === undefined,
+        endpoints,
+        ...(error ? { error: error.message } : {}),
+      };
     });
     const problems: string[] = [];
-    if (registrations.length > 0 && leaseId === undefined) problems.push('no live lease: the registrations are not in etcd');
+    if (registrations.length > 0 && leaseId === undefined)
+      problems.push('no live lease: the registrations are not in etcd');
     for (const { service, key, state } of registrations) {
       if (state !== 'registered') problems.push(`${service} is not registered (${key})`);
     }
@@ -56,7 +62,9 @@ export class DiscoveryStatus {
       lease: { id: leaseId, alive: leaseId !== undefined },
       registrations,
       requiredServices,
-      ...(!healthy && failure !== undefined ? { lastError: typeof failure === 'string' ? failure : describeEtcdFailure(failure, this.options.etcd.hosts) } : {}),
+      ...(!healthy && failure !== undefined
+        ? { lastError: typeof failure === 'string' ? failure : describeEtcdFailure(failure, this.options.etcd.hosts) }
+        : {}),
     };
   }
 }

@@ -65,7 +65,9 @@ describe('DiscoveryModule', () => {
     }
     @Module({ providers: [Feature] })
     class FeatureModule {}
-    const moduleRef = await Test.createTestingModule({ imports: [DiscoveryModule.forRoot(options), FeatureModule] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [DiscoveryModule.forRoot(options), FeatureModule],
+    }).compile();
     expect(moduleRef.get(Feature).registry).toBe(moduleRef.get(ServiceRegistry));
     await moduleRef.close();
   });
@@ -80,7 +82,9 @@ describe('DiscoveryModule', () => {
       DiscoveryModule.forRoot({ ...options, isGlobal: false as never }),
       DiscoveryModule.forRootAsync({ isGlobal: false as never, useFactory: () => options }),
     ]) {
-      const init = Test.createTestingModule({ imports: [imported] }).compile().then((moduleRef) => moduleRef.init());
+      const init = Test.createTestingModule({ imports: [imported] })
+        .compile()
+        .then((moduleRef) => moduleRef.init());
       await expect(init).rejects.toThrow(DiscoveryOptionsError);
       await expect(init).rejects.toThrow(notGlobal);
     }
@@ -139,9 +143,12 @@ describe('@Discoverable() declarations', () => {
     ['non-string metadata', [['svc', { metadata: { n: 1 } as never }]], /Invalid `metadata` for service "svc"/],
     ['a host with a space', [['svc', { host: 'a b' }]], /Invalid `host` "a b"/],
     ['a duplicate service name', [['svc'], ['svc']], /Service "svc" is declared by both Declared0 and Declared1/],
-  ] as [string, [string, DiscoverableOptions?][], RegExp][])('reject %s when the providers are created, before init', async (_case, declared, message) => {
-    const created = appWith(...declared);
-    await expect(created).rejects.toThrow(DiscoveryOptionsError);
-    await expect(created).rejects.toThrow(message);
-  });
+  ] as [string, [string, DiscoverableOptions?][], RegExp][])(
+    'reject %s when the providers are created, before init',
+    async (_case, declared, message) => {
+      const created = appWith(...declared);
+      await expect(created).rejects.toThrow(DiscoveryOptionsError);
+      await expect(created).rejects.toThrow(message);
+    },
+  );
 });

@@ -45,7 +45,8 @@ export const discoveryProviders: Provider[] = [
   },
   {
     provide: LOAD_BALANCING_STRATEGY,
-    useFactory: (options: ResolvedDiscoveryOptions, moduleRef: ModuleRef) => instantiateStrategy(moduleRef, options.strategy),
+    useFactory: (options: ResolvedDiscoveryOptions, moduleRef: ModuleRef) =>
+      instantiateStrategy(moduleRef, options.strategy),
     inject: [RESOLVED_DISCOVERY_OPTIONS, ModuleRef],
   },
   {
@@ -86,4 +87,13 @@ export const discoveryProviders: Provider[] = [
  * elsewhere in the app, use — `ClientProxyParts` (DiscoveryClientsModule), `CatalogWatches`,
  * `CallAttempts` and `ServicePicks` (DiscoveryDashboardModule). None of these is exported by the package.
  */
-export const discoveryExports = [ServiceRegistry, DiscoveryClient, LOAD_BALANCING_STRATEGY, DiscoveryStatus, ClientProxyParts, CatalogWatches, CallAttempts, ServicePicks];
+export const discoveryExports = [
+  ServiceRegistry,
+  DiscoveryClient,
+  LOAD_BALANCING_STRATEGY,
+  DiscoveryStatus,
+  ClientProxyParts,
+  CatalogWatches,
+  CallAttempts,
+  ServicePicks,
+];

@@ -6,7 +6,13 @@
 // The module and its options
 export { DiscoveryModule } from './discovery.module.js';
 export type { MetricsOptions } from './options/metrics-options.interface.js';
-export type { DiscoveryModuleOptions, HealthOptions, RegistrationMode, RetryOptions, StrategyOption } from './options/discovery-module-options.interface.js';
+export type {
+  DiscoveryModuleOptions,
+  HealthOptions,
+  RegistrationMode,
+  RetryOptions,
+  StrategyOption,
+} from './options/discovery-module-options.interface.js';
 
 // Registration: @Discoverable() classes, or ServiceRegistry by hand
 export { Discoverable, type DiscoverableOptions } from './registration/discoverable.decorator.js';
@@ -23,7 +29,12 @@ export type { CallOptions } from './calls/call-options.interface.js';
 export type { AttemptContext } from './calls/run-settings.interface.js';
 export type { DiscoveryFetchInit } from './http/discovery-fetch.interface.js';
 export type { InstanceTls } from './http/instance-pools.js';
-export type { CallsOptions, CallPolicyOptions, HedgeOptions, RetryBudgetOptions } from './options/calls-options.interface.js';
+export type {
+  CallsOptions,
+  CallPolicyOptions,
+  HedgeOptions,
+  RetryBudgetOptions,
+} from './options/calls-options.interface.js';
 export type { Catalog, CatalogService, PatternKind } from './catalog/catalog.interface.js';
 export type { CallCountsView, InstanceCalls, LastMinute } from './calls/call-counts.js';
 export type { PickOptions } from './picking/service-picks.js';
@@ -55,7 +66,13 @@ export type {
 
 // The dashboard: a live page of the fleet, mounted in the app that imports it
 export { DiscoveryDashboardModule, type DiscoveryDashboardOptions } from './dashboard/discovery-dashboard.module.js';
-export type { DashboardCalls, DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard/dashboard-snapshot.interface.js';
+export type {
+  DashboardCalls,
+  DashboardChange,
+  DashboardInstance,
+  DashboardService,
+  DashboardSnapshot,
+} from './dashboard/dashboard-snapshot.interface.js';
 
 // What is stored in etcd (the layout Go's etcd naming reads and writes)
 export { decodeEndpoint, encodeEndpoint, type DecodeResult, type StoredEndpointValue } from './codec/endpoint-codec.js';

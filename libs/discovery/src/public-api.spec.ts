@@ -19,14 +19,18 @@ function parse(file: string): ts.SourceFile {
 /** The names an entry point exports: it only re-exports (`export { … } from …`, `export type { … } from …`). */
 function exportsOf(file: string): string[] {
   return parse(file).statements.flatMap((statement) => {
-    if (!ts.isExportDeclaration(statement) || !statement.exportClause || !ts.isNamedExports(statement.exportClause)) return [];
+    if (!ts.isExportDeclaration(statement) || !statement.exportClause || !ts.isNamedExports(statement.exportClause))
+      return [];
     return statement.exportClause.elements.map((element) => element.name.text);
   });
 }
 
 /** The public members of a class: what is not private, protected or the constructor. */
 function publicMembers(file: string, className: string): string[] {
-  const declaration = parse(file).statements.find((statement): statement is ts.ClassDeclaration => ts.isClassDeclaration(statement) && statement.name?.text === className);
+  const declaration = parse(file).statements.find(
+    (statement): statement is ts.ClassDeclaration =>
+      ts.isClassDeclaration(statement) && statement.name?.text === className,
+  );
   if (!declaration) throw new Error(`no class ${className} in ${file}`);
   return declaration.members.flatMap((member) => {
     if (ts.isConstructorDeclaration(member) || !member.name || !ts.isIdentifier(member.name)) return [];

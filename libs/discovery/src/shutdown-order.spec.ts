@@ -36,7 +36,9 @@ describe('shutdown order', () => {
     app.getHttpServer().on('close', () => etcd.log.push('server closed'));
 
     await app.close();
-    const milestones = etcd.log.filter((line) => /^(revoke|server closed|cancel watch \/services\/peer\/|close)/.test(line));
+    const milestones = etcd.log.filter((line) =>
+      /^(revoke|server closed|cancel watch \/services\/peer\/|close)/.test(line),
+    );
     expect(milestones).toEqual(['revoke 1', 'server closed', 'cancel watch /services/peer/', 'close']);
     expect(etcd.contents().size).toBe(0);
   });

@@ -21,19 +21,31 @@ export class AppProcess {
   private log = '';
 
   private constructor(readonly child: ChildProcess) {
-    readJsonLines(child.stdout!, (message) => this.messages.push(message), (line) => this.keepLog(`${line}\n`));
+    readJsonLines(
+      child.stdout!,
+      (message) => this.messages.push(message),
+      (line) => this.keepLog(`${line}\n`),
+    );
     // Nest's logger writes log and warn lines to stdout, errors to stderr: keep both.
     child.stderr!.on('data', (chunk: Buffer) => this.keepLog(chunk.toString()));
   }
 
   /** Starts test fixture `fixture` (file name without extension) with `config` in its APP_CONFIG variable. */
   static start(fixture: string, config: object, env: NodeJS.ProcessEnv = {}): AppProcess {
-    return AppProcess.run(join(repoRoot(), 'test/fixtures/dist', `${fixture}.js`), { env: { ...env, APP_CONFIG: JSON.stringify(config) } });
+    return AppProcess.run(join(repoRoot(), 'test/fixtures/dist', `${fixture}.js`), {
+      env: { ...env, APP_CONFIG: JSON.stringify(config) },
+    });
   }
 
   /** Starts the script at `path` with Node, with `env` added to this process' environment. */
-  static run(path: string, { env = {}, nodeArgs = [] }: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {}): AppProcess {
-    const child = spawn(process.execPath, [...nodeArgs, path], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  static run(
+    path: string,
+    { env = {}, nodeArgs = [] }: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
+  ): AppProcess {
+    const child = spawn(process.execPath, [...nodeArgs, path], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return new AppProcess(track(child));
   }
 
@@ -47,8 +59,16 @@ export class AppProcess {
   }
 
   /** Waits for the first message of type `event` (and matching `where`, if given). */
-  waitForMessage(event: string, timeoutMs = 15_000, where: (message: AppMessage) => boolean = () => true): Promise<AppMessage> {
-    return this.waitForLine(`"${event}" from the app process`, (message) => message.event === event && where(message), timeoutMs);
+  waitForMessage(
+    event: string,
+    timeoutMs = 15_000,
+    where: (message: AppMessage) => boolean = () => true,
+  ): Promise<AppMessage> {
+    return this.waitForLine(
+      `"${event}" from the app process`,
+      (message) => message.event === event && where(message),
+      timeoutMs,
+    );
   }
 
   /** Waits for the first message that `matches`; fails at once, with the log, if the process exits first. */
@@ -58,7 +78,8 @@ export class AppProcess {
       () => {
         const found = this.messages.find(matches);
         if (found) return found;
-        if (this.child.exitCode !== null) throw new Error(`the process exited with ${this.child.exitCode}: ${this.log}`);
+        if (this.child.exitCode !== null)
+          throw new Error(`the process exited with ${this.child.exitCode}: ${this.log}`);
         return undefined;
       },
       { timeoutMs },

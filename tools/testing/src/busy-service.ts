@@ -10,7 +10,8 @@ import { putEndpoint, putOperation } from './etcd-writes.js';
 export async function startBusyService(hosts: string[], service: string, count: number, perSecond: number) {
   const client = new Etcd3({ hosts });
   const puts = Array.from({ length: count }, (_, index) => putOperation(numberedEndpoint(service, index)));
-  for (let start = 0; start < puts.length; start += 100) await client.kv.txn({ success: puts.slice(start, start + 100) });
+  for (let start = 0; start < puts.length; start += 100)
+    await client.kv.txn({ success: puts.slice(start, start + 100) });
   let changes = 0;
   let inFlight = false;
   let paused = false;

@@ -28,7 +28,10 @@ export function exited(child: ChildProcess): Promise<{ code: number | null; sign
 }
 
 /** Spawns `command` (tracked, see `track`), keeping the last 4,000 characters it printed for error messages. */
-export function spawnKeepingOutput(command: string, args: readonly string[]): { child: ChildProcess; output: () => string } {
+export function spawnKeepingOutput(
+  command: string,
+  args: readonly string[],
+): { child: ChildProcess; output: () => string } {
   const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
   let output = '';
   const keep = (chunk: Buffer) => {

@@ -4,7 +4,12 @@ import { encodeEndpoint, endpointKey, type ServiceEndpoint } from 'nestjs-etcd-d
  * Endpoints for specs, tests and benchmarks. Nothing ever dials them: the hosts are made-up
  * private addresses.
  */
-export function testEndpoint(service: string, id: string, port: number, extra: Partial<ServiceEndpoint> = {}): ServiceEndpoint {
+export function testEndpoint(
+  service: string,
+  id: string,
+  port: number,
+  extra: Partial<ServiceEndpoint> = {},
+): ServiceEndpoint {
   const host = extra.host ?? '10.9.0.1';
   return { service, id, metadata: {}, weight: 1, ...extra, host, port, address: `${host}:${port}` };
 }

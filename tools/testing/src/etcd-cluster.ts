@@ -91,4 +91,3 @@ export class EtcdCluster {
     await this.relays?.close();
   }
 }
-

@@ -41,17 +41,14 @@ export class EtcdGrpcProxy {
 
   /** Starts the proxy (again, on the same port) and waits until it serves a read. */
   async launch(): Promise<void> {
-    const { child, output } = spawnKeepingOutput(
-      'etcd',
-      [
-        'grpc-proxy',
-        'start',
-        `--endpoints=${this.endpoints.join(',')}`,
-        `--listen-addr=${this.host}`,
-        `--advertise-client-url=${this.host}`,
-        `--metrics-addr=http://127.0.0.1:${this.metricsPort}`,
-      ],
-    );
+    const { child, output } = spawnKeepingOutput('etcd', [
+      'grpc-proxy',
+      'start',
+      `--endpoints=${this.endpoints.join(',')}`,
+      `--listen-addr=${this.host}`,
+      `--advertise-client-url=${this.host}`,
+      `--metrics-addr=http://127.0.0.1:${this.metricsPort}`,
+    ]);
     this.child = child;
     this.output = output;
     const client = new Etcd3({ hosts: [this.host], dialTimeout: 1000 });

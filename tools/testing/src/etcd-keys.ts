@@ -3,7 +3,9 @@ import type { Etcd3 } from 'etcd3';
 /** The keys under `prefix` with their values and lease ids, read straight from etcd. */
 export async function readKeys(client: Etcd3, prefix: string): Promise<Map<string, { value: string; lease: string }>> {
   const response = await client.getAll().prefix(prefix).exec();
-  return new Map(response.kvs.map((kv) => [kv.key.toString(), { value: kv.value.toString(), lease: String(kv.lease) }]));
+  return new Map(
+    response.kvs.map((kv) => [kv.key.toString(), { value: kv.value.toString(), lease: String(kv.lease) }]),
+  );
 }
 
 /** The ids of all leases etcd holds (decimal strings, as the etcd3 client gives them). */

@@ -22,7 +22,13 @@ export async function memberSpecs(count: number, firstClientPort?: number, relay
     const peerPort = await freePort();
     const listenPeerPort = relayed ? await freePort() : undefined;
     const dataDir = await mkdtemp(join(tmpdir(), 'etcd-test-'));
-    specs.push({ name: `member${index}-${clientPort}`, clientPort, peerPort, ...(listenPeerPort ? { listenPeerPort } : {}), dataDir });
+    specs.push({
+      name: `member${index}-${clientPort}`,
+      clientPort,
+      peerPort,
+      ...(listenPeerPort ? { listenPeerPort } : {}),
+      dataDir,
+    });
   }
   return specs;
 }

@@ -13,6 +13,11 @@ export function putOperation(endpoint: ServiceEndpoint, namespace = '/services')
 }
 
 /** Deletes one instance's key. */
-export async function deleteEndpoint(client: Etcd3, service: string, id: string, namespace = '/services'): Promise<void> {
+export async function deleteEndpoint(
+  client: Etcd3,
+  service: string,
+  id: string,
+  namespace = '/services',
+): Promise<void> {
   await client.delete().key(endpointKey(namespace, service, id));
 }

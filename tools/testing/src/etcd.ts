@@ -10,7 +10,6 @@ import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
 
-
 /** PEM files for an etcd that serves clients over TLS and requires client certificates. */
 export interface EtcdTlsFiles {
   caFile: string;
@@ -48,7 +47,13 @@ export class EtcdServer {
     tls,
   }: { clientPort?: number; extraArgs?: string[]; tls?: EtcdTlsFiles } = {}): Promise<EtcdServer> {
     const [spec] = await memberSpecs(1, clientPort);
-    const server = new EtcdServer(spec, `${spec.name}=http://127.0.0.1:${spec.peerPort}`, `solo-${spec.clientPort}`, extraArgs, tls);
+    const server = new EtcdServer(
+      spec,
+      `${spec.name}=http://127.0.0.1:${spec.peerPort}`,
+      `solo-${spec.clientPort}`,
+      extraArgs,
+      tls,
+    );
     await server.launch('new');
     await server.waitHealthy();
     return server;
@@ -141,28 +146,30 @@ export class EtcdServer {
     const { name, clientPort, peerPort, dataDir } = this.spec;
     const client = `${this.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
     const tlsArgs = this.tls
-      ? [`--cert-file=${this.tls.certFile}`, `--key-file=${this.tls.keyFile}`, `--trusted-ca-file=${this.tls.caFile}`, '--client-cert-auth']
+      ? [
+          `--cert-file=${this.tls.certFile}`,
+          `--key-file=${this.tls.keyFile}`,
+          `--trusted-ca-file=${this.tls.caFile}`,
+          '--client-cert-auth',
+        ]
       : [];
     const peer = `http://127.0.0.1:${peerPort}`;
     const listenPeer = `http://127.0.0.1:${this.spec.listenPeerPort ?? peerPort}`;
-    const { child, output } = spawnKeepingOutput(
-      'etcd',
-      [
-        `--name=${name}`,
-        `--data-dir=${dataDir}`,
-        `--listen-client-urls=${client}`,
-        `--advertise-client-urls=${client}`,
-        `--listen-peer-urls=${listenPeer}`,
-        `--initial-advertise-peer-urls=${peer}`,
-        `--initial-cluster=${this.initialCluster}`,
-        `--initial-cluster-state=${state}`,
-        `--initial-cluster-token=${this.clusterToken}`,
-        '--log-level=error',
-        '--logger=zap',
-        ...tlsArgs,
-        ...this.extraArgs,
-      ],
-    );
+    const { child, output } = spawnKeepingOutput('etcd', [
+      `--name=${name}`,
+      `--data-dir=${dataDir}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${listenPeer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=${this.initialCluster}`,
+      `--initial-cluster-state=${state}`,
+      `--initial-cluster-token=${this.clusterToken}`,
+      '--log-level=error',
+      '--logger=zap',
+      ...tlsArgs,
+      ...this.extraArgs,
+    ]);
     this.child = child;
     this.output = output;
   }

@@ -19,7 +19,10 @@ export interface ExampleApp {
  */
 export async function startExampleApp(name: string, env: NodeJS.ProcessEnv, log?: Writable): Promise<ExampleApp> {
   const child = track(
-    spawn(process.execPath, [join(repoRoot(), 'apps/dist', name, 'src/main.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    spawn(process.execPath, [join(repoRoot(), 'apps/dist', name, 'src/main.js')], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
   );
   if (log) child.stderr!.pipe(log);
   else child.stderr!.resume();

@@ -15,7 +15,11 @@ export function reportEvent(event: string, fields: object = {}): void {
 }
 
 /** Calls `onObject` for every JSON line of `input`, and `onOther` for every other line. */
-export function readJsonLines(input: Readable, onObject: (object: Record<string, unknown>) => void, onOther: (line: string) => void = () => undefined): void {
+export function readJsonLines(
+  input: Readable,
+  onObject: (object: Record<string, unknown>) => void,
+  onOther: (line: string) => void = () => undefined,
+): void {
   createInterface({ input }).on('line', (line) => {
     if (line.startsWith('{')) onObject(JSON.parse(line) as Record<string, unknown>);
     else onOther(line);

@@ -1,6 +1,11 @@
 import { Controller, Get, Module, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Discoverable, DiscoveryModule, type DiscoverableOptions, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
+import {
+  Discoverable,
+  DiscoveryModule,
+  type DiscoverableOptions,
+  type DiscoveryModuleOptions,
+} from 'nestjs-etcd-discovery';
 
 @Controller()
 class PingController {

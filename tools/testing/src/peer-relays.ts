@@ -29,7 +29,10 @@ export class PeerRelays {
   ) {}
 
   /** Starts a relay from `advertisedPort` to `listenPort` for each member, in the members' order. */
-  static async start(members: readonly { advertisedPort: number; listenPort: number }[], pids: () => readonly (number | undefined)[]): Promise<PeerRelays> {
+  static async start(
+    members: readonly { advertisedPort: number; listenPort: number }[],
+    pids: () => readonly (number | undefined)[],
+  ): Promise<PeerRelays> {
     const relays = new PeerRelays(pids);
     for (const member of members) await relays.add(member.advertisedPort, member.listenPort);
     return relays;
@@ -68,7 +71,8 @@ export class PeerRelays {
   private relay(relay: Relay, incoming: Socket): void {
     const owner = socketOwner(incoming.remotePort!, relay.advertisedPort, this.pids());
     const from = owner === undefined ? undefined : this.pids().indexOf(owner);
-    if (this.cutOff.has(this.relays.indexOf(relay)) || (from !== undefined && this.cutOff.has(from))) return void incoming.destroy();
+    if (this.cutOff.has(this.relays.indexOf(relay)) || (from !== undefined && this.cutOff.has(from)))
+      return void incoming.destroy();
     const outgoing = connect(relay.listenPort, '127.0.0.1');
     relay.connections.set(incoming, from);
     const close = () => {

@@ -17,7 +17,13 @@ type Services = Record<'KV' | 'Watch' | 'Lease' | 'Auth', ServiceClientConstruct
 /** etcd's services from the proto etcd3 ships, loaded as etcd3 loads them (keys as Buffers, 64-bit numbers as strings). */
 function etcdServices(): Services {
   const protoFile = createRequire(import.meta.url).resolve('etcd3/proto/rpc.proto');
-  const definition = loadSync(protoFile, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const definition = loadSync(protoFile, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   return (loadPackageDefinition(definition) as unknown as { etcdserverpb: Services }).etcdserverpb;
 }
 
@@ -88,8 +94,12 @@ export class StandInEtcd {
   async start(): Promise<StandInEtcd> {
     const server = new Server();
     const { Auth, KV, Lease, Watch } = etcdServices();
-    server.addService(Lease.service, { leaseKeepAlive: (call: ServerDuplexStream<{ ID: string }, unknown>) => this.keepAliveStream(call) });
-    server.addService(Watch.service, { watch: (call: ServerDuplexStream<WatchRequest, unknown>) => this.watchStream(call) });
+    server.addService(Lease.service, {
+      leaseKeepAlive: (call: ServerDuplexStream<{ ID: string }, unknown>) => this.keepAliveStream(call),
+    });
+    server.addService(Watch.service, {
+      watch: (call: ServerDuplexStream<WatchRequest, unknown>) => this.watchStream(call),
+    });
     server.addService(Auth.service, {
       authenticate: (_call: ServerUnaryCall<unknown, unknown>, reply: sendUnaryData<unknown>) => {
         this.validToken = `t${this.tokensIssued.length + 1}`;
@@ -102,12 +112,15 @@ export class StandInEtcd {
         this.ranges += 1;
         if (this.silent) return;
         if (this.unavailable) return reply({ code: status.UNAVAILABLE, details: 'stand-in member unavailable' });
-        if (!this.tokenValid(call.metadata)) return reply({ code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' });
+        if (!this.tokenValid(call.metadata))
+          return reply({ code: status.UNAUTHENTICATED, details: 'etcdserver: invalid auth token' });
         reply(null, { header: this.header(), kvs: [], more: false, count: '0' });
       },
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${this.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+      server.bindAsync(`127.0.0.1:${this.port}`, ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
     );
     this.server = server;
     return this;
@@ -133,7 +146,8 @@ export class StandInEtcd {
 
   /** A progress notification to every watch: etcd has sent everything up to its revision. */
   progress(): void {
-    for (const watcher of this.watchers) watcher.call.write({ header: this.header(), watch_id: watcher.id, events: [] });
+    for (const watcher of this.watchers)
+      watcher.call.write({ header: this.header(), watch_id: watcher.id, events: [] });
   }
 
   /** Ends every watch and keepalive stream, as a member restart does (or, with `etcdserver: no leader`, a member cut off). */
@@ -178,21 +192,38 @@ export class StandInEtcd {
     this.track(call);
     call.on('data', (request: WatchRequest) => {
       if (request.cancel_request) {
-        for (const watcher of this.watchers) if (watcher.call === call && watcher.id === request.cancel_request.watch_id) this.watchers.delete(watcher);
+        for (const watcher of this.watchers)
+          if (watcher.call === call && watcher.id === request.cancel_request.watch_id) this.watchers.delete(watcher);
         call.write({ header: this.header(), watch_id: request.cancel_request.watch_id, canceled: true });
         return;
       }
       const create = request.create_request;
       if (!create) return;
       const startRevision = Number(create.start_revision);
-      this.creates.push({ key: create.key.toString(), startRevision, hasLeader: call.metadata.get('hasleader')[0] === 'true', token: call.metadata.get('token')[0] as string | undefined });
+      this.creates.push({
+        key: create.key.toString(),
+        startRevision,
+        hasLeader: call.metadata.get('hasleader')[0] === 'true',
+        token: call.metadata.get('token')[0] as string | undefined,
+      });
       if (this.silent) return;
       const id = String(this.nextWatchId++);
       const header = this.header();
-      const refusal = !this.tokenValid(call.metadata) ? 'etcdserver: permission denied' : this.refuseWatch(create.key.toString());
+      const refusal = !this.tokenValid(call.metadata)
+        ? 'etcdserver: permission denied'
+        : this.refuseWatch(create.key.toString());
       if (refusal) return call.write({ header, watch_id: id, created: true, canceled: true, cancel_reason: refusal });
-      call.write({ header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : header, watch_id: id, created: true });
-      const watcher = { call, id, key: create.key, rangeEnd: create.range_end.length > 0 ? create.range_end : undefined };
+      call.write({
+        header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : header,
+        watch_id: id,
+        created: true,
+      });
+      const watcher = {
+        call,
+        id,
+        key: create.key,
+        rangeEnd: create.range_end.length > 0 ? create.range_end : undefined,
+      };
       if (startRevision > 0 && startRevision <= this.compactedRevision) {
         return call.write({ header, watch_id: id, canceled: true, compact_revision: String(this.compactedRevision) });
       }
@@ -217,7 +248,10 @@ export class StandInEtcd {
   }
 
   private send(watcher: StandInWatcher, changes: Change[]): void {
-    const events = changes.map((change) => ({ type: 'Put', kv: { key: change.key, value: change.value, mod_revision: String(change.revision), version: '1' } }));
+    const events = changes.map((change) => ({
+      type: 'Put',
+      kv: { key: change.key, value: change.value, mod_revision: String(change.revision), version: '1' },
+    }));
     watcher.call.write({ header: this.header(), watch_id: watcher.id, events });
   }
 }

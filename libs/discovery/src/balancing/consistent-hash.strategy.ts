@@ -26,7 +26,9 @@ export class ConsistentHashStrategy implements LoadBalancingStrategy {
     if (key === undefined) throw new DiscoveryOptionsError(messages.hashKeyMissing(service));
     let current = this.rings.get(service);
     if (current?.list !== endpoints) {
-      const ring = current ? current.ring.update(endpoints, this.virtualNodes) : HashRing.build(endpoints, this.virtualNodes);
+      const ring = current
+        ? current.ring.update(endpoints, this.virtualNodes)
+        : HashRing.build(endpoints, this.virtualNodes);
       current = { list: endpoints, ring };
       this.rings.set(service, current);
     }

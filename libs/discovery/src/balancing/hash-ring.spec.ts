@@ -10,11 +10,15 @@ describe('HashRing', () => {
   it('updated by what joined and left, answers exactly as a ring built from scratch', () => {
     let state = 7;
     const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
-    let list: ServiceEndpoint[] = Array.from({ length: 30 }, (_, index) => testEndpoint('svc', `e${index}`, 1000 + index));
+    let list: ServiceEndpoint[] = Array.from({ length: 30 }, (_, index) =>
+      testEndpoint('svc', `e${index}`, 1000 + index),
+    );
     let ring = HashRing.build(list, 40);
     for (let round = 0; round < 60; round += 1) {
       const kept = list.filter(() => random() > 0.1);
-      const joined = Array.from({ length: Math.floor(random() * 4) }, () => testEndpoint('svc', `e${Math.floor(random() * 60)}`, 2000 + round));
+      const joined = Array.from({ length: Math.floor(random() * 4) }, () =>
+        testEndpoint('svc', `e${Math.floor(random() * 60)}`, 2000 + round),
+      );
       // Joiners with an id already there replace it (an update): one place per id, as in a fresh build.
       const byId = new Map([...kept, ...joined].map((endpoint) => [endpoint.id, endpoint]));
       list = [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -31,12 +35,19 @@ describe('HashRing', () => {
   });
 
   it('gives each endpoint `virtualNodes` points, fewer past 2²¹ in all, and never none', () => {
-    expect([pointsPerEndpoint(0, 160), pointsPerEndpoint(10, 160), pointsPerEndpoint(13_107, 160), pointsPerEndpoint(13_108, 160)]).toEqual([0, 160, 160, 159]);
+    expect([
+      pointsPerEndpoint(0, 160),
+      pointsPerEndpoint(10, 160),
+      pointsPerEndpoint(13_107, 160),
+      pointsPerEndpoint(13_108, 160),
+    ]).toEqual([0, 160, 160, 159]);
     expect([pointsPerEndpoint(100_000, 160), pointsPerEndpoint(3_000_000, 160)]).toEqual([20, 1]);
   });
 
   it('rebuilds whole, still exact, when the number of points per endpoint changes', () => {
-    const big = Array.from({ length: 13_107 }, (_, index) => testEndpoint('svc', `e${String(index).padStart(5, '0')}`, 1));
+    const big = Array.from({ length: 13_107 }, (_, index) =>
+      testEndpoint('svc', `e${String(index).padStart(5, '0')}`, 1),
+    );
     const ring = HashRing.build(big, 160);
     const grown = [...big, testEndpoint('svc', 'zz', 2)];
     expect(owners(ring.update(grown, 160))).toBe(owners(HashRing.build(grown, 160)));

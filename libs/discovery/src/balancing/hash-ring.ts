@@ -35,12 +35,17 @@ export class HashRing {
     const bySlot: ServiceEndpoint[] = [];
     for (const endpoint of list) {
       const slot = slotOf.get(endpoint.id);
-      if (slot !== undefined) bySlot[slot] = endpoint; // the same id twice: one place on the ring
+      if (slot !== undefined)
+        bySlot[slot] = endpoint; // the same id twice: one place on the ring
       else slotOf.set(endpoint.id, bySlot.push(endpoint) - 1);
     }
-    if (bySlot.length >= SLOT_RANGE) throw new RangeError(`ConsistentHashStrategy supports up to ${SLOT_RANGE - 1} endpoints per service`);
+    if (bySlot.length >= SLOT_RANGE)
+      throw new RangeError(`ConsistentHashStrategy supports up to ${SLOT_RANGE - 1} endpoints per service`);
     const per = pointsPerEndpoint(bySlot.length, virtualNodes);
-    const packed = pointsOf(bySlot.map((endpoint, slot) => [endpoint, slot] as const), per);
+    const packed = pointsOf(
+      bySlot.map((endpoint, slot) => [endpoint, slot] as const),
+      per,
+    );
     return HashRing.from(per, slotOf, bySlot, packed);
   }
 
@@ -76,9 +81,11 @@ export class HashRing {
       }
     }
     const left: number[] = [];
-    for (let slot = 0; slot < this.bySlot.length; slot += 1) if (this.bySlot[slot] !== undefined && stays[slot] === 0) left.push(slot);
+    for (let slot = 0; slot < this.bySlot.length; slot += 1)
+      if (this.bySlot[slot] !== undefined && stays[slot] === 0) left.push(slot);
     const count = this.slotOf.size - left.length + joined.size;
-    if (pointsPerEndpoint(count, virtualNodes) !== this.perEndpoint || count >= SLOT_RANGE) return HashRing.build(list, virtualNodes);
+    if (pointsPerEndpoint(count, virtualNodes) !== this.perEndpoint || count >= SLOT_RANGE)
+      return HashRing.build(list, virtualNodes);
     if (left.length === 0 && joined.size === 0) return this;
     const gone = new Uint8Array(this.bySlot.length);
     for (const slot of left) {
@@ -109,7 +116,12 @@ export class HashRing {
     return HashRing.from(this.perEndpoint, this.slotOf, this.bySlot, packed);
   }
 
-  private static from(per: number, slotOf: Map<string, number>, bySlot: (ServiceEndpoint | undefined)[], packed: Float64Array): HashRing {
+  private static from(
+    per: number,
+    slotOf: Map<string, number>,
+    bySlot: (ServiceEndpoint | undefined)[],
+    packed: Float64Array,
+  ): HashRing {
     const points = new Uint32Array(packed.length);
     const owners = new Int32Array(packed.length);
     for (let index = 0; index < packed.length; index += 1) {
@@ -134,7 +146,8 @@ function pointsOf(placed: readonly (readonly [ServiceEndpoint, number])[], per: 
   let index = 0;
   for (const [endpoint, slot] of placed) {
     const base = hash32(endpoint.id);
-    for (let replica = 0; replica < per; replica += 1) packed[index++] = mix32(base ^ Math.imul(replica + 1, 0x9e3779b1)) * SLOT_RANGE + slot;
+    for (let replica = 0; replica < per; replica += 1)
+      packed[index++] = mix32(base ^ Math.imul(replica + 1, 0x9e3779b1)) * SLOT_RANGE + slot;
   }
   return packed.sort();
 }

@@ -5,7 +5,7 @@ import { LatencyAwareStrategy } from './latency-aware.strategy.js';
 
 const svc = { service: 'svc' };
 const list = endpoints(['a', 'b', 'c']);
-const [a, b, c] = list as [typeof list[number], typeof list[number], typeof list[number]];
+const [a, b, c] = list as [(typeof list)[number], (typeof list)[number], (typeof list)[number]];
 
 /** One call to `endpoint` that answered after `ms`. */
 function answered(strategy: LatencyAwareStrategy, endpoint: typeof a, ms: number): void {
@@ -91,7 +91,9 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
 
   it('rejects a decay that is not a positive number of ms', () => {
     expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow(DiscoveryOptionsError);
-    expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow('Invalid `decayMs` 0 for LatencyAwareStrategy: a number of milliseconds > 0 (default 10000).');
+    expect(() => new LatencyAwareStrategy({ decayMs: 0 })).toThrow(
+      'Invalid `decayMs` 0 for LatencyAwareStrategy: a number of milliseconds > 0 (default 10000).',
+    );
   });
 
   it('returns the only endpoint, and undefined for none', () => {
@@ -100,4 +102,3 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
     expect(strategy.pick([], svc)).toBeUndefined();
   });
 });
-

@@ -46,7 +46,8 @@ export class LatencyAwareStrategy implements LoadBalancingStrategy, InFlightTrac
   private readonly random: () => number;
 
   constructor({ decayMs = 10_000, random = Math.random }: LatencyAwareOptions = {}) {
-    if (typeof decayMs !== 'number' || !(decayMs > 0) || !Number.isFinite(decayMs)) throw new DiscoveryOptionsError(messages.badDecay(decayMs));
+    if (typeof decayMs !== 'number' || !(decayMs > 0) || !Number.isFinite(decayMs))
+      throw new DiscoveryOptionsError(messages.badDecay(decayMs));
     this.decayMs = decayMs;
     this.random = random;
   }

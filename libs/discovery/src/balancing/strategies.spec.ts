@@ -58,7 +58,11 @@ describe('WeightedRoundRobinStrategy (smooth: earliest deadline first)', () => {
     expect(sequence.slice(0, 27)).toBe('a a c a b a a a a c a b a a');
     for (let period = 0; period < 10; period += 1) {
       const picks = sequence.split(' ').slice(period * 7, period * 7 + 7);
-      expect([picks.filter((id) => id === 'a').length, picks.filter((id) => id === 'b').length, picks.filter((id) => id === 'c').length]).toEqual([5, 1, 1]);
+      expect([
+        picks.filter((id) => id === 'a').length,
+        picks.filter((id) => id === 'b').length,
+        picks.filter((id) => id === 'c').length,
+      ]).toEqual([5, 1, 1]);
     }
     expect(sequence).not.toMatch(/a a a a a/);
   });
@@ -81,7 +85,8 @@ describe('WeightedRoundRobinStrategy (smooth: earliest deadline first)', () => {
     for (let pick = 1; pick <= 5000; pick += 1) {
       const id = strategy.pick(list, { service: 'svc' })!.id;
       counts.set(id, (counts.get(id) ?? 0) + 1);
-      for (const [name, weight] of Object.entries(weights)) worst = Math.max(worst, Math.abs((counts.get(name) ?? 0) - (pick * weight) / total));
+      for (const [name, weight] of Object.entries(weights))
+        worst = Math.max(worst, Math.abs((counts.get(name) ?? 0) - (pick * weight) / total));
     }
     expect(worst).toBeLessThan(2);
   });
@@ -90,7 +95,7 @@ describe('WeightedRoundRobinStrategy (smooth: earliest deadline first)', () => {
     expect(new WeightedRoundRobinStrategy().pick(endpoints(['a'], { a: 0 }), { service: 'svc' })).toBeUndefined();
   });
 
-  it('keeps each endpoint\'s place when the list is replaced: the same sequence as with the list unchanged', () => {
+  it("keeps each endpoint's place when the list is replaced: the same sequence as with the list unchanged", () => {
     const list = endpoints(['a', 'b', 'c'], { a: 3, b: 2, c: 1 });
     const steady = ids(pickMany(new WeightedRoundRobinStrategy(), list, 30));
     const replacing = new WeightedRoundRobinStrategy();
@@ -104,7 +109,8 @@ describe('WeightedRoundRobinStrategy (smooth: earliest deadline first)', () => {
     pickMany(strategy, [a, b], 11);
     const c = endpoints(['c'])[0];
     const counts = new Map<string, number>();
-    for (const endpoint of pickMany(strategy, [a, b, c], 300)) counts.set(endpoint!.id, (counts.get(endpoint!.id) ?? 0) + 1);
+    for (const endpoint of pickMany(strategy, [a, b, c], 300))
+      counts.set(endpoint!.id, (counts.get(endpoint!.id) ?? 0) + 1);
     expect(Object.fromEntries(counts)).toEqual({ a: 100, b: 100, c: 100 });
   });
 });
@@ -122,7 +128,10 @@ describe('ConsistentHashStrategy', () => {
   it('when 1 of 10 endpoints leaves, moves only the keys it had (about 1/10 of 10,000)', () => {
     const strategy = new ConsistentHashStrategy();
     const before = owners(strategy, ten);
-    const after = owners(strategy, ten.filter((endpoint) => endpoint.id !== 'e3'));
+    const after = owners(
+      strategy,
+      ten.filter((endpoint) => endpoint.id !== 'e3'),
+    );
     const moved = keys.filter((_, index) => before[index] !== after[index]).length;
     const hadE3 = before.filter((owner) => owner === 'e3').length;
     // Exactly the departed endpoint's keys move, none of the others'.
@@ -136,7 +145,9 @@ describe('ConsistentHashStrategy', () => {
     const strategy = new ConsistentHashStrategy();
     const before = owners(strategy, ten);
     const after = owners(strategy, [...ten, ...endpoints(['e10'])]);
-    const destinations = new Set(keys.filter((_, index) => before[index] !== after[index]).map((_, index) => after[index]));
+    const destinations = new Set(
+      keys.filter((_, index) => before[index] !== after[index]).map((_, index) => after[index]),
+    );
     const movedTo = new Set(after.filter((owner, index) => owner !== before[index]));
     expect(destinations.size).toBeGreaterThan(0);
     expect([...movedTo]).toEqual(['e10']);
@@ -152,7 +163,9 @@ describe('ConsistentHashStrategy', () => {
   it('refuses to pick without a key, with a clear error', () => {
     const pick = () => new ConsistentHashStrategy().pick(ten, { service: 'carts' });
     expect(pick).toThrow(DiscoveryOptionsError);
-    expect(pick).toThrow(/ConsistentHashStrategy needs a key to pick an endpoint of "carts": call pick\("carts", key\)/);
+    expect(pick).toThrow(
+      /ConsistentHashStrategy needs a key to pick an endpoint of "carts": call pick\("carts", key\)/,
+    );
     expect(() => new ConsistentHashStrategy(0)).toThrow(/virtual nodes 0/);
   });
 });
@@ -193,5 +206,5 @@ describe('LeastOutstandingStrategy (power of two choices)', () => {
 /** A "random" source that walks a grid evenly: n calls cover [0, 1) in n equal steps. */
 function evenGrid(n: number): () => number {
   let index = 0;
-  return () => (index++ % n + 0.5) / n;
+  return () => ((index++ % n) + 0.5) / n;
 }

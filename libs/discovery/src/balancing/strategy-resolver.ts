@@ -6,7 +6,10 @@ import type { LoadBalancingStrategy } from './load-balancing-strategy.js';
  * An instance as it is; a class instantiated by Nest, so that its constructor dependencies are
  * injected (from providers visible to DiscoveryModule: global ones, or those of `forRootAsync`'s imports).
  */
-export async function instantiateStrategy(moduleRef: ModuleRef, option: StrategyOption): Promise<LoadBalancingStrategy> {
+export async function instantiateStrategy(
+  moduleRef: ModuleRef,
+  option: StrategyOption,
+): Promise<LoadBalancingStrategy> {
   return typeof option === 'function' ? moduleRef.create(option) : option;
 }
 
@@ -20,9 +23,14 @@ export class StrategyResolver {
     private readonly perService: ReadonlyMap<string, LoadBalancingStrategy>,
   ) {}
 
-  static async create(moduleRef: ModuleRef, options: ResolvedDiscoveryOptions, defaultStrategy: LoadBalancingStrategy): Promise<StrategyResolver> {
+  static async create(
+    moduleRef: ModuleRef,
+    options: ResolvedDiscoveryOptions,
+    defaultStrategy: LoadBalancingStrategy,
+  ): Promise<StrategyResolver> {
     const perService = new Map<string, LoadBalancingStrategy>();
-    for (const [service, option] of Object.entries(options.strategies)) perService.set(service, await instantiateStrategy(moduleRef, option));
+    for (const [service, option] of Object.entries(options.strategies))
+      perService.set(service, await instantiateStrategy(moduleRef, option));
     return new StrategyResolver(defaultStrategy, perService);
   }
 

@@ -25,7 +25,9 @@ export class WeightClass {
     within: number,
   ) {
     // By phase, then by id: the same order in every process even if two phases collide.
-    members.sort((a, b) => a.phase - b.phase || (a.endpoint.id < b.endpoint.id ? -1 : a.endpoint.id > b.endpoint.id ? 1 : 0));
+    members.sort(
+      (a, b) => a.phase - b.phase || (a.endpoint.id < b.endpoint.id ? -1 : a.endpoint.id > b.endpoint.id ? 1 : 0),
+    );
     this.members = members.map((member) => member.endpoint);
     this.phases = Float64Array.from(members, (member) => member.phase);
     this.period = 1 / weight;

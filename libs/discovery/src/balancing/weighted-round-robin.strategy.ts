@@ -55,7 +55,10 @@ function buildSchedule(list: readonly ServiceEndpoint[], previous: Schedule | un
     members.push({ phase: hash32(endpoint.id) / 4294967296, endpoint });
   }
   const classes = [...byWeight].map(([weight, members]) => {
-    const position = before.get(weight)?.position ?? { round: Math.floor(now * weight), within: now * weight - Math.floor(now * weight) };
+    const position = before.get(weight)?.position ?? {
+      round: Math.floor(now * weight),
+      within: now * weight - Math.floor(now * weight),
+    };
     return new WeightClass(weight, members, position.round, position.within);
   });
   const schedule: Schedule = {
@@ -71,7 +74,12 @@ function buildSchedule(list: readonly ServiceEndpoint[], previous: Schedule | un
 }
 
 /** Puts class `entry`, next due at `deadline`, at `from` and moves it down to its place. */
-function siftDown({ heapClasses: entries, heapDeadlines: deadlines }: Schedule, from: number, entry: number, deadline: number): void {
+function siftDown(
+  { heapClasses: entries, heapDeadlines: deadlines }: Schedule,
+  from: number,
+  entry: number,
+  deadline: number,
+): void {
   const size = entries.length;
   let position = from;
   for (;;) {

@@ -40,7 +40,9 @@ export class RequiredServices implements OnApplicationBootstrap {
 
   /** The services of the catalog whose instances publish a pattern or an event. */
   private handlingServices(): string[] {
-    return this.catalog.services.filter((service) => service.patterns.length + service.events.length > 0).map((service) => service.service);
+    return this.catalog.services
+      .filter((service) => service.patterns.length + service.events.length > 0)
+      .map((service) => service.service);
   }
 
   /** Every required service, once each. Every name was checked where it was declared. */
@@ -68,9 +70,17 @@ export class RequiredServices implements OnApplicationBootstrap {
       const { connectTimeoutMs, etcd, namespace } = this.options;
       try {
         await withTimeout(listed, connectTimeoutMs, () => {
-          const cause = services.map((service) => this.watches.listStatus(service).error).find((error) => error !== undefined);
+          const cause = services
+            .map((service) => this.watches.listStatus(service).error)
+            .find((error) => error !== undefined);
           const awaited = catalog ? [...services, 'the catalog (a client routes by pattern)'] : services;
-          return new EtcdUnavailableError(messages.requiredListTimeout(awaited, connectTimeoutMs, cause ? describeEtcdFailure(cause, etcd.hosts) : 'no answer yet'));
+          return new EtcdUnavailableError(
+            messages.requiredListTimeout(
+              awaited,
+              connectTimeoutMs,
+              cause ? describeEtcdFailure(cause, etcd.hosts) : 'no answer yet',
+            ),
+          );
         });
       } catch (error) {
         if (!isRefusal(error)) throw error;

@@ -70,7 +70,12 @@ export class CallAttempts implements AttemptSource {
   }
 
   /** The endpoint a call starts on: its strategy's pick. @throws NoEndpointAvailableError when there is none. */
-  first(service: string, key: string | undefined, where: EndpointFilter | undefined, telemetry?: CallTelemetry): ServiceEndpoint {
+  first(
+    service: string,
+    key: string | undefined,
+    where: EndpointFilter | undefined,
+    telemetry?: CallTelemetry,
+  ): ServiceEndpoint {
     try {
       return this.picks.pick(service, { key, where });
     } catch (error) {
@@ -85,7 +90,12 @@ export class CallAttempts implements AttemptSource {
    * An endpoint the call has not tried (`tried`: instance keys), after one could not be reached; undefined when none is
    * left.
    */
-  next(service: string, tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
+  next(
+    service: string,
+    tried: ReadonlySet<string>,
+    key: string | undefined,
+    where: EndpointFilter | undefined,
+  ): ServiceEndpoint | undefined {
     return this.picks.pickAnother(service, tried, key, where);
   }
 
@@ -97,6 +107,11 @@ export class CallAttempts implements AttemptSource {
   /** Starts an attempt on `endpoint`: counted, and in flight for a load-aware strategy until it finishes. */
   start(endpoint: ServiceEndpoint): Attempt {
     const strategy = this.strategies.forService(endpoint.service);
-    return new Attempt(endpoint, this.picks, isInFlightTracker(strategy) ? strategy : undefined, this.counts.started(endpoint));
+    return new Attempt(
+      endpoint,
+      this.picks,
+      isInFlightTracker(strategy) ? strategy : undefined,
+      this.counts.started(endpoint),
+    );
   }
 }

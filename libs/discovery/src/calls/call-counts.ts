@@ -69,7 +69,11 @@ class Counter implements InstanceCalls, InstanceCounter {
     else if (outcome === 'error') this.errors += 1;
     if (!this.counts.keepLastMinute) return;
     this.recent ??= new RecentCalls();
-    this.recent.record(outcome === 'error' || outcome === 'unreachable', outcome === 'timeout', outcome === 'unreachable' ? undefined : responseMs);
+    this.recent.record(
+      outcome === 'error' || outcome === 'unreachable',
+      outcome === 'timeout',
+      outcome === 'unreachable' ? undefined : responseMs,
+    );
   }
 
   get lastMinute(): LastMinute {
@@ -119,7 +123,8 @@ export class CallCounts implements CallCountsView {
     if (counter === undefined) {
       const id = idOf(endpoint);
       counter = this.counters.get(id);
-      if (counter === undefined) this.counters.set(id, (counter = new Counter(endpoint.service, instanceKey(endpoint), this.tally)));
+      if (counter === undefined)
+        this.counters.set(id, (counter = new Counter(endpoint.service, instanceKey(endpoint), this.tally)));
       this.byEndpoint.set(endpoint, counter);
     }
     counter.calls += 1;
@@ -143,7 +148,16 @@ export class CallCounts implements CallCountsView {
   snapshot(): InstanceCalls[] {
     this.keepLastMinute();
     return [...this.counters.values()]
-      .map(({ service, instance, calls, unreachable, errors, timedOut, inFlight, lastMinute }) => ({ service, instance, calls, unreachable, errors, timedOut, inFlight, lastMinute }))
+      .map(({ service, instance, calls, unreachable, errors, timedOut, inFlight, lastMinute }) => ({
+        service,
+        instance,
+        calls,
+        unreachable,
+        errors,
+        timedOut,
+        inFlight,
+        lastMinute,
+      }))
       .sort((a, b) => (a.service === b.service ? (a.instance < b.instance ? -1 : 1) : a.service < b.service ? -1 : 1));
   }
 }

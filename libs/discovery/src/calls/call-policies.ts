@@ -19,7 +19,8 @@ export class ServiceCalls {
     readonly policy: ResolvedCallPolicy,
     private readonly logger: LoggerService,
   ) {
-    this.budget = policy.budget === false ? undefined : new RetryBudget(policy.budget.percent, policy.budget.minPerSecond);
+    this.budget =
+      policy.budget === false ? undefined : new RetryBudget(policy.budget.percent, policy.budget.minPerSecond);
   }
 
   /** A call started (its first attempt). */
@@ -35,7 +36,9 @@ export class ServiceCalls {
     // retries through every second, and those must not end it (nor start a new warning each second).
     const now = Date.now();
     if (now - this.lastRefusedAt > BUDGET_WINDOW_MS && this.policy.budget !== false) {
-      this.logger.warn(messages.budgetExhausted(this.service, this.policy.budget.percent, this.policy.budget.minPerSecond));
+      this.logger.warn(
+        messages.budgetExhausted(this.service, this.policy.budget.percent, this.policy.budget.minPerSecond),
+      );
     }
     this.lastRefusedAt = now;
     return false;

@@ -40,7 +40,12 @@ export class CallRetries {
 
   /** An endpoint this call has not tried yet, if the strategy has one. */
   private untried(): ServiceEndpoint | undefined {
-    return this.attempts.next(this.calls.service, triedInstances(this.running.all), this.settings.key, this.settings.where);
+    return this.attempts.next(
+      this.calls.service,
+      triedInstances(this.running.all),
+      this.settings.key,
+      this.settings.where,
+    );
   }
 
   private stop(why: NotRetried): undefined {

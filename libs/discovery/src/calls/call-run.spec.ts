@@ -18,7 +18,11 @@ afterEach(async () => {
 
 async function discoveryWith(calls: CallsOptions, outlierEjection: false | undefined = false) {
   const endpoints = { svc: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'] };
-  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, calls, outlierEjection })] }).compile()).init();
+  const app = await (
+    await Test.createTestingModule({
+      imports: [DiscoveryTestingModule.forRoot({ endpoints, calls, outlierEjection })],
+    }).compile()
+  ).init();
   logger = new CapturingLogger();
   app.useLogger(logger); // after compile(), which installs the testing module's own
   apps.push(app);
@@ -26,7 +30,8 @@ async function discoveryWith(calls: CallsOptions, outlierEjection: false | undef
 }
 
 /** An instance that never answers: its promise settles only when the attempt is aborted (then with the abort). */
-const silent = (signal: AbortSignal) => new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+const silent = (signal: AbortSignal) =>
+  new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
 const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,10 +61,14 @@ describe('call() with deadlines', () => {
     const discovery = await discoveryWith({ attemptTimeoutMs: 50, hedge: false });
     const seen: { port: number; attempt: number }[] = [];
     const frozen = discovery.pick('svc').port; // round robin: the next call starts on the one after it
-    const answer = await discovery.call('svc', (endpoint, { signal, attempt }: AttemptContext) => {
-      seen.push({ port: endpoint.port, attempt });
-      return endpoint.port === frozen % 3 + 1 ? silent(signal) : Promise.resolve(endpoint.port);
-    }, { idempotent: true });
+    const answer = await discovery.call(
+      'svc',
+      (endpoint, { signal, attempt }: AttemptContext) => {
+        seen.push({ port: endpoint.port, attempt });
+        return endpoint.port === (frozen % 3) + 1 ? silent(signal) : Promise.resolve(endpoint.port);
+      },
+      { idempotent: true },
+    );
     expect(seen.map((attempt) => attempt.attempt)).toEqual([1, 2]);
     expect(seen[1].port).not.toBe(seen[0].port);
     expect(answer).toBe(seen[1].port);
@@ -68,10 +77,14 @@ describe('call() with deadlines', () => {
   it('timeoutMs bounds the whole call, retries included, and the error names every instance tried', async () => {
     const discovery = await discoveryWith({ timeoutMs: 150, attemptTimeoutMs: 60, hedge: false });
     const started = performance.now();
-    const error = (await discovery.call('svc', (_endpoint, { signal }) => silent(signal), { idempotent: true, retries: 5 }).catch((caught: unknown) => caught)) as CallTimeoutError;
+    const error = (await discovery
+      .call('svc', (_endpoint, { signal }) => silent(signal), { idempotent: true, retries: 5 })
+      .catch((caught: unknown) => caught)) as CallTimeoutError;
     const tookMs = performance.now() - started;
     expect(error).toBeInstanceOf(CallTimeoutError);
-    expect(error.message).toMatch(/within its timeoutMs \(150 ms\) from 127\.0\.0\.1:\d, 127\.0\.0\.1:\d and 127\.0\.0\.1:\d \(3 attempts\)/);
+    expect(error.message).toMatch(
+      /within its timeoutMs \(150 ms\) from 127\.0\.0\.1:\d, 127\.0\.0\.1:\d and 127\.0\.0\.1:\d \(3 attempts\)/,
+    );
     expect(new Set(error.tried).size).toBe(3);
     expect(tookMs).toBeGreaterThanOrEqual(140); // never before its deadline
   });
@@ -80,16 +93,22 @@ describe('call() with deadlines', () => {
     const discovery = await discoveryWith({ attemptTimeoutMs: 1000, hedge: { afterMs: 20 } });
     const aborted: number[] = [];
     const ports: number[] = [];
-    const answer = await discovery.call('svc', (endpoint, { signal }) => {
-      ports.push(endpoint.port);
-      signal.addEventListener('abort', () => aborted.push(endpoint.port));
-      return ports.length === 1 ? silent(signal) : sleep(5).then(() => endpoint.port);
-    }, { idempotent: true });
+    const answer = await discovery.call(
+      'svc',
+      (endpoint, { signal }) => {
+        ports.push(endpoint.port);
+        signal.addEventListener('abort', () => aborted.push(endpoint.port));
+        return ports.length === 1 ? silent(signal) : sleep(5).then(() => endpoint.port);
+      },
+      { idempotent: true },
+    );
     expect(ports).toHaveLength(2);
     expect(answer).toBe(ports[1]);
     expect(aborted).toEqual([ports[0]]);
     // The one that kept silent while another answered counts as a timeout of its instance.
-    expect(discovery.callCounts.snapshot().find((counts) => counts.instance.endsWith(`:${ports[0]}`))!.timedOut).toBe(1);
+    expect(discovery.callCounts.snapshot().find((counts) => counts.instance.endsWith(`:${ports[0]}`))!.timedOut).toBe(
+      1,
+    );
   });
 
   it('never hedges a call not known to be idempotent', async () => {
@@ -103,7 +122,9 @@ describe('call() with deadlines', () => {
     const discovery = await discoveryWith({ hedge: false, budget: { percent: 0, minPerSecond: 0 } });
     for (let call = 0; call < 3; call += 1) {
       const tried: number[] = [];
-      await expect(discovery.call('svc', (endpoint) => (tried.push(endpoint.port), refused()))).rejects.toThrow(/ECONNREFUSED/);
+      await expect(discovery.call('svc', (endpoint) => (tried.push(endpoint.port), refused()))).rejects.toThrow(
+        /ECONNREFUSED/,
+      );
       expect(tried).toHaveLength(1);
     }
     expect(logger.warnings.filter((line) => line.includes('Retry budget of "svc" spent'))).toHaveLength(1);
@@ -112,14 +133,21 @@ describe('call() with deadlines', () => {
   it('within the budget, refused connections move on (20 % of calls, at least 10 a second)', async () => {
     const discovery = await discoveryWith({ hedge: false });
     const tried: ServiceEndpoint[] = [];
-    const answer = await discovery.call('svc', (endpoint) => (tried.push(endpoint), tried.length < 3 ? refused() : Promise.resolve('third')));
+    const answer = await discovery.call(
+      'svc',
+      (endpoint) => (tried.push(endpoint), tried.length < 3 ? refused() : Promise.resolve('third')),
+    );
     expect(answer).toBe('third');
     expect(new Set(tried.map((endpoint) => endpoint.port)).size).toBe(3);
   });
 
   it('rejects bad per-call options at once, saying what to give', async () => {
     const discovery = await discoveryWith({});
-    await expect(discovery.call('svc', async () => 1, { timeoutMs: 0 })).rejects.toThrow(/`timeoutMs` as a number of milliseconds ≥ 1, not 0/);
-    await expect(discovery.call('svc', async () => 1, { idempotent: 'yes' as never })).rejects.toThrow(/`idempotent` as true or false/);
+    await expect(discovery.call('svc', async () => 1, { timeoutMs: 0 })).rejects.toThrow(
+      /`timeoutMs` as a number of milliseconds ≥ 1, not 0/,
+    );
+    await expect(discovery.call('svc', async () => 1, { idempotent: 'yes' as never })).rejects.toThrow(
+      /`idempotent` as true or false/,
+    );
   });
 });

@@ -106,7 +106,12 @@ export class CallRun<T> {
     running.context.abort(new Error('attempt timed out'));
     this.lastError = TIMED_OUT;
     if (this.settings.idempotent) this.tryAgainOrFail();
-    else if (!this.running.anyInFlight()) this.settle('timeout', () => this.reject(attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running.all, 'notIdempotent')));
+    else if (!this.running.anyInFlight())
+      this.settle('timeout', () =>
+        this.reject(
+          attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running.all, 'notIdempotent'),
+        ),
+      );
   }
 
   /**
@@ -126,7 +131,9 @@ export class CallRun<T> {
   private deadlinePassed(): void {
     if (this.settled) return;
     this.running.endInFlight(() => 'timeout', 'call timed out');
-    this.settle('timeout', () => this.reject(callTimeoutError(this.calls.service, this.settings.timeoutMs, this.running.all)));
+    this.settle('timeout', () =>
+      this.reject(callTimeoutError(this.calls.service, this.settings.timeoutMs, this.running.all)),
+    );
   }
 
   /**
@@ -138,7 +145,9 @@ export class CallRun<T> {
     const fallback = this.fallback;
     const timedOut = this.lastError === TIMED_OUT;
     const { notRetried } = this.retries;
-    const error = timedOut ? attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running.all, notRetried) : this.lastError;
+    const error = timedOut
+      ? attemptTimeoutError(this.calls.service, this.settings.attemptTimeoutMs, this.running.all, notRetried)
+      : this.lastError;
     if (fallback === undefined) this.settle(failureOutcome(timedOut, notRetried), () => this.reject(error));
     else this.settle('error', () => this.resolve(fallback.value), fallback.value);
   }
@@ -161,7 +170,10 @@ export class CallRun<T> {
     this.telemetry.callEnded(outcome, this.timers.elapsedMs);
     this.timers.stop();
     if (this.fallback !== undefined && this.fallback.value !== result) this.settings.discard?.(this.fallback.value);
-    this.running.endInFlight((running) => (this.hedged && !running.isHedge ? 'timeout' : 'abandoned'), 'another attempt answered first');
+    this.running.endInFlight(
+      (running) => (this.hedged && !running.isHedge ? 'timeout' : 'abandoned'),
+      'another attempt answered first',
+    );
     settleWith();
   }
 }

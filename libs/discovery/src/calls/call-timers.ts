@@ -47,19 +47,28 @@ export class CallTimers {
     const attemptMs = this.attemptTimeoutMs < remainingMs ? this.attemptTimeoutMs : undefined;
     if (hedgeAfterMs !== undefined && hedgeAfterMs < Math.min(remainingMs, this.attemptTimeoutMs)) {
       // One timer at a time: the hedge's, then what is left of the attempt's.
-      running.timer = setTimeout(afterIo(() => this.actions.hedgeDue(running, attemptMs === undefined ? undefined : attemptMs - hedgeAfterMs)), hedgeAfterMs);
+      running.timer = setTimeout(
+        afterIo(() => this.actions.hedgeDue(running, attemptMs === undefined ? undefined : attemptMs - hedgeAfterMs)),
+        hedgeAfterMs,
+      );
     } else if (attemptMs !== undefined) {
       this.timeOut(running, attemptMs);
     }
     // While one attempt runs under a timeout of its own, that bounds the call: one timer per call, not two.
     if (this.deadline === undefined && (attempts > 1 || attemptMs === undefined)) {
-      this.deadline = setTimeout(afterIo(() => this.actions.deadlinePassed()), Math.max(0, remainingMs));
+      this.deadline = setTimeout(
+        afterIo(() => this.actions.deadlinePassed()),
+        Math.max(0, remainingMs),
+      );
     }
   }
 
   /** `running` times out in `ms`. */
   timeOut(running: Running, ms: number): void {
-    running.timer = setTimeout(afterIo(() => this.actions.attemptTimedOut(running)), ms);
+    running.timer = setTimeout(
+      afterIo(() => this.actions.attemptTimedOut(running)),
+      ms,
+    );
   }
 
   /** The call has settled: its own timer goes (each attempt's goes as the attempt ends). */

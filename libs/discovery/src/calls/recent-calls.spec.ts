@@ -1,6 +1,6 @@
 import { RecentCalls } from './recent-calls.js';
 
-describe('RecentCalls (an instance\'s last minute)', () => {
+describe("RecentCalls (an instance's last minute)", () => {
   it('counts errors and timeouts, and gives p50/p99 within ±10 % of the response times', () => {
     const calls = new RecentCalls(() => 5_000);
     for (let answer = 1; answer <= 98; answer += 1) calls.record(false, false, answer); // 1 … 98 ms

@@ -41,7 +41,12 @@ describe('ServiceCalls budget warnings', () => {
     vi.useFakeTimers({ now: 1_000_000 });
     const warnings: string[] = [];
     const logger = { log: () => undefined, error: () => undefined, warn: (message: string) => warnings.push(message) };
-    const policy = { timeoutMs: 1000, attemptTimeoutMs: 500, hedge: false as const, budget: { percent: 0, minPerSecond: 1 } };
+    const policy = {
+      timeoutMs: 1000,
+      attemptTimeoutMs: 500,
+      hedge: false as const,
+      budget: { percent: 0, minPerSecond: 1 },
+    };
     const calls = new ServiceCalls('svc', policy, logger);
     // 30 s of asking 5 times a second: one allowed a second (the floor), four refused.
     for (let second = 0; second < 30; second += 1) {

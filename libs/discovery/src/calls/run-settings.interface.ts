@@ -41,8 +41,18 @@ export interface RunSettings<T> {
 
 /** What a call run asks of the call path: endpoints to try, and the bookkeeping of each attempt (`CallAttempts`). */
 export interface AttemptSource {
-  first(service: string, key: string | undefined, where: EndpointFilter | undefined, telemetry?: CallTelemetry): ServiceEndpoint;
-  next(service: string, tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined;
+  first(
+    service: string,
+    key: string | undefined,
+    where: EndpointFilter | undefined,
+    telemetry?: CallTelemetry,
+  ): ServiceEndpoint;
+  next(
+    service: string,
+    tried: ReadonlySet<string>,
+    key: string | undefined,
+    where: EndpointFilter | undefined,
+  ): ServiceEndpoint | undefined;
   start(endpoint: ServiceEndpoint): Attempt;
   /** Where the ends of calls and attempts are recorded. */
   readonly metrics: CallMetrics;

@@ -9,7 +9,12 @@ export function triedInstances(attempts: readonly Running[]): Set<string> {
 }
 
 /** The call's last attempt got no answer in time, and the call goes no further (`notRetried` says why). */
-export function attemptTimeoutError(service: string, attemptTimeoutMs: number, attempts: readonly Running[], notRetried: NotRetried): CallTimeoutError {
+export function attemptTimeoutError(
+  service: string,
+  attemptTimeoutMs: number,
+  attempts: readonly Running[],
+  notRetried: NotRetried,
+): CallTimeoutError {
   const tried = addresses(attempts);
   return new CallTimeoutError(service, tried, messages.attemptTimedOut(service, attemptTimeoutMs, tried, notRetried));
 }

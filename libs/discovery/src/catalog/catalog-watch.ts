@@ -33,7 +33,8 @@ class ServiceEntry {
     const patterns = names ? [...this.patternCounts.keys()].sort() : previous.patterns;
     const events = names ? [...this.eventCounts.keys()].sort() : previous.events;
     this.namesChanged = false;
-    const everywhere = (counts: Map<string, number>) => [...counts.values()].every((count) => count === this.list.length);
+    const everywhere = (counts: Map<string, number>) =>
+      [...counts.values()].every((count) => count === this.list.length);
     const consistent = everywhere(this.patternCounts) && everywhere(this.eventCounts);
     this.snapshot = { service: this.service, endpoints: this.list, patterns, events, consistent };
     return this.snapshot;
@@ -61,7 +62,9 @@ export class CatalogWatch {
   private services: readonly CatalogService[] = [];
 
   /** The catalog once listed, then one emission per change. */
-  readonly catalog$: Observable<Catalog> = this.catalog.pipe(filter((catalog): catalog is Catalog => catalog !== undefined));
+  readonly catalog$: Observable<Catalog> = this.catalog.pipe(
+    filter((catalog): catalog is Catalog => catalog !== undefined),
+  );
 
   constructor(
     gateway: EtcdGateway,
@@ -157,7 +160,9 @@ export class CatalogWatch {
       }
     }
     if (namesChanged) {
-      this.services = [...this.entries.values()].sort((a, b) => (a.service < b.service ? -1 : 1)).map((entry) => entry.snapshot!);
+      this.services = [...this.entries.values()]
+        .sort((a, b) => (a.service < b.service ? -1 : 1))
+        .map((entry) => entry.snapshot!);
     } else {
       this.services = this.services.map((service) => this.entries.get(service.service)!.snapshot!);
     }

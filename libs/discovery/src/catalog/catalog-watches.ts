@@ -39,7 +39,9 @@ export class CatalogWatches implements OnApplicationShutdown {
     const { namespace } = options;
     this.names = new SharedWatches(() => new NamespaceWatch(gateway, namespace, services.settings, this.listFailed));
     // The catalog shares the service watches' decoder: a value is warned about once, whoever reads it first.
-    this.catalogs = new SharedWatches(() => new CatalogWatch(gateway, namespace, services.settings, services.decoder, this.listFailed));
+    this.catalogs = new SharedWatches(
+      () => new CatalogWatch(gateway, namespace, services.settings, services.decoder, this.listFailed),
+    );
   }
 
   /** The names of the services registered under the namespace, sorted; a new list when it changes. */

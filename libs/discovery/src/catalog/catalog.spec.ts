@@ -37,22 +37,43 @@ describe('the catalog', () => {
     expect(emissions).toHaveLength(1);
     const [first] = emissions;
     expect(first.changes).toEqual([]);
-    expect(first.services.map(({ service, endpoints, patterns, events, consistent }) => ({ service, instances: endpoints.length, patterns, events, consistent }))).toEqual([
+    expect(
+      first.services.map(({ service, endpoints, patterns, events, consistent }) => ({
+        service,
+        instances: endpoints.length,
+        patterns,
+        events,
+        consistent,
+      })),
+    ).toEqual([
       { service: 'audit-service', instances: 1, patterns: [], events: ['grade.recorded'], consistent: true },
       { service: 'go-service', instances: 1, patterns: [], events: [], consistent: true },
-      { service: 'log-service', instances: 2, patterns: ['log.append', 'log.tail'], events: ['grade.recorded'], consistent: true },
+      {
+        service: 'log-service',
+        instances: 2,
+        patterns: ['log.append', 'log.tail'],
+        events: ['grade.recorded'],
+        consistent: true,
+      },
     ]);
     expect(discovery.whoHandles('log.append')).toEqual(['log-service']);
     expect(discovery.whoHandles('grade.recorded', 'event')).toEqual(['audit-service', 'log-service']);
     expect(discovery.whoHandles('grade.recorded')).toEqual([]); // an event, not a message pattern
     expect(discovery.whoHandles('nobody.handles.this')).toEqual([]);
-    expect(() => discovery.whoHandles('log.append', 'events' as never)).toThrow(`Invalid pattern kind "events" in whoHandles(): 'message' (the default) or 'event'.`);
+    expect(() => discovery.whoHandles('log.append', 'events' as never)).toThrow(
+      `Invalid pattern kind "events" in whoHandles(): 'message' (the default) or 'event'.`,
+    );
     await app.close();
   });
 
   it('emits once per change, keeps the services it did not touch as they were, and says what changed', async () => {
     const { app, registry, emissions } = await fleet();
-    const added = await registry.add('log-service', { host: '10.9.0.1', port: 5, patterns: ['log.append', 'log.tail'], events: ['grade.recorded'] });
+    const added = await registry.add('log-service', {
+      host: '10.9.0.1',
+      port: 5,
+      patterns: ['log.append', 'log.tail'],
+      events: ['grade.recorded'],
+    });
     expect(emissions).toHaveLength(2);
     const [before, after] = emissions as [Catalog, Catalog];
     expect(after.changes).toEqual([{ type: 'added', endpoint: added, revision: expect.any(Number) }]);
@@ -67,14 +88,27 @@ describe('the catalog', () => {
   it('shows a rolling change: a pattern only some instances have is inconsistent; who handles it follows', async () => {
     const { app, discovery, registry, emissions } = await fleet();
     // log-service 1 is redeployed with log.search and without log.tail
-    await registry.add('log-service', { host: '10.9.0.1', port: 1, patterns: ['log.append', 'log.search'], events: ['grade.recorded'] });
+    await registry.add('log-service', {
+      host: '10.9.0.1',
+      port: 1,
+      patterns: ['log.append', 'log.search'],
+      events: ['grade.recorded'],
+    });
     const logService = emissions.at(-1)!.services.find((service) => service.service === 'log-service')!;
     expect(logService.consistent).toBe(false);
     expect(logService.patterns).toEqual(['log.append', 'log.search', 'log.tail']);
-    expect(logService.endpoints.map((endpoint) => endpoint.patterns)).toEqual([['log.append', 'log.search'], ['log.append', 'log.tail']]);
+    expect(logService.endpoints.map((endpoint) => endpoint.patterns)).toEqual([
+      ['log.append', 'log.search'],
+      ['log.append', 'log.tail'],
+    ]);
     expect(discovery.whoHandles('log.search')).toEqual(['log-service']);
     // …then the second instance too: consistent again, and nobody handles log.tail
-    await registry.add('log-service', { host: '10.9.0.1', port: 2, patterns: ['log.append', 'log.search'], events: ['grade.recorded'] });
+    await registry.add('log-service', {
+      host: '10.9.0.1',
+      port: 2,
+      patterns: ['log.append', 'log.search'],
+      events: ['grade.recorded'],
+    });
     expect(emissions.at(-1)!.services.find((service) => service.service === 'log-service')!.consistent).toBe(true);
     expect(discovery.whoHandles('log.tail')).toEqual([]);
     await app.close();

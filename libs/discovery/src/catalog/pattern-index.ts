@@ -9,8 +9,14 @@ const none: readonly string[] = [];
  * pattern is made on the first question after it changed, and kept.
  */
 export class PatternIndex {
-  private readonly counts: Record<PatternKind, Map<string, Map<string, number>>> = { message: new Map(), event: new Map() };
-  private readonly answers: Record<PatternKind, Map<string, readonly string[]>> = { message: new Map(), event: new Map() };
+  private readonly counts: Record<PatternKind, Map<string, Map<string, number>>> = {
+    message: new Map(),
+    event: new Map(),
+  };
+  private readonly answers: Record<PatternKind, Map<string, readonly string[]>> = {
+    message: new Map(),
+    event: new Map(),
+  };
 
   add(endpoint: ServiceEndpoint): void {
     this.count('message', endpoint.service, endpoint.patterns, 1);

@@ -24,7 +24,10 @@ describe('endpoint keys', () => {
 
   it('splits keys under the namespace, and refuses the rest', () => {
     expect(parseEndpointKey('/services', key)).toEqual({ service: 'log-service', id: '10.0.0.5:3001' });
-    expect(parseEndpointKey('/services', '/services/go/nested/1.2.3.4:80')).toEqual({ service: 'go', id: 'nested/1.2.3.4:80' });
+    expect(parseEndpointKey('/services', '/services/go/nested/1.2.3.4:80')).toEqual({
+      service: 'go',
+      id: 'nested/1.2.3.4:80',
+    });
     expect(parseEndpointKey('/services', '/other/log/x')).toBeUndefined();
     expect(parseEndpointKey('/services', '/services/log')).toBeUndefined();
     expect(parseEndpointKey('/services', '/services/log/')).toBeUndefined();
@@ -44,7 +47,19 @@ describe('addresses', () => {
     expect(parseAddress(text)).toEqual(expected);
   });
 
-  it.each(['10.0.0.5', '10.0.0.5:0', '10.0.0.5:70000', '10.0.0.5:123456', '10.0.0.5:8a', '10.0.0.5:', ':80', 'a b:80', 'a/b:80', '::1:80', ''])('refuses %j', (text) => {
+  it.each([
+    '10.0.0.5',
+    '10.0.0.5:0',
+    '10.0.0.5:70000',
+    '10.0.0.5:123456',
+    '10.0.0.5:8a',
+    '10.0.0.5:',
+    ':80',
+    'a b:80',
+    'a/b:80',
+    '::1:80',
+    '',
+  ])('refuses %j', (text) => {
     expect(parseAddress(text)).toBeUndefined();
   });
 
@@ -74,22 +89,36 @@ describe('encodeEndpoint', () => {
   });
 
   it('stores patterns, events and the lease stamp in Metadata, and reads them back', () => {
-    const handling = { ...endpoint, patterns: ['log.append', '{"cmd":"sum"}'], events: ['grade.recorded'], registeredAt: 1_700_000_000_000 };
+    const handling = {
+      ...endpoint,
+      patterns: ['log.append', '{"cmd":"sum"}'],
+      events: ['grade.recorded'],
+      registeredAt: 1_700_000_000_000,
+    };
     const stored = JSON.parse(encodeEndpoint(handling)) as { Addr: string; Metadata: Record<string, unknown> };
     expect(stored.Addr).toBe('10.0.0.5:3001'); // what Go readers use, unchanged
-    expect(stored.Metadata).toMatchObject({ patterns: ['log.append', '{"cmd":"sum"}'], events: ['grade.recorded'], registeredAt: 1_700_000_000_000 });
+    expect(stored.Metadata).toMatchObject({
+      patterns: ['log.append', '{"cmd":"sum"}'],
+      events: ['grade.recorded'],
+      registeredAt: 1_700_000_000_000,
+    });
     expect(decodeEndpoint('/services', key, encodeEndpoint(handling))).toEqual({ ok: true, endpoint: handling });
   });
 
   it('leaves empty pattern lists out of the value', () => {
-    expect(JSON.parse(encodeEndpoint({ ...endpoint, patterns: [], events: [] })).Metadata).not.toHaveProperty('patterns');
+    expect(JSON.parse(encodeEndpoint({ ...endpoint, patterns: [], events: [] })).Metadata).not.toHaveProperty(
+      'patterns',
+    );
   });
 
   it('reads patterns tolerantly: a non-list is ignored, non-string entries skipped, the rest sorted once each', () => {
-    const value = (patterns: unknown) => JSON.stringify({ Addr: '1.2.3.4:1', Metadata: { patterns, events: 'x', registeredAt: 'yesterday' } });
+    const value = (patterns: unknown) =>
+      JSON.stringify({ Addr: '1.2.3.4:1', Metadata: { patterns, events: 'x', registeredAt: 'yesterday' } });
     const read = (patterns: unknown) => {
       const decoded = decodeEndpoint('/services', '/services/s/a', value(patterns));
-      return decoded.ok ? [decoded.endpoint.patterns, decoded.endpoint.events, decoded.endpoint.registeredAt] : decoded.reason;
+      return decoded.ok
+        ? [decoded.endpoint.patterns, decoded.endpoint.events, decoded.endpoint.registeredAt]
+        : decoded.reason;
     };
     expect(read(['b', 3, 'a', '', 'b', null])).toEqual([['a', 'b'], undefined, undefined]);
     expect(read({ a: 1 })).toEqual([undefined, undefined, undefined]);
@@ -117,7 +146,13 @@ describe('decodeEndpoint reads what Go services write', () => {
   });
 
   it('go-kratos instances: id, version, metadata and endpoint URLs', () => {
-    const value = JSON.stringify({ id: 'k1', name: 'go', version: 'v1', metadata: { a: 'b' }, endpoints: ['grpc://1.2.3.4:9000', 'http://1.2.3.4:8000'] });
+    const value = JSON.stringify({
+      id: 'k1',
+      name: 'go',
+      version: 'v1',
+      metadata: { a: 'b' },
+      endpoints: ['grpc://1.2.3.4:9000', 'http://1.2.3.4:8000'],
+    });
     expect(decodeEndpoint('/services', '/services/go/k1', value)).toEqual({
       ok: true,
       endpoint: { ...plain('1.2.3.4', 9000, 'k1').endpoint, version: 'v1', metadata: { a: 'b' } },
@@ -125,7 +160,9 @@ describe('decodeEndpoint reads what Go services write', () => {
   });
 
   it('{host, port} objects, plain host:port, URLs, and an empty value under a host:port key', () => {
-    expect(decodeEndpoint('/services', '/services/go/x', '{"host":"1.2.3.4","port":"81"}')).toEqual(plain('1.2.3.4', 81, 'x'));
+    expect(decodeEndpoint('/services', '/services/go/x', '{"host":"1.2.3.4","port":"81"}')).toEqual(
+      plain('1.2.3.4', 81, 'x'),
+    );
     expect(decodeEndpoint('/services', '/services/go/x', '1.2.3.4:82')).toEqual(plain('1.2.3.4', 82, 'x'));
     expect(decodeEndpoint('/services', '/services/go/x', 'http://1.2.3.4:83')).toEqual(plain('1.2.3.4', 83, 'x'));
     expect(decodeEndpoint('/services', '/services/go/1.2.3.4:84', '')).toEqual(plain('1.2.3.4', 84, '1.2.3.4:84'));
@@ -150,14 +187,25 @@ describe('decodeEndpoint reads what Go services write', () => {
     expect(decodeEndpoint('/services', '/elsewhere/go/x', '1.2.3.4:1')).toMatchObject({ ok: false });
   });
 
-  it.each(['/services/go/a//b', '/services/go/.', '/services/go/a/./b', '/services/go/..', '/services/go/a/../b', '/services/./x', '/services/../x'])(
-    'refuses %s: an empty, "." or ".." segment',
-    (key) => {
-      expect(decodeEndpoint('/services', key, '1.2.3.4:1')).toEqual({ ok: false, reason: 'the key has an empty, "." or ".." segment' });
-    },
-  );
+  it.each([
+    '/services/go/a//b',
+    '/services/go/.',
+    '/services/go/a/./b',
+    '/services/go/..',
+    '/services/go/a/../b',
+    '/services/./x',
+    '/services/../x',
+  ])('refuses %s: an empty, "." or ".." segment', (key) => {
+    expect(decodeEndpoint('/services', key, '1.2.3.4:1')).toEqual({
+      ok: false,
+      reason: 'the key has an empty, "." or ".." segment',
+    });
+  });
 
   it('reads ids with dots that are not whole segments', () => {
-    expect(decodeEndpoint('/services', '/services/go/a.b/..c/d..', '1.2.3.4:1')).toMatchObject({ ok: true, endpoint: { id: 'a.b/..c/d..' } });
+    expect(decodeEndpoint('/services', '/services/go/a.b/..c/d..', '1.2.3.4:1')).toMatchObject({
+      ok: true,
+      endpoint: { id: 'a.b/..c/d..' },
+    });
   });
 });

@@ -37,7 +37,9 @@ export function encodeEndpoint(endpoint: ServiceEndpoint): string {
       ...(endpoint.version === undefined ? {} : { version: endpoint.version }),
       ...(endpoint.zone === undefined ? {} : { zone: endpoint.zone }),
       ...(endpoint.status === undefined || endpoint.status === 'up' ? {} : { status: endpoint.status }),
-      ...(endpoint.patterns === undefined || endpoint.patterns.length === 0 ? {} : { patterns: [...endpoint.patterns] }),
+      ...(endpoint.patterns === undefined || endpoint.patterns.length === 0
+        ? {}
+        : { patterns: [...endpoint.patterns] }),
       ...(endpoint.events === undefined || endpoint.events.length === 0 ? {} : { events: [...endpoint.events] }),
       ...(endpoint.registeredAt === undefined ? {} : { registeredAt: endpoint.registeredAt }),
       metadata: endpoint.metadata,
@@ -49,7 +51,18 @@ export function encodeEndpoint(endpoint: ServiceEndpoint): string {
 /** What `decodeEndpoint()` read: the endpoint, or why the value could not be read. */
 export type DecodeResult = { ok: true; endpoint: ServiceEndpoint } | { ok: false; reason: string };
 
-const reservedMetadataKeys = new Set(['service', 'id', 'weight', 'version', 'zone', 'status', 'patterns', 'events', 'registeredAt', 'metadata']);
+const reservedMetadataKeys = new Set([
+  'service',
+  'id',
+  'weight',
+  'version',
+  'zone',
+  'status',
+  'patterns',
+  'events',
+  'registeredAt',
+  'metadata',
+]);
 
 /**
  * Reads one key/value under `namespace`, tolerantly: besides what `encodeEndpoint` writes, it reads
@@ -63,7 +76,8 @@ export function decodeEndpoint(namespace: string, key: string, value: string): D
   if (!parsedKey) return fail(`the key is not <namespace>/<service>/<id>`);
   const { service, id: keyId } = parsedKey;
   const path = `/${service}/${keyId}/`;
-  if (path.includes('//') || path.includes('/./') || path.includes('/../')) return fail(`the key has an empty, "." or ".." segment`);
+  if (path.includes('//') || path.includes('/./') || path.includes('/../'))
+    return fail(`the key has an empty, "." or ".." segment`);
   const lastSegment = keyId.slice(keyId.lastIndexOf('/') + 1);
   const text = value.trim();
 
@@ -94,7 +108,8 @@ export function decodeEndpoint(namespace: string, key: string, value: string): D
     status: meta.status === 'draining' || meta.status === 'down' ? meta.status : undefined,
     patterns: stringsOf(meta.patterns),
     events: stringsOf(meta.events),
-    registeredAt: typeof meta.registeredAt === 'number' && Number.isFinite(meta.registeredAt) ? meta.registeredAt : undefined,
+    registeredAt:
+      typeof meta.registeredAt === 'number' && Number.isFinite(meta.registeredAt) ? meta.registeredAt : undefined,
     metadata: metadataOf(meta),
   });
 }
@@ -118,7 +133,8 @@ function metadataOf(meta: Record<string, unknown>): Record<string, string> {
   const result: Record<string, string> = {};
   for (const name in source) {
     const value = source[name];
-    if (typeof value === 'string' && Object.hasOwn(source, name) && !(skipReserved && reservedMetadataKeys.has(name))) result[name] = value;
+    if (typeof value === 'string' && Object.hasOwn(source, name) && !(skipReserved && reservedMetadataKeys.has(name)))
+      result[name] = value;
   }
   return result;
 }

@@ -36,7 +36,14 @@ function parsePlainHostPort(text: string): { host: string; port: number } | unde
 
 /** Letters, digits, `.`, `-` and `_`: a name or an IPv4 address, nothing a URL or IPv6 form would hold. */
 function plainHostChar(code: number): boolean {
-  return (code >= 97 && code <= 122) || (code >= 65 && code <= 90) || (code >= 48 && code <= 57) || code === 46 || code === 45 || code === 95;
+  return (
+    (code >= 97 && code <= 122) ||
+    (code >= 65 && code <= 90) ||
+    (code >= 48 && code <= 57) ||
+    code === 46 ||
+    code === 45 ||
+    code === 95
+  );
 }
 
 function parseAnyAddress(text: string): { host: string; port: number } | undefined {

@@ -14,7 +14,14 @@ export function callHealth(counts: Readonly<InstanceCalls>): DashboardCalls {
   };
   if (p50Ms !== undefined) lastMinute.p50Ms = round(p50Ms);
   if (p99Ms !== undefined) lastMinute.p99Ms = round(p99Ms);
-  return { calls: counts.calls, unreachable: counts.unreachable, errors: counts.errors, timedOut: counts.timedOut, inFlight: counts.inFlight, lastMinute };
+  return {
+    calls: counts.calls,
+    unreachable: counts.unreachable,
+    errors: counts.errors,
+    timedOut: counts.timedOut,
+    inFlight: counts.inFlight,
+    lastMinute,
+  };
 }
 
 /** Three significant digits: the percentiles are within ±10 % anyway. */

@@ -1,5 +1,15 @@
 import { Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { auditTime, distinctUntilChanged, interval, map, merge, Observable, startWith, Subject, type Subscription } from 'rxjs';
+import {
+  auditTime,
+  distinctUntilChanged,
+  interval,
+  map,
+  merge,
+  Observable,
+  startWith,
+  Subject,
+  type Subscription,
+} from 'rxjs';
 import type { CatalogService } from '../catalog/catalog.interface.js';
 import { CallAttempts } from '../calls/call-attempts.js';
 import { ServicePicks } from '../picking/service-picks.js';
@@ -8,7 +18,12 @@ import { callHealth } from './call-health.js';
 import { CatalogWatches } from '../catalog/catalog-watches.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { instanceKey } from '../codec/instance-key.js';
-import type { DashboardChange, DashboardInstance, DashboardService, DashboardSnapshot } from './dashboard-snapshot.interface.js';
+import type {
+  DashboardChange,
+  DashboardInstance,
+  DashboardService,
+  DashboardSnapshot,
+} from './dashboard-snapshot.interface.js';
 import { timelineChange } from './timeline-change.js';
 
 const TIMELINE_LENGTH = 100;
@@ -64,7 +79,11 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
       map((tick) => `${this.attempts.countsView.changes} ${Math.floor((tick + 1) / refreshEvery)}`),
       distinctUntilChanged(),
     );
-    return merge(this.changed, callsChanged).pipe(auditTime(UPDATE_EVERY_MS), startWith(undefined), map(() => this.snapshot()));
+    return merge(this.changed, callsChanged).pipe(
+      auditTime(UPDATE_EVERY_MS),
+      startWith(undefined),
+      map(() => this.snapshot()),
+    );
   }
 
   /**
@@ -77,14 +96,23 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
     const services = this.services.map((service) => {
       const heldHere = held.get(service.service) ?? [];
       held.delete(service.service);
-      return this.describeService(service.service, service.consistent, service.patterns, service.events, service.endpoints, heldHere);
+      return this.describeService(
+        service.service,
+        service.consistent,
+        service.patterns,
+        service.events,
+        service.endpoints,
+        heldHere,
+      );
     });
     for (const [service, endpoints] of held) {
       const patterns = [...new Set(endpoints.flatMap((endpoint) => endpoint.patterns ?? []))].sort();
       const events = [...new Set(endpoints.flatMap((endpoint) => endpoint.events ?? []))].sort();
       services.push(this.describeService(service, true, patterns, events, [], endpoints));
     }
-    const registrations = this.registry.registrations().map(({ service, id, endpoint, state }) => ({ service, id, address: endpoint.address, state }));
+    const registrations = this.registry
+      .registrations()
+      .map(({ service, id, endpoint, state }) => ({ service, id, address: endpoint.address, state }));
     return { namespace: this.catalog.namespace, at: Date.now(), services, registrations, timeline: [...this.timeline] };
   }
 
@@ -100,7 +128,12 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
     const heldOnly = held.filter((endpoint) => !listedKeys.has(instanceKey(endpoint)));
     const endpoints = [...listed, ...heldOnly];
     const describe = (endpoint: ServiceEndpoint): DashboardInstance => {
-      const instance: DashboardInstance = { id: endpoint.id, address: endpoint.address, status: endpoint.status ?? 'up', weight: endpoint.weight };
+      const instance: DashboardInstance = {
+        id: endpoint.id,
+        address: endpoint.address,
+        status: endpoint.status ?? 'up',
+        weight: endpoint.weight,
+      };
       if (endpoint.zone !== undefined) instance.zone = endpoint.zone;
       if (endpoint.version !== undefined) instance.version = endpoint.version;
       if (endpoint.registeredAt !== undefined) instance.registeredAt = endpoint.registeredAt;
@@ -140,6 +173,7 @@ function counted(
   of: (endpoint: ServiceEndpoint) => readonly string[] | undefined,
 ): { pattern: string; instances: number }[] {
   const counts = new Map(names.map((name) => [name, 0]));
-  for (const endpoint of endpoints) for (const name of of(endpoint) ?? []) counts.set(name, (counts.get(name) ?? 0) + 1);
+  for (const endpoint of endpoints)
+    for (const name of of(endpoint) ?? []) counts.set(name, (counts.get(name) ?? 0) + 1);
   return names.map((pattern) => ({ pattern, instances: counts.get(pattern)! }));
 }

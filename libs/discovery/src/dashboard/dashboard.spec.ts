@@ -28,8 +28,22 @@ async function mounted(options: DiscoveryDashboardOptions = {}) {
       DiscoveryTestingModule.forRoot({
         endpoints: {
           'log-service': [
-            { host: '10.9.0.1', port: 1, zone: 'eu-1', version: '1.0.0', patterns: ['log.append'], events: ['grade.recorded'] },
-            { host: '10.9.0.1', port: 2, zone: 'eu-2', version: '1.1.0', patterns: ['log.append', 'log.search'], events: ['grade.recorded'] },
+            {
+              host: '10.9.0.1',
+              port: 1,
+              zone: 'eu-1',
+              version: '1.0.0',
+              patterns: ['log.append'],
+              events: ['grade.recorded'],
+            },
+            {
+              host: '10.9.0.1',
+              port: 2,
+              zone: 'eu-2',
+              version: '1.1.0',
+              patterns: ['log.append', 'log.search'],
+              events: ['grade.recorded'],
+            },
           ],
         },
       }),
@@ -43,7 +57,12 @@ async function mounted(options: DiscoveryDashboardOptions = {}) {
 }
 
 /** The first `count` snapshots of the dashboard's server-sent events. */
-async function events(url: string, count: number, init?: RequestInit, whileReading?: () => Promise<void>): Promise<DashboardSnapshot[]> {
+async function events(
+  url: string,
+  count: number,
+  init?: RequestInit,
+  whileReading?: () => Promise<void>,
+): Promise<DashboardSnapshot[]> {
   const response = await fetch(url, init);
   expect(response.headers.get('content-type')).toContain('text/event-stream');
   const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
@@ -55,7 +74,10 @@ async function events(url: string, count: number, init?: RequestInit, whileReadi
     if (done) break;
     buffered += value;
     for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-      const data = buffered.slice(0, end).split('\n').find((line) => line.startsWith('data: '));
+      const data = buffered
+        .slice(0, end)
+        .split('\n')
+        .find((line) => line.startsWith('data: '));
       buffered = buffered.slice(end + 2);
       if (data) snapshots.push(JSON.parse(data.slice(6)) as DashboardSnapshot);
     }
@@ -82,11 +104,22 @@ describe('DiscoveryDashboardModule', () => {
       {
         service: 'log-service',
         consistent: false,
-        patterns: [{ pattern: 'log.append', instances: 2 }, { pattern: 'log.search', instances: 1 }],
+        patterns: [
+          { pattern: 'log.append', instances: 2 },
+          { pattern: 'log.search', instances: 1 },
+        ],
         events: [{ pattern: 'grade.recorded', instances: 2 }],
         // What an instance handles is its service's lists less what it lacks; never called from here: no counts.
         instances: [
-          { id: '10.9.0.1:1', address: '10.9.0.1:1', zone: 'eu-1', version: '1.0.0', status: 'up', weight: 1, lacks: { patterns: ['log.search'], events: [] } },
+          {
+            id: '10.9.0.1:1',
+            address: '10.9.0.1:1',
+            zone: 'eu-1',
+            version: '1.0.0',
+            status: 'up',
+            weight: 1,
+            lacks: { patterns: ['log.search'], events: [] },
+          },
           { id: '10.9.0.1:2', address: '10.9.0.1:2', zone: 'eu-2', version: '1.1.0', status: 'up', weight: 1 },
         ],
       },
@@ -100,8 +133,14 @@ describe('DiscoveryDashboardModule', () => {
       await registry.add('log-service', { host: '10.9.0.1', port: 3, patterns: ['log.append'] });
     });
     expect(first.services[0].instances).toHaveLength(2);
-    expect(second.services[0].instances.map((instance) => instance.address)).toEqual(['10.9.0.1:1', '10.9.0.1:2', '10.9.0.1:3']);
-    expect(second.timeline).toEqual([{ at: expect.any(Number), type: 'added', service: 'log-service', id: '10.9.0.1:3', address: '10.9.0.1:3' }]);
+    expect(second.services[0].instances.map((instance) => instance.address)).toEqual([
+      '10.9.0.1:1',
+      '10.9.0.1:2',
+      '10.9.0.1:3',
+    ]);
+    expect(second.timeline).toEqual([
+      { at: expect.any(Number), type: 'added', service: 'log-service', id: '10.9.0.1:3', address: '10.9.0.1:3' },
+    ]);
   });
 
   it('pushes a new snapshot when this app calls an instance', async () => {
@@ -120,12 +159,30 @@ describe('DiscoveryDashboardModule', () => {
     const refused = () => Promise.reject(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }));
     await expect(discovery.call('log-service', refused, { retries: 0 })).rejects.toThrow('refused');
     // Round robin: 1, 2, 1; the refused 4th call on 2 (retries: 0); an error answered by 1; a timeout on 2.
-    await expect(discovery.call('log-service', async () => Promise.reject(new Error('the handler said no')))).rejects.toThrow('the handler said no');
-    await expect(discovery.call('log-service', () => new Promise(() => undefined), { attemptTimeoutMs: 40, retries: 0 })).rejects.toThrow(/attemptTimeoutMs \(40 ms\)/);
+    await expect(
+      discovery.call('log-service', async () => Promise.reject(new Error('the handler said no'))),
+    ).rejects.toThrow('the handler said no');
+    await expect(
+      discovery.call('log-service', () => new Promise(() => undefined), { attemptTimeoutMs: 40, retries: 0 }),
+    ).rejects.toThrow(/attemptTimeoutMs \(40 ms\)/);
     const snapshot = (await (await fetch(`${url}/discovery/api`)).json()) as DashboardSnapshot;
     const [first, second] = snapshot.services[0].instances.map((instance) => instance.calls!);
-    expect(first).toMatchObject({ calls: 3, unreachable: 0, errors: 1, timedOut: 0, inFlight: 0, lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 0 } });
-    expect(second).toMatchObject({ calls: 3, unreachable: 1, errors: 0, timedOut: 1, inFlight: 0, lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 1 / 3 } });
+    expect(first).toMatchObject({
+      calls: 3,
+      unreachable: 0,
+      errors: 1,
+      timedOut: 0,
+      inFlight: 0,
+      lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 0 },
+    });
+    expect(second).toMatchObject({
+      calls: 3,
+      unreachable: 1,
+      errors: 0,
+      timedOut: 1,
+      inFlight: 0,
+      lastMinute: { calls: 3, errorRate: 1 / 3, timeoutRate: 1 / 3 },
+    });
     // Response times to ±10 %: 20 ms answers; the timeout counts its 40 ms wait; the refusal has none.
     expect(second.lastMinute.p50Ms).toBeGreaterThanOrEqual(18);
     expect(second.lastMinute.p50Ms).toBeLessThan(40);
@@ -136,7 +193,8 @@ describe('DiscoveryDashboardModule', () => {
 
   it('answers 403 on the page, its JSON and its events without what the guard asks for', async () => {
     const { url } = await mounted({ guard: TokenGuard });
-    for (const path of ['/discovery', '/discovery/api', '/discovery/events']) expect((await fetch(`${url}${path}`)).status).toBe(403);
+    for (const path of ['/discovery', '/discovery/api', '/discovery/events'])
+      expect((await fetch(`${url}${path}`)).status).toBe(403);
     expect((await fetch(`${url}/discovery/api`, { headers: { 'x-token': 'let-me-in' } })).status).toBe(200);
     expect(await events(`${url}/discovery/events`, 1, { headers: { 'x-token': 'let-me-in' } })).toHaveLength(1);
   });

@@ -27,8 +27,13 @@ export interface DiscoveryDashboardOptions {
 @Module({})
 export class DiscoveryDashboardModule {
   static forRoot({ path = '/discovery', guard }: DiscoveryDashboardOptions = {}): DynamicModule {
-    if (typeof path !== 'string' || !/^\/?[\w\-./~]*$/.test(path)) throw new DiscoveryOptionsError(messages.badDashboardPath(path));
-    if (guard !== undefined && typeof guard !== 'function' && typeof (guard as Partial<CanActivate>)?.canActivate !== 'function') {
+    if (typeof path !== 'string' || !/^\/?[\w\-./~]*$/.test(path))
+      throw new DiscoveryOptionsError(messages.badDashboardPath(path));
+    if (
+      guard !== undefined &&
+      typeof guard !== 'function' &&
+      typeof (guard as Partial<CanActivate>)?.canActivate !== 'function'
+    ) {
       throw new DiscoveryOptionsError(messages.badDashboardGuard());
     }
     // A class of its own per mount: the path and guard are this mount's, never another app's in the same process.
@@ -40,6 +45,10 @@ export class DiscoveryDashboardModule {
     Reflect.defineMetadata('design:paramtypes', [DashboardState], DiscoveryDashboardController);
     Controller(path)(DiscoveryDashboardController);
     if (guard !== undefined) UseGuards(guard)(DiscoveryDashboardController);
-    return { module: DiscoveryDashboardModule, controllers: [DiscoveryDashboardController], providers: [DashboardState] };
+    return {
+      module: DiscoveryDashboardModule,
+      controllers: [DiscoveryDashboardController],
+      providers: [DashboardState],
+    };
   }
 }

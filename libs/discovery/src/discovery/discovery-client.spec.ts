@@ -15,7 +15,9 @@ afterEach(async () => {
 });
 
 async function discoveryWith(options: DiscoveryTestingOptions = {}) {
-  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot(options)] }).compile()).init();
+  const app = await (
+    await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot(options)] }).compile()
+  ).init();
   apps.push(app);
   return { app, discovery: app.get(DiscoveryClient), registry: app.get(InMemoryRegistry) };
 }
@@ -42,7 +44,14 @@ describe('DiscoveryClient', () => {
   });
 
   it('pick takes a hash key or { key, where }, and names the service when there is nothing to pick', async () => {
-    const { discovery } = await discoveryWith({ endpoints: { svc: [{ host: '127.0.0.1', port: 1, version: '1' }, { host: '127.0.0.1', port: 2, version: '2' }] } });
+    const { discovery } = await discoveryWith({
+      endpoints: {
+        svc: [
+          { host: '127.0.0.1', port: 1, version: '1' },
+          { host: '127.0.0.1', port: 2, version: '2' },
+        ],
+      },
+    });
     expect(new Set([discovery.pick('svc').port, discovery.pick('svc').port])).toEqual(new Set([1, 2]));
     expect(discovery.pick('svc', 'a key').service).toBe('svc');
     expect(discovery.pick('svc', { where: { version: '2' } }).port).toBe(2);
@@ -51,14 +60,23 @@ describe('DiscoveryClient', () => {
   });
 
   it('call moves on from an unreachable endpoint; callCounts shows both attempts, read-only', async () => {
-    const { discovery } = await discoveryWith({ endpoints: { svc: ['127.0.0.1:1', '127.0.0.1:2'] }, outlierEjection: false });
+    const { discovery } = await discoveryWith({
+      endpoints: { svc: ['127.0.0.1:1', '127.0.0.1:2'] },
+      outlierEjection: false,
+    });
     const answers: number[] = [];
     for (let call = 0; call < 2; call += 1) {
-      answers.push(await discovery.call('svc', (endpoint) => (endpoint.port === 1 ? Promise.reject(refused()) : Promise.resolve(endpoint.port))));
+      answers.push(
+        await discovery.call('svc', (endpoint) =>
+          endpoint.port === 1 ? Promise.reject(refused()) : Promise.resolve(endpoint.port),
+        ),
+      );
     }
     expect(answers).toEqual([2, 2]);
     const counts = discovery.callCounts.snapshot();
-    expect(counts.map(({ instance, calls, unreachable, inFlight }) => ({ instance, calls, unreachable, inFlight }))).toEqual([
+    expect(
+      counts.map(({ instance, calls, unreachable, inFlight }) => ({ instance, calls, unreachable, inFlight })),
+    ).toEqual([
       { instance: '127.0.0.1:1@127.0.0.1:1', calls: 1, unreachable: 1, inFlight: 0 },
       { instance: '127.0.0.1:2@127.0.0.1:2', calls: 2, unreachable: 0, inFlight: 0 },
     ]);
@@ -79,7 +97,9 @@ describe('DiscoveryClient', () => {
   });
 
   it('services$ and catalog$ follow the namespace; whoHandles answers from the catalog', async () => {
-    const { discovery, registry } = await discoveryWith({ endpoints: { svc: [{ host: '127.0.0.1', port: 1, patterns: ['sum'] }] } });
+    const { discovery, registry } = await discoveryWith({
+      endpoints: { svc: [{ host: '127.0.0.1', port: 1, patterns: ['sum'] }] },
+    });
     await discovery.watchCatalog();
     expect(discovery.whoHandles('sum')).toEqual(['svc']);
     const names: (readonly string[])[] = [];
@@ -89,7 +109,10 @@ describe('DiscoveryClient', () => {
     await waitFor('the new names', () => names.length === 2);
     subscription.unsubscribe();
     expect(names).toEqual([['svc'], ['other', 'svc']]);
-    expect((await firstValueFrom(discovery.catalog$())).services.map((service) => service.service)).toEqual(['other', 'svc']);
+    expect((await firstValueFrom(discovery.catalog$())).services.map((service) => service.service)).toEqual([
+      'other',
+      'svc',
+    ]);
   });
 
   it('after close: observables complete, waitFor/first reads throw DiscoveryClosedError, lists read stay', async () => {

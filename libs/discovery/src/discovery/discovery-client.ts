@@ -111,7 +111,11 @@ export class DiscoveryClient {
    * `idempotent` call. Any other error is the answer, thrown as it is. Defaults: `calls` in the options.
    * @throws NoEndpointAvailableError when `service` has no endpoint.
    */
-  call<T>(service: string, fn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>, options: CallOptions = {}): Promise<T> {
+  call<T>(
+    service: string,
+    fn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
     return this.attempts.call(service, fn, options);
   }
 
@@ -138,7 +142,10 @@ export class DiscoveryClient {
   }
 
   /** Resolves with the list once `service` has at least `count` endpoints; rejects after `timeoutMs`. */
-  waitFor(service: string, { count = 1, timeoutMs = 10_000 }: { count?: number; timeoutMs?: number } = {}): Promise<readonly ServiceEndpoint[]> {
+  waitFor(
+    service: string,
+    { count = 1, timeoutMs = 10_000 }: { count?: number; timeoutMs?: number } = {},
+  ): Promise<readonly ServiceEndpoint[]> {
     return waitForEndpoints(() => this.endpoints$(service), service, count, timeoutMs);
   }
 

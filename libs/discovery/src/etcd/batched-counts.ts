@@ -18,7 +18,9 @@ interface Asked {
 export class BatchedCounts {
   private pending: Asked[] = [];
 
-  constructor(private readonly together: (asked: readonly { prefix: string; revision: number }[]) => Promise<PrefixCount[]>) {}
+  constructor(
+    private readonly together: (asked: readonly { prefix: string; revision: number }[]) => Promise<PrefixCount[]>,
+  ) {}
 
   count(prefix: string, revision: number): Promise<PrefixCount> {
     return new Promise((resolve, reject) => {
@@ -29,7 +31,8 @@ export class BatchedCounts {
   private flush(): void {
     const asked = this.pending;
     this.pending = [];
-    for (let start = 0; start < asked.length; start += PER_TRANSACTION) void this.send(asked.slice(start, start + PER_TRANSACTION));
+    for (let start = 0; start < asked.length; start += PER_TRANSACTION)
+      void this.send(asked.slice(start, start + PER_TRANSACTION));
   }
 
   private async send(batch: Asked[]): Promise<void> {

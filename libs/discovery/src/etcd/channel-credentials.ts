@@ -7,7 +7,9 @@ import type { IOptions } from 'etcd3';
  */
 export function channelCredentials(hosts: readonly string[], given: IOptions['credentials']): ChannelCredentials {
   if (given) return grpcCredentials.createSsl(given.rootCertificate, given.privateKey, given.certChain);
-  return hosts.some((host) => host.startsWith('https://')) ? grpcCredentials.createSsl() : grpcCredentials.createInsecure();
+  return hosts.some((host) => host.startsWith('https://'))
+    ? grpcCredentials.createSsl()
+    : grpcCredentials.createInsecure();
 }
 
 /** `host:port`, without `http://` or `https://`. */

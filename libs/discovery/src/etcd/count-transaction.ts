@@ -15,7 +15,11 @@ interface AskedCount {
  * away, all are counted now (the answers say so); when the member is behind one of them, the leader
  * counts: still one more request, never one per prefix. Each request has a deadline of `timeoutMs`.
  */
-export async function countInOneTransaction(kv: KVClient, asked: readonly AskedCount[], timeoutMs: number): Promise<PrefixCount[]> {
+export async function countInOneTransaction(
+  kv: KVClient,
+  asked: readonly AskedCount[],
+  timeoutMs: number,
+): Promise<PrefixCount[]> {
   try {
     return await countRanges(kv, asked, timeoutMs, true, true);
   } catch (error) {
@@ -25,12 +29,23 @@ export async function countInOneTransaction(kv: KVClient, asked: readonly AskedC
   }
 }
 
-async function countRanges(kv: KVClient, asked: readonly AskedCount[], timeoutMs: number, atRevision: boolean, serializable: boolean): Promise<PrefixCount[]> {
+async function countRanges(
+  kv: KVClient,
+  asked: readonly AskedCount[],
+  timeoutMs: number,
+  atRevision: boolean,
+  serializable: boolean,
+): Promise<PrefixCount[]> {
   const ranges = asked.map(({ prefix, revision }) => {
     const { start: key, end } = Range.prefix(prefix);
-    return { request_range: { key, range_end: end, count_only: true, revision: atRevision ? revision : 0, serializable } };
+    return {
+      request_range: { key, range_end: end, count_only: true, revision: atRevision ? revision : 0, serializable },
+    };
   });
   const response = await kv.txn({ success: ranges }, withDeadline(timeoutMs));
   const now = Number(response.header.revision);
-  return response.responses.map(({ response_range: range }, index) => ({ count: Number(range.count), revision: (atRevision && asked[index].revision) || now }));
+  return response.responses.map(({ response_range: range }, index) => ({
+    count: Number(range.count),
+    revision: (atRevision && asked[index].revision) || now,
+  }));
 }

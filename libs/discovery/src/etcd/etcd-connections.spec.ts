@@ -16,7 +16,14 @@ const closers: (() => void)[] = [];
 afterEach(() => closers.splice(0).forEach((close) => close()));
 
 function connect(hosts: string[], options: Omit<Partial<IOptions>, 'hosts'> = {}): EtcdConnections {
-  const connections = new EtcdConnections({ hosts, grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 }, ...options }, 2000);
+  const connections = new EtcdConnections(
+    {
+      hosts,
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 },
+      ...options,
+    },
+    2000,
+  );
   closers.push(() => connections.close());
   return connections;
 }
@@ -30,8 +37,14 @@ async function started(etcd = new StandInEtcd()): Promise<StandInEtcd> {
 describe('EtcdConnections', () => {
   it('renews a stale token once per call, outside the breaker: a half-open trial never waits on itself', async () => {
     const etcd = await started();
-    const breaker = circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 50, breaker: new ConsecutiveBreaker(1) });
-    const connections = connect([etcd.host], { auth: { username: 'u', password: 'p' }, faultHandling: { host: () => breaker, global: undefined } });
+    const breaker = circuitBreaker(handleWhen(isRecoverableError), {
+      halfOpenAfter: 50,
+      breaker: new ConsecutiveBreaker(1),
+    });
+    const connections = connect([etcd.host], {
+      auth: { username: 'u', password: 'p' },
+      faultHandling: { host: () => breaker, global: undefined },
+    });
     await connections.exec('KV', 'range', range, deadline());
     expect(etcd.tokensIssued).toEqual(['t1']);
     // One unavailable answer opens the circuit; 50 ms later the next call is its half-open trial.
@@ -53,7 +66,10 @@ describe('EtcdConnections', () => {
     const connections = connect([etcd.host], { auth: { username: 'u', password: 'p' } });
     await connections.exec('KV', 'range', range, deadline());
     etcd.forgetTokens();
-    connections.markFailed(connections.members[0], Object.assign(new Error('16 UNAUTHENTICATED: etcdserver: invalid auth token'), { code: 16 }));
+    connections.markFailed(
+      connections.members[0],
+      Object.assign(new Error('16 UNAUTHENTICATED: etcdserver: invalid auth token'), { code: 16 }),
+    );
     await connections.exec('KV', 'range', range, deadline());
     expect(etcd.tokensIssued).toEqual(['t1', 't2']);
   });
@@ -102,15 +118,22 @@ describe('EtcdConnections', () => {
   it('holds one connection per member through its failures and restarts, whatever service is called', async () => {
     let etcd = await started();
     const connections = connect([etcd.host]);
-    for (const service of ['KV', 'Lease', 'Watch', 'Auth'] as const) expect(connections.members[0].client(service)).toBeDefined();
+    for (const service of ['KV', 'Lease', 'Watch', 'Auth'] as const)
+      expect(connections.members[0].client(service)).toBeDefined();
     await connections.exec('KV', 'range', range, deadline());
     for (let restart = 0; restart < 5; restart += 1) {
       etcd.stop();
       // Calls while it is down fail (etcd3's pool closed and re-made its channels on each of these).
-      for (let call = 0; call < 10; call += 1) await connections.exec('KV', 'range', range, deadline()).catch(() => undefined);
+      for (let call = 0; call < 10; call += 1)
+        await connections.exec('KV', 'range', range, deadline()).catch(() => undefined);
       etcd = await started(new StandInEtcd(etcd.port));
       // The channel reconnects on its own backoff (at most 200 ms here): until then calls fail fast.
-      await waitFor('a call to succeed again', () => connections.exec('KV', 'range', range, deadline()).then(() => true, () => false));
+      await waitFor('a call to succeed again', () =>
+        connections.exec('KV', 'range', range, deadline()).then(
+          () => true,
+          () => false,
+        ),
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(establishedConnections(process.pid, [etcd.port]).get(etcd.port)).toBe(1);
@@ -138,7 +161,8 @@ describe('EtcdConnections', () => {
     await new Promise<void>((resolve) => frozen.listen(0, '127.0.0.1', resolve));
     closers.push(() => frozen.close());
     const frozenHost = `127.0.0.1:${(frozen.address() as { port: number }).port}`;
-    const policy = () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(1000) });
+    const policy = () =>
+      circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 60_000, breaker: new ConsecutiveBreaker(1000) });
     // No retries: a call that went to the frozen member would fail.
     const connections = connect([frozenHost, etcd.host], { faultHandling: { host: policy, global: noop } });
     // A call sent to the frozen member (not left to the shuffle, which might never pick it) waits out
@@ -148,16 +172,23 @@ describe('EtcdConnections', () => {
       for (;;) yield stalled;
     })();
     await connections
-      .withConnection('KV', ({ client, metadata }) => unaryCall(client, 'range', range, metadata, { deadline: Date.now() + 300 }), toFrozenOnly)
+      .withConnection(
+        'KV',
+        ({ client, metadata }) => unaryCall(client, 'range', range, metadata, { deadline: Date.now() + 300 }),
+        toFrozenOnly,
+      )
       .catch(() => undefined);
     expect([stalled.stalled, answering.stalled]).toEqual([true, false]);
     connections.isolateStalled(60_000);
     // Each of 10 calls would go to the frozen member half of the time if it were not held out.
-    for (let call = 0; call < 10; call += 1) await connections.exec('KV', 'range', range, { deadline: Date.now() + 300 });
+    for (let call = 0; call < 10; call += 1)
+      await connections.exec('KV', 'range', range, { deadline: Date.now() + 300 });
     // With only stalled members nothing is held out: a pick must remain.
     const alone = connect([frozenHost], { faultHandling: { host: policy, global: noop } });
     await alone.exec('KV', 'range', range, { deadline: Date.now() + 300 }).catch(() => undefined);
     alone.isolateStalled(60_000);
-    await expect(alone.exec('KV', 'range', range, { deadline: Date.now() + 300 })).rejects.toThrow(/deadline|Deadline/i);
+    await expect(alone.exec('KV', 'range', range, { deadline: Date.now() + 300 })).rejects.toThrow(
+      /deadline|Deadline/i,
+    );
   });
 });

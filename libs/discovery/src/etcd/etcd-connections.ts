@@ -1,6 +1,14 @@
 import type { CallOptions, Client, Metadata } from '@grpc/grpc-js';
 import { handleWhen, noop, retry, type CircuitBreakerPolicy, type IPolicy } from 'cockatiel';
-import { castGrpcError, ClientClosedError, EtcdInvalidAuthTokenError, isRecoverableError, type CallOptionsFactory, type ICallable, type IOptions } from 'etcd3';
+import {
+  castGrpcError,
+  ClientClosedError,
+  EtcdInvalidAuthTokenError,
+  isRecoverableError,
+  type CallOptionsFactory,
+  type ICallable,
+  type IOptions,
+} from 'etcd3';
 import { Listeners } from '../util/listeners.js';
 import { channelCredentials, withoutScheme } from './channel-credentials.js';
 import { EtcdMember } from './etcd-member.js';
@@ -49,7 +57,13 @@ export class EtcdConnections implements ICallable<EtcdMember> {
     const credentials = channelCredentials(options.hosts, options.credentials);
     this.members = options.hosts.map((host) => {
       const policy = options.faultHandling?.host?.(host) ?? noop;
-      return new EtcdMember(withoutScheme(host), credentials, options.grpcOptions ?? {}, policy, this.connected.memberReady);
+      return new EtcdMember(
+        withoutScheme(host),
+        credentials,
+        options.grpcOptions ?? {},
+        policy,
+        this.connected.memberReady,
+      );
     });
     this.globalPolicy = options.faultHandling?.global ?? retry(handleWhen(isRecoverableError), { maxAttempts: 3 });
     this.callOptionsFactory = options.defaultCallOptions;

@@ -21,7 +21,9 @@ export function isLeaseGone(error: unknown): boolean {
  * error that opened the circuit instead.
  */
 function isCircuitOpen(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'BrokenCircuitError' || error.message.includes('circuit breaker is open'));
+  return (
+    error instanceof Error && (error.name === 'BrokenCircuitError' || error.message.includes('circuit breaker is open'))
+  );
 }
 
 /** The error worth reporting: `latest`, unless it only says that the circuit is open. */

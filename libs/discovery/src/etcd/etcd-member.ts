@@ -85,7 +85,8 @@ export class EtcdMember {
 
   /** A keepalive sent on this member was answered after `ms`; undefined: it was not answered in time. */
   recordAnswer(ms: number | undefined): void {
-    if (ms === undefined) this.answerTimes.length = 0; // known no more: the next wait is the longest
+    if (ms === undefined)
+      this.answerTimes.length = 0; // known no more: the next wait is the longest
     else if (this.answerTimes.push(ms) > ANSWERS_KEPT) this.answerTimes.shift();
   }
 
@@ -136,6 +137,8 @@ export class EtcdMember {
     }
     // Out of grpc-js' state callback: pick_first asks its subchannel to connect right after telling
     // of READY, and after a close made from within that callback the subchannel connected anew.
-    this.channel.watchConnectivityState(state, Infinity, () => setImmediate(() => this.closeWhenSettled(this.channel.getConnectivityState(false))));
+    this.channel.watchConnectivityState(state, Infinity, () =>
+      setImmediate(() => this.closeWhenSettled(this.channel.getConnectivityState(false))),
+    );
   }
 }

@@ -1,5 +1,10 @@
 import { createRequire } from 'node:module';
-import { loadPackageDefinition, makeGenericClientConstructor, type ServiceClientConstructor, type ServiceDefinition } from '@grpc/grpc-js';
+import {
+  loadPackageDefinition,
+  makeGenericClientConstructor,
+  type ServiceClientConstructor,
+  type ServiceDefinition,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { decodeKeepAliveResponse, decodeWatchResponse, encodeKeepAliveRequest } from './stream-codecs.js';
 
@@ -21,18 +26,32 @@ let loaded: EtcdServices | undefined;
 export function etcdServices(): EtcdServices {
   if (loaded) return loaded;
   const protoFile = createRequire(import.meta.url).resolve('etcd3/proto/rpc.proto');
-  const definition = loadSync(protoFile, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  const definition = loadSync(protoFile, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  });
   const services = (loadPackageDefinition(definition) as unknown as { etcdserverpb: EtcdServices }).etcdserverpb;
   loaded = {
     ...services,
     Watch: withCodec(services.Watch, 'Watch', 'Watch', { responseDeserialize: decodeWatchResponse }),
-    Lease: withCodec(services.Lease, 'Lease', 'LeaseKeepAlive', { requestSerialize: encodeKeepAliveRequest, responseDeserialize: decodeKeepAliveResponse }),
+    Lease: withCodec(services.Lease, 'Lease', 'LeaseKeepAlive', {
+      requestSerialize: encodeKeepAliveRequest,
+      responseDeserialize: decodeKeepAliveResponse,
+    }),
   };
   return loaded;
 }
 
 /** `service` with `method` encoding or decoding its messages as `codec` says. */
-function withCodec(service: ServiceClientConstructor, name: string, method: string, codec: Partial<ServiceDefinition[string]>): ServiceClientConstructor {
+function withCodec(
+  service: ServiceClientConstructor,
+  name: string,
+  method: string,
+  codec: Partial<ServiceDefinition[string]>,
+): ServiceClientConstructor {
   const methods: ServiceDefinition = { ...service.service, [method]: { ...service.service[method], ...codec } };
   return makeGenericClientConstructor(methods, name);
 }

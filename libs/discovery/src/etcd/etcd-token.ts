@@ -65,16 +65,34 @@ export class EtcdToken {
     }
   }
 
-  private async authenticate({ username: name, password, callOptions }: NonNullable<IOptions['auth']>): Promise<TokenMetadata> {
-    const context = { service: 'Auth', method: 'authenticate', isStream: false, params: { name, password } } as CallContext;
+  private async authenticate({
+    username: name,
+    password,
+    callOptions,
+  }: NonNullable<IOptions['auth']>): Promise<TokenMetadata> {
+    const context = {
+      service: 'Auth',
+      method: 'authenticate',
+      isStream: false,
+      params: { name, password },
+    } as CallContext;
     const order = membersInTryOrder(this.members);
     let lastError: unknown;
     for (let tried = 0; tried < this.members.length; tried += 1) {
       const member = order.next().value;
       // A deadline unless the user set one: a frozen member must not hold every call up forever.
-      const options = { ...withDeadline(this.callTimeoutMs), ...resolveCallOptions(resolveCallOptions(undefined, callOptions, context), this.defaultCallOptions, context) };
+      const options = {
+        ...withDeadline(this.callTimeoutMs),
+        ...resolveCallOptions(resolveCallOptions(undefined, callOptions, context), this.defaultCallOptions, context),
+      };
       try {
-        const { token } = await unaryCall<{ token: string }>(member.client('Auth'), 'authenticate', { name, password }, new Metadata(), options);
+        const { token } = await unaryCall<{ token: string }>(
+          member.client('Auth'),
+          'authenticate',
+          { name, password },
+          new Metadata(),
+          options,
+        );
         const metadata = tokenMetadata(token);
         this.current = metadata;
         this.renewAt = tokenRenewalTime(token, Date.now());

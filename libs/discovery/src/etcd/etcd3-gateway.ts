@@ -7,7 +7,14 @@ import { EtcdClient } from './etcd-client.js';
 import { EtcdConnections } from './etcd-connections.js';
 import { LeaseKeepAlives } from './lease-keepalives.js';
 import { WatchStream } from './watch-stream.js';
-import { EtcdGateway, type PrefixCount, type PrefixList, type ReadConsistency, type WatchHandle, type WatchHandlers } from './etcd-gateway.js';
+import {
+  EtcdGateway,
+  type PrefixCount,
+  type PrefixList,
+  type ReadConsistency,
+  type WatchHandle,
+  type WatchHandlers,
+} from './etcd-gateway.js';
 import { BatchedCounts } from './batched-counts.js';
 import { countInOneTransaction } from './count-transaction.js';
 import { faultHandling } from './fault-handling.js';
@@ -41,7 +48,9 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
   private readonly connections: EtcdConnections;
   private readonly client: EtcdClient;
   private readonly callTimeoutMs: number;
-  private readonly counts = new BatchedCounts((asked) => countInOneTransaction(this.client.kv, asked, this.callTimeoutMs));
+  private readonly counts = new BatchedCounts((asked) =>
+    countInOneTransaction(this.client.kv, asked, this.callTimeoutMs),
+  );
   private readonly watches: WatchStream;
   private readonly keepAlives: LeaseKeepAlives;
 
@@ -56,7 +65,11 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     this.connections = new EtcdConnections(etcdOptions, this.callTimeoutMs);
     this.client = new EtcdClient(this.connections, etcdOptions);
     const logger = libraryLogger('EtcdGateway', options);
-    this.watches = new WatchStream(this.connections, { attachTimeoutMs: options.connectTimeoutMs, checkTimeoutMs: this.callTimeoutMs, warn: (message) => void logger.warn(message) });
+    this.watches = new WatchStream(this.connections, {
+      attachTimeoutMs: options.connectTimeoutMs,
+      checkTimeoutMs: this.callTimeoutMs,
+      warn: (message) => void logger.warn(message),
+    });
     this.keepAlives = new LeaseKeepAlives(this.connections);
   }
 
@@ -99,7 +112,10 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     let revision = 0;
     for (;;) {
       const serializable = revision === 0 && consistency === 'serializable';
-      const page = await this.client.kv.range({ key: from, range_end: end, limit: LIST_PAGE, revision, serializable }, this.deadline());
+      const page = await this.client.kv.range(
+        { key: from, range_end: end, limit: LIST_PAGE, revision, serializable },
+        this.deadline(),
+      );
       if (revision === 0) revision = Number(page.header.revision);
       for (const kv of page.kvs) entries.set(kv.key.toString(), kv.value.toString());
       if (!page.more || page.kvs.length === 0) return { entries, revision };

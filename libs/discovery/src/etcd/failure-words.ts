@@ -16,9 +16,12 @@ export function describeEtcdFailure(error: unknown, hosts: readonly string[]): s
   const unresolved = /(?:ENOTFOUND|EAI_AGAIN) (\S+?)\.?(?:\s|$)/.exec(text);
   if (unresolved) return `etcd host ${unresolved[1]} cannot be resolved (DNS)`;
   if (/ECONNRESET|Connection dropped|socket hang up/i.test(text)) return `etcd at ${at} closed the connection`;
-  if (/certificate|SSL|TLS|handshake/i.test(text)) return `etcd at ${at}: the TLS handshake failed (${lastError(text)})`;
-  if (/DEADLINE_EXCEEDED|Deadline exceeded|ETIMEDOUT|timed out/i.test(text)) return `etcd at ${at} did not answer in time`;
-  if (/UNAVAILABLE|circuit breaker is open|No connection established/i.test(text)) return `etcd at ${at} is unreachable`;
+  if (/certificate|SSL|TLS|handshake/i.test(text))
+    return `etcd at ${at}: the TLS handshake failed (${lastError(text)})`;
+  if (/DEADLINE_EXCEEDED|Deadline exceeded|ETIMEDOUT|timed out/i.test(text))
+    return `etcd at ${at} did not answer in time`;
+  if (/UNAVAILABLE|circuit breaker is open|No connection established/i.test(text))
+    return `etcd at ${at} is unreachable`;
   return error instanceof Error ? `${error.name}: ${text}` : text;
 }
 

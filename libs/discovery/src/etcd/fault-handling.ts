@@ -10,7 +10,8 @@ import { isRecoverableError, type IOptions } from 'etcd3';
  */
 export function faultHandling(given: IOptions['faultHandling']): NonNullable<IOptions['faultHandling']> {
   return {
-    host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+    host: () =>
+      circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
     ...given,
   };
 }

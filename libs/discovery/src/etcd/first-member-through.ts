@@ -34,7 +34,8 @@ export async function callFirstMemberThrough<R>(
       }
       const failure = castGrpcError(error as Error);
       // Only if it had time to answer: a retry of a call whose deadline has passed fails at once, anywhere.
-      if (failure instanceof GRPCDeadlineExceededError && Date.now() - startedAt >= MIN_FAIR_WAIT_MS) unanswered(member);
+      if (failure instanceof GRPCDeadlineExceededError && Date.now() - startedAt >= MIN_FAIR_WAIT_MS)
+        unanswered(member);
       throw failure;
     }
   }

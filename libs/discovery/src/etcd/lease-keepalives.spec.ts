@@ -14,7 +14,10 @@ async function started(): Promise<StandInEtcd> {
 }
 
 function keepAlives(hosts: string[]) {
-  const connections = new EtcdConnections({ hosts, grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 } }, 2000);
+  const connections = new EtcdConnections(
+    { hosts, grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 } },
+    2000,
+  );
   const keepAlive = new LeaseKeepAlives(connections);
   closers.push(() => {
     keepAlive.close();
@@ -24,7 +27,7 @@ function keepAlives(hosts: string[]) {
 }
 
 describe('LeaseKeepAlives', () => {
-  it('sends every keepalive of the app\'s leases on one stream, each answer to its own lease', async () => {
+  it("sends every keepalive of the app's leases on one stream, each answer to its own lease", async () => {
     const etcd = await started();
     const { keepAlive } = keepAlives([etcd.host]);
     for (let round = 0; round < 10; round += 1) {

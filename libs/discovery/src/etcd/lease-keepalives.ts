@@ -43,7 +43,8 @@ export class LeaseKeepAlives {
 
   constructor(private readonly connections: EtcdConnections) {
     this.stopFollowing = connections.onUnanswered((member) => {
-      if (this.stream?.member === member && connections.hasAlternativeTo(member)) this.drop(this.stream, new Error(`etcd at ${member.address} left a call unanswered`));
+      if (this.stream?.member === member && connections.hasAlternativeTo(member))
+        this.drop(this.stream, new Error(`etcd at ${member.address} left a call unanswered`));
     });
   }
 
@@ -60,7 +61,10 @@ export class LeaseKeepAlives {
   }
 
   private send(opened: KeepAliveStream, leaseId: string, longestWaitMs: number): Promise<number> {
-    if (opened.ended) return Promise.reject(new Error(`the keepalive stream to etcd at ${opened.member.address} ended before the keepalive was sent`));
+    if (opened.ended)
+      return Promise.reject(
+        new Error(`the keepalive stream to etcd at ${opened.member.address} ended before the keepalive was sent`),
+      );
     const waitMs = opened.member.answerWaitMs(longestWaitMs);
     return new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => this.unanswered(opened, waitMs), waitMs);
@@ -78,11 +82,15 @@ export class LeaseKeepAlives {
   }
 
   private async open(): Promise<KeepAliveStream> {
-    const opened = await this.connections.openStream('Lease', (client, metadata) => (client as unknown as { leaseKeepAlive: (metadata: unknown) => KeepAliveCall }).leaseKeepAlive(metadata));
+    const opened = await this.connections.openStream('Lease', (client, metadata) =>
+      (client as unknown as { leaseKeepAlive: (metadata: unknown) => KeepAliveCall }).leaseKeepAlive(metadata),
+    );
     const stream: KeepAliveStream = { ...opened, waiters: [], ended: false };
     stream.stream.on('data', (response: KeepAliveResponse) => this.answered(stream, response));
     stream.stream.on('error', (error: Error) => this.failed(stream, error));
-    stream.stream.on('end', () => this.failed(stream, new Error(`etcd at ${stream.member.address} ended the keepalive stream`)));
+    stream.stream.on('end', () =>
+      this.failed(stream, new Error(`etcd at ${stream.member.address} ended the keepalive stream`)),
+    );
     this.stream = stream;
     if (this.closed) this.drop(stream, new ClientClosedError('Lease'), false);
     return stream;
@@ -92,7 +100,8 @@ export class LeaseKeepAlives {
     stream.member.heardAt = Date.now();
     const { waiters } = stream;
     // Answers come in order: the first waiter's, almost always (one lease, one keepalive at a time).
-    const index = waiters[0]?.leaseId === response.ID ? 0 : waiters.findIndex((waiter) => waiter.leaseId === response.ID);
+    const index =
+      waiters[0]?.leaseId === response.ID ? 0 : waiters.findIndex((waiter) => waiter.leaseId === response.ID);
     if (index < 0) return;
     const waiter = index === 0 ? waiters.shift()! : waiters.splice(index, 1)[0];
     clearTimeout(waiter.timer);

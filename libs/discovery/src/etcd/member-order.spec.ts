@@ -3,7 +3,14 @@ import { membersInTryOrder } from './member-order.js';
 
 /** Stand-ins with the three things the order reads. */
 const member = (address: string, { down = false, unansweredUntil = 0 } = {}) =>
-  ({ address, down, unansweredUntil, get unanswered() { return Date.now() < unansweredUntil; } }) as unknown as EtcdMember;
+  ({
+    address,
+    down,
+    unansweredUntil,
+    get unanswered() {
+      return Date.now() < unansweredUntil;
+    },
+  }) as unknown as EtcdMember;
 
 const firstRound = (members: EtcdMember[]) => {
   const order = membersInTryOrder(members);

@@ -34,7 +34,8 @@ export class SeenHistory {
   /** A unary answer (etcd3's: 64-bit numbers as strings) counts too: an app's first watch may come after its lists. */
   sawAnswer(answer: unknown): void {
     const header = (answer as { header?: { revision?: string; raft_term?: string } } | undefined)?.header;
-    if (header?.revision !== undefined) this.saw({ revision: Number(header.revision), raft_term: Number(header.raft_term ?? 0) });
+    if (header?.revision !== undefined)
+      this.saw({ revision: Number(header.revision), raft_term: Number(header.raft_term ?? 0) });
   }
 
   /** No member could be reached: the next to answer may be a cluster rebuilt without its data. */
@@ -56,11 +57,15 @@ export class SeenHistory {
     const expected = Math.max(this.revision, watch.nextRevision - 1);
     let lost: string | undefined;
     if (watch.epoch < this.epoch) lost = 'etcd lost its data (found on another watch)';
-    else if (term === 0 && revision === watch.nextRevision) return undefined; // made up by a proxy: see above
+    else if (term === 0 && revision === watch.nextRevision)
+      return undefined; // made up by a proxy: see above
     else if (revision < expected) lost = `etcd is at revision ${revision}, below ${expected}: its data were lost`;
-    else if (term > 0 && term < this.term) lost = `etcd's raft term went back from ${this.term} to ${term}: its data were lost`;
+    else if (term > 0 && term < this.term)
+      lost = `etcd's raft term went back from ${this.term} to ${term}: its data were lost`;
     else if (term > 0 && term <= (this.termBeforeOutage ?? 0)) {
-      lost = `etcd came back from an outage of every member at raft term ${term}, not above the one seen: ` + 'its data were lost';
+      lost =
+        `etcd came back from an outage of every member at raft term ${term}, not above the one seen: ` +
+        'its data were lost';
     }
     if (term > 0) this.termBeforeOutage = undefined;
     if (lost !== undefined && watch.epoch === this.epoch) {

@@ -35,7 +35,15 @@ export interface KeepAliveResponse {
  * an app spent on a change (profile of 125 apps).
  */
 export function decodeWatchResponse(bytes: Buffer): WatchResponse {
-  const response: WatchResponse = { header: { revision: 0, raft_term: 0 }, watch_id: 0, created: false, canceled: false, compact_revision: 0, cancel_reason: '', events: [] };
+  const response: WatchResponse = {
+    header: { revision: 0, raft_term: 0 },
+    watch_id: 0,
+    created: false,
+    canceled: false,
+    compact_revision: 0,
+    cancel_reason: '',
+    events: [],
+  };
   const reader = new ProtoReader(bytes);
   while (reader.pos < bytes.length) {
     const tag = reader.uint();

@@ -19,7 +19,13 @@ export const SILENCE_MS = 10_000;
  * 30 s, asks every 10 s — a fraction of what a keepalive costs etcd, and through `etcd grpc-proxy`
  * answered from the proxy's cache.
  */
-export async function checkAlive(connections: EtcdConnections, member: EtcdMember, key: Buffer, rangeEnd: Buffer | undefined, timeoutMs: number): Promise<void> {
+export async function checkAlive(
+  connections: EtcdConnections,
+  member: EtcdMember,
+  key: Buffer,
+  rangeEnd: Buffer | undefined,
+  timeoutMs: number,
+): Promise<void> {
   const request = { key, ...(rangeEnd ? { range_end: rangeEnd } : {}), count_only: true, serializable: true, limit: 1 };
   try {
     await connections.withConnection(
@@ -31,7 +37,8 @@ export async function checkAlive(connections: EtcdConnections, member: EtcdMembe
     member.heardAt = Date.now();
   } catch (error) {
     const failure = castGrpcError(error as Error);
-    if (failure instanceof GRPCDeadlineExceededError || failure.message.includes('no leader')) connections.markUnanswered(member);
+    if (failure instanceof GRPCDeadlineExceededError || failure.message.includes('no leader'))
+      connections.markUnanswered(member);
     else if (!failure.message.includes('UNAVAILABLE')) member.heardAt = Date.now(); // refused: it answered
   }
 }

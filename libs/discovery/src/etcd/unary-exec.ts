@@ -14,7 +14,12 @@ export interface UnaryConnections {
   readonly token: EtcdToken;
   readonly callOptionsFactory: CallOptionsFactory | undefined;
   readonly history: SeenHistory;
-  withConnection<R>(service: EtcdServiceName, fn: (args: { client: Client; metadata: Metadata }) => Promise<R>, order: Iterator<EtcdMember>, requireLeader: boolean): Promise<R>;
+  withConnection<R>(
+    service: EtcdServiceName,
+    fn: (args: { client: Client; metadata: Metadata }) => Promise<R>,
+    order: Iterator<EtcdMember>,
+    requireLeader: boolean,
+  ): Promise<R>;
 }
 
 export interface UnaryRequest {
@@ -31,7 +36,11 @@ export interface UnaryRequest {
  * breaker's half-open trial would wait for that trial, which waits for it, and every later call
  * would wait behind both (etcd3's pool does just that).
  */
-export async function execUnary<T>(connections: UnaryConnections, globalPolicy: IPolicy, request: UnaryRequest): Promise<T> {
+export async function execUnary<T>(
+  connections: UnaryConnections,
+  globalPolicy: IPolicy,
+  request: UnaryRequest,
+): Promise<T> {
   const sent: { metadata?: Metadata } = {};
   try {
     return await execOnce<T>(connections, globalPolicy, request, sent);
@@ -42,7 +51,12 @@ export async function execUnary<T>(connections: UnaryConnections, globalPolicy: 
   }
 }
 
-async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy, request: UnaryRequest, sent: { metadata?: Metadata }): Promise<T> {
+async function execOnce<T>(
+  connections: UnaryConnections,
+  globalPolicy: IPolicy,
+  request: UnaryRequest,
+  sent: { metadata?: Metadata },
+): Promise<T> {
   const { service, method, params, options } = request;
   const order = membersInTryOrder(connections.members);
   const context = { service, method, params, isStream: false } as CallContext;
@@ -53,7 +67,13 @@ async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy,
         service,
         ({ client, metadata }) => {
           sent.metadata = metadata;
-          return unaryCall<T>(client, method, params, metadata, resolveCallOptions(options, connections.callOptionsFactory, context)).then(
+          return unaryCall<T>(
+            client,
+            method,
+            params,
+            metadata,
+            resolveCallOptions(options, connections.callOptionsFactory, context),
+          ).then(
             (answer) => {
               connections.history.sawAnswer(answer);
               return answer;
@@ -70,7 +90,8 @@ async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy,
     );
   } catch (error) {
     // An open circuit says less than the error that opened it.
-    if (isBrokenCircuitError(error) && lastError !== undefined && !isBrokenCircuitError(lastError)) throw lastError as Error;
+    if (isBrokenCircuitError(error) && lastError !== undefined && !isBrokenCircuitError(lastError))
+      throw lastError as Error;
     throw error;
   }
 }
@@ -83,5 +104,9 @@ async function execOnce<T>(connections: UnaryConnections, globalPolicy: IPolicy,
 function isSerializableRead(params: unknown): boolean {
   const request = params as { serializable?: boolean; success?: { request_range?: { serializable?: boolean } }[] };
   if (request.serializable === true) return true;
-  return Array.isArray(request.success) && request.success.length > 0 && request.success.every((operation) => operation.request_range?.serializable === true);
+  return (
+    Array.isArray(request.success) &&
+    request.success.length > 0 &&
+    request.success.every((operation) => operation.request_range?.serializable === true)
+  );
 }

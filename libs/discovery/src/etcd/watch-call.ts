@@ -54,7 +54,8 @@ export class WatchCall {
 
   /** Tells etcd to cancel `watcher`, if it was created here; what etcd sent before it heard is dropped. */
   cancel(watcher: EtcdWatcher): void {
-    if (watcher.id !== undefined && this.byId.delete(watcher.id)) this.send({ cancel_request: { watch_id: watcher.id } });
+    if (watcher.id !== undefined && this.byId.delete(watcher.id))
+      this.send({ cancel_request: { watch_id: watcher.id } });
   }
 
   /** Cancels the stream; nothing it receives from now on is told. */

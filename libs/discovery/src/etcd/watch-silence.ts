@@ -27,7 +27,13 @@ export class WatchSilence {
       const { call, watcher } = this.current();
       if (!call || !watcher || this.checking || Date.now() - call.opened.member.heardAt < silenceMs) return;
       this.checking = true;
-      void checkAlive(this.connections, call.opened.member, watcher.key, watcher.rangeEnd, this.settings.checkTimeoutMs).finally(() => (this.checking = false));
+      void checkAlive(
+        this.connections,
+        call.opened.member,
+        watcher.key,
+        watcher.rangeEnd,
+        this.settings.checkTimeoutMs,
+      ).finally(() => (this.checking = false));
     }, silenceMs / 2);
     this.timer.unref();
   }

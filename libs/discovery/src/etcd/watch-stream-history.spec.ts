@@ -34,7 +34,8 @@ function watchP(stream: WatchStream, fromRevision: number, prefix = '/p/') {
   const seen: string[] = [];
   const broken: string[] = [];
   stream.watch(prefix, Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '0'), fromRevision, {
-    changes: (changes: readonly KeyChange[]) => seen.push(...changes.map((change) => `${change.key}@${change.revision}`)),
+    changes: (changes: readonly KeyChange[]) =>
+      seen.push(...changes.map((change) => `${change.key}@${change.revision}`)),
     broken: (error) => broken.push(error.message),
   });
   return { seen, broken };
@@ -85,7 +86,9 @@ describe('WatchStream on a member that lost its data', () => {
     // Rebuilt empty at the same term (a young cluster wiped), and written up to revision 5 before the app came back.
     const back = await restartedEmpty(etcd, 2, ['/p/b', '/p/c', '/q/d', '/p/e']);
     await waitFor('the loss told to both owners', () => first.broken.length === 1 && second.broken.length === 1);
-    expect(first.broken[0]).toMatch(/outage of every member at raft term 2, not above the one seen: its data were lost/);
+    expect(first.broken[0]).toMatch(
+      /outage of every member at raft term 2, not above the one seen: its data were lost/,
+    );
     expect(second.broken[0]).toMatch(/lost its data/);
     expect(first.seen).toEqual(['/p/a@2']); // nothing of the new history delivered as if it followed the old
     // The owners list again (at revision 5) and watch from 6: judged against the new history.

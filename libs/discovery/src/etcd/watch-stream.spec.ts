@@ -16,10 +16,27 @@ async function started(): Promise<StandInEtcd> {
   return etcd;
 }
 
-function watchStream(hosts: string[], options: Omit<Partial<IOptions>, 'hosts'> = {}, attachTimeoutMs = 2000, silenceMs?: number) {
-  const connections = new EtcdConnections({ hosts, grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 }, ...options }, 2000);
+function watchStream(
+  hosts: string[],
+  options: Omit<Partial<IOptions>, 'hosts'> = {},
+  attachTimeoutMs = 2000,
+  silenceMs?: number,
+) {
+  const connections = new EtcdConnections(
+    {
+      hosts,
+      grpcOptions: { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 },
+      ...options,
+    },
+    2000,
+  );
   const warnings: string[] = [];
-  const stream = new WatchStream(connections, { attachTimeoutMs, checkTimeoutMs: 300, silenceMs, warn: (message) => warnings.push(message) });
+  const stream = new WatchStream(connections, {
+    attachTimeoutMs,
+    checkTimeoutMs: 300,
+    silenceMs,
+    warn: (message) => warnings.push(message),
+  });
   closers.push(() => {
     stream.close();
     connections.close();
@@ -32,7 +49,8 @@ function watchP(stream: WatchStream, fromRevision: number, prefix = '/p/') {
   const seen: string[] = [];
   const broken: string[] = [];
   const handle = stream.watch(prefix, Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '0'), fromRevision, {
-    changes: (changes: readonly KeyChange[]) => seen.push(...changes.map((change) => `${change.key}@${change.revision}`)),
+    changes: (changes: readonly KeyChange[]) =>
+      seen.push(...changes.map((change) => `${change.key}@${change.revision}`)),
     broken: (error) => broken.push(error.message),
   });
   return { seen, broken, handle };
@@ -93,12 +111,20 @@ describe('WatchStream', () => {
     await waitFor('its change', () => first.seen.length === 1);
     etcd.forgetTokens(); // unused for --auth-token-ttl, or etcd restarted
     const second = watchP(stream, etcd.revision + 1, '/r/');
-    await waitFor('both watches on a stream with the new token', () => etcd.creates.filter((create) => create.token === 't2').length === 2);
+    await waitFor(
+      'both watches on a stream with the new token',
+      () => etcd.creates.filter((create) => create.token === 't2').length === 2,
+    );
     etcd.put('/p/b', '2');
     etcd.put('/r/x', '3');
     await waitFor('a change on each', () => first.seen.length === 2 && second.seen.length === 1);
     expect(etcd.tokensIssued).toEqual(['t1', 't2']);
-    expect(etcd.creates.map(({ key, startRevision, token }) => `${key}@${startRevision} ${token}`)).toEqual(['/p/@2 t1', '/r/@3 t1', '/p/@3 t2', '/r/@3 t2']);
+    expect(etcd.creates.map(({ key, startRevision, token }) => `${key}@${startRevision} ${token}`)).toEqual([
+      '/p/@2 t1',
+      '/r/@3 t1',
+      '/p/@3 t2',
+      '/r/@3 t2',
+    ]);
   });
 
   it('refused with a fresh token too: retries after a backoff, one warning, no loop; other watches go on', async () => {
@@ -113,7 +139,9 @@ describe('WatchStream', () => {
     expect(asked).toBeGreaterThanOrEqual(2);
     expect(asked).toBeLessThanOrEqual(4);
     expect(etcd.tokensIssued.length).toBeLessThanOrEqual(2);
-    expect(warnings).toEqual(['etcd refused the watch on /secret/ (etcdserver: permission denied); asking again in the background']);
+    expect(warnings).toEqual([
+      'etcd refused the watch on /secret/ (etcdserver: permission denied); asking again in the background',
+    ]);
     etcd.put('/p/a', '1');
     await waitFor('the allowed watch to deliver', () => allowed.seen.length === 1);
     expect(refused.broken).toEqual([]);

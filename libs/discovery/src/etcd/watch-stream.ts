@@ -47,7 +47,10 @@ export class WatchStream {
     private readonly connections: EtcdConnections,
     private readonly settings: WatchStreamSettings,
   ) {
-    this.silence = new WatchSilence(connections, settings, () => ({ call: this.call, watcher: this.watchers.values().next().value }));
+    this.silence = new WatchSilence(connections, settings, () => ({
+      call: this.call,
+      watcher: this.watchers.values().next().value,
+    }));
     this.stopFollowing = [
       connections.onUnanswered((member) => {
         if (this.call?.opened.member === member && connections.hasAlternativeTo(member)) this.restart();
@@ -59,7 +62,13 @@ export class WatchStream {
   }
 
   /** Watches `[key, rangeEnd)` (or `key` alone) from `fromRevision` on. */
-  watch(name: string, key: Buffer, rangeEnd: Buffer | undefined, fromRevision: number, handlers: WatchHandlers): WatchHandle {
+  watch(
+    name: string,
+    key: Buffer,
+    rangeEnd: Buffer | undefined,
+    fromRevision: number,
+    handlers: WatchHandlers,
+  ): WatchHandle {
     const watcher = new EtcdWatcher(name, key, rangeEnd, fromRevision, this.connections.history.epoch, handlers);
     this.watchers.add(watcher);
     if (this.call) this.call.create(watcher);
@@ -89,7 +98,9 @@ export class WatchStream {
     this.opening = true;
     this.reopen.cancel();
     try {
-      const opened = await this.connections.openStream('Watch', (client, metadata) => (client as unknown as { watch: (metadata: unknown) => WatchDuplex }).watch(metadata));
+      const opened = await this.connections.openStream('Watch', (client, metadata) =>
+        (client as unknown as { watch: (metadata: unknown) => WatchDuplex }).watch(metadata),
+      );
       const call = new WatchCall(opened, this.connections.history, this.settings.attachTimeoutMs, {
         created: () => this.reopen.succeeded(),
         refused: (watcher, reason) => this.refused(call, watcher, reason),
@@ -123,10 +134,16 @@ export class WatchStream {
       token.invalidate(call.opened.metadata);
       return this.restart();
     }
-    if (watcher.refusals === 2) this.settings.warn(`etcd refused the watch on ${watcher.name} (${reason || 'no reason given'}); asking again in the background`);
-    setTimeout(() => {
-      if (!watcher.cancelled && this.call === call) call.create(watcher);
-    }, REOPEN_INITIAL_MS + backoffDelay(watcher.refusals, 1000, REFUSED_MAX_MS)).unref();
+    if (watcher.refusals === 2)
+      this.settings.warn(
+        `etcd refused the watch on ${watcher.name} (${reason || 'no reason given'}); asking again in the background`,
+      );
+    setTimeout(
+      () => {
+        if (!watcher.cancelled && this.call === call) call.create(watcher);
+      },
+      REOPEN_INITIAL_MS + backoffDelay(watcher.refusals, 1000, REFUSED_MAX_MS),
+    ).unref();
   }
 
   /** A member that is frozen or cut off still accepts the stream, and answers nothing. */

@@ -39,7 +39,8 @@ function parse(text: string): FetchTarget {
   } catch {
     throw new DiscoveryOptionsError(messages.badFetchUrl(text));
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DiscoveryOptionsError(messages.badFetchUrl(text));
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new DiscoveryOptionsError(messages.badFetchUrl(text));
   assertServiceName(url.hostname, 'DiscoveryClient.fetch()');
   return { service: url.hostname, protocol: url.protocol, path: `${url.pathname}${url.search}` };
 }

@@ -23,7 +23,10 @@ const KEEP_ALIVE_MS = 10_000;
 export class InstancePools implements OnApplicationShutdown {
   /** By service, then by `protocol//id@address`. */
   private readonly pools = new Map<string, Map<string, { instance: string; pool: Pool }>>();
-  private readonly byEndpoint = { 'http:': new WeakMap<ServiceEndpoint, Pool>(), 'https:': new WeakMap<ServiceEndpoint, Pool>() };
+  private readonly byEndpoint = {
+    'http:': new WeakMap<ServiceEndpoint, Pool>(),
+    'https:': new WeakMap<ServiceEndpoint, Pool>(),
+  };
   private readonly departures = new Map<string, Subscription>();
   private closed = false;
 
@@ -56,7 +59,10 @@ export class InstancePools implements OnApplicationShutdown {
       // A body that stops coming for the service's whole call timeout errors (undici's default waits
       // 5 minutes): the answer of a call that then hangs mid-body is not a wait without end either.
       const bodyTimeout = this.policies.of(endpoint.service).policy.timeoutMs;
-      entry = { instance, pool: new Pool(`${protocol}//${endpoint.address}`, { connect, keepAliveTimeout: KEEP_ALIVE_MS, bodyTimeout }) };
+      entry = {
+        instance,
+        pool: new Pool(`${protocol}//${endpoint.address}`, { connect, keepAliveTimeout: KEEP_ALIVE_MS, bodyTimeout }),
+      };
       pools.set(key, entry);
     }
     return entry.pool;
@@ -73,17 +79,19 @@ export class InstancePools implements OnApplicationShutdown {
   /** Each new list of `service`: the pools of instances no longer in it are closed. */
   private followDepartures(service: string): void {
     if (this.closed) return;
-    const subscription = this.watches.observe(service, (watch) => watch.endpoints$).subscribe((endpoints) => {
-      const pools = this.pools.get(service);
-      if (pools === undefined) return;
-      const present = new Set(endpoints.map(instanceKey));
-      for (const [key, { instance, pool }] of pools) {
-        if (present.has(instance)) continue;
-        pools.delete(key);
-        // Gracefully: a departing instance drains before it leaves, so requests in flight may still be answered.
-        void pool.close().catch(() => undefined);
-      }
-    });
+    const subscription = this.watches
+      .observe(service, (watch) => watch.endpoints$)
+      .subscribe((endpoints) => {
+        const pools = this.pools.get(service);
+        if (pools === undefined) return;
+        const present = new Set(endpoints.map(instanceKey));
+        for (const [key, { instance, pool }] of pools) {
+          if (present.has(instance)) continue;
+          pools.delete(key);
+          // Gracefully: a departing instance drains before it leaves, so requests in flight may still be answered.
+          void pool.close().catch(() => undefined);
+        }
+      });
     this.departures.set(service, subscription);
   }
 }

@@ -34,16 +34,25 @@ async function instance(handler: Handler, server: Server = createServer()): Prom
   return (server.address() as AddressInfo).port;
 }
 
-const answer = (name: string): Handler => (request, response, body) => response.end(JSON.stringify({ name, method: request.method, url: request.url, body }));
-const unavailable = (retryAfter?: string): Handler => (_request, response) => {
-  response.writeHead(503, retryAfter ? { 'retry-after': retryAfter } : {});
-  response.end('busy');
-};
+const answer =
+  (name: string): Handler =>
+  (request, response, body) =>
+    response.end(JSON.stringify({ name, method: request.method, url: request.url, body }));
+const unavailable =
+  (retryAfter?: string): Handler =>
+  (_request, response) => {
+    response.writeHead(503, retryAfter ? { 'retry-after': retryAfter } : {});
+    response.end('busy');
+  };
 const hang: Handler = () => undefined;
 
 async function discoveryOf(ports: number[], calls = {}, outlierEjection?: false) {
   const endpoints = { svc: ports.map((port) => `127.0.0.1:${port}`) };
-  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, calls, outlierEjection })] }).compile()).init();
+  const app = await (
+    await Test.createTestingModule({
+      imports: [DiscoveryTestingModule.forRoot({ endpoints, calls, outlierEjection })],
+    }).compile()
+  ).init();
   apps.push(app);
   return { discovery: app.get(DiscoveryClient), registry: app.get(InMemoryRegistry) };
 }
@@ -51,7 +60,11 @@ async function discoveryOf(ports: number[], calls = {}, outlierEjection?: false)
 describe('DiscoveryClient.fetch()', () => {
   it('sends the request to an instance of the service the host names: path, query, method, body as given', async () => {
     const { discovery } = await discoveryOf([await instance(answer('one'))]);
-    const response = await discovery.fetch('http://svc/lines?day=1', { method: 'POST', body: 'hello', headers: { 'content-type': 'text/plain' } });
+    const response = await discovery.fetch('http://svc/lines?day=1', {
+      method: 'POST',
+      body: 'hello',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ name: 'one', method: 'POST', url: '/lines?day=1', body: 'hello' });
   });
@@ -64,7 +77,9 @@ describe('DiscoveryClient.fetch()', () => {
       expect(response.status).toBe(200);
       expect(((await response.json()) as { name: string }).name).toBe('ok');
     }
-    expect(new Set(Array.from({ length: 6 }, () => discovery.pick('svc').port))).toEqual(new Set([discovery.getEndpoints('svc').find((endpoint) => endpoint.port !== busy)!.port]));
+    expect(new Set(Array.from({ length: 6 }, () => discovery.pick('svc').port))).toEqual(
+      new Set([discovery.getEndpoints('svc').find((endpoint) => endpoint.port !== busy)!.port]),
+    );
   });
 
   it('does not retry a POST that reached an instance (its 503 is the answer); it does retry one refused', async () => {
@@ -81,15 +96,27 @@ describe('DiscoveryClient.fetch()', () => {
   it('a hung instance: a GET goes elsewhere (hedged, then timed out); a POST: CallTimeoutError, no retry', async () => {
     const frozen = await instance(hang);
     // Without ejection: the frozen instance stays in the rotation, so that the POSTs meet it too.
-    const { discovery } = await discoveryOf([frozen, await instance(answer('alive'))], { attemptTimeoutMs: 200, hedge: { afterMs: 20 } }, false);
-    for (let call = 0; call < 4; call += 1) expect(((await (await discovery.fetch('http://svc/')).json()) as { name: string }).name).toBe('alive');
-    const posts = await Promise.all([1, 2].map(() => discovery.fetch('http://svc/', { method: 'POST', body: 'x' }).then((response) => response.status, (error: unknown) => error)));
+    const { discovery } = await discoveryOf(
+      [frozen, await instance(answer('alive'))],
+      { attemptTimeoutMs: 200, hedge: { afterMs: 20 } },
+      false,
+    );
+    for (let call = 0; call < 4; call += 1)
+      expect(((await (await discovery.fetch('http://svc/')).json()) as { name: string }).name).toBe('alive');
+    const posts = await Promise.all(
+      [1, 2].map(() =>
+        discovery.fetch('http://svc/', { method: 'POST', body: 'x' }).then(
+          (response) => response.status,
+          (error: unknown) => error,
+        ),
+      ),
+    );
     // Round robin: one of the two went to the frozen instance.
     expect(posts.filter((result) => result === 200)).toHaveLength(1);
     expect(posts.find((result) => result !== 200)).toBeInstanceOf(CallTimeoutError);
   });
 
-  it('a body that stops coming mid-way errors after the call timeout, not undici\'s 5 minutes', async () => {
+  it("a body that stops coming mid-way errors after the call timeout, not undici's 5 minutes", async () => {
     const port = await instance((_request, response) => {
       response.writeHead(200, { 'content-length': '100' });
       response.write('the first half'); // and then nothing
@@ -105,7 +132,9 @@ describe('DiscoveryClient.fetch()', () => {
     const closed = await freePort();
     const { discovery } = await discoveryOf([closed], { hedge: false });
     const body = Readable.toWeb(Readable.from(['a', 'b'])) as ReadableStream;
-    await expect(discovery.fetch('http://svc/', { method: 'PUT', body, duplex: 'half' })).rejects.toThrow(/fetch failed/);
+    await expect(discovery.fetch('http://svc/', { method: 'PUT', body, duplex: 'half' })).rejects.toThrow(
+      /fetch failed/,
+    );
   });
 
   it('closes the connections of an instance that leaves the list', async () => {
@@ -119,10 +148,14 @@ describe('DiscoveryClient.fetch()', () => {
     await waitFor('its keep-alive connection to close', async () => (await open()) === 0);
   });
 
-  it('https:// speaks TLS with the service\'s name as the server name', async () => {
+  it("https:// speaks TLS with the service's name as the server name", async () => {
     const certificates = await makeCertificates();
     try {
-      const [key, cert, ca] = await Promise.all([readFile(certificates.keyFile), readFile(certificates.certFile), readFile(certificates.caFile)]);
+      const [key, cert, ca] = await Promise.all([
+        readFile(certificates.keyFile),
+        readFile(certificates.certFile),
+        readFile(certificates.caFile),
+      ]);
       const port = await instance(answer('secure'), createTlsServer({ key, cert }));
       const { discovery } = await discoveryOf([port]);
       const response = await discovery.fetch('https://svc/', { tls: { ca } });
@@ -138,7 +171,11 @@ describe('DiscoveryClient.fetch()', () => {
     let calls = 0;
     // 1,500 calls in batches of 50: enough that 20 % of them (300) is more than the floor (10 a second over 10 s).
     for (let batch = 0; batch < 30; batch += 1) {
-      const statuses = await Promise.all(Array.from({ length: 50 }, () => discovery.fetch('http://svc/').then((response) => (response.body?.cancel(), response.status))));
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          discovery.fetch('http://svc/').then((response) => (response.body?.cancel(), response.status)),
+        ),
+      );
       expect(statuses.every((status) => status === 503)).toBe(true); // the last answer is the result
       calls += statuses.length;
     }
@@ -153,6 +190,8 @@ describe('DiscoveryClient.fetch()', () => {
 
   it('rejects a URL that names no service clearly', async () => {
     const { discovery } = await discoveryOf([await freePort()]);
-    await expect(discovery.fetch('ftp://svc/')).rejects.toThrow(/give an http:\/\/ or https:\/\/ URL whose host is the service's name/);
+    await expect(discovery.fetch('ftp://svc/')).rejects.toThrow(
+      /give an http:\/\/ or https:\/\/ URL whose host is the service's name/,
+    );
   });
 });

@@ -33,7 +33,17 @@ export class ServiceFetch {
 
   async fetch(input: string | URL, init: DiscoveryFetchInit = {}): Promise<Response> {
     const { service, protocol, path } = this.targets.of(input);
-    const { idempotent: given, retryOn = DEFAULT_RETRY_ON, tls, timeoutMs, attemptTimeoutMs, retries, key, where, ...request } = init;
+    const {
+      idempotent: given,
+      retryOn = DEFAULT_RETRY_ON,
+      tls,
+      timeoutMs,
+      attemptTimeoutMs,
+      retries,
+      key,
+      where,
+      ...request
+    } = init;
     const method = (request.method ?? 'GET').toUpperCase();
     const replayable = isReplayable(request.body);
     const idempotent = replayable && (given ?? IDEMPOTENT_METHODS.has(method));
@@ -44,7 +54,12 @@ export class ServiceFetch {
         const attemptSignal = request.signal ? AbortSignal.any([request.signal, signal]) : signal;
         const dispatcher = this.pools.poolFor(endpoint, protocol, tls);
         const headers = withTraceparent(request.headers, (context as LazyAttemptContext).span);
-        const response = await fetch(`${protocol}//${endpoint.address}${path}`, { ...request, headers, signal: attemptSignal, dispatcher });
+        const response = await fetch(`${protocol}//${endpoint.address}${path}`, {
+          ...request,
+          headers,
+          signal: attemptSignal,
+          dispatcher,
+        });
         const wait = response.status === 503 ? retryAfterMs(response.headers.get('retry-after')) : undefined;
         if (wait !== undefined) this.picks.holdOut(endpoint, wait);
         return response;

@@ -7,7 +7,11 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_RETRY = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
 export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
 export const DEFAULT_SELF_PRESERVATION: SelfPreservationSettings = { confirmMs: 3000, maxHoldMs: 30_000 };
-export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionSettings = { consecutiveFailures: 3, baseEjectionMs: 10_000, maxEjectedPercent: 50 };
+export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionSettings = {
+  consecutiveFailures: 3,
+  baseEjectionMs: 10_000,
+  maxEjectedPercent: 50,
+};
 export const DEFAULT_HEALTH = { intervalMs: 5000, unhealthyThreshold: 2, healthyThreshold: 1 } as const;
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 2000;

@@ -161,7 +161,6 @@ export interface DiscoveryModuleOptions {
   metrics?: MetricsOptions;
 }
 
-
 /** A health check that drives the status of this app's registrations (see `health`). */
 export interface HealthOptions {
   check: () => boolean | Promise<boolean>;

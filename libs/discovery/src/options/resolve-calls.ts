@@ -1,19 +1,26 @@
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import type { CallPolicyOptions, CallsOptions, ResolvedCallPolicy, ResolvedCalls } from './calls-options.interface.js';
-import { DEFAULT_ATTEMPT_TIMEOUT_MS, DEFAULT_BUDGET, DEFAULT_CALL_TIMEOUT_MS, DEFAULT_HEDGE_MIN_MS } from './defaults.js';
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_BUDGET,
+  DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_HEDGE_MIN_MS,
+} from './defaults.js';
 import { assertDuration, assertKnownKeys, assertServiceName } from './validation.js';
 
 const policyKeys = ['timeoutMs', 'attemptTimeoutMs', 'hedge', 'budget'];
 
 /** `calls` with its defaults, checked: a service's own policy is the defaults with what it sets. */
 export function resolveCalls(given: CallsOptions | undefined): ResolvedCalls {
-  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badCalls('calls', given));
+  if (given !== undefined && (typeof given !== 'object' || given === null))
+    throw new DiscoveryOptionsError(messages.badCalls('calls', given));
   assertKnownKeys('calls', given, [...policyKeys, 'services']);
   const defaults = resolvePolicy('calls', given ?? {}, undefined);
   const services = new Map<string, ResolvedCallPolicy>();
   const perService = given?.services ?? {};
-  if (typeof perService !== 'object' || perService === null) throw new DiscoveryOptionsError(messages.badCalls('calls.services', perService));
+  if (typeof perService !== 'object' || perService === null)
+    throw new DiscoveryOptionsError(messages.badCalls('calls.services', perService));
   for (const [service, own] of Object.entries(perService)) {
     assertServiceName(service, '`calls.services`');
     services.set(service, resolvePolicy(`calls.services["${service}"]`, own, given ?? {}));
@@ -21,7 +28,11 @@ export function resolveCalls(given: CallsOptions | undefined): ResolvedCalls {
   return { defaults, services };
 }
 
-function resolvePolicy(where: string, own: CallPolicyOptions, inherited: CallPolicyOptions | undefined): ResolvedCallPolicy {
+function resolvePolicy(
+  where: string,
+  own: CallPolicyOptions,
+  inherited: CallPolicyOptions | undefined,
+): ResolvedCallPolicy {
   if (typeof own !== 'object' || own === null) throw new DiscoveryOptionsError(messages.badCalls(where, own));
   if (inherited !== undefined) assertKnownKeys(where, own, policyKeys);
   const pick = <K extends keyof CallPolicyOptions>(key: K) => (own[key] !== undefined ? own[key] : inherited?.[key]);
@@ -29,13 +40,24 @@ function resolvePolicy(where: string, own: CallPolicyOptions, inherited: CallPol
   const attemptTimeoutMs = pick('attemptTimeoutMs') ?? Math.min(DEFAULT_ATTEMPT_TIMEOUT_MS, timeoutMs);
   assertDuration(`${where}.timeoutMs`, timeoutMs, 1);
   assertDuration(`${where}.attemptTimeoutMs`, attemptTimeoutMs, 1);
-  if (attemptTimeoutMs > timeoutMs) throw new DiscoveryOptionsError(messages.badAttemptTimeout(where, attemptTimeoutMs, timeoutMs));
-  return { timeoutMs, attemptTimeoutMs, hedge: resolveHedge(where, pick('hedge'), attemptTimeoutMs), budget: resolveBudget(where, pick('budget')) };
+  if (attemptTimeoutMs > timeoutMs)
+    throw new DiscoveryOptionsError(messages.badAttemptTimeout(where, attemptTimeoutMs, timeoutMs));
+  return {
+    timeoutMs,
+    attemptTimeoutMs,
+    hedge: resolveHedge(where, pick('hedge'), attemptTimeoutMs),
+    budget: resolveBudget(where, pick('budget')),
+  };
 }
 
-function resolveHedge(where: string, given: CallPolicyOptions['hedge'], attemptTimeoutMs: number): ResolvedCallPolicy['hedge'] {
+function resolveHedge(
+  where: string,
+  given: CallPolicyOptions['hedge'],
+  attemptTimeoutMs: number,
+): ResolvedCallPolicy['hedge'] {
   if (given === false) return false;
-  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badCalls(`${where}.hedge`, given));
+  if (given !== undefined && (typeof given !== 'object' || given === null))
+    throw new DiscoveryOptionsError(messages.badCalls(`${where}.hedge`, given));
   assertKnownKeys(`${where}.hedge`, given, ['afterMs', 'minMs', 'maxMs']);
   const afterMs = given?.afterMs ?? 'adaptive';
   const minMs = given?.minMs ?? Math.min(DEFAULT_HEDGE_MIN_MS, attemptTimeoutMs);
@@ -43,13 +65,17 @@ function resolveHedge(where: string, given: CallPolicyOptions['hedge'], attemptT
   if (afterMs !== 'adaptive') assertDuration(`${where}.hedge.afterMs`, afterMs, 1);
   assertDuration(`${where}.hedge.minMs`, minMs, 1);
   assertDuration(`${where}.hedge.maxMs`, maxMs, 1);
-  if (maxMs < minMs) throw new DiscoveryOptionsError(messages.badCalls(`${where}.hedge`, given, `\`maxMs\` (${maxMs}) must be at least \`minMs\` (${minMs})`));
+  if (maxMs < minMs)
+    throw new DiscoveryOptionsError(
+      messages.badCalls(`${where}.hedge`, given, `\`maxMs\` (${maxMs}) must be at least \`minMs\` (${minMs})`),
+    );
   return { afterMs, minMs, maxMs };
 }
 
 function resolveBudget(where: string, given: CallPolicyOptions['budget']): ResolvedCallPolicy['budget'] {
   if (given === false) return false;
-  if (given !== undefined && (typeof given !== 'object' || given === null)) throw new DiscoveryOptionsError(messages.badCalls(`${where}.budget`, given));
+  if (given !== undefined && (typeof given !== 'object' || given === null))
+    throw new DiscoveryOptionsError(messages.badCalls(`${where}.budget`, given));
   assertKnownKeys(`${where}.budget`, given, ['percent', 'minPerSecond']);
   const budget = { ...DEFAULT_BUDGET, ...given };
   if (!(typeof budget.percent === 'number' && budget.percent >= 0 && budget.percent <= 100)) {

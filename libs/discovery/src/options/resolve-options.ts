@@ -1,8 +1,18 @@
 import { RoundRobinStrategy } from '../balancing/round-robin.strategy.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
-import { DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_NAMESPACE, DEFAULT_RESYNC_INTERVAL_MS, DEFAULT_RETRY, DEFAULT_TTL_SECONDS } from './defaults.js';
-import type { DiscoveryModuleOptions, RegistrationMode, ResolvedDiscoveryOptions } from './discovery-module-options.interface.js';
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_NAMESPACE,
+  DEFAULT_RESYNC_INTERVAL_MS,
+  DEFAULT_RETRY,
+  DEFAULT_TTL_SECONDS,
+} from './defaults.js';
+import type {
+  DiscoveryModuleOptions,
+  RegistrationMode,
+  ResolvedDiscoveryOptions,
+} from './discovery-module-options.interface.js';
 import { resolveCalls } from './resolve-calls.js';
 import { resolveHealth, resolveOutlierEjection, resolveSelfPreservation } from './resolve-settings.js';
 import { assertDuration, assertKnownKeys, assertServiceName } from './validation.js';
@@ -43,7 +53,8 @@ export function resolveDiscoveryOptions(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedDiscoveryOptions {
   for (const name of Object.keys(options)) {
-    if (!Object.hasOwn(optionNames, name)) throw new DiscoveryOptionsError(messages.unknownOption(name, Object.keys(optionNames)));
+    if (!Object.hasOwn(optionNames, name))
+      throw new DiscoveryOptionsError(messages.unknownOption(name, Object.keys(optionNames)));
   }
   assertKnownKeys('retry', options.retry, ['initialDelayMs', 'maxDelayMs']);
   const retry = {
@@ -94,12 +105,14 @@ export function resolveDiscoveryOptions(
   if (resolved.zone !== undefined && (typeof resolved.zone !== 'string' || resolved.zone.length === 0)) {
     throw new DiscoveryOptionsError(messages.badZone(resolved.zone));
   }
-  if (typeof resolved.zonePreference !== 'boolean') throw new DiscoveryOptionsError(messages.badZonePreference(resolved.zonePreference));
+  if (typeof resolved.zonePreference !== 'boolean')
+    throw new DiscoveryOptionsError(messages.badZonePreference(resolved.zonePreference));
   if (options.metrics !== undefined && (typeof options.metrics !== 'object' || options.metrics === null)) {
     throw new DiscoveryOptionsError(messages.badMetrics(options.metrics));
   }
   assertKnownKeys('metrics', options.metrics, ['perInstance']);
-  if (typeof resolved.metrics.perInstance !== 'boolean') throw new DiscoveryOptionsError(messages.badPerInstance(options.metrics?.perInstance));
+  if (typeof resolved.metrics.perInstance !== 'boolean')
+    throw new DiscoveryOptionsError(messages.badPerInstance(options.metrics?.perInstance));
   if (typeof resolved.logger !== 'boolean') throw new DiscoveryOptionsError(messages.badLogger(options.logger));
   assertStrategy(resolved.strategy, '`strategy`');
   for (const [service, strategy] of Object.entries(resolved.strategies)) {
@@ -112,7 +125,13 @@ export function resolveDiscoveryOptions(
 function resolveHosts(hosts: unknown, fromEnv: string | undefined): string[] {
   // A string, from the option or from ETCD_HOSTS, is read the same way: comma-separated.
   const given = hosts ?? fromEnv;
-  const list = typeof given === 'string' ? given.split(',').map((host) => host.trim()).filter((host) => host.length > 0) : given;
+  const list =
+    typeof given === 'string'
+      ? given
+          .split(',')
+          .map((host) => host.trim())
+          .filter((host) => host.length > 0)
+      : given;
   if (!Array.isArray(list) || list.length === 0) throw new DiscoveryOptionsError(messages.noHosts());
   for (const host of list) {
     if (typeof host !== 'string' || host.trim().length === 0) throw new DiscoveryOptionsError(messages.badHost(host));
@@ -128,7 +147,13 @@ function resolveNamespace(namespace: unknown): string {
   }
   // A trailing "/" is accepted and dropped: keys are always built as `${namespace}/${service}/…`.
   const trimmed = namespace.replace(/\/+$/, '');
-  if (trimmed.length === 0 || trimmed.slice(1).split('/').some((segment) => segment.length === 0)) {
+  if (
+    trimmed.length === 0 ||
+    trimmed
+      .slice(1)
+      .split('/')
+      .some((segment) => segment.length === 0)
+  ) {
     throw new DiscoveryOptionsError(messages.badNamespace(namespace));
   }
   return trimmed;

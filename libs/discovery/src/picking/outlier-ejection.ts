@@ -60,7 +60,8 @@ export class ServiceOutliers {
     this.records.set(key, record);
     record.failures += 1;
     const now = this.now();
-    if (record.failures < this.settings.consecutiveFailures || record.ejectedUntil > now || !this.mayEject(list)) return false;
+    if (record.failures < this.settings.consecutiveFailures || record.ejectedUntil > now || !this.mayEject(list))
+      return false;
     record.failures = 0;
     record.ejections += 1;
     record.ejectedUntil = now + this.settings.baseEjectionMs * record.ejections;

@@ -78,10 +78,15 @@ export class ServicePicker {
    * The strategy's choice among the candidates not in `tried` (`id@address`), else among those ejected; undefined when
    * none is left.
    */
-  pickAnother(tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
+  pickAnother(
+    tried: ReadonlySet<string>,
+    key: string | undefined,
+    where: EndpointFilter | undefined,
+  ): ServiceEndpoint | undefined {
     const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
     let pool = untried(this.candidates(where));
-    if (pool.length === 0) pool = untried(where === undefined ? this.watch.pickable : this.subsets.of(this.watch.pickable, where));
+    if (pool.length === 0)
+      pool = untried(where === undefined ? this.watch.pickable : this.subsets.of(this.watch.pickable, where));
     return this.strategy.pick(pool, { service: this.service, key, retry: true }) ?? pool[0];
   }
 
@@ -122,9 +127,10 @@ export class ServicePicker {
   }
 
   private fail(where: EndpointFilter | undefined): never {
-    const message = where === undefined
-      ? messages.noEndpoint(this.service, this.watch.isLoaded)
-      : messages.noEndpointInSubset(this.service, describeFilter(where), this.watch.current.length);
+    const message =
+      where === undefined
+        ? messages.noEndpoint(this.service, this.watch.isLoaded)
+        : messages.noEndpointInSubset(this.service, describeFilter(where), this.watch.current.length);
     throw new NoEndpointAvailableError(this.service, message);
   }
 }

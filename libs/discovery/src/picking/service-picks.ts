@@ -29,9 +29,15 @@ export class ServicePicks {
     private readonly strategies: StrategyResolver,
     private readonly metrics: DiscoveryMetrics,
   ) {
-    metrics.gauge('discovery.endpoints.ejected', 'Endpoints not picked now for failing calls (or a 503 Retry-After)', '{endpoint}', (observe) => {
-      for (const picker of this.pickers.values()) observe(picker.ejectedCount, { 'discovery.service': picker.service });
-    });
+    metrics.gauge(
+      'discovery.endpoints.ejected',
+      'Endpoints not picked now for failing calls (or a 503 Retry-After)',
+      '{endpoint}',
+      (observe) => {
+        for (const picker of this.pickers.values())
+          observe(picker.ejectedCount, { 'discovery.service': picker.service });
+      },
+    );
   }
 
   /**
@@ -58,7 +64,12 @@ export class ServicePicks {
    * One `'up'` endpoint of `service` other than those in `tried` (instance keys, `id@address`): the
    * strategy's choice among those not ejected, else among the ejected; undefined when all were tried.
    */
-  pickAnother(service: string, tried: ReadonlySet<string>, key: string | undefined, where: EndpointFilter | undefined): ServiceEndpoint | undefined {
+  pickAnother(
+    service: string,
+    tried: ReadonlySet<string>,
+    key: string | undefined,
+    where: EndpointFilter | undefined,
+  ): ServiceEndpoint | undefined {
     return (this.pickers.get(service) ?? this.pickerFor(service)).pickAnother(tried, key, where);
   }
 
@@ -88,7 +99,8 @@ export class ServicePicks {
   /** The endpoints gone from etcd that self-preservation keeps listed now, by service; what the dashboard shows. */
   heldEndpoints(): Map<string, ServiceEndpoint[]> {
     const held = new Map<string, ServiceEndpoint[]>();
-    for (const watch of this.watches.running()) if (watch.held.active) held.set(watch.service, [...watch.held.endpoints()]);
+    for (const watch of this.watches.running())
+      if (watch.held.active) held.set(watch.service, [...watch.held.endpoints()]);
     return held;
   }
 
@@ -101,7 +113,15 @@ export class ServicePicks {
     const { outlierEjection, zone, zonePreference, slowStartMs } = this.options;
     const watch = this.watches.pin(service);
     const onEjected = (endpoint: ServiceEndpoint) => this.metrics.ejected(service, endpoint.address);
-    const picker = new ServicePicker(service, watch, this.strategies.forService(service), outlierEjection, zonePreference ? zone : undefined, slowStartMs, onEjected);
+    const picker = new ServicePicker(
+      service,
+      watch,
+      this.strategies.forService(service),
+      outlierEjection,
+      zonePreference ? zone : undefined,
+      slowStartMs,
+      onEjected,
+    );
     this.pickers.set(service, picker);
     return picker;
   }

@@ -11,7 +11,13 @@ import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
 /** The share of 4,000 picks that go to an instance joining three, right after it joined. */
 async function joinerShare(strategy: LoadBalancingStrategy, slowStartMs: number): Promise<number> {
   const moduleRef = await Test.createTestingModule({
-    imports: [DiscoveryTestingModule.forRoot({ endpoints: { svc: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'] }, strategy, slowStartMs })],
+    imports: [
+      DiscoveryTestingModule.forRoot({
+        endpoints: { svc: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'] },
+        strategy,
+        slowStartMs,
+      }),
+    ],
   }).compile();
   const app = await moduleRef.init();
   try {
@@ -34,14 +40,17 @@ describe('slow start with every strategy that spreads load', () => {
     ['WeightedRoundRobinStrategy', () => new WeightedRoundRobinStrategy()],
     ['LeastOutstandingStrategy', () => new LeastOutstandingStrategy()],
     ['LatencyAwareStrategy', () => new LatencyAwareStrategy()],
-  ])('%s: a joining instance gets far less than its quarter at first; without slow start, its quarter', async (name, make) => {
-    const warming = await joinerShare(make(), 60_000);
-    const cold = await joinerShare(make(), 0);
-    console.log(
-      `[measured] slow start, ${name}: the joiner's share ${(100 * warming).toFixed(1)} % at first, ` +
-        `${(100 * cold).toFixed(1)} % without`,
-    );
-    expect(warming).toBeLessThan(0.125);
-    expect(cold).toBeGreaterThan(0.2);
-  });
+  ])(
+    '%s: a joining instance gets far less than its quarter at first; without slow start, its quarter',
+    async (name, make) => {
+      const warming = await joinerShare(make(), 60_000);
+      const cold = await joinerShare(make(), 0);
+      console.log(
+        `[measured] slow start, ${name}: the joiner's share ${(100 * warming).toFixed(1)} % at first, ` +
+          `${(100 * cold).toFixed(1)} % without`,
+      );
+      expect(warming).toBeLessThan(0.125);
+      expect(cold).toBeGreaterThan(0.2);
+    },
+  );
 });

@@ -4,12 +4,17 @@ import type { EndpointChange } from '../watch/endpoint-change.interface.js';
 import { SlowStart } from './slow-start.js';
 
 describe('SlowStart', () => {
-  it('a joining endpoint\'s picks stand a tenth of the time at first, more as it warms up, always once warm', () => {
+  it("a joining endpoint's picks stand a tenth of the time at first, more as it warms up, always once warm", () => {
     const clock = { now: 0 };
     const changes = new Subject<EndpointChange>();
     let draw = 0;
     // Draws spread evenly over [0, 1): the share accepted is the probability itself.
-    const slowStart = new SlowStart(10_000, changes, () => clock.now, () => (draw++ % 100) / 100);
+    const slowStart = new SlowStart(
+      10_000,
+      changes,
+      () => clock.now,
+      () => (draw++ % 100) / 100,
+    );
     const joining = testEndpoint('svc', 'new', 2);
     const warm = testEndpoint('svc', 'old', 1);
     expect(slowStart.none).toBe(true);

@@ -5,8 +5,7 @@ import type { ServiceEndpoint } from '../service-endpoint.interface.js';
  * entry given must match; or a predicate.
  */
 export type EndpointFilter =
-  | { version?: string; zone?: string; metadata?: Record<string, string> }
-  | ((endpoint: ServiceEndpoint) => boolean);
+  { version?: string; zone?: string; metadata?: Record<string, string> } | ((endpoint: ServiceEndpoint) => boolean);
 
 /** The predicate a filter stands for. */
 export function matcherOf(where: EndpointFilter): (endpoint: ServiceEndpoint) => boolean {
@@ -26,7 +25,9 @@ export function sameEndpoints(a: readonly ServiceEndpoint[], b: readonly Service
 
 /** How a filter reads in an error message. */
 export function describeFilter(where: EndpointFilter): string {
-  return typeof where === 'function' ? `matching ${where.name || 'the given predicate'}` : `with ${JSON.stringify(where)}`;
+  return typeof where === 'function'
+    ? `matching ${where.name || 'the given predicate'}`
+    : `with ${JSON.stringify(where)}`;
 }
 
 /**
@@ -35,7 +36,10 @@ export function describeFilter(where: EndpointFilter): string {
  * and is filtered each time: keep it in a constant where picks are frequent.
  */
 export class FilteredLists {
-  private readonly views = new WeakMap<object, { source: readonly ServiceEndpoint[]; list: readonly ServiceEndpoint[] }>();
+  private readonly views = new WeakMap<
+    object,
+    { source: readonly ServiceEndpoint[]; list: readonly ServiceEndpoint[] }
+  >();
 
   of(list: readonly ServiceEndpoint[], where: EndpointFilter): readonly ServiceEndpoint[] {
     const view = this.views.get(where);

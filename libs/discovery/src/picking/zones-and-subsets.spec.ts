@@ -21,7 +21,9 @@ const fleet = {
 };
 
 async function appWith(options: DiscoveryTestingOptions) {
-  const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot(options)] }).compile()).init();
+  const app = await (
+    await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot(options)] }).compile()
+  ).init();
   return { app, discovery: app.get(DiscoveryClient), memory: app.get(InMemoryRegistry) };
 }
 
@@ -59,7 +61,11 @@ describe('zones', () => {
     }
     const plain = seen.filter((_, index) => index % 2 === 0);
     const within = seen.filter((_, index) => index % 2 === 1);
-    expect(plain.map((list) => list.map((endpoint) => endpoint.port))).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(plain.map((list) => list.map((endpoint) => endpoint.port))).toEqual([
+      [1, 2],
+      [1, 2],
+      [1, 2],
+    ]);
     expect(within[0].map((endpoint) => endpoint.port)).toEqual([2]);
     expect(new Set(plain).size).toBe(1); // the same array every time
     expect(new Set(within).size).toBe(1);
@@ -82,13 +88,20 @@ describe('subsets: where', () => {
     expect(ports(() => discovery.pick('svc', { where: { metadata: { lane: 'canary' } } }).port)).toEqual(new Set([2]));
     expect(ports(() => discovery.pick('svc', { where: (endpoint) => endpoint.port > 2 }).port)).toEqual(new Set([3]));
     expect(discovery.pick('svc', 'user-1').service).toBe('svc');
-    expect(app.get(ServicePicks).pickAnother('svc', new Set(['127.0.0.1:2@127.0.0.1:2', '127.0.0.1:3@127.0.0.1:3']), undefined, v2)).toBeUndefined();
+    expect(
+      app
+        .get(ServicePicks)
+        .pickAnother('svc', new Set(['127.0.0.1:2@127.0.0.1:2', '127.0.0.1:3@127.0.0.1:3']), undefined, v2),
+    ).toBeUndefined();
     expect(await discovery.call('svc', async (endpoint) => endpoint.version, { where: v2 })).toBe('2.0.0');
 
     const lists = firstValueFrom(discovery.endpoints$('svc', { where: v2 }).pipe(take(2), toArray()));
     await memory.add('svc', { host: '127.0.0.1', port: 4, version: '1.0.0' }); // outside the subset: no new list
     await memory.add('svc', { host: '127.0.0.1', port: 5, version: '2.0.0' });
-    expect((await lists).map((list) => list.map((endpoint) => endpoint.port))).toEqual([[2, 3], [2, 3, 5]]);
+    expect((await lists).map((list) => list.map((endpoint) => endpoint.port))).toEqual([
+      [2, 3],
+      [2, 3, 5],
+    ]);
     await app.close();
   });
 
@@ -96,7 +109,9 @@ describe('subsets: where', () => {
     const { app, discovery } = await appWith({ endpoints: fleet });
     const pick = () => discovery.pick('svc', { where: { version: '9.9.9' } });
     expect(pick).toThrow(NoEndpointAvailableError);
-    expect(pick).toThrow('No endpoint available for service "svc" with {"version":"9.9.9"}: none of its 3 listed endpoint(s) matches');
+    expect(pick).toThrow(
+      'No endpoint available for service "svc" with {"version":"9.9.9"}: none of its 3 listed endpoint(s) matches',
+    );
     await app.close();
   });
 });

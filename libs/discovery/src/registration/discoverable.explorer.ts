@@ -47,7 +47,10 @@ export class DiscoverableExplorer {
     const byName = new Map<string, ServiceDeclaration>();
     for (const [type, declaration] of byClass) {
       const other = byName.get(declaration.name);
-      if (other) throw new DiscoveryOptionsError(messages.duplicateService(declaration.name, other.className, declaration.className));
+      if (other)
+        throw new DiscoveryOptionsError(
+          messages.duplicateService(declaration.name, other.className, declaration.className),
+        );
       const patterns = declaration.publishPatterns === false ? { patterns: [], events: [] } : published(type as Type);
       byName.set(declaration.name, { ...declaration, ...patterns });
     }

@@ -41,7 +41,18 @@ describe('endpoint status', () => {
     expect(memory.endpoints('svc')[0]).not.toHaveProperty('status'); // 'up' is stored as no status at all
     await context.close();
     const types = (await events).map((event) => `${event.type}${event.type === 'status' ? ` ${event.status}` : ''}`);
-    expect(types).toEqual(['registered', 'registered', 'status down', 'status down', 'status up', 'status up', 'status draining', 'status draining', 'deregistered', 'deregistered']);
+    expect(types).toEqual([
+      'registered',
+      'registered',
+      'status down',
+      'status down',
+      'status up',
+      'status up',
+      'status draining',
+      'status draining',
+      'deregistered',
+      'deregistered',
+    ]);
     expect(a.key).toBe('/services/svc/127.0.0.1:1');
   });
 
@@ -53,12 +64,20 @@ describe('endpoint status', () => {
     await memory.add('svc', '127.0.0.1:1');
     await memory.add('svc', { host: '127.0.0.1', port: 2, status: 'draining' });
     await memory.add('svc', { host: '127.0.0.1', port: 3, status: 'down' });
-    expect((await discovery.waitFor('svc', { count: 3 })).map((endpoint) => endpoint.status ?? 'up')).toEqual(['up', 'draining', 'down']);
+    expect((await discovery.waitFor('svc', { count: 3 })).map((endpoint) => endpoint.status ?? 'up')).toEqual([
+      'up',
+      'draining',
+      'down',
+    ]);
     expect(new Set(Array.from({ length: 6 }, () => discovery.pick('svc').port))).toEqual(new Set([1]));
-    expect(context.get(ServicePicks).pickAnother('svc', new Set(['127.0.0.1:1@127.0.0.1:1']), undefined, undefined)).toBeUndefined();
+    expect(
+      context.get(ServicePicks).pickAnother('svc', new Set(['127.0.0.1:1@127.0.0.1:1']), undefined, undefined),
+    ).toBeUndefined();
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     const tried: number[] = [];
-    await expect(discovery.call('svc', (endpoint) => (tried.push(endpoint.port), Promise.reject(refused)))).rejects.toBe(refused);
+    await expect(
+      discovery.call('svc', (endpoint) => (tried.push(endpoint.port), Promise.reject(refused))),
+    ).rejects.toBe(refused);
     expect(tried).toEqual([1]);
     await context.close();
   });

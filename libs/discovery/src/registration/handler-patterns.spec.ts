@@ -52,8 +52,13 @@ describe('the patterns a @Discoverable() declaration publishes', () => {
   const options = { etcd: { hosts: ['127.0.0.1:1'] }, namespace: '/unit' };
 
   async function declarations(module: { controllers?: unknown[]; providers?: unknown[] }) {
-    const moduleRef = await Test.createTestingModule({ imports: [DiscoveryModule.forRoot(options)], ...(module as object) }).compile();
-    const found = moduleRef.get(DiscoverableExplorer).declarations.map(({ name, patterns, events }) => ({ name, patterns, events }));
+    const moduleRef = await Test.createTestingModule({
+      imports: [DiscoveryModule.forRoot(options)],
+      ...(module as object),
+    }).compile();
+    const found = moduleRef
+      .get(DiscoverableExplorer)
+      .declarations.map(({ name, patterns, events }) => ({ name, patterns, events }));
     await moduleRef.close();
     return found.sort((a, b) => a.name.localeCompare(b.name));
   }
@@ -66,7 +71,11 @@ describe('the patterns a @Discoverable() declaration publishes', () => {
     @Injectable()
     class AppService {}
     expect(await declarations({ controllers: [DiscoverableOrders, Audit], providers: [AppService] })).toEqual([
-      { name: 'orders', patterns: ['orders.find', 'orders.get', 'orders.list', '{"cmd":"sum","v":2}'], events: ['order.placed'] },
+      {
+        name: 'orders',
+        patterns: ['orders.find', 'orders.get', 'orders.list', '{"cmd":"sum","v":2}'],
+        events: ['order.placed'],
+      },
       { name: 'whole-app', patterns: [], events: ['{"kind":"write","topic":"audit"}'] },
     ]);
   });
@@ -82,6 +91,8 @@ describe('the patterns a @Discoverable() declaration publishes', () => {
     @Discoverable('bad', { port: 1, publishPatterns: 'no' as never })
     @Module({})
     class Bad {}
-    await expect(declarations({ providers: [Bad] })).rejects.toThrow('Invalid `publishPatterns` "no" in @Discoverable() on Bad: true (the default) or false.');
+    await expect(declarations({ providers: [Bad] })).rejects.toThrow(
+      'Invalid `publishPatterns` "no" in @Discoverable() on Bad: true (the default) or false.',
+    );
   });
 });

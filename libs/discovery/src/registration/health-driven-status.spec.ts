@@ -42,14 +42,18 @@ describe('health-driven status', () => {
     answer = () => new Promise<boolean>(() => undefined); // never answers
     await waitFor('down on hangs', () => statusNow() === 'down', { timeoutMs: 2000 });
     await app.close();
-    const statuses = events.filter((event) => event.type === 'status').map((event) => (event.type === 'status' ? event.status : ''));
+    const statuses = events
+      .filter((event) => event.type === 'status')
+      .map((event) => (event.type === 'status' ? event.status : ''));
     expect(statuses).toEqual(['down', 'up', 'down', 'up', 'down']);
   });
 
   it('a single failed check is not enough', async () => {
     let calls = 0;
     const check = () => (calls += 1) !== 2; // the second check fails, the others pass
-    const moduleRef = await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ health: { check, intervalMs: 20 } })] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [DiscoveryTestingModule.forRoot({ health: { check, intervalMs: 20 } })],
+    }).compile();
     const app = await moduleRef.init();
     const registry = app.get(ServiceRegistry);
     await registry.register({ service: 'svc', host: '127.0.0.1', port: 1 });
@@ -62,7 +66,9 @@ describe('health-driven status', () => {
 
   it("a registration added while the app is 'down' starts 'down', and turns 'up' with the others", async () => {
     let healthy = false;
-    const moduleRef = await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ health: { check: () => healthy, intervalMs: 20 } })] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [DiscoveryTestingModule.forRoot({ health: { check: () => healthy, intervalMs: 20 } })],
+    }).compile();
     const app = await moduleRef.init();
     const registry = app.get(ServiceRegistry);
     const memory = app.get(InMemoryRegistry);
@@ -71,7 +77,9 @@ describe('health-driven status', () => {
     await registry.register({ service: 'late', host: '127.0.0.1', port: 2 });
     expect(memory.endpoints('late').map((endpoint) => endpoint.status)).toEqual(['down']);
     healthy = true;
-    await waitFor('both up', () => [...memory.endpoints('svc'), ...memory.endpoints('late')].every((endpoint) => endpoint.status === undefined));
+    await waitFor('both up', () =>
+      [...memory.endpoints('svc'), ...memory.endpoints('late')].every((endpoint) => endpoint.status === undefined),
+    );
     await registry.register({ service: 'later', host: '127.0.0.1', port: 3 });
     expect(memory.endpoints('later')[0]).not.toHaveProperty('status');
     await app.close();

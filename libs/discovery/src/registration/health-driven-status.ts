@@ -40,7 +40,11 @@ export class HealthDrivenStatus implements OnApplicationBootstrap, BeforeApplica
 
   private async runCheck(): Promise<void> {
     const { check, intervalMs, unhealthyThreshold, healthyThreshold } = this.options.health!;
-    const healthy = await withTimeout(Promise.resolve().then(check), intervalMs, () => new Error('the health check did not answer'))
+    const healthy = await withTimeout(
+      Promise.resolve().then(check),
+      intervalMs,
+      () => new Error('the health check did not answer'),
+    )
       .then((result) => result !== false)
       .catch(() => false);
     if (this.stopped) return;

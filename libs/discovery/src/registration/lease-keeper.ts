@@ -29,11 +29,19 @@ export class LeaseKeeper {
     let leaseId: string | undefined;
     // etcd extends leases on leader change and restart, so a lease we gave up on may well be alive:
     // keeping it avoids a flap for every watcher and leaves no second lease behind.
-    if (previous && (await this.gateway.keepAlive(previous.leaseId, this.callTimeoutMs)) > 0) leaseId = previous.leaseId;
+    if (previous && (await this.gateway.keepAlive(previous.leaseId, this.callTimeoutMs)) > 0)
+      leaseId = previous.leaseId;
     leaseId ??= await this.gateway.grantLease(this.ttlSeconds);
-    const session = new LeaseSession(this.gateway, leaseId, this.ttlSeconds, this.callTimeoutMs, this.onKeepaliveFailed, (lost, reason) => {
-      if (lost === this.session) this.onLost(lost.leaseId, reason);
-    });
+    const session = new LeaseSession(
+      this.gateway,
+      leaseId,
+      this.ttlSeconds,
+      this.callTimeoutMs,
+      this.onKeepaliveFailed,
+      (lost, reason) => {
+        if (lost === this.session) this.onLost(lost.leaseId, reason);
+      },
+    );
     this.session = session;
     return session;
   }

@@ -21,7 +21,10 @@ class LeaseAsEtcdKeepsIt {
     this.attempts += 1;
     this.sentAt.push(Date.now());
     // As a real attempt does, it fails a little after its time is up (timers, the stream's cancel).
-    if (this.unanswered(Date.now())) return new Promise((_resolve, reject) => setTimeout(() => reject(new Error('no keepalive answer')), timeoutMs + 20));
+    if (this.unanswered(Date.now()))
+      return new Promise((_resolve, reject) =>
+        setTimeout(() => reject(new Error('no keepalive answer')), timeoutMs + 20),
+      );
     if (Date.now() >= this.expiresAt) return Promise.resolve(0);
     this.expiresAt = Date.now() + TTL_SECONDS * 1000;
     return Promise.resolve(this.answeredTtl);
@@ -29,7 +32,14 @@ class LeaseAsEtcdKeepsIt {
 }
 
 function session(lease: LeaseAsEtcdKeepsIt, lost: string[]): LeaseSession {
-  return new LeaseSession(lease as unknown as EtcdGateway, 'lease-1', TTL_SECONDS, 5000, () => undefined, (_session, reason) => lost.push(reason));
+  return new LeaseSession(
+    lease as unknown as EtcdGateway,
+    'lease-1',
+    TTL_SECONDS,
+    5000,
+    () => undefined,
+    (_session, reason) => lost.push(reason),
+  );
 }
 
 beforeEach(() => vi.useFakeTimers({ now: 0 }));

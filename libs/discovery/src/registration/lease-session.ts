@@ -92,7 +92,9 @@ export class LeaseSession {
         this.onKeepaliveFailed();
         const silentMs = Date.now() - this.lastSuccess;
         if (silentMs >= this.ttlSeconds * 1000) {
-          return this.markLost(`no keepalive succeeded for ${Math.round(silentMs / 1000)} s (${(error as Error).message})`);
+          return this.markLost(
+            `no keepalive succeeded for ${Math.round(silentMs / 1000)} s (${(error as Error).message})`,
+          );
         }
       }
       const waitMs = spacingMs - (Date.now() - attemptStarted);

@@ -16,8 +16,10 @@ export function checkDeclaration(declaration: DiscoverableDeclaration, className
     throw new DiscoveryOptionsError(messages.badPublishPatterns(className, declaration.publishPatterns));
   }
   if (declaration.requires !== undefined) {
-    if (!Array.isArray(declaration.requires)) throw new DiscoveryOptionsError(messages.badRequires(declaration.requires));
-    for (const required of declaration.requires) validate.assertServiceName(required, `\`requires\` of @Discoverable() on ${className}`);
+    if (!Array.isArray(declaration.requires))
+      throw new DiscoveryOptionsError(messages.badRequires(declaration.requires));
+    for (const required of declaration.requires)
+      validate.assertServiceName(required, `\`requires\` of @Discoverable() on ${className}`);
   }
 }
 

@@ -35,7 +35,8 @@ export class RegistrationEntries {
     const key = endpointKey(this.namespace, given.service, given.id);
     if (this.entries.has(key)) throw new DiscoveryOptionsError(messages.duplicateRegistration(key));
     // An app that is 'down' (its health check fails) does not get picked through a registration added meanwhile.
-    const endpoint = given.status === undefined && this.appStatus !== 'up' ? { ...given, status: this.appStatus } : given;
+    const endpoint =
+      given.status === undefined && this.appStatus !== 'up' ? { ...given, status: this.appStatus } : given;
     const value = encodeEndpoint(endpoint);
     const bytes = Buffer.byteLength(value);
     // With room for the lease stamp and a status written later.

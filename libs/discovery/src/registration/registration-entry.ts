@@ -61,7 +61,12 @@ export class RegistrationEntry {
    * a new status written in place (as `inPlaceUnder` said before it), or the key (re)stored — and the
    * guard it replaces. State and promises change together, so that whoever sees one sees the others.
    */
-  stored(leaseId: string, value: string, inPlace: boolean, guard: KeyGuard): { kind: 'status' | 'registered' | 're-registered'; replaced: KeyGuard | undefined } {
+  stored(
+    leaseId: string,
+    value: string,
+    inPlace: boolean,
+    guard: KeyGuard,
+  ): { kind: 'status' | 'registered' | 're-registered'; replaced: KeyGuard | undefined } {
     if (this.rewrite !== undefined && this.value === value) {
       this.rewrite.resolve();
       this.rewrite = undefined;
@@ -77,6 +82,12 @@ export class RegistrationEntry {
 
   get state(): RegistrationState {
     const { service, id } = this.endpoint;
-    return { service, id, key: this.key, endpoint: this.endpoint, state: this.storedUnder !== undefined ? 'registered' : 'pending' };
+    return {
+      service,
+      id,
+      key: this.key,
+      endpoint: this.endpoint,
+      state: this.storedUnder !== undefined ? 'registered' : 'pending',
+    };
   }
 }

@@ -8,7 +8,10 @@ import type { RegistrationEvent } from './registration-events.js';
 import { ServiceRegistry } from './service-registry.js';
 
 // TTL 1 s: keepalives every 333 ms, so a lost lease shows within a second.
-const options = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 20, maxDelayMs: 40 } }, {});
+const options = resolveDiscoveryOptions(
+  { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 20, maxDelayMs: 40 } },
+  {},
+);
 const registries: ServiceRegistry[] = [];
 
 beforeAll(() => Logger.overrideLogger(false));
@@ -58,7 +61,8 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     const { etcd, registry, events, types } = setup();
     await registry.register(worker(1));
     const first = registry.leaseId!;
-    const stamp = () => (JSON.parse([...etcd.contents().values()][0]) as { Metadata: { registeredAt: number } }).Metadata.registeredAt;
+    const stamp = () =>
+      (JSON.parse([...etcd.contents().values()][0]) as { Metadata: { registeredAt: number } }).Metadata.registeredAt;
     const firstStamp = stamp();
     await new Promise((resolve) => setTimeout(resolve, 5));
     etcd.expireLease(first);
@@ -111,14 +115,23 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     etcd.comeBack();
     await Promise.all([added, removed]);
     expect([...etcd.contents().keys()]).toEqual(['/services/worker/new']);
-    const after = events.filter((event) => event.type === 'deregistered' || event.type === 'registered').map((event) => `${event.type} ${'key' in event ? event.key : ''}`);
-    expect(after).toEqual(['registered /services/worker/old', 'deregistered /services/worker/old', 'registered /services/worker/new']);
+    const after = events
+      .filter((event) => event.type === 'deregistered' || event.type === 'registered')
+      .map((event) => `${event.type} ${'key' in event ? event.key : ''}`);
+    expect(after).toEqual([
+      'registered /services/worker/old',
+      'deregistered /services/worker/old',
+      'registered /services/worker/new',
+    ]);
     expect(registry.registrations().map((state) => state.id)).toEqual(['new']);
   });
 
   it('close during a long backoff returns at once, rejects what was pending, and leaves no timer', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
-    const slow = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }, {});
+    const slow = resolveDiscoveryOptions(
+      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+      {},
+    );
     const setTimer = vi.spyOn(globalThis, 'setTimeout');
     const clearTimer = vi.spyOn(globalThis, 'clearTimeout');
     const { etcd, registry, events, isCompleted } = setup(slow);
@@ -137,7 +150,10 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
 
   it('once etcd is reachable again, registers at once instead of at the end of its backoff', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
-    const slow = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }, {});
+    const slow = resolveDiscoveryOptions(
+      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+      {},
+    );
     const { etcd, registry, events } = setup(slow);
     etcd.goDown();
     const pending = registry.register(worker(1));
@@ -150,7 +166,10 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
 
   it("fail-fast start-up: backoff capped at 250 ms until the lease is granted, then the options' again", async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
-    const slow = resolveDiscoveryOptions({ etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } }, {});
+    const slow = resolveDiscoveryOptions(
+      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+      {},
+    );
     const etcd = new InMemoryEtcd();
     const reconciler = new RegistrationReconciler(slow, etcd);
     const delays: number[] = [];
@@ -189,7 +208,11 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     await expect(registry.register(worker(1))).rejects.toThrow(
       'Service instance /services/worker/10.0.0.1:1 is already registered by this process',
     );
-    await expect(registry.register({ service: 'worker', host: '10.0.0.1', port: 0 })).rejects.toThrow('Invalid `port` 0 for service "worker"');
-    await expect(registry.register({ service: 'a/b', host: 'h', port: 1 })).rejects.toThrow('Invalid service name "a/b" in ServiceRegistry.register()');
+    await expect(registry.register({ service: 'worker', host: '10.0.0.1', port: 0 })).rejects.toThrow(
+      'Invalid `port` 0 for service "worker"',
+    );
+    await expect(registry.register({ service: 'a/b', host: 'h', port: 1 })).rejects.toThrow(
+      'Invalid service name "a/b" in ServiceRegistry.register()',
+    );
   });
 });

@@ -55,7 +55,13 @@ export class RegistrationReconciler {
     this.logger = libraryLogger('ServiceRegistry', options);
     this.failures = new AttemptFailures(options, this.logger, (refused) => this.leaseGranted.reject(refused));
     this.registrations = new RegistrationEntries(options.namespace);
-    this.lease = new LeaseKeeper(gateway, options.ttl, options.connectTimeoutMs, (leaseId, reason) => this.onLeaseLost(leaseId, reason), () => metrics?.keepaliveFailed());
+    this.lease = new LeaseKeeper(
+      gateway,
+      options.ttl,
+      options.connectTimeoutMs,
+      (leaseId, reason) => this.onLeaseLost(leaseId, reason),
+      () => metrics?.keepaliveFailed(),
+    );
     if (metrics !== undefined) reportRegistrations(metrics, () => this.states());
     this.loop = new RetryLoop(options.retry, {
       hasWork: () => this.registrations.hasWork(this.leaseWanted, this.lease.leaseId !== undefined),
@@ -130,10 +136,14 @@ export class RegistrationReconciler {
     await Promise.all(entries.map(async (entry) => entry.guard?.stop()));
     try {
       if ((await this.lease.close()) !== undefined) {
-        for (const entry of stored) this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key: entry.key });
+        for (const entry of stored)
+          this.events.next({ type: 'deregistered', endpoint: entry.endpoint, key: entry.key });
       }
     } catch (error) {
-      if (!isLeaseGone(error)) this.logger.warn(`Could not revoke the lease (${(error as Error).message}); its keys expire after ${this.options.ttl} s`);
+      if (!isLeaseGone(error))
+        this.logger.warn(
+          `Could not revoke the lease (${(error as Error).message}); its keys expire after ${this.options.ttl} s`,
+        );
     }
     const closedError = new RegistryClosedError(messages.registryClosed());
     this.registrations.settle(closedError);

@@ -46,15 +46,22 @@ export class RegistrationWriter {
     const inPlace = entry.inPlaceUnder(session.leaseId);
     const revision = await this.gateway.put(entry.key, value, session.leaseId);
     if (this.closed() || this.registrations.entries.get(entry.key) !== entry || !session.alive) return;
-    const guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) => this.onKeyGone(entry, session, reason));
+    const guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) =>
+      this.onKeyGone(entry, session, reason),
+    );
     const { kind, replaced } = entry.stored(session.leaseId, value, inPlace, guard);
     const { endpoint, key } = entry;
-    this.events.next(kind === 'status' ? { type: kind, endpoint, key, status: endpoint.status ?? 'up' } : { type: kind, endpoint, key, leaseId: session.leaseId });
+    this.events.next(
+      kind === 'status'
+        ? { type: kind, endpoint, key, status: endpoint.status ?? 'up' }
+        : { type: kind, endpoint, key, leaseId: session.leaseId },
+    );
     await replaced?.stop();
   }
 
   private onKeyGone(entry: RegistrationEntry, session: LeaseSession, reason: string): void {
-    if (this.closed() || this.registrations.entries.get(entry.key) !== entry || entry.storedUnder !== session.leaseId) return;
+    if (this.closed() || this.registrations.entries.get(entry.key) !== entry || entry.storedUnder !== session.leaseId)
+      return;
     entry.storedUnder = undefined;
     this.events.next({ type: 'key-lost', key: entry.key, reason });
     this.loop.kick();

@@ -1,4 +1,10 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type LoggerService, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type LoggerService,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import type { Subscription } from 'rxjs';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
@@ -44,7 +50,8 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
       const missing = declarations.find((declaration) => declaration.port === undefined);
       if (missing) throw new DiscoveryOptionsError(messages.noPort(missing.name));
     }
-    if (this.options.registration === 'fail-fast') await this.startupChecks.verify(declarations.map((declaration) => declaration.name));
+    if (this.options.registration === 'fail-fast')
+      await this.startupChecks.verify(declarations.map((declaration) => declaration.name));
     if (!address$) {
       this.registerAll(declarations, undefined);
       return;
@@ -59,7 +66,15 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
 
   private registerAll(declarations: readonly ServiceDeclaration[], bound: AddressInfo | undefined): void {
     for (const declaration of declarations) {
-      const { name, className: _className, requires: _requires, publishPatterns: _publish, host, port, ...rest } = declaration;
+      const {
+        name,
+        className: _className,
+        requires: _requires,
+        publishPatterns: _publish,
+        host,
+        port,
+        ...rest
+      } = declaration;
       const advertisedPort = port ?? bound?.port;
       if (advertisedPort === undefined) {
         this.logger.error(messages.noPort(name));
@@ -67,10 +82,24 @@ export class RegistrationLifecycle implements OnApplicationBootstrap, BeforeAppl
       }
       const advertised = host ?? advertisedHost(bound?.address ?? '0.0.0.0');
       // A server that told its address is listening; one that did not (gRPC) is probed first.
-      const ready = bound ? Promise.resolve(true) : untilAccepting(host ?? '127.0.0.1', advertisedPort, this.shutdown.signal);
+      const ready = bound
+        ? Promise.resolve(true)
+        : untilAccepting(host ?? '127.0.0.1', advertisedPort, this.shutdown.signal);
       ready
         // The declaration was checked at module init, and the address comes from the server itself.
-        .then((accepting) => (accepting ? this.reconciler.add(toEndpoint({ ...rest, zone: rest.zone ?? this.options.zone, service: name, host: advertised, port: advertisedPort })) : undefined))
+        .then((accepting) =>
+          accepting
+            ? this.reconciler.add(
+                toEndpoint({
+                  ...rest,
+                  zone: rest.zone ?? this.options.zone,
+                  service: name,
+                  host: advertised,
+                  port: advertisedPort,
+                }),
+              )
+            : undefined,
+        )
         .catch((error: Error) => {
           // Closing before the first put is normal at shutdown; anything else is worth a line.
           if (!(error instanceof RegistryClosedError)) this.logger.error(`Cannot register "${name}": ${error.message}`);

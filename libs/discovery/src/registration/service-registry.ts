@@ -87,9 +87,15 @@ export class ServiceRegistry implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     const { drainMs, connectTimeoutMs } = this.options;
     // Only an instance still picked has callers to warn; one 'down' is not picked already.
-    if (this.registrations().some((registration) => registration.state === 'registered' && isUp(registration.endpoint))) {
+    if (
+      this.registrations().some((registration) => registration.state === 'registered' && isUp(registration.endpoint))
+    ) {
       // Bounded: with etcd away, draining cannot be said, and shutdown must go on.
-      await withTimeout(this.setStatus('draining'), connectTimeoutMs, () => new Error('draining not written in time')).catch(() => undefined);
+      await withTimeout(
+        this.setStatus('draining'),
+        connectTimeoutMs,
+        () => new Error('draining not written in time'),
+      ).catch(() => undefined);
       if (drainMs > 0) await sleep(drainMs);
     }
     await this.close();

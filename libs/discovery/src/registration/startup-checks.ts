@@ -50,10 +50,13 @@ export class StartupChecks {
       try {
         return await this.gateway.checkWritable(`${prefix}.write-check`);
       } catch (error) {
-        if (isRefusal(error)) throw new EtcdUnavailableError(messages.etcdRefused(this.options.etcd.hosts, describeError(error), prefix));
+        if (isRefusal(error))
+          throw new EtcdUnavailableError(messages.etcdRefused(this.options.etcd.hosts, describeError(error), prefix));
         if (Date.now() + RETRY_PAUSE_MS >= deadline) {
           const { hosts } = this.options.etcd;
-          throw new EtcdUnavailableError(messages.etcdUnreachable(hosts, this.options.connectTimeoutMs, describeEtcdFailure(error, hosts)));
+          throw new EtcdUnavailableError(
+            messages.etcdUnreachable(hosts, this.options.connectTimeoutMs, describeEtcdFailure(error, hosts)),
+          );
         }
         await sleep(RETRY_PAUSE_MS);
       }

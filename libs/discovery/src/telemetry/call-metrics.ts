@@ -34,14 +34,23 @@ export class CallMetrics {
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: Pick<ResolvedDiscoveryOptions, 'metrics'>) {
     this.perInstance = options.metrics.perInstance;
     const meter = discoveryMeter();
-    this.duration = meter?.histogram('discovery.call.duration', 'Duration of calls through discovery: call(), fetch(), client proxies', 's');
-    meter?.observableCounter('discovery.call.attempts', 'Attempts of calls through discovery, by outcome and kind (first, retry, hedge)', '{attempt}', (observe) => {
-      for (const ofService of this.series.values()) {
-        for (const ofInstance of ofService.values()) {
-          for (const { attributes, total } of ofInstance.values()) if (total > 0) observe(total, attributes);
+    this.duration = meter?.histogram(
+      'discovery.call.duration',
+      'Duration of calls through discovery: call(), fetch(), client proxies',
+      's',
+    );
+    meter?.observableCounter(
+      'discovery.call.attempts',
+      'Attempts of calls through discovery, by outcome and kind (first, retry, hedge)',
+      '{attempt}',
+      (observe) => {
+        for (const ofService of this.series.values()) {
+          for (const ofInstance of ofService.values()) {
+            for (const { attributes, total } of ofInstance.values()) if (total > 0) observe(total, attributes);
+          }
         }
-      }
-    });
+      },
+    );
     this.enabled = meter !== undefined;
   }
 
@@ -82,6 +91,11 @@ interface Series {
 const KIND_KEYS = Object.fromEntries(
   (['first', 'retry', 'hedge'] as const).map((kind) => [
     kind,
-    Object.fromEntries((['ok', 'error', 'unreachable', 'timeout', 'cancelled'] as const).map((outcome) => [outcome, `${kind} ${outcome}`])),
+    Object.fromEntries(
+      (['ok', 'error', 'unreachable', 'timeout', 'cancelled'] as const).map((outcome) => [
+        outcome,
+        `${kind} ${outcome}`,
+      ]),
+    ),
   ]),
 ) as Record<AttemptKind, Record<AttemptMetricOutcome, string>>;

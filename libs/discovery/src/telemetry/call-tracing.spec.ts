@@ -27,12 +27,23 @@ describe('call spans through @opentelemetry/api', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const refusing = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const endpoints = { web: [{ id: 'a', host: '127.0.0.1', port: refusing }, { id: 'b', host: '127.0.0.1', port }] };
-    const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, outlierEjection: false })] }).compile()).init();
+    const endpoints = {
+      web: [
+        { id: 'a', host: '127.0.0.1', port: refusing },
+        { id: 'b', host: '127.0.0.1', port },
+      ],
+    };
+    const app = await (
+      await Test.createTestingModule({
+        imports: [DiscoveryTestingModule.forRoot({ endpoints, outlierEjection: false })],
+      }).compile()
+    ).init();
     const discovery = app.get(DiscoveryClient);
     try {
       expect(await (await discovery.fetch('http://web/')).text()).toBe('ok');
-      await expect(discovery.call('web', async () => Promise.reject(new Error('the handler said no')))).rejects.toThrow('the handler said no');
+      await expect(discovery.call('web', async () => Promise.reject(new Error('the handler said no')))).rejects.toThrow(
+        'the handler said no',
+      );
       const proxy = new DiscoveryClientProxy({ service: 'web', retries: 2 }, app.get(ClientProxyParts), () => ({
         send: () => of<any>('pong'),
         emit: () => of<any>(undefined),
@@ -40,11 +51,15 @@ describe('call spans through @opentelemetry/api', () => {
       }));
       expect(await firstValueFrom(proxy.send('ping', {}))).toBe('pong');
       // A send its caller gives up before any reply: its span ends all the same.
-      const silent = new DiscoveryClientProxy({ service: 'web', retries: 2, timeoutMs: 60_000 }, app.get(ClientProxyParts), () => ({
-        send: () => NEVER,
-        emit: () => of<any>(undefined),
-        close: () => undefined,
-      }));
+      const silent = new DiscoveryClientProxy(
+        { service: 'web', retries: 2, timeoutMs: 60_000 },
+        app.get(ClientProxyParts),
+        () => ({
+          send: () => NEVER,
+          emit: () => of<any>(undefined),
+          close: () => undefined,
+        }),
+      );
       silent.send('ping', {}).subscribe().unsubscribe();
 
       const [fetched, called, sent, givenUp] = exporter.getFinishedSpans();
@@ -52,7 +67,11 @@ describe('call spans through @opentelemetry/api', () => {
       expect(fetched.kind).toBe(SpanKind.CLIENT);
       expect(fetched.attributes).toEqual({ 'discovery.service': 'web', 'discovery.outcome': 'ok' });
       expect(fetched.events.map((event) => event.attributes)).toEqual([
-        { 'server.address': `127.0.0.1:${refusing}`, 'discovery.attempt.kind': 'first', 'discovery.outcome': 'unreachable' },
+        {
+          'server.address': `127.0.0.1:${refusing}`,
+          'discovery.attempt.kind': 'first',
+          'discovery.outcome': 'unreachable',
+        },
         { 'server.address': `127.0.0.1:${port}`, 'discovery.attempt.kind': 'retry', 'discovery.outcome': 'ok' },
       ]);
       // The instance that answered was sent this span's context: its own spans join the trace.

@@ -5,11 +5,19 @@ import type { AttemptKind, AttemptMetricOutcome, CallMetricOutcome } from './cal
 /** What the library uses of `@opentelemetry/api`'s tracing, typed here so that none of its types is ours. */
 interface OtelTraceApi {
   trace: {
-    getTracer(name: string): { startSpan(name: string, options: { kind: number; attributes: Record<string, string> }): OtelSpan };
+    getTracer(name: string): {
+      startSpan(name: string, options: { kind: number; attributes: Record<string, string> }): OtelSpan;
+    };
     setSpan(context: unknown, span: OtelSpan): unknown;
   };
   context: { active(): unknown };
-  propagation: { inject(context: unknown, carrier: HeaderCarrier, setter: { set(carrier: HeaderCarrier, key: string, value: string): void }): void };
+  propagation: {
+    inject(
+      context: unknown,
+      carrier: HeaderCarrier,
+      setter: { set(carrier: HeaderCarrier, key: string, value: string): void },
+    ): void;
+  };
   SpanKind: { CLIENT: number };
   SpanStatusCode: { ERROR: number };
 }
@@ -38,7 +46,11 @@ export class CallSpan {
 
   /** An attempt on `address` (`host:port`) ended. */
   attemptEnded(address: string, kind: AttemptKind, outcome: AttemptMetricOutcome): void {
-    this.span.addEvent('discovery.attempt', { 'server.address': address, 'discovery.attempt.kind': kind, 'discovery.outcome': outcome });
+    this.span.addEvent('discovery.attempt', {
+      'server.address': address,
+      'discovery.attempt.kind': kind,
+      'discovery.outcome': outcome,
+    });
   }
 
   /** Writes the W3C `traceparent` (and whatever the app's propagator adds) of this span into `headers`. */
@@ -76,7 +88,10 @@ export class CallTracing {
   start(service: string, name: string): CallSpan | undefined {
     if (this.tracer === undefined) return undefined;
     const api = this.api!;
-    const span = this.tracer.startSpan(`${name} ${service}`, { kind: api.SpanKind.CLIENT, attributes: { 'discovery.service': service } });
+    const span = this.tracer.startSpan(`${name} ${service}`, {
+      kind: api.SpanKind.CLIENT,
+      attributes: { 'discovery.service': service },
+    });
     return span.isRecording() ? new CallSpan(api, span) : undefined;
   }
 }

@@ -50,12 +50,17 @@ export function discoveryMeter(): DiscoveryMeter | undefined {
   const meter = api.metrics.getMeter(METER_NAME);
   return {
     counter: (name, description, unit) => meter.createCounter(name, { description, unit }),
-    histogram: (name, description, unit) => meter.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
+    histogram: (name, description, unit) =>
+      meter.createHistogram(name, { description, unit, advice: { explicitBucketBoundaries: SECONDS_BUCKETS } }),
     observableCounter: (name, description, unit, report) => {
-      meter.createObservableCounter(name, { description, unit }).addCallback((result) => report((value, attributes) => result.observe(value, attributes)));
+      meter
+        .createObservableCounter(name, { description, unit })
+        .addCallback((result) => report((value, attributes) => result.observe(value, attributes)));
     },
     observableGauge: (name, description, unit, report) => {
-      meter.createObservableGauge(name, { description, unit }).addCallback((result) => report((value, attributes) => result.observe(value, attributes)));
+      meter
+        .createObservableGauge(name, { description, unit })
+        .addCallback((result) => report((value, attributes) => result.observe(value, attributes)));
     },
   };
 }
@@ -68,7 +73,10 @@ interface OtelMetricsApi {
   metrics: {
     getMeter(name: string): {
       createCounter(name: string, options: { description: string; unit?: string }): CountInstrument;
-      createHistogram(name: string, options: { description: string; unit?: string; advice?: { explicitBucketBoundaries: number[] } }): RecordInstrument;
+      createHistogram(
+        name: string,
+        options: { description: string; unit?: string; advice?: { explicitBucketBoundaries: number[] } },
+      ): RecordInstrument;
       createObservableCounter(name: string, options: { description: string; unit?: string }): ObservableInstrument;
       createObservableGauge(name: string, options: { description: string; unit?: string }): ObservableInstrument;
     };

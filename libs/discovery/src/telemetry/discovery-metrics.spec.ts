@@ -13,7 +13,9 @@ class TestReader extends MetricReader {
 function points(all: readonly MetricData[], name: string): Record<string, number> {
   const metric = all.find((candidate) => candidate.descriptor.name === name);
   if (metric === undefined) return {};
-  return Object.fromEntries(metric.dataPoints.map((point) => [Object.values(point.attributes).join(' '), point.value as number]));
+  return Object.fromEntries(
+    metric.dataPoints.map((point) => [Object.values(point.attributes).join(' '), point.value as number]),
+  );
 }
 
 describe('discovery metrics through @opentelemetry/api', () => {
@@ -24,7 +26,13 @@ describe('discovery metrics through @opentelemetry/api', () => {
       svc: ['127.0.0.1:1', '127.0.0.1:2', { host: '127.0.0.1', port: 3, status: 'draining' as const }],
       lonely: ['127.0.0.1:9'],
     };
-    const app = await (await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot({ endpoints, selfPreservation: { confirmMs: 60_000, maxHoldMs: 120_000 } })] }).compile()).init();
+    const app = await (
+      await Test.createTestingModule({
+        imports: [
+          DiscoveryTestingModule.forRoot({ endpoints, selfPreservation: { confirmMs: 60_000, maxHoldMs: 120_000 } }),
+        ],
+      }).compile()
+    ).init();
     const discovery = app.get(DiscoveryClient);
     try {
       const [first] = discovery.getEndpoints('svc');
@@ -33,7 +41,8 @@ describe('discovery metrics through @opentelemetry/api', () => {
       // The only endpoint of a service disappears: self-preservation holds it.
       await app.get(InMemoryRegistry).remove('lonely', '127.0.0.1:9');
 
-      const collect = async () => (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+      const collect = async () =>
+        (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
       const all = await collect();
       expect(points(all, 'discovery.endpoints')).toEqual({
         'svc up': 2,
@@ -47,7 +56,9 @@ describe('discovery metrics through @opentelemetry/api', () => {
       expect(points(all, 'discovery.ejections')).toEqual({ svc: 1 });
       expect(points(all, 'discovery.self_preservation.held')).toEqual({ svc: 0, lonely: 1 });
       expect(points(all, 'discovery.self_preservation.holds')).toEqual({ lonely: 1 });
-      expect(all.find((metric) => metric.descriptor.name === 'discovery.endpoints')!.descriptor.unit).toBe('{endpoint}');
+      expect(all.find((metric) => metric.descriptor.name === 'discovery.endpoints')!.descriptor.unit).toBe(
+        '{endpoint}',
+      );
     } finally {
       await app.close();
       metrics.disable();

@@ -39,12 +39,29 @@ export class DiscoveryMetrics {
   constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) options: Pick<ResolvedDiscoveryOptions, 'metrics'>) {
     this.perInstance = options.metrics.perInstance;
     const meter = this.meter;
-    meter?.observableCounter('discovery.ejections', 'Endpoints ejected for failing calls', '{ejection}', (observe) => this.ejections.report(observe));
-    meter?.observableCounter('discovery.self_preservation.holds', 'Removals held by self-preservation', '{hold}', (observe) => this.holds.report(observe));
-    meter?.observableCounter('discovery.watch.relists', 'Lists of a watched prefix after the first', '{relist}', (observe) => this.relists.report(observe));
-    meter?.observableCounter('discovery.lease.keepalive.failures', "Failed keepalive attempts of this app's lease", '{failure}', (observe) => {
-      observe(this.keepaliveFailures, {});
-    });
+    meter?.observableCounter('discovery.ejections', 'Endpoints ejected for failing calls', '{ejection}', (observe) =>
+      this.ejections.report(observe),
+    );
+    meter?.observableCounter(
+      'discovery.self_preservation.holds',
+      'Removals held by self-preservation',
+      '{hold}',
+      (observe) => this.holds.report(observe),
+    );
+    meter?.observableCounter(
+      'discovery.watch.relists',
+      'Lists of a watched prefix after the first',
+      '{relist}',
+      (observe) => this.relists.report(observe),
+    );
+    meter?.observableCounter(
+      'discovery.lease.keepalive.failures',
+      "Failed keepalive attempts of this app's lease",
+      '{failure}',
+      (observe) => {
+        observe(this.keepaliveFailures, {});
+      },
+    );
   }
 
   /** Whether metrics are recorded (the API is installed): parts skip preparing what nobody reads. */
@@ -61,7 +78,8 @@ export class DiscoveryMetrics {
   ejected(service: string, address: string): void {
     if (this.meter === undefined) return;
     if (!this.perInstance) this.ejections.add(service, () => ({ 'discovery.service': service }));
-    else this.ejections.add(`${service} ${address}`, () => ({ 'discovery.service': service, 'server.address': address }));
+    else
+      this.ejections.add(`${service} ${address}`, () => ({ 'discovery.service': service, 'server.address': address }));
   }
 
   holdStarted(service: string): void {

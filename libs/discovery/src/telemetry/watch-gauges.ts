@@ -14,11 +14,18 @@ export function reportWatchGauges(metrics: DiscoveryMetrics, watches: () => Iter
   metrics.gauge('discovery.endpoints', 'Endpoints of each watched service, by status', '{endpoint}', (observe) => {
     for (const watch of watches()) {
       const counts = new Map<string, number>(STATUSES.map((status) => [status, 0]));
-      for (const endpoint of watch.current) counts.set(endpoint.status ?? 'up', (counts.get(endpoint.status ?? 'up') ?? 0) + 1);
-      for (const [status, count] of counts) observe(count, { 'discovery.service': watch.service, 'discovery.endpoint.status': status });
+      for (const endpoint of watch.current)
+        counts.set(endpoint.status ?? 'up', (counts.get(endpoint.status ?? 'up') ?? 0) + 1);
+      for (const [status, count] of counts)
+        observe(count, { 'discovery.service': watch.service, 'discovery.endpoint.status': status });
     }
   });
-  metrics.gauge('discovery.self_preservation.held', 'Endpoints whose removal self-preservation holds now', '{endpoint}', (observe) => {
-    for (const watch of watches()) observe(watch.held.count, { 'discovery.service': watch.service });
-  });
+  metrics.gauge(
+    'discovery.self_preservation.held',
+    'Endpoints whose removal self-preservation holds now',
+    '{endpoint}',
+    (observe) => {
+      for (const watch of watches()) observe(watch.held.count, { 'discovery.service': watch.service });
+    },
+  );
 }

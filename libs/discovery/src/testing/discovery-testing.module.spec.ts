@@ -18,11 +18,17 @@ afterAll(() => Logger.overrideLogger(new Logger()));
 describe('DiscoveryTestingModule', () => {
   it('serves the seeded endpoints from init: getEndpoints, pick, endpoints$', async () => {
     const app = await appWith({
-      endpoints: { 'log-service': ['127.0.0.1:3002', { host: '127.0.0.1', port: 3001, id: 'first', metadata: { lane: 'blue' } }] },
+      endpoints: {
+        'log-service': ['127.0.0.1:3002', { host: '127.0.0.1', port: 3001, id: 'first', metadata: { lane: 'blue' } }],
+      },
     });
     const discovery = app.get(DiscoveryClient);
     expect(discovery.getEndpoints('log-service').map((endpoint) => endpoint.id)).toEqual(['127.0.0.1:3002', 'first']);
-    expect(discovery.getEndpoints('log-service')[1]).toMatchObject({ address: '127.0.0.1:3001', metadata: { lane: 'blue' }, weight: 1 });
+    expect(discovery.getEndpoints('log-service')[1]).toMatchObject({
+      address: '127.0.0.1:3001',
+      metadata: { lane: 'blue' },
+      weight: 1,
+    });
     expect([discovery.pick('log-service').id, discovery.pick('log-service').id]).toEqual(['127.0.0.1:3002', 'first']);
     expect((await firstValueFrom(discovery.endpoints$('log-service'))).length).toBe(2);
     expect(() => discovery.pick('nobody')).toThrow(NoEndpointAvailableError);
@@ -49,7 +55,12 @@ describe('DiscoveryTestingModule', () => {
 
   it('uses the strategies given, per service', async () => {
     const app = await appWith({
-      endpoints: { weighted: [{ host: '127.0.0.1', port: 1, weight: 3 }, { host: '127.0.0.1', port: 2, weight: 1 }] },
+      endpoints: {
+        weighted: [
+          { host: '127.0.0.1', port: 1, weight: 3 },
+          { host: '127.0.0.1', port: 2, weight: 1 },
+        ],
+      },
       strategies: { weighted: new WeightedRoundRobinStrategy() },
     });
     const discovery = app.get(DiscoveryClient);
@@ -64,7 +75,9 @@ describe('DiscoveryTestingModule', () => {
     const state = await registry.register({ service: 'self', host: '127.0.0.1', port: 4000 });
     expect(state.state).toBe('registered');
     expect(registry.leaseId).toBeDefined();
-    expect((await app.get(DiscoveryClient).waitFor('self')).map((endpoint) => endpoint.address)).toEqual(['127.0.0.1:4000']);
+    expect((await app.get(DiscoveryClient).waitFor('self')).map((endpoint) => endpoint.address)).toEqual([
+      '127.0.0.1:4000',
+    ]);
     const memory = app.get(InMemoryRegistry);
     await app.close();
     expect(memory.endpoints('self')).toEqual([]);

@@ -4,7 +4,10 @@ import { DISCOVERY_MODULE_OPTIONS } from '../discovery.module-definition.js';
 import { discoveryExports, discoveryProviders } from '../discovery.providers.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import { DiscoveryOptionsError } from '../errors.js';
-import type { DiscoveryModuleOptions, ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import type {
+  DiscoveryModuleOptions,
+  ResolvedDiscoveryOptions,
+} from '../options/discovery-module-options.interface.js';
 import { InMemoryEtcd } from './in-memory-etcd.js';
 import { InMemoryRegistry, type TestEndpoint } from './in-memory-registry.js';
 

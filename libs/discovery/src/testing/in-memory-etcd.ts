@@ -1,5 +1,11 @@
 import { EtcdLeaseInvalidError, GRPCUnavailableError } from 'etcd3';
-import { EtcdGateway, type PrefixCount, type PrefixList, type WatchHandle, type WatchHandlers } from '../etcd/etcd-gateway.js';
+import {
+  EtcdGateway,
+  type PrefixCount,
+  type PrefixList,
+  type WatchHandle,
+  type WatchHandlers,
+} from '../etcd/etcd-gateway.js';
 import { MemoryKeys, type MemoryOperation } from './memory-keys.js';
 import { MemoryWatches } from './memory-watches.js';
 
@@ -159,7 +165,8 @@ export class InMemoryEtcd extends EtcdGateway {
   // ——— inside ———
 
   private reachable(): void {
-    if (this.unreachable) throw new GRPCUnavailableError('14 UNAVAILABLE: No connection established (in-memory etcd is down)');
+    if (this.unreachable)
+      throw new GRPCUnavailableError('14 UNAVAILABLE: No connection established (in-memory etcd is down)');
   }
 
   private dropLease(leaseId: string): void {

@@ -55,10 +55,18 @@ export class InMemoryRegistry {
 
   /** Writes an endpoint synchronously: how `DiscoveryTestingModule.forRoot({ endpoints })` seeds the store. */
   write(service: string, endpoint: TestEndpoint): ServiceEndpoint {
-    const { status, ...registration }: ServiceRegistration & { status?: EndpointStatus } = { service, ...(typeof endpoint === 'string' ? parsed(endpoint) : endpoint) };
+    const { status, ...registration }: ServiceRegistration & { status?: EndpointStatus } = {
+      service,
+      ...(typeof endpoint === 'string' ? parsed(endpoint) : endpoint),
+    };
     checkRegistration(registration);
-    const stored: ServiceEndpoint = { ...toEndpoint(registration), ...(status === undefined || status === 'up' ? {} : { status }) };
-    this.etcd.transaction([{ put: endpointKey(this.options.namespace, service, stored.id), value: encodeEndpoint(stored) }]);
+    const stored: ServiceEndpoint = {
+      ...toEndpoint(registration),
+      ...(status === undefined || status === 'up' ? {} : { status }),
+    };
+    this.etcd.transaction([
+      { put: endpointKey(this.options.namespace, service, stored.id), value: encodeEndpoint(stored) },
+    ]);
     return stored;
   }
 
@@ -69,6 +77,7 @@ export class InMemoryRegistry {
 
 function parsed(address: string): { host: string; port: number } {
   const hostPort = parseAddress(address);
-  if (!hostPort) throw new DiscoveryOptionsError(`InMemoryRegistry: "${address}" is not host:port (e.g. 127.0.0.1:3001).`);
+  if (!hostPort)
+    throw new DiscoveryOptionsError(`InMemoryRegistry: "${address}" is not host:port (e.g. 127.0.0.1:3001).`);
   return hostPort;
 }

@@ -7,7 +7,10 @@ import type { DiscoveryClientConfig } from './discovery-client-options.interface
 export const DEFAULT_RETRIES = 2;
 
 /** Checks one `DiscoveryClientsModule` entry at init and fills in its defaults. */
-export function checkClientConfig(name: string | symbol, config: DiscoveryClientConfig): DiscoveryClientConfig & { retries: number } {
+export function checkClientConfig(
+  name: string | symbol,
+  config: DiscoveryClientConfig,
+): DiscoveryClientConfig & { retries: number } {
   const label = String(name);
   if (config.byPattern !== undefined && typeof config.byPattern !== 'boolean') {
     throw new DiscoveryOptionsError(messages.badClientOption(label, 'byPattern', 'true or false'));
@@ -18,7 +21,9 @@ export function checkClientConfig(name: string | symbol, config: DiscoveryClient
     assertServiceName(config.service, `DiscoveryClientsModule entry "${label}"`);
   }
   if (config.transport !== undefined && config.transport !== Transport.TCP) {
-    throw new DiscoveryOptionsError(messages.unsupportedTransport(label, Transport[config.transport] ?? config.transport));
+    throw new DiscoveryOptionsError(
+      messages.unsupportedTransport(label, Transport[config.transport] ?? config.transport),
+    );
   }
   const retries = config.retries ?? DEFAULT_RETRIES;
   if (!Number.isInteger(retries) || retries < 0) {
@@ -27,7 +32,10 @@ export function checkClientConfig(name: string | symbol, config: DiscoveryClient
   if (config.keyOf !== undefined && typeof config.keyOf !== 'function') {
     throw new DiscoveryOptionsError(messages.badClientOption(label, 'keyOf', 'a function (pattern, data) => string'));
   }
-  if (config.timeoutMs !== undefined && !(typeof config.timeoutMs === 'number' && config.timeoutMs >= 1 && Number.isFinite(config.timeoutMs))) {
+  if (
+    config.timeoutMs !== undefined &&
+    !(typeof config.timeoutMs === 'number' && config.timeoutMs >= 1 && Number.isFinite(config.timeoutMs))
+  ) {
     throw new DiscoveryOptionsError(messages.badClientOption(label, 'timeoutMs', 'a number of milliseconds ≥ 1'));
   }
   if (config.retryOnTimeout !== undefined && typeof config.retryOnTimeout !== 'boolean') {

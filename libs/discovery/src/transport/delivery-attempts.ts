@@ -18,7 +18,9 @@ import { SendMetrics } from './send-metrics.js';
  */
 export class DeliveryAttempts {
   constructor(
-    private readonly config: Pick<DiscoveryClientConfig, 'timeoutMs' | 'retryOnTimeout' | 'keyOf'> & { retries: number },
+    private readonly config: Pick<DiscoveryClientConfig, 'timeoutMs' | 'retryOnTimeout' | 'keyOf'> & {
+      retries: number;
+    },
     private readonly parts: ClientProxyParts,
     private readonly pool: InstanceClients,
   ) {}
@@ -50,20 +52,29 @@ export class DeliveryAttempts {
     let replies = delivery.run(this.pool.for(endpoint));
     const timeoutMs = this.config.timeoutMs ?? attempts.policyOf(service).policy.attemptTimeoutMs;
     if (delivery.awaitsReply) {
-      replies = replies.pipe(timeout({ first: timeoutMs, with: () => throwError(() => new CallTimeoutError(service, [...tried], '')) }));
+      replies = replies.pipe(
+        timeout({ first: timeoutMs, with: () => throwError(() => new CallTimeoutError(service, [...tried], '')) }),
+      );
     }
     return replies.pipe(
       // The send is answered at its first reply (a caller's firstValueFrom() unsubscribes right after it).
       tap({ next: () => answered(), complete: () => (answered(), attempt.finish('answered')) }),
       // Unsubscribed before an end: after a reply (firstValueFrom() leaves right after it) the instance
       // answered — outlier ejection hears it; before any, the caller gave up.
-      finalize(() => (attempt.hasAnswered ? attempt.finish('answered') : attempt.finish('abandoned') && send?.abandoned(endpoint.address))),
+      finalize(() =>
+        attempt.hasAnswered
+          ? attempt.finish('answered')
+          : attempt.finish('abandoned') && send?.abandoned(endpoint.address),
+      ),
       catchError((error: unknown) => {
         // Before any reply, a timeout or a failure of the connection is the instance's; anything else is its answer.
         const replied = attempt.hasAnswered;
         const timedOut = !replied && error instanceof CallTimeoutError;
         const unreachable = !replied && !timedOut && isConnectionError(error);
-        attempt.finish(timedOut ? 'timeout' : unreachable ? 'unreachable' : 'answered', !replied && !timedOut && !unreachable);
+        attempt.finish(
+          timedOut ? 'timeout' : unreachable ? 'unreachable' : 'answered',
+          !replied && !timedOut && !unreachable,
+        );
         if (!timedOut && !unreachable) {
           if (!replied) send?.attemptEnded(endpoint.address, 'error', 'error');
           throw error;

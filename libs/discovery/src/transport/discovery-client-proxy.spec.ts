@@ -32,7 +32,19 @@ afterEach(async () => {
 async function proxyFor(
   ids: string[],
   behaviours: Record<string, Behaviour>,
-  { retries = 2, strategy, where, timeoutMs, retryOnTimeout }: { retries?: number; strategy?: LoadBalancingStrategy; where?: EndpointFilter; timeoutMs?: number; retryOnTimeout?: boolean } = {},
+  {
+    retries = 2,
+    strategy,
+    where,
+    timeoutMs,
+    retryOnTimeout,
+  }: {
+    retries?: number;
+    strategy?: LoadBalancingStrategy;
+    where?: EndpointFilter;
+    timeoutMs?: number;
+    retryOnTimeout?: boolean;
+  } = {},
 ) {
   const endpoints = { svc: ids.map((id, index) => ({ id, host: '10.9.0.1', port: 1000 + index })) };
   const moduleRef = await Test.createTestingModule({
@@ -42,14 +54,18 @@ async function proxyFor(
   apps.push(app);
   const calls: string[] = [];
   const closed: string[] = [];
-  const proxy = new DiscoveryClientProxy({ service: 'svc', retries, where, timeoutMs, retryOnTimeout }, app.get(ClientProxyParts), (endpoint: ServiceEndpoint) => ({
-    send: () => {
-      calls.push(endpoint.id);
-      return behaviours[endpoint.id]();
-    },
-    emit: () => of<any>(undefined),
-    close: () => void closed.push(endpoint.id),
-  }));
+  const proxy = new DiscoveryClientProxy(
+    { service: 'svc', retries, where, timeoutMs, retryOnTimeout },
+    app.get(ClientProxyParts),
+    (endpoint: ServiceEndpoint) => ({
+      send: () => {
+        calls.push(endpoint.id);
+        return behaviours[endpoint.id]();
+      },
+      emit: () => of<any>(undefined),
+      close: () => void closed.push(endpoint.id),
+    }),
+  );
   return { registry: app.get(InMemoryRegistry), discovery: app.get(DiscoveryClient), proxy, calls, closed };
 }
 
@@ -57,7 +73,10 @@ describe('DiscoveryClientProxy', () => {
   it('a reply read by firstValueFrom() is an answer: an instance failing now and then is not ejected', async () => {
     let callsToA = 0;
     // a refuses, refuses, answers, refuses, refuses: never 3 failures in a row.
-    const { proxy, discovery } = await proxyFor(['a', 'b'], { a: () => (++callsToA === 3 ? of('from a') : refused()), b: answers('from b') });
+    const { proxy, discovery } = await proxyFor(['a', 'b'], {
+      a: () => (++callsToA === 3 ? of('from a') : refused()),
+      b: answers('from b'),
+    });
     for (let send = 0; send < 20 && callsToA < 5; send += 1) await firstValueFrom(proxy.send('ping', {}));
     expect(callsToA).toBe(5);
     const picked = new Set(Array.from({ length: 4 }, () => discovery.pick('svc').id));
@@ -65,7 +84,11 @@ describe('DiscoveryClientProxy', () => {
   });
 
   it('moves on to an instance not tried yet when one refuses the connection, and closes the refused one', async () => {
-    const { proxy, calls, closed } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
+    const { proxy, calls, closed } = await proxyFor(['a', 'b', 'c'], {
+      a: refused,
+      b: answers('from b'),
+      c: answers('from c'),
+    });
     // Round robin: a first; the retry picks among b and c on a rotation of its own (b first), so the
     // next call is b's turn.
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
@@ -74,7 +97,11 @@ describe('DiscoveryClientProxy', () => {
   });
 
   it('a send with no reply in timeoutMs: CallTimeoutError, counted against its instance, not sent again', async () => {
-    const { proxy, calls, closed } = await proxyFor(['a', 'b'], { a: () => NEVER, b: answers('from b') }, { timeoutMs: 50 });
+    const { proxy, calls, closed } = await proxyFor(
+      ['a', 'b'],
+      { a: () => NEVER, b: answers('from b') },
+      { timeoutMs: 50 },
+    );
     const error = (await firstValueFrom(proxy.send('ping', {})).catch((caught: unknown) => caught)) as CallTimeoutError;
     expect(error).toBeInstanceOf(CallTimeoutError);
     expect(error.message).toMatch(
@@ -88,7 +115,11 @@ describe('DiscoveryClientProxy', () => {
   });
 
   it('with retryOnTimeout, a send that timed out goes to another instance', async () => {
-    const { proxy, calls } = await proxyFor(['a', 'b'], { a: () => NEVER, b: answers('from b') }, { timeoutMs: 50, retryOnTimeout: true });
+    const { proxy, calls } = await proxyFor(
+      ['a', 'b'],
+      { a: () => NEVER, b: answers('from b') },
+      { timeoutMs: 50, retryOnTimeout: true },
+    );
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
     expect(calls).toEqual(['a', 'b']);
   });
@@ -103,10 +134,11 @@ describe('DiscoveryClientProxy', () => {
   it('does not retry a connection that drops after the instance began to answer', async () => {
     const dropped = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
     const { proxy, calls } = await proxyFor(['a', 'b'], {
-      a: () => new Observable((subscriber) => {
-        subscriber.next('part');
-        subscriber.error(dropped);
-      }),
+      a: () =>
+        new Observable((subscriber) => {
+          subscriber.next('part');
+          subscriber.error(dropped);
+        }),
       b: answers('from b'),
     });
     await expect(firstValueFrom(proxy.send('stream', {}).pipe(toArray()))).rejects.toBe(dropped);
@@ -114,13 +146,21 @@ describe('DiscoveryClientProxy', () => {
   });
 
   it('tries at most `retries` other instances', async () => {
-    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: refused, c: answers('from c') }, { retries: 1 });
+    const { proxy, calls } = await proxyFor(
+      ['a', 'b', 'c'],
+      { a: refused, b: refused, c: answers('from c') },
+      { retries: 1 },
+    );
     await expect(firstValueFrom(proxy.send('ping', {}))).rejects.toThrow('connect ECONNREFUSED');
     expect(calls).toEqual(['a', 'b']); // c, which would answer, is a third instance: one retry only
   });
 
   it('reports to outlier ejection: an instance that refused 3 calls is not tried again; no call failed', async () => {
-    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') });
+    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], {
+      a: refused,
+      b: answers('from b'),
+      c: answers('from c'),
+    });
     const replies: string[] = [];
     for (let call = 0; call < 12; call += 1) replies.push(await firstValueFrom(proxy.send('ping', {})));
     expect(replies.every((reply) => reply === 'from b' || reply === 'from c')).toBe(true);
@@ -128,7 +168,11 @@ describe('DiscoveryClientProxy', () => {
   });
 
   it('keeps to its subset (where), also when retrying', async () => {
-    const { proxy, calls } = await proxyFor(['a', 'b', 'c'], { a: refused, b: answers('from b'), c: answers('from c') }, { where: (endpoint) => endpoint.id !== 'c' });
+    const { proxy, calls } = await proxyFor(
+      ['a', 'b', 'c'],
+      { a: refused, b: answers('from b'), c: answers('from c') },
+      { where: (endpoint) => endpoint.id !== 'c' },
+    );
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
     expect(calls).not.toContain('c');
@@ -157,14 +201,22 @@ describe('DiscoveryClientProxy', () => {
   it("tells a learning strategy each answer's response time (even a handler error), none for a refusal", async () => {
     const finished: string[] = [];
     const strategy = new LeastOutstandingStrategy(() => 0);
-    strategy.callFinished = (endpoint: ServiceEndpoint, responseMs?: number) => void finished.push(`${endpoint.id} ${responseMs === undefined ? 'no answer' : responseMs >= 20 ? 'answered' : 'too soon'}`);
-    const late = (make: () => Observable<any>) => () => new Observable<any>((subscriber) => {
-      const timer = setTimeout(() => make().subscribe(subscriber), 25);
-      return () => clearTimeout(timer);
-    });
+    strategy.callFinished = (endpoint: ServiceEndpoint, responseMs?: number) =>
+      void finished.push(
+        `${endpoint.id} ${responseMs === undefined ? 'no answer' : responseMs >= 20 ? 'answered' : 'too soon'}`,
+      );
+    const late = (make: () => Observable<any>) => () =>
+      new Observable<any>((subscriber) => {
+        const timer = setTimeout(() => make().subscribe(subscriber), 25);
+        return () => clearTimeout(timer);
+      });
     const { proxy } = await proxyFor(['a', 'b'], { a: refused, b: late(answers('from b')) }, { strategy });
     expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from b');
-    const failing = await proxyFor(['c'], { c: late(() => throwError(() => ({ status: 'error', message: 'no' }))) }, { strategy });
+    const failing = await proxyFor(
+      ['c'],
+      { c: late(() => throwError(() => ({ status: 'error', message: 'no' }))) },
+      { strategy },
+    );
     await expect(firstValueFrom(failing.proxy.send('ping', {}))).rejects.toEqual({ status: 'error', message: 'no' });
     expect(finished).toEqual(['a no answer', 'b answered', 'c answered']);
   });

@@ -1,6 +1,19 @@
 import type { OnApplicationShutdown } from '@nestjs/common';
 import { ClientProxy, ClientTCP, type ReadPacket, type WritePacket } from '@nestjs/microservices';
-import { catchError, concat, connectable, defer, EMPTY, from, merge, Observable, Subject, switchMap, throwError, type Subscription } from 'rxjs';
+import {
+  catchError,
+  concat,
+  connectable,
+  defer,
+  EMPTY,
+  from,
+  merge,
+  Observable,
+  Subject,
+  switchMap,
+  throwError,
+  type Subscription,
+} from 'rxjs';
 import { instanceKey } from '../codec/instance-key.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { ClientProxyParts } from './client-proxy-parts.js';
@@ -42,12 +55,15 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
       this.departures = parts.catalog.catalog$().subscribe(({ changes }) => {
         for (const { type, endpoint, previous } of changes) {
           if (type === 'removed') this.pool.close(instanceKey(endpoint));
-          else if (previous !== undefined && instanceKey(previous) !== instanceKey(endpoint)) this.pool.close(instanceKey(previous));
+          else if (previous !== undefined && instanceKey(previous) !== instanceKey(endpoint))
+            this.pool.close(instanceKey(previous));
         }
       });
     } else {
       this.serviceRoute = { service: config.service!, where: config.where };
-      this.departures = parts.watches.observe(config.service!, (watch) => watch.endpoints$).subscribe((endpoints) => this.pool.keepOnly(endpoints));
+      this.departures = parts.watches
+        .observe(config.service!, (watch) => watch.endpoints$)
+        .subscribe((endpoints) => this.pool.keepOnly(endpoints));
     }
   }
 
@@ -80,7 +96,8 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
 
   override send<TResult = any, TInput = any>(pattern: any, data: TInput): Observable<TResult> {
     const run: Delivery<TResult> = { run: (client) => client.send<TResult, TInput>(pattern, data), awaitsReply: true };
-    if (this.routes === undefined) return defer(() => this.deliveries.deliver<TResult>(this.serviceRoute!, pattern, data, new Set(), run));
+    if (this.routes === undefined)
+      return defer(() => this.deliveries.deliver<TResult>(this.serviceRoute!, pattern, data, new Set(), run));
     const routes = this.routes;
     // The first service that has an instance with the pattern takes the message.
     return from(routes.servicesFor(pattern, 'message')).pipe(
@@ -98,7 +115,14 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
       routes === undefined
         ? defer(() => this.deliveries.deliver<TResult>(this.serviceRoute!, pattern, data, new Set(), run))
         : from(routes.servicesFor(pattern, 'event')).pipe(
-            switchMap((services) => this.emitToEach<TResult>(routes.pickEach(services, pattern, this.keyOf(pattern, data)), pattern, data, run)),
+            switchMap((services) =>
+              this.emitToEach<TResult>(
+                routes.pickEach(services, pattern, this.keyOf(pattern, data)),
+                pattern,
+                data,
+                run,
+              ),
+            ),
           );
     // Hot, like Nest's own emit(): the event goes out whether or not anyone subscribes.
     const source = connectable(delivery, { connector: () => new Subject<TResult>(), resetOnDisconnect: false });
@@ -110,7 +134,12 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
    * An event to one instance of each service: every delivery runs to its end; the first failure, if any, is
    * the error.
    */
-  private emitToEach<T>(picked: readonly PickedRoute[], pattern: unknown, data: unknown, run: Delivery<T>): Observable<T> {
+  private emitToEach<T>(
+    picked: readonly PickedRoute[],
+    pattern: unknown,
+    data: unknown,
+    run: Delivery<T>,
+  ): Observable<T> {
     const failures: unknown[] = [];
     const deliveries = picked.map(({ route, endpoint }) =>
       defer(() => this.deliveries.deliver<T>(route, pattern, data, new Set(), run, endpoint)).pipe(
@@ -120,7 +149,10 @@ export class DiscoveryClientProxy extends ClientProxy implements OnApplicationSh
         }),
       ),
     );
-    return concat(merge(...deliveries), defer(() => (failures.length === 0 ? EMPTY : throwError(() => failures[0]))));
+    return concat(
+      merge(...deliveries),
+      defer(() => (failures.length === 0 ? EMPTY : throwError(() => failures[0]))),
+    );
   }
 
   private keyOf(pattern: unknown, data: unknown): string | undefined {

@@ -32,7 +32,9 @@ async function appWith(clients: DynamicModule, names: string[]) {
     providers: [Caller, { provide: CLIENTS, useFactory: (...found: ClientProxy[]) => found, inject: names }],
   })
   class FeatureModule {}
-  const moduleRef = await Test.createTestingModule({ imports: [DiscoveryTestingModule.forRoot(), FeatureModule] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [DiscoveryTestingModule.forRoot(), FeatureModule],
+  }).compile();
   const app = await moduleRef.init();
   const found = app.get(Caller).clients;
   const required = app.get(RequiredServices).collect();
@@ -52,7 +54,10 @@ describe('DiscoveryClientsModule', () => {
       ]),
       ['LOG', 'GRADES'],
     );
-    expect(found.map((client) => client instanceof ClientProxy && client instanceof DiscoveryClientProxy)).toEqual([true, true]);
+    expect(found.map((client) => client instanceof ClientProxy && client instanceof DiscoveryClientProxy)).toEqual([
+      true,
+      true,
+    ]);
     expect(found.map((client) => (client as DiscoveryClientProxy).service)).toEqual(['log-service', 'grading-service']);
     expect(required.sort()).toEqual(['grading-service', 'log-service']);
   });
@@ -60,23 +65,56 @@ describe('DiscoveryClientsModule', () => {
   it('registerAsync(): useFactory with inject and imports, useClass, useExisting', async () => {
     const { found, required } = await appWith(
       DiscoveryClientsModule.registerAsync([
-        { name: 'A', imports: [ConfigModule], inject: [ClientConfigs], useFactory: (configs: ClientConfigs) => ({ service: `${configs.createClientOptions().service}-factory` }) },
+        {
+          name: 'A',
+          imports: [ConfigModule],
+          inject: [ClientConfigs],
+          useFactory: (configs: ClientConfigs) => ({ service: `${configs.createClientOptions().service}-factory` }),
+        },
         { name: 'B', useClass: ClientConfigs },
         { name: 'C', imports: [ConfigModule], useExisting: ClientConfigs },
       ]),
       ['A', 'B', 'C'],
     );
-    expect(found.map((client) => (client as DiscoveryClientProxy).service)).toEqual(['from-class-factory', 'from-class', 'from-class']);
+    expect(found.map((client) => (client as DiscoveryClientProxy).service)).toEqual([
+      'from-class-factory',
+      'from-class',
+      'from-class',
+    ]);
     expect(required.sort()).toEqual(['from-class', 'from-class-factory']);
   });
 
   it.each([
-    ['a broker transport', DiscoveryClientsModule.register([{ name: 'R', service: 'svc', transport: Transport.REDIS as never }]), /entry "R": transport REDIS is not supported/],
-    ['a service name with a slash', DiscoveryClientsModule.register([{ name: 'S', service: 'a/b' }]), /Invalid service name "a\/b" in DiscoveryClientsModule entry "S"/],
-    ['negative retries', DiscoveryClientsModule.register([{ name: 'N', service: 'svc', retries: -1 }]), /entry "N": `retries` must be a whole number ≥ 0/],
-    ['a keyOf that is not a function', DiscoveryClientsModule.register([{ name: 'K', service: 'svc', keyOf: 'id' as never }]), /entry "K": `keyOf` must be a function/],
-    ['a bad entry from a factory', DiscoveryClientsModule.registerAsync([{ name: 'F', useFactory: () => ({ service: '' }) }]), /Invalid service name "" in DiscoveryClientsModule entry "F"/],
-    ['an async entry with no factory', DiscoveryClientsModule.registerAsync([{ name: 'E' }]), /entry "E": `useFactory, useClass or useExisting` must be given/],
+    [
+      'a broker transport',
+      DiscoveryClientsModule.register([{ name: 'R', service: 'svc', transport: Transport.REDIS as never }]),
+      /entry "R": transport REDIS is not supported/,
+    ],
+    [
+      'a service name with a slash',
+      DiscoveryClientsModule.register([{ name: 'S', service: 'a/b' }]),
+      /Invalid service name "a\/b" in DiscoveryClientsModule entry "S"/,
+    ],
+    [
+      'negative retries',
+      DiscoveryClientsModule.register([{ name: 'N', service: 'svc', retries: -1 }]),
+      /entry "N": `retries` must be a whole number ≥ 0/,
+    ],
+    [
+      'a keyOf that is not a function',
+      DiscoveryClientsModule.register([{ name: 'K', service: 'svc', keyOf: 'id' as never }]),
+      /entry "K": `keyOf` must be a function/,
+    ],
+    [
+      'a bad entry from a factory',
+      DiscoveryClientsModule.registerAsync([{ name: 'F', useFactory: () => ({ service: '' }) }]),
+      /Invalid service name "" in DiscoveryClientsModule entry "F"/,
+    ],
+    [
+      'an async entry with no factory',
+      DiscoveryClientsModule.registerAsync([{ name: 'E' }]),
+      /entry "E": `useFactory, useClass or useExisting` must be given/,
+    ],
   ])('fails at init with a clear error for %s', async (_case, clients, message) => {
     const failure = appWith(clients, []);
     await expect(failure).rejects.toThrow(DiscoveryOptionsError);

@@ -51,7 +51,9 @@ function configProvider(token: symbol, client: DiscoveryClientAsyncOptions): Pro
   const factory = client.useClass ?? client.useExisting;
   if (!factory) {
     // Fails at init, like every other bad entry, not when the module is declared.
-    const missing = new DiscoveryOptionsError(messages.badClientOption(String(client.name), 'useFactory, useClass or useExisting', 'given'));
+    const missing = new DiscoveryOptionsError(
+      messages.badClientOption(String(client.name), 'useFactory, useClass or useExisting', 'given'),
+    );
     return { provide: token, useFactory: () => Promise.reject(missing) };
   }
   return {

@@ -10,7 +10,12 @@ interface GrpcUri {
   authority?: string;
   path: string;
 }
-type ResolverListener = (endpoints: { ok: true; value: { addresses: { host: string; port: number }[] }[] }, attributes: object, serviceConfig: null, note: string) => boolean;
+type ResolverListener = (
+  endpoints: { ok: true; value: { addresses: { host: string; port: number }[] }[] },
+  attributes: object,
+  serviceConfig: null,
+  note: string,
+) => boolean;
 interface GrpcExperimental {
   registerResolver(scheme: string, resolverClass: unknown): void;
 }

@@ -46,10 +46,14 @@ export class PatternRoutes {
   async servicesFor(pattern: unknown, kind: PatternKind): Promise<readonly string[]> {
     const { catalog, watches } = this.parts;
     // Not there in time (etcd unreachable): the error below says what is missing.
-    if (!catalog.loaded) await withTimeout(catalog.watchCatalog(), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(() => undefined);
+    if (!catalog.loaded)
+      await withTimeout(catalog.watchCatalog(), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(() => undefined);
     const services = catalog.whoHandles(pattern, kind);
     const unlisted = services.filter((service) => !watches.listStatus(service).listed);
-    if (unlisted.length > 0) await withTimeout(watches.watchRequired(unlisted), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(() => undefined);
+    if (unlisted.length > 0)
+      await withTimeout(watches.watchRequired(unlisted), FIRST_LIST_WAIT_MS, () => new Error('timeout')).catch(
+        () => undefined,
+      );
     return services;
   }
 
@@ -74,7 +78,12 @@ export class PatternRoutes {
     return picked;
   }
 
-  private pickOn(service: string, pattern: unknown, kind: PatternKind, key: string | undefined): PickedRoute | undefined {
+  private pickOn(
+    service: string,
+    pattern: unknown,
+    kind: PatternKind,
+    key: string | undefined,
+  ): PickedRoute | undefined {
     const route = { service, where: this.filterFor(normalisedPattern(pattern), kind) };
     try {
       return { route, endpoint: this.parts.picks.pick(service, { key, where: route.where }) };
@@ -88,9 +97,10 @@ export class PatternRoutes {
     const id = `${kind}\n${pattern}`;
     let filter = this.filters.get(id);
     if (filter === undefined) {
-      const handles = kind === 'message'
-        ? (endpoint: ServiceEndpoint) => endpoint.patterns?.includes(pattern) === true
-        : (endpoint: ServiceEndpoint) => endpoint.events?.includes(pattern) === true;
+      const handles =
+        kind === 'message'
+          ? (endpoint: ServiceEndpoint) => endpoint.patterns?.includes(pattern) === true
+          : (endpoint: ServiceEndpoint) => endpoint.events?.includes(pattern) === true;
       const also = this.where === undefined ? undefined : matcherOf(this.where);
       filter = also === undefined ? handles : (endpoint: ServiceEndpoint) => handles(endpoint) && also(endpoint);
       this.filters.set(id, filter);
@@ -100,9 +110,10 @@ export class PatternRoutes {
 
   private nothingFor(services: readonly string[], pattern: unknown, kind: PatternKind): NoEndpointAvailableError {
     const name = normalisedPattern(pattern);
-    const message = services.length === 0
-      ? messages.noHandler(kind, name, this.parts.catalog.loaded)
-      : messages.noHandlerInstance(kind, name, services);
+    const message =
+      services.length === 0
+        ? messages.noHandler(kind, name, this.parts.catalog.loaded)
+        : messages.noHandlerInstance(kind, name, services);
     return new NoEndpointAvailableError(services[0] ?? '', message, name);
   }
 }

@@ -10,7 +10,13 @@ export interface EndpointChange {
 }
 
 /** The change from `previous` to `endpoint` of one key (one of them at least is defined). */
-export function endpointChange(previous: ServiceEndpoint | undefined, endpoint: ServiceEndpoint | undefined, revision: number): EndpointChange {
+export function endpointChange(
+  previous: ServiceEndpoint | undefined,
+  endpoint: ServiceEndpoint | undefined,
+  revision: number,
+): EndpointChange {
   if (endpoint !== undefined && previous !== undefined) return { type: 'updated', endpoint, previous, revision };
-  return endpoint !== undefined ? { type: 'added', endpoint, revision } : { type: 'removed', endpoint: previous!, revision };
+  return endpoint !== undefined
+    ? { type: 'added', endpoint, revision }
+    : { type: 'removed', endpoint: previous!, revision };
 }

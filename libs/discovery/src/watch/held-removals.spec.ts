@@ -13,15 +13,30 @@ afterEach(async () => {
   await Promise.all(watches.splice(0).map((watch) => watch.stop()));
 });
 
-async function watchService(etcd: InMemoryEtcd, selfPreservation: { confirmMs: number; maxHoldMs: number } | false = { confirmMs, maxHoldMs }) {
+async function watchService(
+  etcd: InMemoryEtcd,
+  selfPreservation: { confirmMs: number; maxHoldMs: number } | false = { confirmMs, maxHoldMs },
+) {
   const logs: string[] = [];
   const logger = {
     log: (message: string) => logs.push(message),
     warn: (message: string) => logs.push(`WARN ${message}`),
     error: () => undefined,
   } as LoggerService;
-  const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 }, etcdHosts: ['in-memory'], selfPreservation };
-  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, logger, new TolerantDecoder('/services', logger, new Map()));
+  const settings = {
+    resyncIntervalMs: 300_000,
+    retry: { initialDelayMs: 10, maxDelayMs: 20 },
+    etcdHosts: ['in-memory'],
+    selfPreservation,
+  };
+  const watch = new ServiceWatch(
+    etcd,
+    '/services',
+    'svc',
+    settings,
+    logger,
+    new TolerantDecoder('/services', logger, new Map()),
+  );
   watches.push(watch);
   const lists: string[][] = [];
   const changes: string[] = [];
@@ -36,8 +51,13 @@ const remove = (id: string) => ({ delete: `/services/svc/${id}` });
 /** Three instances, each on its own lease, as three apps would be, after a few writes (etcd's revision is 6). */
 async function threeInstances(etcd: InMemoryEtcd) {
   const leases = await Promise.all(['a', 'b', 'c'].map(() => etcd.grantLease(10)));
-  for (let step = 0; step < 5; step += 1) etcd.transaction([memoryPut(svcEndpoint('a', { version: `${step}` }), leases[0])]);
-  etcd.transaction([memoryPut(svcEndpoint('a'), leases[0]), memoryPut(svcEndpoint('b'), leases[1]), memoryPut(svcEndpoint('c'), leases[2])]);
+  for (let step = 0; step < 5; step += 1)
+    etcd.transaction([memoryPut(svcEndpoint('a', { version: `${step}` }), leases[0])]);
+  etcd.transaction([
+    memoryPut(svcEndpoint('a'), leases[0]),
+    memoryPut(svcEndpoint('b'), leases[1]),
+    memoryPut(svcEndpoint('c'), leases[2]),
+  ]);
   return leases;
 }
 
@@ -78,7 +98,9 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     etcd.transaction([memoryPut(svcEndpoint('a'))]); // written again, unchanged: back, nothing to publish
     await waitFor('b confirmed gone', () => ids() === 'a,c');
     expect(changes).toEqual(['removed b']);
-    expect(logs.at(-1)).toBe('Self-preservation: removing 1 endpoint(s) of "svc" (a fresh list confirms it); 1 came back');
+    expect(logs.at(-1)).toBe(
+      'Self-preservation: removing 1 endpoint(s) of "svc" (a fresh list confirms it); 1 came back',
+    );
   });
 
   it("never holds what turned 'draining' or 'down' before its key went (a graceful shutdown)", async () => {
@@ -128,7 +150,9 @@ describe('self-preservation (HeldRemovals in ServiceWatch)', () => {
     await waitFor('d listed', () => ids() === 'a,b,c,d');
     await waitFor('the loss believed', () => ids() === 'd', { timeoutMs: maxHoldMs * 3 });
     expect(Date.now() - wipedAt).toBeGreaterThanOrEqual(maxHoldMs - 20);
-    expect(logs.at(-1)).toBe('Self-preservation: removing 3 endpoint(s) of "svc" (held for the longest allowed, 0.6 s)');
+    expect(logs.at(-1)).toBe(
+      'Self-preservation: removing 3 endpoint(s) of "svc" (held for the longest allowed, 0.6 s)',
+    );
   });
 
   it('with selfPreservation off, a loss of everything is published at once', async () => {

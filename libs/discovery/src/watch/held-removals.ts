@@ -87,7 +87,9 @@ export class HeldRemovals {
       this.maxTimer = setTimeout(() => this.end('expired'), settings.maxHoldMs);
       const { removing, pickable } = this.loss;
       const cause = lostData ? 'a list from an etcd that lost its data left out' : 'a single change took away';
-      const until = lostData ? 'they are written again' : `a list ${seconds(settings.confirmMs)} later confirms them gone`;
+      const until = lostData
+        ? 'they are written again'
+        : `a list ${seconds(settings.confirmMs)} later confirms them gone`;
       this.logger.warn(
         `Self-preservation: not removing the ${removing} of ${pickable} 'up' endpoints of "${this.service}" ` +
           `that ${cause}, until ${until} (at most ${seconds(settings.maxHoldMs)})`,
@@ -128,13 +130,20 @@ export class HeldRemovals {
     const gone = [...this.held.values()];
     this.held.clear();
     if (why === 'back') {
-      this.logger.log(`Self-preservation: the ${this.heldCount} held endpoint(s) of "${this.service}" are back; nothing was removed`);
+      this.logger.log(
+        `Self-preservation: the ${this.heldCount} held endpoint(s) of "${this.service}" are back; nothing was removed`,
+      );
       return;
     }
-    const reason = why === 'confirmed' ? 'a fresh list confirms it' : `held for the longest allowed, ${seconds((this.settings as SelfPreservationSettings).maxHoldMs)}`;
+    const reason =
+      why === 'confirmed'
+        ? 'a fresh list confirms it'
+        : `held for the longest allowed, ${seconds((this.settings as SelfPreservationSettings).maxHoldMs)}`;
     const back = this.heldCount - gone.length;
     const comeBack = back > 0 ? `; ${back} came back` : '';
-    this.logger.log(`Self-preservation: removing ${gone.length} endpoint(s) of "${this.service}" (${reason})${comeBack}`);
+    this.logger.log(
+      `Self-preservation: removing ${gone.length} endpoint(s) of "${this.service}" (${reason})${comeBack}`,
+    );
     this.listener.believe(gone);
   }
 }

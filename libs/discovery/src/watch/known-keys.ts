@@ -59,7 +59,12 @@ export class KnownKeys {
    * Decodes `changes` (of `revision`) and tells what they did. While `holding`, the deletion of an
    * `'up'` endpoint is held instead (see HeldRemovals): the key is forgotten, the endpoint stays listed.
    */
-  apply(changes: ReadonlyMap<string, string | undefined>, revision: number, holding: boolean, lostData: boolean): EndpointDiff {
+  apply(
+    changes: ReadonlyMap<string, string | undefined>,
+    revision: number,
+    holding: boolean,
+    lostData: boolean,
+  ): EndpointDiff {
     const removed: ServiceEndpoint[] = [];
     const added: ServiceEndpoint[] = [];
     const events: EndpointChange[] = [];
@@ -67,7 +72,8 @@ export class KnownKeys {
       const before = this.known.get(key);
       if (value !== undefined && before?.value === value) continue; // written again unchanged
       // A key held by self-preservation that is written again is back: compared with what it was.
-      const previous = before?.endpoint ?? (value !== undefined && this.held.active ? this.held.returned(key) : undefined);
+      const previous =
+        before?.endpoint ?? (value !== undefined && this.held.active ? this.held.returned(key) : undefined);
       if (holding && value === undefined && previous !== undefined && isUp(previous)) {
         this.known.delete(key); // no longer in etcd; still listed and picked until the hold ends
         this.held.hold(key, previous, lostData);

@@ -1,6 +1,6 @@
 import { DEEP_EVERY, PeriodicChecks } from './periodic-check.js';
 
-describe('PeriodicChecks (one round of every watch\'s check, jittered)', () => {
+describe("PeriodicChecks (one round of every watch's check, jittered)", () => {
   afterEach(() => vi.useRealTimers());
 
   it('runs every check in each round, rounds 0.5 to 1.5 intervals apart; every 12th round is deep', async () => {

@@ -61,7 +61,13 @@ const SETTLE_MS = 3000;
  * compares again. A count etcd made now rather than at that revision (compacted away) is believed
  * only if it still differs a few seconds later, when changes on their way have arrived.
  */
-export async function missedChanges(gateway: EtcdGateway, prefix: string, revision: number, keyCount: number, unchanged: () => boolean): Promise<boolean> {
+export async function missedChanges(
+  gateway: EtcdGateway,
+  prefix: string,
+  revision: number,
+  keyCount: number,
+  unchanged: () => boolean,
+): Promise<boolean> {
   const differs = (counted: PrefixCount) => unchanged() && counted.count !== keyCount;
   const counted = await gateway.count(prefix, revision);
   if (!differs(counted)) return false;

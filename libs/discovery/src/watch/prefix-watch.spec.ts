@@ -11,23 +11,37 @@ afterEach(async () => {
 });
 
 /** What the listener heard: a whole list, or a response's changes (null: deleted), with the revision. */
-type Heard = { listed: Record<string, string>; revision: number } | { changed: Record<string, string | null>; revision: number };
+type Heard =
+  { listed: Record<string, string>; revision: number } | { changed: Record<string, string | null>; revision: number };
 
 /** A PrefixWatch on /p/ that records everything its listener hears. */
-function watchPrefix(etcd: InMemoryEtcd, listen: Partial<PrefixWatchListener> = {}, retry = settings.retry, resyncIntervalMs = settings.resyncIntervalMs) {
+function watchPrefix(
+  etcd: InMemoryEtcd,
+  listen: Partial<PrefixWatchListener> = {},
+  retry = settings.retry,
+  resyncIntervalMs = settings.resyncIntervalMs,
+) {
   const updates: Heard[] = [];
   const failures: number[] = [];
-  const watch = new PrefixWatch(etcd, '/p/', { ...settings, retry, resyncIntervalMs }, {
-    listed: (entries, revision) => {
-      updates.push({ listed: Object.fromEntries(entries), revision });
-      listen.listed?.(entries, revision);
+  const watch = new PrefixWatch(
+    etcd,
+    '/p/',
+    { ...settings, retry, resyncIntervalMs },
+    {
+      listed: (entries, revision) => {
+        updates.push({ listed: Object.fromEntries(entries), revision });
+        listen.listed?.(entries, revision);
+      },
+      changed: (changes, revision) => {
+        updates.push({
+          changed: Object.fromEntries([...changes].map(([key, value]) => [key, value ?? null])),
+          revision,
+        });
+        listen.changed?.(changes, revision);
+      },
+      listFailed: (_error, nextAttemptMs) => failures.push(nextAttemptMs),
     },
-    changed: (changes, revision) => {
-      updates.push({ changed: Object.fromEntries([...changes].map(([key, value]) => [key, value ?? null])), revision });
-      listen.changed?.(changes, revision);
-    },
-    listFailed: (_error, nextAttemptMs) => failures.push(nextAttemptMs),
-  });
+  );
   watches.push(watch);
   const last = () => updates.at(-1);
   return { watch, updates, failures, last };
@@ -77,7 +91,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     expect(list).toHaveBeenCalledTimes(1);
   });
 
-  it('lists again when etcd says it lost its data (its revision is below the watch\'s)', async () => {
+  it("lists again when etcd says it lost its data (its revision is below the watch's)", async () => {
     const etcd = new InMemoryEtcd();
     etcd.transaction([put('/p/a', '1')]);
     etcd.transaction([put('/p/b', '2')]);
@@ -135,7 +149,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     await waitFor('a failure', () => failures.length === 1);
     expect(failures).toEqual([60_000]);
     etcd.comeBack();
-    await waitFor('the list, within the test\'s 5 s timeout', () => updates.length === 1);
+    await waitFor("the list, within the test's 5 s timeout", () => updates.length === 1);
     vi.restoreAllMocks();
   });
 

@@ -136,7 +136,8 @@ export class PrefixWatch {
     if (this.relistReason === undefined || this.listWanted || this.watch === undefined) return; // a list is due anyway
     const { revision, generation } = this;
     const unchanged = () => !this.stopped && this.revision === revision && this.generation === generation;
-    if (deep || (await missedChanges(this.gateway, this.prefix, revision, this.keyCount, unchanged))) this.resync('resync');
+    if (deep || (await missedChanges(this.gateway, this.prefix, revision, this.keyCount, unchanged)))
+      this.resync('resync');
   }
 
   private watchFrom(revision: number): void {

@@ -36,21 +36,32 @@ function truth(etcd: InMemoryEtcd): string[] {
   return endpoints.sort(compareEndpoints).map(label);
 }
 
-const label = (endpoint: ServiceEndpoint) => `${endpoint.id}@${endpoint.address} w${endpoint.weight} v${endpoint.version ?? '-'}`;
+const label = (endpoint: ServiceEndpoint) =>
+  `${endpoint.id}@${endpoint.address} w${endpoint.weight} v${endpoint.version ?? '-'}`;
 
 function randomOperation(random: ReturnType<typeof generator>): MemoryOperation {
   const key = `${PREFIX}k${random.below(12)}`;
   if (random.chance(0.3)) return { delete: key };
   if (random.chance(0.1)) return { put: key, value: random.chance(0.5) ? 'garbage' : '{"Addr":123}' };
   const id = random.chance(0.2) ? 'same-id' : key.slice(PREFIX.length); // ids may collide across keys
-  const endpoint = testEndpoint('svc', id, 1000 + random.below(3), { weight: random.below(4), ...(random.chance(0.3) ? { version: String(random.below(3)) } : {}) });
+  const endpoint = testEndpoint('svc', id, 1000 + random.below(3), {
+    weight: random.below(4),
+    ...(random.chance(0.3) ? { version: String(random.below(3)) } : {}),
+  });
   return { put: key, value: encodeEndpoint(endpoint) };
 }
 
 async function runSequence(seed: number): Promise<void> {
   const random = generator(seed);
   const etcd = new InMemoryEtcd();
-  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, quiet, new TolerantDecoder('/services', quiet, new Map()));
+  const watch = new ServiceWatch(
+    etcd,
+    '/services',
+    'svc',
+    settings,
+    quiet,
+    new TolerantDecoder('/services', quiet, new Map()),
+  );
   const emitted: (readonly ServiceEndpoint[])[] = [];
   let replayed: ServiceEndpoint[] | undefined;
   const problems: string[] = [];
@@ -62,10 +73,13 @@ async function runSequence(seed: number): Promise<void> {
     }
     // changes$ fires before the list it leads to: replayed onto the first list, it must give this list.
     replayed ??= [...list];
-    if (replayed.map(label).join() !== list.map(label).join()) problems.push(`changes$ disagrees with endpoints$ after ${emitted.length} lists`);
+    if (replayed.map(label).join() !== list.map(label).join())
+      problems.push(`changes$ disagrees with endpoints$ after ${emitted.length} lists`);
   });
   watch.changes$.subscribe((change: EndpointChange) => {
-    const at = replayed!.findIndex((endpoint) => endpoint === (change.type === 'added' ? undefined : change.previous ?? change.endpoint));
+    const at = replayed!.findIndex(
+      (endpoint) => endpoint === (change.type === 'added' ? undefined : (change.previous ?? change.endpoint)),
+    );
     if (change.type !== 'added') replayed!.splice(at, 1);
     if (change.type !== 'removed') replayed!.push(change.endpoint);
     replayed!.sort(compareEndpoints);
@@ -76,14 +90,16 @@ async function runSequence(seed: number): Promise<void> {
       const roll = random.below(100);
       if (roll < 45) etcd.transaction([randomOperation(random)]);
       else if (roll < 70) etcd.transaction(Array.from({ length: 2 + random.below(8) }, () => randomOperation(random)));
-      else if (roll < 76) etcd.breakWatches(); // a compaction: the watch is cancelled, the prefix listed again
+      else if (roll < 76)
+        etcd.breakWatches(); // a compaction: the watch is cancelled, the prefix listed again
       else if (roll < 82) {
         // the stream lost: changes made meanwhile arrive when it resumes, or after a compaction by a re-list
         etcd.goDown();
         for (let change = random.below(4); change >= 0; change -= 1) etcd.transaction([randomOperation(random)]);
         if (random.chance(0.5)) etcd.breakWatches();
         etcd.comeBack();
-      } else if (roll < 88) etcd.replay(1 + random.below(10)); // a resumed stream replays old events
+      } else if (roll < 88)
+        etcd.replay(1 + random.below(10)); // a resumed stream replays old events
       else if (roll < 94) watch.resync();
       else if (etcd.currentRevision >= 5) {
         // A restart with its data wiped: revisions start over, lower than ours. (A wiped etcd that
@@ -95,10 +111,14 @@ async function runSequence(seed: number): Promise<void> {
         etcd.comeBack();
       }
       const expected = truth(etcd);
-      await waitFor(`seed ${seed} step ${step}: the list to equal a fresh decode`, () => watch.current.map(label).join() === expected.join(), {
-        timeoutMs: 2000,
-        intervalMs: 1,
-      });
+      await waitFor(
+        `seed ${seed} step ${step}: the list to equal a fresh decode`,
+        () => watch.current.map(label).join() === expected.join(),
+        {
+          timeoutMs: 2000,
+          intervalMs: 1,
+        },
+      );
     }
     expect(problems).toEqual([]);
   } finally {

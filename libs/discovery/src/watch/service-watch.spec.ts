@@ -14,20 +14,32 @@ afterEach(async () => {
 
 function watchService(etcd: InMemoryEtcd) {
   const warnings: string[] = [];
-  const logger = { log: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined } as LoggerService;
-  const watch = new ServiceWatch(etcd, '/services', 'svc', settings, logger, new TolerantDecoder('/services', logger, new Map()));
+  const logger = {
+    log: () => undefined,
+    warn: (message: string) => warnings.push(message),
+    error: () => undefined,
+  } as LoggerService;
+  const watch = new ServiceWatch(
+    etcd,
+    '/services',
+    'svc',
+    settings,
+    logger,
+    new TolerantDecoder('/services', logger, new Map()),
+  );
   watches.push(watch);
   const lists: string[][] = [];
   const changes: string[] = [];
   const revisions: number[] = [];
   watch.endpoints$.subscribe((list) => lists.push(list.map((endpoint) => endpoint.id)));
   watch.changes$.subscribe((change: EndpointChange) => {
-    changes.push(`${change.type} ${change.endpoint.id}${change.previous ? ` (was v${change.previous.version ?? '-'})` : ''}`);
+    changes.push(
+      `${change.type} ${change.endpoint.id}${change.previous ? ` (was v${change.previous.version ?? '-'})` : ''}`,
+    );
     revisions.push(change.revision);
   });
   return { watch, lists, changes, revisions, warnings };
 }
-
 
 describe('ServiceWatch (the live list of one service)', () => {
   it('gives the first list (sorted by id), then added / removed / updated changes with their revision', async () => {
@@ -44,7 +56,12 @@ describe('ServiceWatch (the live list of one service)', () => {
     await waitFor('three changes', () => changes.length === 3);
     expect(changes).toEqual(['added c', 'removed a', 'updated b (was v-)']);
     expect(revisions).toEqual([2, 3, 4]);
-    expect(lists).toEqual([['a', 'b'], ['a', 'b', 'c'], ['b', 'c'], ['b', 'c']]);
+    expect(lists).toEqual([
+      ['a', 'b'],
+      ['a', 'b', 'c'],
+      ['b', 'c'],
+      ['b', 'c'],
+    ]);
     expect(watch.current.find((endpoint) => endpoint.id === 'b')?.version).toBe('2');
   });
 
@@ -52,7 +69,11 @@ describe('ServiceWatch (the live list of one service)', () => {
     const etcd = new InMemoryEtcd();
     const { watch, lists, changes } = watchService(etcd);
     await watch.ready;
-    etcd.transaction([memoryPut(svcEndpoint('a', { port: 1 })), memoryPut(svcEndpoint('b', { port: 2 })), memoryPut(svcEndpoint('c', { port: 3 }))]);
+    etcd.transaction([
+      memoryPut(svcEndpoint('a', { port: 1 })),
+      memoryPut(svcEndpoint('b', { port: 2 })),
+      memoryPut(svcEndpoint('c', { port: 3 })),
+    ]);
     await waitFor('the new list', () => lists.length === 2);
     expect(lists).toEqual([[], ['a', 'b', 'c']]);
     expect(changes).toEqual(['added a', 'added b', 'added c']);
@@ -78,7 +99,9 @@ describe('ServiceWatch (the live list of one service)', () => {
     etcd.transaction([{ put: '/services/svc/bad', value: 'not an address' }]); // the same garbage again
     etcd.transaction([memoryPut(svcEndpoint('b', { port: 2 }))]);
     await waitFor('the later change', () => lists.length === 2);
-    expect(warnings).toEqual(['Skipping /services/svc/bad: the value is neither JSON nor host:port nor a URL (value: "not an address")']);
+    expect(warnings).toEqual([
+      'Skipping /services/svc/bad: the value is neither JSON nor host:port nor a URL (value: "not an address")',
+    ]);
   });
 
   it('after a re-list (watch cancelled by a compaction), emits what changed meanwhile: removed and added', async () => {
@@ -91,7 +114,10 @@ describe('ServiceWatch (the live list of one service)', () => {
     etcd.breakWatches();
     etcd.comeBack();
     await waitFor('the re-list', () => lists.length === 2);
-    expect(lists).toEqual([['a', 'b'], ['b', 'c']]);
+    expect(lists).toEqual([
+      ['a', 'b'],
+      ['b', 'c'],
+    ]);
     expect(changes.sort()).toEqual(['added c', 'removed a']);
   });
 

@@ -70,17 +70,23 @@ export class ServiceWatch {
       holdStarted: () => settings.onHold?.(service),
     });
     this.keys = new KnownKeys(decoder, this.held);
-    this.watch = new PrefixWatch(gateway, servicePrefix(namespace, service), settings, {
-      listed: (entries, revision) => this.applyList(entries, revision),
-      changed: (changes, revision) => this.apply(changes, revision, false),
-      listFailed: (error, nextAttemptMs) => {
-        this.lastListError = informativeError(error, this.lastListError);
-        const failure = describeEtcdFailure(this.lastListError, settings.etcdHosts);
-        this.logger.warn(`Listing "${service}": ${failure}; retry in ${formatDuration(nextAttemptMs)}`);
-        // Refused credentials or permission: whoever waits for the first list learns it now.
-        if (isRefusal(error)) this.firstList.reject(error);
+    this.watch = new PrefixWatch(
+      gateway,
+      servicePrefix(namespace, service),
+      settings,
+      {
+        listed: (entries, revision) => this.applyList(entries, revision),
+        changed: (changes, revision) => this.apply(changes, revision, false),
+        listFailed: (error, nextAttemptMs) => {
+          this.lastListError = informativeError(error, this.lastListError);
+          const failure = describeEtcdFailure(this.lastListError, settings.etcdHosts);
+          this.logger.warn(`Listing "${service}": ${failure}; retry in ${formatDuration(nextAttemptMs)}`);
+          // Refused credentials or permission: whoever waits for the first list learns it now.
+          if (isRefusal(error)) this.firstList.reject(error);
+        },
       },
-    }, batchedList);
+      batchedList,
+    );
   }
 
   /**

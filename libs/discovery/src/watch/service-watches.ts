@@ -50,7 +50,15 @@ export class ServiceWatches implements OnApplicationShutdown {
     const onRelist = (reason: RelistReason) => metrics.relisted(reason);
     const onHold = (service: string) => metrics.holdStarted(service);
     this.checks = new PeriodicChecks(resyncIntervalMs);
-    this.settings = { resyncIntervalMs, retry, etcdHosts: options.etcd.hosts, selfPreservation, onRelist, onHold, checks: this.checks };
+    this.settings = {
+      resyncIntervalMs,
+      retry,
+      etcdHosts: options.etcd.hosts,
+      selfPreservation,
+      onRelist,
+      onHold,
+      checks: this.checks,
+    };
     this.decoder = new TolerantDecoder(options.namespace, this.logger, new Map());
     this.watches = new SharedWatches((service) => this.start(service));
     reportWatchGauges(metrics, () => this.running());
@@ -87,7 +95,12 @@ export class ServiceWatches implements OnApplicationShutdown {
     if (fresh.length > 1) {
       const lists = this.gateway.listMany(fresh.map((service) => servicePrefix(this.options.namespace, service)));
       lists.catch(() => undefined); // each watch then lists on its own, with its own retries
-      fresh.forEach((service, index) => this.batchedLists.set(service, lists.then((all) => all[index])));
+      fresh.forEach((service, index) =>
+        this.batchedLists.set(
+          service,
+          lists.then((all) => all[index]),
+        ),
+      );
     }
     await Promise.all(services.map((service) => this.watches.pin(service).ready));
   }
@@ -112,6 +125,14 @@ export class ServiceWatches implements OnApplicationShutdown {
     assertServiceName(service, 'DiscoveryClient');
     const batchedList = this.batchedLists.get(service);
     this.batchedLists.delete(service);
-    return new ServiceWatch(this.gateway, this.options.namespace, service, this.settings, this.logger, this.decoder, batchedList);
+    return new ServiceWatch(
+      this.gateway,
+      this.options.namespace,
+      service,
+      this.settings,
+      this.logger,
+      this.decoder,
+      batchedList,
+    );
   }
 }

@@ -16,7 +16,10 @@ describe('withChanges (a sorted list updated by its changes)', () => {
     const random = numbers(changes);
     for (let round = 0; round < 50; round += 1) {
       // Ids from a small pool, so that equal ids (and equal id and address) occur.
-      const make = () => testEndpoint('svc', `i${Math.floor(random() * 40)}`, 1000 + Math.floor(random() * 3), { weight: Math.floor(random() * 3) });
+      const make = () =>
+        testEndpoint('svc', `i${Math.floor(random() * 40)}`, 1000 + Math.floor(random() * 3), {
+          weight: Math.floor(random() * 3),
+        });
       const list = Array.from({ length: 300 }, make).sort(compareEndpoints);
       const removed = list.filter(() => random() < changes / 600).slice(0, changes);
       const added = Array.from({ length: changes - removed.length }, make);

@@ -6,7 +6,17 @@ import type { ServiceEndpoint } from '../service-endpoint.interface.js';
  * depends on the order of events, and every process orders the same endpoints the same way.
  */
 export function compareEndpoints(a: ServiceEndpoint, b: ServiceEndpoint): number {
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : a.address < b.address ? -1 : a.address > b.address ? 1 : a === b ? 0 : compareRest(a, b);
+  return a.id < b.id
+    ? -1
+    : a.id > b.id
+      ? 1
+      : a.address < b.address
+        ? -1
+        : a.address > b.address
+          ? 1
+          : a === b
+            ? 0
+            : compareRest(a, b);
 }
 
 function compareRest(a: ServiceEndpoint, b: ServiceEndpoint): number {
@@ -56,13 +66,21 @@ function lowerBound(list: readonly ServiceEndpoint[], endpoint: ServiceEndpoint)
 
 /** Where `endpoint` itself is (two keys may hold the same id and address: identity decides). */
 function indexOf(list: readonly ServiceEndpoint[], endpoint: ServiceEndpoint): number {
-  for (let index = lowerBound(list, endpoint); index < list.length && compareEndpoints(list[index], endpoint) === 0; index += 1) {
+  for (
+    let index = lowerBound(list, endpoint);
+    index < list.length && compareEndpoints(list[index], endpoint) === 0;
+    index += 1
+  ) {
     if (list[index] === endpoint) return index;
   }
   return -1;
 }
 
-function merge(list: readonly ServiceEndpoint[], removed: readonly ServiceEndpoint[], added: readonly ServiceEndpoint[]): ServiceEndpoint[] {
+function merge(
+  list: readonly ServiceEndpoint[],
+  removed: readonly ServiceEndpoint[],
+  added: readonly ServiceEndpoint[],
+): ServiceEndpoint[] {
   const gone = new Set(removed);
   const incoming = [...added].sort(compareEndpoints);
   const next: ServiceEndpoint[] = [];
@@ -78,11 +96,14 @@ function merge(list: readonly ServiceEndpoint[], removed: readonly ServiceEndpoi
 
 /** Two decodings of the same key that differ in nothing a caller can see. */
 export function sameEndpoint(a: ServiceEndpoint, b: ServiceEndpoint): boolean {
-  if (a.id !== b.id || a.address !== b.address || a.weight !== b.weight || a.version !== b.version || a.zone !== b.zone) return false;
+  if (a.id !== b.id || a.address !== b.address || a.weight !== b.weight || a.version !== b.version || a.zone !== b.zone)
+    return false;
   if (a.status !== b.status || a.registeredAt !== b.registeredAt) return false;
   if (!sameStrings(a.patterns, b.patterns) || !sameStrings(a.events, b.events)) return false;
   const names = Object.keys(a.metadata);
-  return names.length === Object.keys(b.metadata).length && names.every((name) => a.metadata[name] === b.metadata[name]);
+  return (
+    names.length === Object.keys(b.metadata).length && names.every((name) => a.metadata[name] === b.metadata[name])
+  );
 }
 
 /** Two lists of the same strings in the same order (or both absent). */
