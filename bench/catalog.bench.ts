@@ -3,15 +3,9 @@ import { numberedEndpoint, waitFor } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
 import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  decodeEndpoint,
-  DiscoveryClient,
-  DiscoveryDashboardModule,
-  DiscoveryModule,
-  encodeEndpoint,
-  endpointKey,
-  type ServiceEndpoint,
-} from 'nestjs-etcd-discovery';
+import { DiscoveryClient, DiscoveryModule, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import { DiscoveryDashboardModule } from 'nestjs-etcd-discovery/dashboard';
+import { decodeEndpoint, encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery/codec';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

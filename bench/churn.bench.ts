@@ -1,6 +1,6 @@
 import type { EtcdServer } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery';
+import { encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery/codec';
 import { numberedEndpoint } from '@repo/testing';
 import { cpuTimeMs, quick, seed, sleep, startProcess } from './harness.js';
 import { format, record } from './report.js';

@@ -7,11 +7,11 @@ import {
   LeastOutstandingStrategy,
   RandomStrategy,
   RoundRobinStrategy,
-  servicePrefix,
   WeightedRoundRobinStrategy,
   type LoadBalancingStrategy,
   type ServiceEndpoint,
 } from 'nestjs-etcd-discovery';
+import { servicePrefix } from 'nestjs-etcd-discovery/codec';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { context, quick, RUNS, seed } from './harness.js';
 import { format, median, record } from './report.js';

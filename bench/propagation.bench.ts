@@ -1,6 +1,6 @@
 import type { AppMessage, EtcdServer } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery';
+import { encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery/codec';
 import { numberedEndpoint, putOperation, waitFor } from '@repo/testing';
 import { quick, seed, startProcess } from './harness.js';
 import { format, percentile, record } from './report.js';

@@ -1,6 +1,6 @@
 import type { EtcdServer } from '@repo/testing';
 import { Range, type Etcd3 } from 'etcd3';
-import { servicePrefix } from 'nestjs-etcd-discovery';
+import { servicePrefix } from 'nestjs-etcd-discovery/codec';
 import { cpuTimeMs, quick, seed } from './harness.js';
 import { format, record } from './report.js';
 

@@ -1,7 +1,13 @@
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { readFile, rm } from 'node:fs/promises';
-import { DiscoveryClient, DiscoveryModule, ServiceRegistry, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
+import {
+  DiscoveryClient,
+  DiscoveryError,
+  DiscoveryModule,
+  ServiceRegistry,
+  type DiscoveryModuleOptions,
+} from 'nestjs-etcd-discovery';
 import { AppProcess, CapturingLogger, EtcdServer, makeCertificates, waitFor } from '@repo/testing';
 
 const contexts: INestApplicationContext[] = [];
@@ -77,6 +83,9 @@ describe('etcd with authentication', () => {
     expect(failure.message).toMatch(
       /refused the request \(.*authentication failed.*\)\. Check `etcd\.auth` \(user and password\)/,
     );
+    // One family to catch, and etcd's own error kept as the cause.
+    expect(failure.code).toBe('ETCD_UNAVAILABLE');
+    expect(failure.cause).toMatchObject({ message: expect.stringMatching(/authentication failed/) });
     expect(await app.exited()).toEqual({ code: 1, signal: null });
     expect(JSON.stringify(app.messages) + app.output).not.toContain('wrong-S3cret-pw');
   });
@@ -106,6 +115,16 @@ describe('etcd with authentication', () => {
     await expect(
       context({ etcd: { hosts: [etcd.host], auth }, namespace: '/elsewhere', requires: ['x'] }),
     ).rejects.toThrow(/refused the request \(.*permission denied.*\).*key range "\/elsewhere\/"/);
+    const refused = await context({
+      etcd: { hosts: [etcd.host], auth },
+      namespace: '/elsewhere',
+      requires: ['x'],
+    }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DiscoveryError);
+    expect(refused).toMatchObject({
+      code: 'ETCD_UNAVAILABLE',
+      cause: { message: expect.stringMatching(/permission/) },
+    });
   });
 });
 

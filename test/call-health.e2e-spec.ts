@@ -6,15 +6,9 @@ import { MeterProvider, MetricReader, type MetricData } from '@opentelemetry/sdk
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { AddressInfo } from 'node:net';
 import { AppProcesses, CapturingLogger, EtcdServer, testEndpoint, waitFor } from '@repo/testing';
-import {
-  DiscoveryClient,
-  DiscoveryDashboardModule,
-  DiscoveryModule,
-  encodeEndpoint,
-  endpointKey,
-  ServiceRegistry,
-  type DashboardSnapshot,
-} from 'nestjs-etcd-discovery';
+import { DiscoveryClient, DiscoveryModule, ServiceRegistry } from 'nestjs-etcd-discovery';
+import { DiscoveryDashboardModule, type DashboardSnapshot } from 'nestjs-etcd-discovery/dashboard';
+import { encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery/codec';
 
 // What a caller sees of the instances it calls, with the OpenTelemetry SDK in the app (an in-memory
 // metric reader and span exporter) and the dashboard mounted: three real instances (separate

@@ -126,7 +126,7 @@ afterAll(async () => {
 });
 
 describe('the packed package', () => {
-  it('stands alone: README, LICENSE, the sources its maps point to; no specs, no test-only files', async () => {
+  it('stands alone: README, CHANGELOG, LICENSE, the sources its maps point to; no specs, no test-only files', async () => {
     expect(packedFiles).toEqual(
       expect.arrayContaining([
         'README.md',
@@ -136,6 +136,9 @@ describe('the packed package', () => {
         'dist/index.d.ts',
         'dist/testing/index.js',
         'dist/terminus/index.js',
+        'dist/dashboard/index.js',
+        'dist/codec/index.js',
+        'CHANGELOG.md',
         'src/index.ts',
       ]),
     );
@@ -211,6 +214,64 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
         },
       }),
     );
+  }, 300_000);
+
+  it('an HTTP-only app without @nestjs/microservices installs, compiles, registers, calls by fetch() and call(), is told what to install for a client proxy, deregisters on SIGTERM', async () => {
+    const app = join(workDir, `${flavour.name.replace(/\W+/g, '-').toLowerCase()}-http-only`);
+    await mkdir(join(app, 'src'), { recursive: true });
+    await writeFile(
+      join(app, 'package.json'),
+      JSON.stringify({
+        name: 'compat-http-app',
+        private: true,
+        ...(flavour.type ? { type: flavour.type } : {}),
+        dependencies: {
+          '@nestjs/common': flavour.nest,
+          '@nestjs/core': flavour.nest,
+          '@nestjs/platform-express': flavour.nest,
+          'nestjs-etcd-discovery': `file:${tarball}`,
+          'reflect-metadata': '^0.2.2',
+          rxjs: '^7.8.1',
+        },
+        devDependencies: { typescript: flavour.typescript, '@types/node': '^20.19.0' },
+      }),
+    );
+    await run('npm', ['install', ...installFlags], { cwd: app });
+    // An optional peer: npm installs it for no one.
+    await expect(readFile(join(app, 'node_modules/@nestjs/microservices/package.json'))).rejects.toThrow(/ENOENT/);
+    await copyFile(join(root, 'test/compat/http-main.ts'), join(app, 'src/main.ts'));
+    for (const [file, tsconfig] of Object.entries(flavour.tsconfigs)) {
+      await writeFile(join(app, file), JSON.stringify(tsconfig));
+      await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', file], { cwd: app });
+    }
+
+    const instance = AppProcess.run(join(app, flavour.main), { env: { ETCD_HOSTS: etcd.host } });
+    try {
+      const called = await instance.waitForMessage('called', 30_000);
+      expect(called).toMatchObject({
+        fetched: { hello: 'world' },
+        called: { hello: 'world' },
+        prefix: '/services/compat-http/',
+        dashboardServices: 1,
+      });
+      expect(await instance.waitForMessage('client-proxy')).toMatchObject({
+        isDiscoveryError: true,
+        code: 'INVALID_OPTIONS',
+        message: expect.stringMatching(/"ECHO" is a Nest ClientProxy.*install it \(npm install @nestjs\/microservices/),
+      });
+      const key = `/services/compat-http/${called.address as string}`;
+      expect([...(await readKeys(client, '/services/')).keys()]).toEqual([key]);
+      await instance.terminate();
+      expect((await readKeys(client, '/services/')).size).toBe(0);
+      expect(instance.output).not.toMatch(/Warning|ERROR/);
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`,
+        { cause: error },
+      );
+    } finally {
+      await instance.stop();
+    }
   }, 300_000);
 });
 

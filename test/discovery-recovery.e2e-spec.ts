@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { Etcd3 } from 'etcd3';
-import { servicePrefix, type DiscoveryModuleOptions, type EndpointChange } from 'nestjs-etcd-discovery';
+import { type DiscoveryModuleOptions, type EndpointChange } from 'nestjs-etcd-discovery';
+import { servicePrefix } from 'nestjs-etcd-discovery/codec';
 import type { Subscription } from 'rxjs';
 import {
   deleteEndpoint,

@@ -4,7 +4,6 @@ import {
   ConsistentHashStrategy,
   DiscoveryClosedError,
   DiscoveryTimeoutError,
-  endpointKey,
   NoEndpointAvailableError,
   ServiceRegistry,
   WeightedRoundRobinStrategy,
@@ -12,6 +11,7 @@ import {
   type LoadBalancingStrategy,
   type ServiceEndpoint,
 } from 'nestjs-etcd-discovery';
+import { endpointKey } from 'nestjs-etcd-discovery/codec';
 import type { Subscription } from 'rxjs';
 import {
   CapturingLogger,

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { EtcdServer, exited, startExampleApp, waitFor, type ExampleApp } from '@repo/testing';
 
 // The example apps as a newcomer copies them: configuration through @nestjs/config, bodies checked by
@@ -89,4 +90,25 @@ describe('the example apps', () => {
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { message: string }).message).toBe('log.append takes { line: string }');
   });
+
+  it("the portal's GET /metrics and its dashboard answer requests from this machine only", async () => {
+    for (const path of ['/metrics', '/discovery/api']) {
+      // 127.0.0.1 is this machine; a request from 127.0.0.2 stands in for another one (loopback all the same).
+      expect(await statusOf(portal, path, '127.0.0.1')).toBe(200);
+      expect(await statusOf(portal, path, '127.0.0.2')).toBe(403);
+    }
+    const metrics = await fetch(`${portal.url}/metrics`);
+    expect(await metrics.text()).toContain('discovery_');
+  });
 });
+
+/** The status of a GET sent from `localAddress`. */
+function statusOf(app: ExampleApp, path: string, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sent = request(`${app.url}${path}`, { localAddress }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    sent.on('error', reject).end();
+  });
+}

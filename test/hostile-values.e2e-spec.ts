@@ -6,9 +6,9 @@ import {
   DiscoveryClient,
   DiscoveryClientsModule,
   DiscoveryModule,
-  endpointKey,
   type LoadBalancingStrategy,
 } from 'nestjs-etcd-discovery';
+import { endpointKey } from 'nestjs-etcd-discovery/codec';
 import { firstValueFrom } from 'rxjs';
 import {
   AppProcess,

@@ -25,7 +25,7 @@ let client: Etcd3;
 const apps: AppProcess[] = [];
 const contexts: INestApplicationContext[] = [];
 const healthDir = mkdtempSync(join(tmpdir(), 'live-callers-'));
-const instanceOptions = { ttl: 3, drainMs: 1000, retry: { initialDelayMs: 100, maxDelayMs: 500 } };
+const instanceOptions = { ttl: 3, drainMs: 1000, backoff: { initialDelayMs: 100, maxDelayMs: 500 } };
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();

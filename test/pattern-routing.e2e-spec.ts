@@ -21,7 +21,7 @@ let caller: INestApplicationContext;
 let bus: ClientProxy;
 let discovery: DiscoveryClient;
 const apps: AppProcess[] = [];
-const instanceOptions = { ttl: 3, drainMs: 500, retry: { initialDelayMs: 100, maxDelayMs: 500 } };
+const instanceOptions = { ttl: 3, drainMs: 500, backoff: { initialDelayMs: 100, maxDelayMs: 500 } };
 
 beforeAll(async () => {
   etcd = await EtcdServer.start();

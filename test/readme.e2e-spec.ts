@@ -96,6 +96,10 @@ describe('the README examples', () => {
   it('the catalog example is libs/discovery/examples/catalog.spec.ts, which the unit suite runs', async () => {
     expect(await codeBlock('catalog')).toBe(await readFile(`${root}libs/discovery/examples/catalog.spec.ts`, 'utf8'));
   });
+
+  it('the errors example is libs/discovery/examples/errors.spec.ts, which the unit suite runs', async () => {
+    expect(await codeBlock('errors')).toBe(await readFile(`${root}libs/discovery/examples/errors.spec.ts`, 'utf8'));
+  });
   it("the dashboard example is the portal's module, which the demo and test/dashboard.e2e-spec.ts run", async () => {
     expect(await readFile(`${root}apps/portal/src/portal.module.ts`, 'utf8')).toContain(
       await codeBlock('portal-module'),

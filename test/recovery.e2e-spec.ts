@@ -25,7 +25,9 @@ async function registeredApp(): Promise<{
   events: RegistrationEvent[];
 }> {
   const app = await apps.start(
-    appModule({ etcd: { hosts: [etcd.host] }, ttl, retry: { initialDelayMs: 100, maxDelayMs: 1000 } }, [['resilient']]),
+    appModule({ etcd: { hosts: [etcd.host] }, ttl, backoff: { initialDelayMs: 100, maxDelayMs: 1000 } }, [
+      ['resilient'],
+    ]),
   );
   const events: RegistrationEvent[] = [];
   const registry = app.get(ServiceRegistry);

@@ -23,6 +23,9 @@ describe('start-up while etcd is unreachable', () => {
       new RegExp(`^Could not register with etcd at ${deadHost} within 1500 ms \\(.+\\)\\. Check that etcd is running`),
     );
     expect(failure.message).toMatch(/registration: 'background'/);
+    expect(failure.code).toBe('ETCD_UNAVAILABLE');
+    // What etcd3 last said (the connection refused), kept as the cause.
+    expect(failure.cause).toMatchObject({ message: expect.any(String) });
     // The failed start leaves nothing running: the process ends without anyone killing it.
     expect(await app.exited()).toEqual({ code: 1, signal: null });
     expect(app.messages.some((message) => message.event === 'listening')).toBe(false);
@@ -34,7 +37,7 @@ describe('start-up while etcd is unreachable', () => {
       {
         transport: 'http',
         services: [{ name: 'patient' }],
-        discovery: { registration: 'background', retry: { initialDelayMs: 100, maxDelayMs: 500 } },
+        discovery: { registration: 'background', backoff: { initialDelayMs: 100, maxDelayMs: 500 } },
       },
       `127.0.0.1:${port}`,
     );

@@ -9,7 +9,8 @@ import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { printJsonLine } from '@repo/testing/json-lines';
 import { Etcd3 } from 'etcd3';
-import { DiscoveryClient, DiscoveryModule, servicePrefix, type EndpointChange } from 'nestjs-etcd-discovery';
+import { DiscoveryClient, DiscoveryModule, type EndpointChange } from 'nestjs-etcd-discovery';
+import { servicePrefix } from 'nestjs-etcd-discovery/codec';
 
 const { service } = JSON.parse(process.env.APP_CONFIG!) as { service: string };
 const now = () => performance.timeOrigin + performance.now();

@@ -1,12 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import {
-  DiscoveryClientsModule,
-  DiscoveryDashboardModule,
-  DiscoveryModule,
-  LatencyAwareStrategy,
-} from 'nestjs-etcd-discovery';
+import { DiscoveryClientsModule, DiscoveryModule, LatencyAwareStrategy } from 'nestjs-etcd-discovery';
+import { DiscoveryDashboardModule } from 'nestjs-etcd-discovery/dashboard';
 import { LoopbackOnlyGuard } from './loopback-only.guard.js';
+import { MetricsController } from './metrics.controller.js';
 import { PortalController } from './portal.controller.js';
 
 @Module({
@@ -27,6 +24,6 @@ import { PortalController } from './portal.controller.js';
     // The fleet, live, at /discovery (JSON at /discovery/api) — for requests from this machine only.
     DiscoveryDashboardModule.forRoot({ path: '/discovery', guard: LoopbackOnlyGuard }),
   ],
-  controllers: [PortalController],
+  controllers: [PortalController, MetricsController],
 })
 export class PortalModule {}

@@ -50,6 +50,26 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/**
+ * The files an entry point loads when it is imported: value imports and re-exports followed from it
+ * (`import type` and `export type` are erased; a dynamic `import()` loads later, when it runs).
+ */
+function loadedFrom(entry: string): Map<string, string> {
+  const staticImport = /^(?:import|export)\s(?!type\s)[^'";]*?from\s+'([^']+)'|^import\s+'([^']+)'/gm;
+  const loaded = new Map<string, string>(); // file → its text
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    const text = readFileSync(file, 'utf8');
+    loaded.set(file, text);
+    for (const match of text.matchAll(staticImport)) {
+      const specifier = match[1] ?? match[2];
+      if (specifier.startsWith('.')) visit(normalize(join(dirname(file), specifier.replace(/\.js$/, '.ts'))));
+    }
+  };
+  visit(join(root, entry));
+  return loaded;
+}
+
 describe("the library's architecture", () => {
   it('has no import cycle', () => {
     const graph = importGraph();
@@ -63,6 +83,25 @@ describe("the library's architecture", () => {
       .map((file) => ({ file: relative(root, file), lines: readFileSync(file, 'utf8').split('\n').length - 1 }))
       .filter(({ lines }) => lines > 200);
     expect(long).toEqual([]);
+  });
+
+  it.each(['index.ts', 'dashboard/index.ts', 'codec/index.ts', 'testing/index.ts', 'terminus/index.ts'])(
+    '%s loads without @nestjs/microservices (an optional peer): only a client proxy, when made, needs it',
+    (entry) => {
+      const loaded = loadedFrom(entry);
+      expect(loaded.size).toBeGreaterThan(entry === 'index.ts' ? 50 : 1);
+      const needing = [...loaded]
+        .filter(([, text]) => /^import\s(?!type\s)[^;]*from '@nestjs\/microservices/m.test(text))
+        .map(([file]) => relative(root, file));
+      expect(needing).toEqual([]);
+    },
+  );
+
+  it('sees an import of @nestjs/microservices in the file that has one (the check itself)', () => {
+    const loaded = loadedFrom('transport/discovery-client-proxy.ts');
+    expect([...loaded.values()].some((text) => /^import \{[^}]*\} from '@nestjs\/microservices'/m.test(text))).toBe(
+      true,
+    );
   });
 
   it('finds a cycle when there is one (the check itself)', () => {

@@ -2,6 +2,7 @@
  * Every message the library shows a user, in one place. Each says what went wrong and what to
  * change, and none of them ever includes credentials.
  */
+import { clientMessages } from './client.messages.js';
 import { pickMessages } from './pick.messages.js';
 
 const where = 'DiscoveryModule.forRoot()/forRootAsync()';
@@ -35,6 +36,7 @@ const notRetriedWords = (service: string, why: NotRetried) => {
 
 export const messages = {
   ...pickMessages,
+  ...clientMessages,
   noHosts: () =>
     `No etcd hosts configured: set \`etcd.hosts\` in ${where} or the ETCD_HOSTS environment variable ` +
     `(comma-separated, e.g. ETCD_HOSTS=127.0.0.1:2379).`,
@@ -64,8 +66,13 @@ export const messages = {
   unknownNestedOption: (option: string, name: string, known: readonly string[]) =>
     `Unknown option \`${option}.${name}\` in ${where}: ` +
     `\`${option}\` takes ${known.map((key) => `\`${key}\``).join(', ')}.`,
-  badRetry: (initial: number, max: number) =>
-    `Invalid \`retry\` in ${where}: \`maxDelayMs\` (${max}) must be at least \`initialDelayMs\` (${initial}).`,
+  badBackoff: (option: string, initial: number, max: number) =>
+    `Invalid \`${option}\` in ${where}: \`maxDelayMs\` (${max}) must be at least \`initialDelayMs\` (${initial}).`,
+  retryRenamed: () =>
+    `The \`retry\` option of ${where} is now \`backoff\` (the same settings); ` +
+    `\`retry\` is read until the next minor version of nestjs-etcd-discovery.`,
+  backoffAndRetry: () =>
+    `Both \`backoff\` and \`retry\` in ${where}: \`retry\` is the old name of \`backoff\`; keep \`backoff\` only.`,
   badServiceName: (name: unknown, origin: string) =>
     `Invalid service name ${JSON.stringify(name)} in ${origin}: a service name is a non-empty string without "/", ` +
     `and not "." or "..".`,
@@ -171,23 +178,12 @@ export const messages = {
     `(Nest's log levels apply otherwise).`,
   badRequires: (requires: unknown) =>
     `Invalid \`requires\` ${JSON.stringify(requires)}: give an array of service names, e.g. ['log-service'].`,
-  serviceAndByPattern: (name: string) =>
-    `DiscoveryClientsModule entry "${name}": give either \`service\` (every call goes to that service) or ` +
-    `\`byPattern: true\` (each call goes to a service that handles its pattern), not both.`,
   badDashboardPath: (path: unknown) =>
     `Invalid \`path\` ${JSON.stringify(path)} in DiscoveryDashboardModule.forRoot(): ` +
     `give a route path such as '/discovery'.`,
   badDashboardGuard: () =>
     `Invalid \`guard\` in DiscoveryDashboardModule.forRoot(): ` +
     `give a guard class (implementing CanActivate) or a guard instance.`,
-  unsupportedTransport: (name: string, transport: unknown) =>
-    `DiscoveryClientsModule entry "${name}": transport ${String(transport)} is not supported. Discovery picks a ` +
-    `host:port per call, which TCP (with or without TLS) uses. ` +
-    `Broker transports (Redis, NATS, RabbitMQ, Kafka, MQTT) route through their broker and need no discovery: ` +
-    `use Nest's ClientsModule. For gRPC, use Nest's ClientsModule with url 'etcd:///<service>' ` +
-    `(DiscoveryModule registers the etcd: resolver with @grpc/grpc-js).`,
-  badClientOption: (name: string, option: string, expected: string) =>
-    `DiscoveryClientsModule entry "${name}": \`${option}\` must be ${expected}.`,
   registryClosed: () => `The service registry is closed: the application is shutting down.`,
   discoveryClosed: () => `The discovery client is closed: the application is shutting down.`,
 } as const;

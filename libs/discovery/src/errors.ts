@@ -1,27 +1,52 @@
+/**
+ * The stable `code` of each error the library throws: match on it (or on the class) rather than on
+ * the message, whose words may change.
+ */
+export type DiscoveryErrorCode =
+  | 'INVALID_OPTIONS'
+  | 'ETCD_UNAVAILABLE'
+  | 'REGISTRY_CLOSED'
+  | 'DISCOVERY_CLOSED'
+  | 'NO_ENDPOINT'
+  | 'WAIT_TIMEOUT'
+  | 'CALL_TIMEOUT';
+
+/**
+ * What every error the library throws extends: one class to catch, a stable `code`, and the error it
+ * was made from (etcd3's or gRPC's, say) as `cause`.
+ */
+export abstract class DiscoveryError extends Error {
+  abstract readonly code: DiscoveryErrorCode;
+}
+
 /** Thrown at module init when the options or a @Discoverable() declaration are invalid. */
-export class DiscoveryOptionsError extends Error {
+export class DiscoveryOptionsError extends DiscoveryError {
   override readonly name = 'DiscoveryOptionsError';
+  readonly code = 'INVALID_OPTIONS';
 }
 
 /** Thrown when etcd cannot be reached in time at start-up (registration mode 'fail-fast'). */
-export class EtcdUnavailableError extends Error {
+export class EtcdUnavailableError extends DiscoveryError {
   override readonly name = 'EtcdUnavailableError';
+  readonly code = 'ETCD_UNAVAILABLE';
 }
 
 /**
  * Thrown by `ServiceRegistry.register()` once the application is shutting down, and the rejection of
  * a registration (or a wait for the lease) still pending when the registry closes.
  */
-export class RegistryClosedError extends Error {
+export class RegistryClosedError extends DiscoveryError {
   override readonly name = 'RegistryClosedError';
+  readonly code = 'REGISTRY_CLOSED';
 }
 
 /**
  * Thrown by `DiscoveryClient.waitFor()`, and by `pick()`/`getEndpoints()` for a service never read
  * before, once the application is shutting down.
  */
-export class DiscoveryClosedError extends Error {
+export class DiscoveryClosedError extends DiscoveryError {
   override readonly name = 'DiscoveryClosedError';
+  readonly code = 'DISCOVERY_CLOSED';
 }
 
 /**
@@ -29,21 +54,24 @@ export class DiscoveryClosedError extends Error {
  * by a client that routes by pattern, when no instance handles the pattern (then `pattern` names it,
  * and `service` is the first service that handles it, or '' when none does).
  */
-export class NoEndpointAvailableError extends Error {
+export class NoEndpointAvailableError extends DiscoveryError {
   override readonly name = 'NoEndpointAvailableError';
+  readonly code = 'NO_ENDPOINT';
 
   constructor(
     readonly service: string,
     message: string,
     readonly pattern?: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
 /** Thrown by `waitFor()` and by bootstrap's wait for required services when the time is up. */
-export class DiscoveryTimeoutError extends Error {
+export class DiscoveryTimeoutError extends DiscoveryError {
   override readonly name = 'DiscoveryTimeoutError';
+  readonly code = 'WAIT_TIMEOUT';
 }
 
 /**
@@ -51,16 +79,18 @@ export class DiscoveryTimeoutError extends Error {
  * answer in time: within its `timeoutMs`, or within `attemptTimeoutMs` when it could not try another
  * instance. Names the service and the instances it tried.
  */
-export class CallTimeoutError extends Error {
+export class CallTimeoutError extends DiscoveryError {
   override readonly name = 'CallTimeoutError';
+  readonly code = 'CALL_TIMEOUT';
 
   constructor(
     readonly service: string,
     /** The instances the call tried, in order (`host:port`), one per attempt. */
     readonly tried: readonly string[],
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 
   /** How many attempts the call made. */

@@ -1,6 +1,7 @@
 /**
  * nestjs-etcd-discovery: service discovery for NestJS on etcd. Everything a user needs is exported
- * here, once; nothing else in the package is public API.
+ * here or from a subpath (/dashboard, /codec, /testing, /terminus), once; nothing else in the package
+ * is public API.
  */
 
 // The module and its options
@@ -10,9 +11,9 @@ export type {
   DiscoveryModuleOptions,
   HealthOptions,
   RegistrationMode,
-  RetryOptions,
   StrategyOption,
 } from './options/discovery-module-options.interface.js';
+export type { BackoffOptions } from './options/backoff-options.interface.js';
 
 // Registration: @Discoverable() classes, or ServiceRegistry by hand
 export { Discoverable, type DiscoverableOptions } from './registration/discoverable.decorator.js';
@@ -30,13 +31,12 @@ export type { AttemptContext } from './calls/run-settings.interface.js';
 export type { DiscoveryFetchInit } from './http/discovery-fetch.interface.js';
 export type { InstanceTls } from './http/instance-pools.js';
 export type {
-  CallsOptions,
-  CallPolicyOptions,
+  CallPolicy,
+  DiscoveryCallsOptions,
   HedgeOptions,
   RetryBudgetOptions,
 } from './options/calls-options.interface.js';
 export type { Catalog, CatalogService, PatternKind } from './catalog/catalog.interface.js';
-export type { CallCountsView, InstanceCalls, LastMinute } from './calls/call-counts.js';
 export type { PickOptions } from './picking/service-picks.js';
 export type { EndpointFilter } from './picking/subset.js';
 export type { OutlierEjectionSettings, SelfPreservationSettings } from './options/behaviour-settings.interface.js';
@@ -64,22 +64,9 @@ export type {
   DiscoveryClientOptionsFactory,
 } from './transport/discovery-client-options.interface.js';
 
-// The dashboard: a live page of the fleet, mounted in the app that imports it
-export { DiscoveryDashboardModule, type DiscoveryDashboardOptions } from './dashboard/discovery-dashboard.module.js';
-export type {
-  DashboardCalls,
-  DashboardChange,
-  DashboardInstance,
-  DashboardService,
-  DashboardSnapshot,
-} from './dashboard/dashboard-snapshot.interface.js';
-
-// What is stored in etcd (the layout Go's etcd naming reads and writes)
-export { decodeEndpoint, encodeEndpoint, type DecodeResult, type StoredEndpointValue } from './codec/endpoint-codec.js';
-export { endpointKey, servicePrefix } from './codec/endpoint-key.js';
-
 // Errors
 export {
+  DiscoveryError,
   DiscoveryClosedError,
   DiscoveryOptionsError,
   CallTimeoutError,
@@ -88,3 +75,27 @@ export {
   NoEndpointAvailableError,
   RegistryClosedError,
 } from './errors.js';
+export type { DiscoveryErrorCode } from './errors.js';
+
+// Old names, deprecated: the dashboard and the codec have their own entries now (/dashboard, /codec)
+export {
+  DiscoveryDashboardModule,
+  decodeEndpoint,
+  encodeEndpoint,
+  endpointKey,
+  servicePrefix,
+  type CallCountsView,
+  type CallPolicyOptions,
+  type CallsOptions,
+  type DashboardCalls,
+  type DashboardChange,
+  type DashboardInstance,
+  type DashboardService,
+  type DashboardSnapshot,
+  type DecodeResult,
+  type DiscoveryDashboardOptions,
+  type InstanceCalls,
+  type LastMinute,
+  type RetryOptions,
+  type StoredEndpointValue,
+} from './deprecated.js';

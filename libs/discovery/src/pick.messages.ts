@@ -9,6 +9,9 @@ export const pickMessages = {
   badDecay: (decayMs: unknown) =>
     `Invalid \`decayMs\` ${JSON.stringify(decayMs)} for LatencyAwareStrategy: ` +
     `a number of milliseconds > 0 (default 10000).`,
+  tooManyToHash: (count: number, most: number) =>
+    `ConsistentHashStrategy places up to ${most} endpoints of a service on its ring, not ${count}: ` +
+    `use another strategy for this service.`,
   badVirtualNodes: (count: unknown) =>
     `Invalid number of virtual nodes ${JSON.stringify(count)} for ConsistentHashStrategy: ` +
     `a whole number ≥ 1 (default 160).`,

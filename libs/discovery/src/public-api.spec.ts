@@ -58,6 +58,8 @@ const sorted = (names: readonly string[]) => [...new Set(names)].sort();
 describe('the public API and the README', () => {
   it.each([
     ['index.ts', '`nestjs-etcd-discovery`:'],
+    ['dashboard/index.ts', '`nestjs-etcd-discovery/dashboard`:'],
+    ['codec/index.ts', '`nestjs-etcd-discovery/codec`:'],
     ['testing/index.ts', '`nestjs-etcd-discovery/testing`:'],
     ['terminus/index.ts', '`nestjs-etcd-discovery/terminus`:'],
   ])('%s exports what the README lists under %s, and only that', (entryPoint, heading) => {

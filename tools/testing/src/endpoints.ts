@@ -1,4 +1,5 @@
-import { encodeEndpoint, endpointKey, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import { type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import { encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery/codec';
 
 /**
  * Endpoints for specs, tests and benchmarks. Nothing ever dials them: the hosts are made-up

@@ -1,5 +1,6 @@
 import type { Etcd3 } from 'etcd3';
-import { encodeEndpoint, endpointKey, type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import { type ServiceEndpoint } from 'nestjs-etcd-discovery';
+import { encodeEndpoint, endpointKey } from 'nestjs-etcd-discovery/codec';
 
 /** Puts `endpoint` where and as the registry would, under `namespace`. */
 export async function putEndpoint(client: Etcd3, endpoint: ServiceEndpoint, namespace = '/services'): Promise<void> {

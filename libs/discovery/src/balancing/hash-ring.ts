@@ -1,3 +1,5 @@
+import { messages } from '../discovery.messages.js';
+import { DiscoveryOptionsError } from '../errors.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { hash32, mix32 } from './hash.js';
 
@@ -40,7 +42,7 @@ export class HashRing {
       else slotOf.set(endpoint.id, bySlot.push(endpoint) - 1);
     }
     if (bySlot.length >= SLOT_RANGE)
-      throw new RangeError(`ConsistentHashStrategy supports up to ${SLOT_RANGE - 1} endpoints per service`);
+      throw new DiscoveryOptionsError(messages.tooManyToHash(bySlot.length, SLOT_RANGE - 1));
     const per = pointsPerEndpoint(bySlot.length, virtualNodes);
     const packed = pointsOf(
       bySlot.map((endpoint, slot) => [endpoint, slot] as const),

@@ -1,5 +1,4 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { DiscoveryService as NestDiscoveryService } from '@nestjs/core';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
 import { EtcdUnavailableError } from '../errors.js';
@@ -7,7 +6,7 @@ import { isRefusal } from '../etcd/etcd-errors.js';
 import { describeError, describeEtcdFailure } from '../etcd/failure-words.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { DiscoverableExplorer } from '../registration/discoverable.explorer.js';
-import { DiscoveryClientProxy } from '../transport/discovery-client-proxy.js';
+import { ClientProxyParts } from '../transport/client-proxy-parts.js';
 import { withTimeout } from '../util/with-timeout.js';
 import { CatalogWatches } from '../catalog/catalog-watches.js';
 import { waitForEndpoints } from '../discovery/wait-for-endpoints.js';
@@ -26,17 +25,10 @@ export class RequiredServices implements OnApplicationBootstrap {
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly explorer: DiscoverableExplorer,
-    private readonly nestDiscovery: NestDiscoveryService,
     private readonly watches: ServiceWatches,
     private readonly catalog: CatalogWatches,
+    private readonly clientParts: ClientProxyParts,
   ) {}
-
-  private clients(): DiscoveryClientProxy[] {
-    return this.nestDiscovery
-      .getProviders()
-      .map((wrapper) => wrapper.instance as unknown)
-      .filter((instance): instance is DiscoveryClientProxy => instance instanceof DiscoveryClientProxy);
-  }
 
   /** The services of the catalog whose instances publish a pattern or an event. */
   private handlingServices(): string[] {
@@ -48,13 +40,13 @@ export class RequiredServices implements OnApplicationBootstrap {
   /** Every required service, once each. Every name was checked where it was declared. */
   collect(): string[] {
     const fromDeclarations = this.explorer.declarations.flatMap((declaration) => declaration.requires ?? []);
-    const fromClients = this.clients().flatMap((client) => client.service ?? []);
+    const fromClients = this.clientParts.declared.flatMap((client) => client.service ?? []);
     return [...new Set([...this.options.requires, ...fromDeclarations, ...fromClients])];
   }
 
   /** Whether a client routes by pattern: then the catalog is required too. */
   needsCatalog(): boolean {
-    return this.clients().some((client) => client.byPattern);
+    return this.clientParts.declared.some((client) => client.byPattern);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -80,11 +72,14 @@ export class RequiredServices implements OnApplicationBootstrap {
               connectTimeoutMs,
               cause ? describeEtcdFailure(cause, etcd.hosts) : 'no answer yet',
             ),
+            cause === undefined ? undefined : { cause },
           );
         });
       } catch (error) {
         if (!isRefusal(error)) throw error;
-        throw new EtcdUnavailableError(messages.etcdRefused(etcd.hosts, describeError(error), `${namespace}/`));
+        throw new EtcdUnavailableError(messages.etcdRefused(etcd.hosts, describeError(error), `${namespace}/`), {
+          cause: error,
+        });
       }
     } else {
       listed.catch(() => undefined);

@@ -2,7 +2,7 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
 import { CallTimeoutError } from '../errors.js';
-import type { CallsOptions } from '../options/calls-options.interface.js';
+import type { DiscoveryCallsOptions } from '../options/calls-options.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { CapturingLogger } from '@repo/testing';
 import { DiscoveryTestingModule } from '../testing/index.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-async function discoveryWith(calls: CallsOptions, outlierEjection: false | undefined = false) {
+async function discoveryWith(calls: DiscoveryCallsOptions, outlierEjection: false | undefined = false) {
   const endpoints = { svc: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'] };
   const app = await (
     await Test.createTestingModule({

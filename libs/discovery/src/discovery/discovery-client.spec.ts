@@ -43,6 +43,13 @@ describe('DiscoveryClient', () => {
     expect(discovery.getEndpoints('later')).toHaveLength(1);
   });
 
+  it('pick right after waitFor finds the list waitFor saw (the service stays watched)', async () => {
+    const { discovery, registry } = await discoveryWith();
+    await registry.add('awaited', '127.0.0.1:6');
+    await discovery.waitFor('awaited');
+    expect(discovery.pick('awaited').port).toBe(6);
+  });
+
   it('pick takes a hash key or { key, where }, and names the service when there is nothing to pick', async () => {
     const { discovery } = await discoveryWith({
       endpoints: {

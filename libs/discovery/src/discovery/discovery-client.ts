@@ -141,12 +141,20 @@ export class DiscoveryClient {
     this.picks.reportSuccess(endpoint);
   }
 
-  /** Resolves with the list once `service` has at least `count` endpoints; rejects after `timeoutMs`. */
+  /**
+   * Resolves with the list once `service` has at least `count` endpoints; rejects after `timeoutMs`. The service
+   * stays watched until shutdown, as a service picked from does: the `pick()` that follows finds that list.
+   */
   waitFor(
     service: string,
     { count = 1, timeoutMs = 10_000 }: { count?: number; timeoutMs?: number } = {},
   ): Promise<readonly ServiceEndpoint[]> {
-    return waitForEndpoints(() => this.endpoints$(service), service, count, timeoutMs);
+    const lists = () => {
+      const endpoints$ = this.endpoints$(service); // checks the name first
+      this.watches.pin(service);
+      return endpoints$;
+    };
+    return waitForEndpoints(lists, service, count, timeoutMs);
   }
 
   /** This app's calls per instance, through `call()` and its client proxies (read-only; the dashboard shows them). */

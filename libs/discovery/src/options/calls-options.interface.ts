@@ -28,7 +28,7 @@ export interface RetryBudgetOptions {
 }
 
 /** Deadlines, hedging and the retry budget of calls (`call()`, `fetch()`, `DiscoveryClientsModule`). */
-export interface CallPolicyOptions {
+export interface CallPolicy {
   /**
    * The longest a whole call may take, retries and hedges included; then it rejects with
    * `CallTimeoutError`. Bounds every call, so that none waits forever on a hung instance.
@@ -52,9 +52,9 @@ export interface CallPolicyOptions {
 }
 
 /** `forRoot({ calls })`: the defaults of every call, and per service what differs. */
-export interface CallsOptions extends CallPolicyOptions {
+export interface DiscoveryCallsOptions extends CallPolicy {
   /** By service name: what its calls do differently from the defaults above. */
-  services?: Record<string, CallPolicyOptions>;
+  services?: Record<string, CallPolicy>;
 }
 
 /** The policy of one service's calls, with every default applied. */

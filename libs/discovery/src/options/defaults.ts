@@ -4,7 +4,7 @@ import type { OutlierEjectionSettings, SelfPreservationSettings } from './behavi
 export const DEFAULT_NAMESPACE = '/services';
 export const DEFAULT_TTL_SECONDS = 10;
 export const DEFAULT_CONNECT_TIMEOUT_MS = 5000;
-export const DEFAULT_RETRY = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
+export const DEFAULT_BACKOFF = { initialDelayMs: 200, maxDelayMs: 5000 } as const;
 export const DEFAULT_RESYNC_INTERVAL_MS = 300_000;
 export const DEFAULT_SELF_PRESERVATION: SelfPreservationSettings = { confirmMs: 3000, maxHoldMs: 30_000 };
 export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionSettings = {

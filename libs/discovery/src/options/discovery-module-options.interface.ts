@@ -1,5 +1,6 @@
 import type { OutlierEjectionSettings, SelfPreservationSettings } from './behaviour-settings.interface.js';
-import type { CallsOptions, ResolvedCalls } from './calls-options.interface.js';
+import type { DiscoveryCallsOptions, ResolvedCalls } from './calls-options.interface.js';
+import type { BackoffOptions } from './backoff-options.interface.js';
 import type { MetricsOptions } from './metrics-options.interface.js';
 import type { Type } from '@nestjs/common';
 import type { IOptions } from 'etcd3';
@@ -10,20 +11,6 @@ export type StrategyOption = LoadBalancingStrategy | Type<LoadBalancingStrategy>
 
 /** How the app behaves when etcd cannot be reached at start-up. */
 export type RegistrationMode = 'fail-fast' | 'background';
-
-/** Backoff between attempts to (re-)register: capped exponential with full jitter. */
-export interface RetryOptions {
-  /**
-   * Upper bound of the first delay; each later attempt doubles it, up to `maxDelayMs`.
-   * @default 200
-   */
-  initialDelayMs?: number;
-  /**
-   * Cap of the delay between two attempts.
-   * @default 5000
-   */
-  maxDelayMs?: number;
-}
 
 /** Options of `DiscoveryModule.forRoot()` / `forRootAsync()`. */
 export interface DiscoveryModuleOptions {
@@ -68,8 +55,11 @@ export interface DiscoveryModuleOptions {
   /**
    * Backoff between registration attempts, and between re-list attempts of a watch, while etcd is
    * unreachable. The moment a connection to etcd is ready again, the next attempt is made at once.
+   * @default { initialDelayMs: 200, maxDelayMs: 5000 }
    */
-  retry?: RetryOptions;
+  backoff?: BackoffOptions;
+  /** @deprecated Renamed `backoff` (the same settings); `retry` is read until the next minor version. */
+  retry?: BackoffOptions;
   /**
    * The app's default load-balancing strategy, injectable as `LOAD_BALANCING_STRATEGY`.
    * @default new RoundRobinStrategy()
@@ -145,7 +135,7 @@ export interface DiscoveryModuleOptions {
    * @default { timeoutMs: 10000, attemptTimeoutMs: 2000, hedge: { afterMs: 'adaptive' }, budget: { percent: 20,
    * minPerSecond: 10 } }
    */
-  calls?: CallsOptions;
+  calls?: DiscoveryCallsOptions;
   /**
    * When > 0, an endpoint that joins a service gets a share of its calls that grows from a tenth to
    * its full share over this long (every strategy), so that a cold instance is not flooded at once.
@@ -180,7 +170,7 @@ export interface ResolvedDiscoveryOptions {
   registration: RegistrationMode;
   connectTimeoutMs: number;
   drainMs: number;
-  retry: Required<RetryOptions>;
+  backoff: Required<BackoffOptions>;
   strategy: StrategyOption;
   strategies: Record<string, StrategyOption>;
   requires: string[];

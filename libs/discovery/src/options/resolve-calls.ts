@@ -1,6 +1,11 @@
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
-import type { CallPolicyOptions, CallsOptions, ResolvedCallPolicy, ResolvedCalls } from './calls-options.interface.js';
+import type {
+  CallPolicy,
+  DiscoveryCallsOptions,
+  ResolvedCallPolicy,
+  ResolvedCalls,
+} from './calls-options.interface.js';
 import {
   DEFAULT_ATTEMPT_TIMEOUT_MS,
   DEFAULT_BUDGET,
@@ -12,7 +17,7 @@ import { assertDuration, assertKnownKeys, assertServiceName } from './validation
 const policyKeys = ['timeoutMs', 'attemptTimeoutMs', 'hedge', 'budget'];
 
 /** `calls` with its defaults, checked: a service's own policy is the defaults with what it sets. */
-export function resolveCalls(given: CallsOptions | undefined): ResolvedCalls {
+export function resolveCalls(given: DiscoveryCallsOptions | undefined): ResolvedCalls {
   if (given !== undefined && (typeof given !== 'object' || given === null))
     throw new DiscoveryOptionsError(messages.badCalls('calls', given));
   assertKnownKeys('calls', given, [...policyKeys, 'services']);
@@ -28,14 +33,10 @@ export function resolveCalls(given: CallsOptions | undefined): ResolvedCalls {
   return { defaults, services };
 }
 
-function resolvePolicy(
-  where: string,
-  own: CallPolicyOptions,
-  inherited: CallPolicyOptions | undefined,
-): ResolvedCallPolicy {
+function resolvePolicy(where: string, own: CallPolicy, inherited: CallPolicy | undefined): ResolvedCallPolicy {
   if (typeof own !== 'object' || own === null) throw new DiscoveryOptionsError(messages.badCalls(where, own));
   if (inherited !== undefined) assertKnownKeys(where, own, policyKeys);
-  const pick = <K extends keyof CallPolicyOptions>(key: K) => (own[key] !== undefined ? own[key] : inherited?.[key]);
+  const pick = <K extends keyof CallPolicy>(key: K) => (own[key] !== undefined ? own[key] : inherited?.[key]);
   const timeoutMs = pick('timeoutMs') ?? DEFAULT_CALL_TIMEOUT_MS;
   const attemptTimeoutMs = pick('attemptTimeoutMs') ?? Math.min(DEFAULT_ATTEMPT_TIMEOUT_MS, timeoutMs);
   assertDuration(`${where}.timeoutMs`, timeoutMs, 1);
@@ -52,7 +53,7 @@ function resolvePolicy(
 
 function resolveHedge(
   where: string,
-  given: CallPolicyOptions['hedge'],
+  given: CallPolicy['hedge'],
   attemptTimeoutMs: number,
 ): ResolvedCallPolicy['hedge'] {
   if (given === false) return false;
@@ -72,7 +73,7 @@ function resolveHedge(
   return { afterMs, minMs, maxMs };
 }
 
-function resolveBudget(where: string, given: CallPolicyOptions['budget']): ResolvedCallPolicy['budget'] {
+function resolveBudget(where: string, given: CallPolicy['budget']): ResolvedCallPolicy['budget'] {
   if (given === false) return false;
   if (given !== undefined && (typeof given !== 'object' || given === null))
     throw new DiscoveryOptionsError(messages.badCalls(`${where}.budget`, given));

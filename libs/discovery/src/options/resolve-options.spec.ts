@@ -15,7 +15,7 @@ describe('resolveDiscoveryOptions', () => {
       registration: 'fail-fast',
       connectTimeoutMs: 5000,
       drainMs: 0,
-      retry: { initialDelayMs: 200, maxDelayMs: 5000 },
+      backoff: { initialDelayMs: 200, maxDelayMs: 5000 },
       strategies: {},
       requires: [],
       waitForRequiredMs: 0,
@@ -205,9 +205,19 @@ describe('resolveDiscoveryOptions', () => {
       /Unknown option `health\.interval`.*takes `intervalMs`, `unhealthyThreshold`, `healthyThreshold`, `check`/,
     ],
     [
-      'a typo inside retry',
+      'a typo inside backoff',
+      { ...hosts, backoff: { maxDelay: 10 } as never },
+      /Unknown option `backoff\.maxDelay`.*takes `initialDelayMs`, `maxDelayMs`/,
+    ],
+    [
+      'a typo inside retry (its old name)',
       { ...hosts, retry: { maxDelay: 10 } as never },
       /Unknown option `retry\.maxDelay`.*takes `initialDelayMs`, `maxDelayMs`/,
+    ],
+    [
+      'backoff and retry both',
+      { ...hosts, backoff: { maxDelayMs: 10 }, retry: { maxDelayMs: 10 } },
+      /Both `backoff` and `retry`.*keep `backoff` only/,
     ],
     ['a health option without check()', { ...hosts, health: {} as never }, /Invalid `health` option: give \{ check/],
     [
@@ -233,12 +243,30 @@ describe('resolveDiscoveryOptions', () => {
       ),
     ],
     [
-      'a retry cap below its start',
-      { ...hosts, retry: { initialDelayMs: 500, maxDelayMs: 100 } },
-      /`maxDelayMs` \(100\) must be at least `initialDelayMs` \(500\)/,
+      'a backoff cap below its start',
+      { ...hosts, backoff: { initialDelayMs: 500, maxDelayMs: 100 } },
+      /Invalid `backoff`.*`maxDelayMs` \(100\) must be at least `initialDelayMs` \(500\)/,
     ],
   ])('rejects %s with a message that says what to fix', (_case, options, message) => {
     expect(() => resolveDiscoveryOptions(options, {})).toThrow(DiscoveryOptionsError);
     expect(() => resolveDiscoveryOptions(options, {})).toThrow(message);
+  });
+});
+
+describe('retry, the old name of backoff', () => {
+  it('is read as backoff, and a process that uses it is told once to rename it', () => {
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const given = { initialDelayMs: 50, maxDelayMs: 900 };
+      expect(resolveDiscoveryOptions({ ...hosts, retry: given }, {}).backoff).toEqual(given);
+      expect(resolveDiscoveryOptions({ ...hosts, retry: given }, {}).backoff).toEqual(given);
+      expect(warning).toHaveBeenCalledTimes(1);
+      expect(warning).toHaveBeenCalledWith(expect.stringMatching(/`retry` option .* is now `backoff`/), {
+        type: 'DeprecationWarning',
+        code: 'NESTJS_ETCD_DISCOVERY_RETRY',
+      });
+    } finally {
+      warning.mockRestore();
+    }
   });
 });

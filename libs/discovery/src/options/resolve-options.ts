@@ -5,7 +5,6 @@ import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   DEFAULT_NAMESPACE,
   DEFAULT_RESYNC_INTERVAL_MS,
-  DEFAULT_RETRY,
   DEFAULT_TTL_SECONDS,
 } from './defaults.js';
 import type {
@@ -13,6 +12,7 @@ import type {
   RegistrationMode,
   ResolvedDiscoveryOptions,
 } from './discovery-module-options.interface.js';
+import { resolveBackoff } from './resolve-backoff.js';
 import { resolveCalls } from './resolve-calls.js';
 import { resolveHealth, resolveOutlierEjection, resolveSelfPreservation } from './resolve-settings.js';
 import { assertDuration, assertKnownKeys, assertServiceName } from './validation.js';
@@ -27,6 +27,7 @@ const optionNames: Record<keyof DiscoveryModuleOptions, true> = {
   registration: true,
   connectTimeoutMs: true,
   drainMs: true,
+  backoff: true,
   retry: true,
   strategy: true,
   strategies: true,
@@ -56,11 +57,6 @@ export function resolveDiscoveryOptions(
     if (!Object.hasOwn(optionNames, name))
       throw new DiscoveryOptionsError(messages.unknownOption(name, Object.keys(optionNames)));
   }
-  assertKnownKeys('retry', options.retry, ['initialDelayMs', 'maxDelayMs']);
-  const retry = {
-    initialDelayMs: options.retry?.initialDelayMs ?? DEFAULT_RETRY.initialDelayMs,
-    maxDelayMs: options.retry?.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
-  };
   const resolved: ResolvedDiscoveryOptions = {
     etcd: { ...options.etcd, hosts: resolveHosts(options.etcd?.hosts, env.ETCD_HOSTS) },
     namespace: resolveNamespace(options.namespace ?? DEFAULT_NAMESPACE),
@@ -68,7 +64,7 @@ export function resolveDiscoveryOptions(
     registration: options.registration ?? 'fail-fast',
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     drainMs: options.drainMs ?? 0,
-    retry,
+    backoff: resolveBackoff(options),
     strategy: options.strategy ?? new RoundRobinStrategy(),
     strategies: options.strategies ?? {},
     requires: [...new Set(options.requires ?? [])],
@@ -92,11 +88,6 @@ export function resolveDiscoveryOptions(
   }
   assertDuration('connectTimeoutMs', resolved.connectTimeoutMs, 1);
   assertDuration('drainMs', resolved.drainMs, 0);
-  assertDuration('retry.initialDelayMs', retry.initialDelayMs, 1);
-  assertDuration('retry.maxDelayMs', retry.maxDelayMs, 1);
-  if (retry.maxDelayMs < retry.initialDelayMs) {
-    throw new DiscoveryOptionsError(messages.badRetry(retry.initialDelayMs, retry.maxDelayMs));
-  }
   assertDuration('waitForRequiredMs', resolved.waitForRequiredMs, 0);
   assertDuration('slowStartMs', resolved.slowStartMs, 0);
   assertDuration('resyncIntervalMs', resolved.resyncIntervalMs, 1000);

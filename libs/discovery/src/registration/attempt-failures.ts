@@ -31,7 +31,7 @@ export class AttemptFailures {
 
   private refused(error: unknown): void {
     const refused = messages.etcdRefused(this.options.etcd.hosts, describeError(error), `${this.options.namespace}/`);
-    this.onRefused(new EtcdUnavailableError(refused));
+    this.onRefused(new EtcdUnavailableError(refused, { cause: error }));
     if (refused !== this.lastRefusal) this.logger.error(refused);
     this.lastRefusal = refused;
   }

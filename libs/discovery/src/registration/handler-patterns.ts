@@ -1,17 +1,19 @@
 import type { Type } from '@nestjs/common';
 import { MetadataScanner } from '@nestjs/core';
-import { PATTERN_HANDLER_METADATA, PATTERN_METADATA, TRANSPORT_METADATA } from '@nestjs/microservices/constants.js';
-import { Transport } from '@nestjs/microservices';
 import { normalisedPattern } from '../codec/normalised-pattern.js';
+import {
+  EVENT_HANDLER,
+  GRPC_TRANSPORT,
+  PATTERN_HANDLER_METADATA,
+  PATTERN_METADATA,
+  TRANSPORT_METADATA,
+} from '../util/nest-microservices.js';
 
 /** The patterns a class's handlers answer (`@MessagePattern`) and take (`@EventPattern`), sorted, once each. */
 export interface HandlerPatterns {
   patterns: string[];
   events: string[];
 }
-
-/** Nest's `PatternHandler.EVENT`: the handler type `@EventPattern()` stores (`MESSAGE` is 1). */
-const EVENT_HANDLER = 2;
 
 const scanner = new MetadataScanner();
 
@@ -30,7 +32,7 @@ export function handlerPatterns(classes: readonly Type[]): HandlerPatterns {
       const handler = prototype[name];
       if (typeof handler !== 'function') continue;
       const declared = Reflect.getMetadata(PATTERN_METADATA, handler) as unknown[] | undefined;
-      if (declared === undefined || Reflect.getMetadata(TRANSPORT_METADATA, handler) === Transport.GRPC) continue;
+      if (declared === undefined || Reflect.getMetadata(TRANSPORT_METADATA, handler) === GRPC_TRANSPORT) continue;
       const into = Reflect.getMetadata(PATTERN_HANDLER_METADATA, handler) === EVENT_HANDLER ? events : patterns;
       for (const pattern of declared) {
         const route = normalisedPattern(pattern);

@@ -9,7 +9,7 @@ import { ServiceRegistry } from './service-registry.js';
 
 // TTL 1 s: keepalives every 333 ms, so a lost lease shows within a second.
 const options = resolveDiscoveryOptions(
-  { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 20, maxDelayMs: 40 } },
+  { etcd: { hosts: ['in-memory:0'] }, ttl: 1, backoff: { initialDelayMs: 20, maxDelayMs: 40 } },
   {},
 );
 const registries: ServiceRegistry[] = [];
@@ -129,7 +129,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
   it('close during a long backoff returns at once, rejects what was pending, and leaves no timer', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
     const slow = resolveDiscoveryOptions(
-      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
       {},
     );
     const setTimer = vi.spyOn(globalThis, 'setTimeout');
@@ -151,7 +151,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
   it('once etcd is reachable again, registers at once instead of at the end of its backoff', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
     const slow = resolveDiscoveryOptions(
-      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
       {},
     );
     const { etcd, registry, events } = setup(slow);
@@ -167,7 +167,7 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
   it("fail-fast start-up: backoff capped at 250 ms until the lease is granted, then the options' again", async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1); // every backoff takes its full ceiling
     const slow = resolveDiscoveryOptions(
-      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, retry: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+      { etcd: { hosts: ['in-memory:0'] }, ttl: 1, backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
       {},
     );
     const etcd = new InMemoryEtcd();

@@ -63,7 +63,7 @@ export class RegistrationReconciler {
       () => metrics?.keepaliveFailed(),
     );
     if (metrics !== undefined) reportRegistrations(metrics, () => this.states());
-    this.loop = new RetryLoop(options.retry, {
+    this.loop = new RetryLoop(options.backoff, {
       hasWork: () => this.registrations.hasWork(this.leaseWanted, this.lease.leaseId !== undefined),
       attempt: () => this.reconcile(),
       failed: (error, attempt, delayMs) => this.failed(error, attempt, delayMs),

@@ -51,11 +51,14 @@ export class StartupChecks {
         return await this.gateway.checkWritable(`${prefix}.write-check`);
       } catch (error) {
         if (isRefusal(error))
-          throw new EtcdUnavailableError(messages.etcdRefused(this.options.etcd.hosts, describeError(error), prefix));
+          throw new EtcdUnavailableError(messages.etcdRefused(this.options.etcd.hosts, describeError(error), prefix), {
+            cause: error,
+          });
         if (Date.now() + RETRY_PAUSE_MS >= deadline) {
           const { hosts } = this.options.etcd;
           throw new EtcdUnavailableError(
             messages.etcdUnreachable(hosts, this.options.connectTimeoutMs, describeEtcdFailure(error, hosts)),
+            { cause: error },
           );
         }
         await sleep(RETRY_PAUSE_MS);
@@ -66,6 +69,7 @@ export class StartupChecks {
   private unreachable(timeoutMs: number): EtcdUnavailableError {
     const failure = this.reconciler.lastFailure;
     const cause = failure === undefined ? 'no answer yet' : describeEtcdFailure(failure, this.options.etcd.hosts);
-    return new EtcdUnavailableError(messages.etcdUnreachable(this.options.etcd.hosts, timeoutMs, cause));
+    const message = messages.etcdUnreachable(this.options.etcd.hosts, timeoutMs, cause);
+    return new EtcdUnavailableError(message, failure === undefined ? undefined : { cause: failure });
   }
 }

@@ -1,7 +1,7 @@
-import { Transport } from '@nestjs/microservices';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError } from '../errors.js';
 import { assertServiceName } from '../options/validation.js';
+import { TCP_TRANSPORT, TRANSPORT_NAMES } from '../util/nest-microservices.js';
 import type { DiscoveryClientConfig } from './discovery-client-options.interface.js';
 
 export const DEFAULT_RETRIES = 2;
@@ -20,9 +20,9 @@ export function checkClientConfig(
   } else {
     assertServiceName(config.service, `DiscoveryClientsModule entry "${label}"`);
   }
-  if (config.transport !== undefined && config.transport !== Transport.TCP) {
+  if (config.transport !== undefined && (config.transport as number) !== TCP_TRANSPORT) {
     throw new DiscoveryOptionsError(
-      messages.unsupportedTransport(label, Transport[config.transport] ?? config.transport),
+      messages.unsupportedTransport(label, TRANSPORT_NAMES[config.transport as number] ?? config.transport),
     );
   }
   const retries = config.retries ?? DEFAULT_RETRIES;

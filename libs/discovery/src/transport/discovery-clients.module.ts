@@ -9,7 +9,7 @@ import type {
   DiscoveryClientOptions,
   DiscoveryClientOptionsFactory,
 } from './discovery-client-options.interface.js';
-import { DiscoveryClientProxy } from './discovery-client-proxy.js';
+import { createClientProxy } from './load-client-proxy.js';
 
 /**
  * Nest ClientProxies over discovery, shaped like Nest's own `ClientsModule`:
@@ -21,7 +21,7 @@ export class DiscoveryClientsModule {
   static register(clients: DiscoveryClientOptions[]): DynamicModule {
     const providers = clients.map(({ name, ...config }): Provider => ({
       provide: name,
-      useFactory: (parts: ClientProxyParts) => new DiscoveryClientProxy(checkClientConfig(name, config), parts),
+      useFactory: (parts: ClientProxyParts) => createClientProxy(name, checkClientConfig(name, config), parts),
       inject: [ClientProxyParts],
     }));
     return { module: DiscoveryClientsModule, providers, exports: providers };
@@ -36,7 +36,7 @@ export class DiscoveryClientsModule {
       providers.push({
         provide: client.name,
         useFactory: (config: DiscoveryClientConfig, parts: ClientProxyParts) =>
-          new DiscoveryClientProxy(checkClientConfig(client.name, config), parts),
+          createClientProxy(client.name, checkClientConfig(client.name, config), parts),
         inject: [configToken, ClientProxyParts],
       });
     }

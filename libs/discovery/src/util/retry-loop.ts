@@ -1,4 +1,4 @@
-import type { RetryOptions } from '../options/discovery-module-options.interface.js';
+import type { BackoffOptions } from '../options/backoff-options.interface.js';
 import { backoffDelay } from './backoff.js';
 import { cancellableSleep } from './sleep.js';
 
@@ -26,7 +26,7 @@ export class RetryLoop {
   private closed = false;
 
   constructor(
-    private readonly retry: Required<RetryOptions>,
+    private readonly settings: Required<BackoffOptions>,
     private readonly step: RetryStep,
   ) {}
 
@@ -62,8 +62,8 @@ export class RetryLoop {
         failures = 0;
       } catch (error) {
         if (this.closed) break;
-        const longestMs = Math.min(this.retry.maxDelayMs, this.step.longestDelayMs?.() ?? Infinity);
-        const delayMs = backoffDelay(failures, this.retry.initialDelayMs, longestMs);
+        const longestMs = Math.min(this.settings.maxDelayMs, this.step.longestDelayMs?.() ?? Infinity);
+        const delayMs = backoffDelay(failures, this.settings.initialDelayMs, longestMs);
         if (this.step.failed(error, failures + 1, delayMs) === 'again') continue;
         failures += 1;
         const backoff = cancellableSleep(delayMs);

@@ -25,7 +25,7 @@ async function watchService(
   } as LoggerService;
   const settings = {
     resyncIntervalMs: 300_000,
-    retry: { initialDelayMs: 10, maxDelayMs: 20 },
+    backoff: { initialDelayMs: 10, maxDelayMs: 20 },
     etcdHosts: ['in-memory'],
     selfPreservation,
   };

@@ -3,7 +3,11 @@ import type { PrefixList, ReadConsistency } from '../etcd/etcd-gateway.js';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import { PrefixWatch, type PrefixWatchListener } from './prefix-watch.js';
 
-const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 }, etcdHosts: ['in-memory'] };
+const settings = {
+  resyncIntervalMs: 300_000,
+  backoff: { initialDelayMs: 10, maxDelayMs: 20 },
+  etcdHosts: ['in-memory'],
+};
 const watches: PrefixWatch[] = [];
 
 afterEach(async () => {
@@ -18,7 +22,7 @@ type Heard =
 function watchPrefix(
   etcd: InMemoryEtcd,
   listen: Partial<PrefixWatchListener> = {},
-  retry = settings.retry,
+  backoff = settings.backoff,
   resyncIntervalMs = settings.resyncIntervalMs,
 ) {
   const updates: Heard[] = [];
@@ -26,7 +30,7 @@ function watchPrefix(
   const watch = new PrefixWatch(
     etcd,
     '/p/',
-    { ...settings, retry, resyncIntervalMs },
+    { ...settings, backoff, resyncIntervalMs },
     {
       listed: (entries, revision) => {
         updates.push({ listed: Object.fromEntries(entries), revision });
@@ -186,7 +190,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     it('counts the prefix in etcd and lists nothing while the count is what the watch holds', async () => {
       const etcd = new InMemoryEtcd();
       etcd.transaction([put('/p/a', '1'), put('/p/b', '2')]);
-      const { updates } = watchPrefix(etcd, {}, settings.retry, 40);
+      const { updates } = watchPrefix(etcd, {}, settings.backoff, 40);
       await waitFor('the list', () => updates.length === 1);
       etcd.transaction([put('/p/c', '3')]);
       etcd.transaction([put('/p/a', '1b'), { delete: '/p/b' }]);
@@ -197,7 +201,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     it('lists again when etcd counts keys the watch never heard of, and repairs them', async () => {
       const etcd = new InMemoryEtcd();
       etcd.transaction([put('/p/a', '1')]);
-      const { updates, last } = watchPrefix(etcd, {}, settings.retry, 40);
+      const { updates, last } = watchPrefix(etcd, {}, settings.backoff, 40);
       await waitFor('the list', () => updates.length === 1);
       etcd.lostTransaction([put('/p/lost', 'x')]);
       await waitFor('a list with the lost key', () => lists(updates).length === 2, { timeoutMs: 8000 });
@@ -207,7 +211,7 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     it("repairs what a count cannot see (a key's lost update) by its deep check, a list every 12th time", async () => {
       const etcd = new InMemoryEtcd();
       etcd.transaction([put('/p/a', '1')]);
-      const { updates, last } = watchPrefix(etcd, {}, settings.retry, 20);
+      const { updates, last } = watchPrefix(etcd, {}, settings.backoff, 20);
       await waitFor('the list', () => updates.length === 1);
       etcd.lostTransaction([put('/p/a', 'changed')]);
       await waitFor('the deep check', () => lists(updates).length === 2, { timeoutMs: 8000 });

@@ -1,13 +1,13 @@
 import { isCompacted } from '../etcd/etcd-errors.js';
 import type { EtcdGateway, KeyChange, PrefixList, WatchHandle } from '../etcd/etcd-gateway.js';
-import type { RetryOptions } from '../options/discovery-module-options.interface.js';
+import type { BackoffOptions } from '../options/backoff-options.interface.js';
 import type { RelistReason } from '../telemetry/discovery-metrics.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { missedChanges, PeriodicChecks } from './periodic-check.js';
 
 export interface PrefixWatchSettings {
   resyncIntervalMs: number;
-  retry: Required<RetryOptions>;
+  backoff: Required<BackoffOptions>;
   /** For log lines: which etcd could not be reached. */
   etcdHosts: readonly string[];
   /** Told of every list after the first, and why it was made (metrics). */
@@ -70,7 +70,7 @@ export class PrefixWatch {
     /** The first list when it is read in a batch with others; undefined or failed: listed here. */
     private firstList?: Promise<PrefixList | undefined>,
   ) {
-    this.loop = new RetryLoop(settings.retry, {
+    this.loop = new RetryLoop(settings.backoff, {
       hasWork: () => this.listWanted,
       attempt: () => this.listAndWatch(),
       failed: (error, _attempt, delayMs) => {

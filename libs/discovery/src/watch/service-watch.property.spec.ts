@@ -11,7 +11,7 @@ import { TolerantDecoder } from './tolerant-decoder.js';
 
 const PREFIX = '/services/svc/';
 const quiet: LoggerService = { log: () => undefined, warn: () => undefined, error: () => undefined };
-const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 1, maxDelayMs: 5 }, etcdHosts: ['in-memory'] };
+const settings = { resyncIntervalMs: 300_000, backoff: { initialDelayMs: 1, maxDelayMs: 5 }, etcdHosts: ['in-memory'] };
 
 /** A small seeded generator (mulberry32): a failing seed replays exactly. */
 function generator(seed: number) {

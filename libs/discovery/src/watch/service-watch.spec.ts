@@ -5,7 +5,11 @@ import type { EndpointChange } from './endpoint-change.interface.js';
 import { ServiceWatch } from './service-watch.js';
 import { TolerantDecoder } from './tolerant-decoder.js';
 
-const settings = { resyncIntervalMs: 300_000, retry: { initialDelayMs: 10, maxDelayMs: 20 }, etcdHosts: ['in-memory'] };
+const settings = {
+  resyncIntervalMs: 300_000,
+  backoff: { initialDelayMs: 10, maxDelayMs: 20 },
+  etcdHosts: ['in-memory'],
+};
 const watches: ServiceWatch[] = [];
 
 afterEach(async () => {

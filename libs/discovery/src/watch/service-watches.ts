@@ -46,13 +46,13 @@ export class ServiceWatches implements OnApplicationShutdown {
     metrics: DiscoveryMetrics,
   ) {
     this.logger = libraryLogger('DiscoveryClient', options);
-    const { resyncIntervalMs, retry, selfPreservation } = options;
+    const { resyncIntervalMs, backoff, selfPreservation } = options;
     const onRelist = (reason: RelistReason) => metrics.relisted(reason);
     const onHold = (service: string) => metrics.holdStarted(service);
     this.checks = new PeriodicChecks(resyncIntervalMs);
     this.settings = {
       resyncIntervalMs,
-      retry,
+      backoff,
       etcdHosts: options.etcd.hosts,
       selfPreservation,
       onRelist,
