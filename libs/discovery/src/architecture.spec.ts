@@ -70,12 +70,68 @@ function loadedFrom(entry: string): Map<string, string> {
   return loaded;
 }
 
+/**
+ * The layers, lowest first (a folder, or a file at the root): a file imports from its own layer and those
+ * below, never from one above. The core tells what happens (listeners, observables) and whoever sits above —
+ * telemetry, the dashboard — listens: `calls/` defines what it records of a call, `telemetry/` records it.
+ */
+const layers: readonly (readonly string[])[] = [
+  ['util', 'errors.ts', 'discovery.messages.ts', 'pick.messages.ts', 'client.messages.ts'],
+  ['discovery.constants.ts', 'service-endpoint.interface.ts'],
+  ['balancing'],
+  ['options'],
+  ['codec'],
+  ['etcd'],
+  ['watch'],
+  ['registration'],
+  ['catalog'],
+  ['picking'],
+  ['calls'],
+  ['http'],
+  ['transport'],
+  ['telemetry'],
+  ['dashboard'],
+  ['discovery'],
+  ['bootstrap'],
+  ['discovery-status.ts', 'discovery.module-definition.ts'],
+  ['discovery.providers.ts', 'testing', 'terminus'],
+  ['discovery.module.ts', 'deprecated.ts', 'index.ts'],
+];
+
+/** The layer of a library file: the index in `layers` of its folder (or of its name, at the root). */
+function layerOf(file: string): number {
+  const [first] = relative(root, file).split('/');
+  const layer = layers.findIndex((names) => names.includes(first));
+  if (layer < 0) throw new Error(`${relative(root, file)} is in no layer: add its folder to \`layers\``);
+  return layer;
+}
+
+/** Every import that runs up the layers, as `from → to`. */
+function importsUp(graph: Map<string, string[]>): string[] {
+  return [...graph].flatMap(([from, targets]) =>
+    targets.filter((to) => layerOf(to) > layerOf(from)).map((to) => `${relative(root, from)} → ${relative(root, to)}`),
+  );
+}
+
 describe("the library's architecture", () => {
   it('has no import cycle', () => {
     const graph = importGraph();
     expect(graph.size).toBeGreaterThan(50); // the walk saw the library, not an empty folder
     const found = cycles(graph).map((cycle) => cycle.map((file) => relative(root, file)).join(' → '));
     expect(found).toEqual([]);
+  });
+
+  it('has no import that runs up the layers', () => {
+    expect(importsUp(importGraph())).toEqual([]);
+  });
+
+  it('finds an import that runs up the layers (the check itself)', () => {
+    const telemetry = join(root, 'telemetry/discovery-metrics.ts');
+    const watches = join(root, 'watch/service-watches.ts');
+    expect(importsUp(new Map([[watches, [telemetry]]]))).toEqual([
+      'watch/service-watches.ts → telemetry/discovery-metrics.ts',
+    ]);
+    expect(importsUp(new Map([[telemetry, [watches]]]))).toEqual([]);
   });
 
   it('has no file over 200 lines', () => {

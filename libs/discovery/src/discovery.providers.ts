@@ -1,13 +1,16 @@
 import type { Provider } from '@nestjs/common';
 import { DiscoveryService as NestDiscoveryService, ModuleRef } from '@nestjs/core';
 import { LOAD_BALANCING_STRATEGY, type LoadBalancingStrategy } from './balancing/load-balancing-strategy.js';
-import { instantiateStrategy, StrategyResolver } from './balancing/strategy-resolver.js';
+import { instantiateStrategy, StrategyResolver } from './picking/strategy-resolver.js';
 import { RequiredServices } from './bootstrap/required-services.js';
 import { CallAttempts } from './calls/call-attempts.js';
 import { CallPolicies } from './calls/call-policies.js';
+import { CallRecorder } from './calls/call-record.js';
 import { CallMetrics } from './telemetry/call-metrics.js';
+import { CallTelemetryRecorder } from './telemetry/call-telemetry.js';
 import { CallTracing } from './telemetry/call-tracing.js';
 import { DiscoveryMetrics } from './telemetry/discovery-metrics.js';
+import { DiscoveryTelemetry } from './telemetry/discovery-telemetry.js';
 import { CatalogWatches } from './catalog/catalog-watches.js';
 import { DiscoveryClient } from './discovery/discovery-client.js';
 import { InstancePools } from './http/instance-pools.js';
@@ -68,9 +71,12 @@ export const discoveryProviders: Provider[] = [
   CatalogWatches,
   ServicePicks,
   CallPolicies,
+  // Telemetry: it listens to the parts above and records what they tell
   CallMetrics,
   CallTracing,
+  { provide: CallRecorder, useClass: CallTelemetryRecorder },
   DiscoveryMetrics,
+  DiscoveryTelemetry,
   CallAttempts,
   InstancePools,
   ServiceFetch,

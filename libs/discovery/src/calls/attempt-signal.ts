@@ -1,4 +1,4 @@
-import type { CallSpan } from '../telemetry/call-tracing.js';
+import type { CallTrace } from './call-record.js';
 
 /**
  * What an attempt is given (an `AttemptContext`): its number, and an `AbortSignal` made only when the attempt reads it.
@@ -13,7 +13,7 @@ export class LazyAttemptContext {
   constructor(
     readonly attempt: number,
     /** The call's span, when one is recorded: `fetch()` writes its `traceparent` into the request. */
-    readonly span?: CallSpan,
+    readonly span?: CallTrace,
   ) {}
 
   get signal(): AbortSignal {

@@ -1,16 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { isInFlightTracker } from '../balancing/load-balancing-strategy.js';
-import { StrategyResolver } from '../balancing/strategy-resolver.js';
+import { StrategyResolver } from '../picking/strategy-resolver.js';
 import type { EndpointFilter } from '../picking/subset.js';
 import { ServicePicks } from '../picking/service-picks.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Attempt } from './attempt.js';
-import { CallMetrics } from '../telemetry/call-metrics.js';
-import { CallTelemetry } from '../telemetry/call-telemetry.js';
-import { CallTracing } from '../telemetry/call-tracing.js';
 import { CallCounts, type CallCountsView } from './call-counts.js';
 import type { CallOptions } from './call-options.interface.js';
 import { CallPolicies, type ServiceCalls } from './call-policies.js';
+import { CallRecorder, type CallRecord } from './call-record.js';
 import { CallRun } from './call-run.js';
 import type { AttemptContext, AttemptSource, RunSettings } from './run-settings.interface.js';
 import { callSettings, type CallAnswers } from './call-settings.js';
@@ -34,8 +32,7 @@ export class CallAttempts implements AttemptSource {
     private readonly picks: ServicePicks,
     private readonly strategies: StrategyResolver,
     private readonly policies: CallPolicies,
-    readonly metrics: CallMetrics,
-    private readonly tracing: CallTracing,
+    private readonly recorder: CallRecorder,
   ) {}
 
   /** Keeps each instance's last minute of calls from now on (what the dashboard shows). */
@@ -43,9 +40,9 @@ export class CallAttempts implements AttemptSource {
     this.counts.keepLastMinute();
   }
 
-  /** The metrics and span (when one is recorded) of a call to `service` that starts now. */
-  telemetryOf(service: string, spanName: string): CallTelemetry {
-    return new CallTelemetry(this.metrics, service, this.tracing.start(service, spanName));
+  /** The record (metrics, and a span when one is recorded) of a call to `service` that starts now. */
+  telemetryOf(service: string, spanName: string): CallRecord {
+    return this.recorder.start(service, spanName);
   }
 
   /**
@@ -74,13 +71,13 @@ export class CallAttempts implements AttemptSource {
     service: string,
     key: string | undefined,
     where: EndpointFilter | undefined,
-    telemetry?: CallTelemetry,
+    telemetry?: CallRecord,
   ): ServiceEndpoint {
     try {
       return this.picks.pick(service, { key, where });
     } catch (error) {
       // The call ends before it began.
-      if (telemetry === undefined) this.metrics.callEnded(service, 'no_endpoint', 0);
+      if (telemetry === undefined) this.recorder.noEndpoint(service);
       else telemetry.callEnded('no_endpoint', 0);
       throw error;
     }

@@ -1,5 +1,5 @@
 import type { NotRetried } from '../discovery.messages.js';
-import type { AttemptKind, AttemptMetricOutcome, CallMetricOutcome } from '../telemetry/call-metrics.js';
+import type { AttemptKind, AttemptMetricOutcome, CallMetricOutcome } from './call-record.js';
 import type { AttemptOutcome } from './attempt.js';
 
 export type { CallMetricOutcome };

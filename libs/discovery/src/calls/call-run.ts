@@ -1,5 +1,5 @@
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import type { CallTelemetry } from '../telemetry/call-telemetry.js';
+import type { CallRecord } from './call-record.js';
 import type { ServiceCalls } from './call-policies.js';
 import type { AttemptContext, AttemptSource, Running, RunSettings } from './run-settings.interface.js';
 import { isConnectionError } from './connection-errors.js';
@@ -18,7 +18,7 @@ import { attemptTimeoutError, callTimeoutError } from './tried-instances.js';
 export class CallRun<T> {
   private readonly running: RunningAttempts;
   private readonly retries: CallRetries;
-  private readonly telemetry: CallTelemetry;
+  private readonly telemetry: CallRecord;
   private readonly timers: CallTimers;
   private hedged = false;
   private settled = false;

@@ -1,8 +1,7 @@
 import type { EndpointFilter } from '../picking/subset.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { Attempt } from './attempt.js';
-import type { CallMetrics } from '../telemetry/call-metrics.js';
-import type { CallTelemetry } from '../telemetry/call-telemetry.js';
+import type { CallRecord } from './call-record.js';
 import type { LazyAttemptContext } from './attempt-signal.js';
 
 /** What each attempt of a call is given besides its endpoint. */
@@ -45,7 +44,7 @@ export interface AttemptSource {
     service: string,
     key: string | undefined,
     where: EndpointFilter | undefined,
-    telemetry?: CallTelemetry,
+    telemetry?: CallRecord,
   ): ServiceEndpoint;
   next(
     service: string,
@@ -54,10 +53,8 @@ export interface AttemptSource {
     where: EndpointFilter | undefined,
   ): ServiceEndpoint | undefined;
   start(endpoint: ServiceEndpoint): Attempt;
-  /** Where the ends of calls and attempts are recorded. */
-  readonly metrics: CallMetrics;
-  /** The metrics and span of a call that starts now. */
-  telemetryOf(service: string, spanName: string): CallTelemetry;
+  /** The record (metrics, span) of a call that starts now. */
+  telemetryOf(service: string, spanName: string): CallRecord;
 }
 
 /** One attempt of a call in flight. */

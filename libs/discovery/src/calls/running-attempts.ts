@@ -1,5 +1,5 @@
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import type { CallTelemetry } from '../telemetry/call-telemetry.js';
+import type { CallRecord } from './call-record.js';
 import type { Attempt, AttemptOutcome } from './attempt.js';
 import { LazyAttemptContext } from './attempt-signal.js';
 import { ATTEMPT_METRIC, attemptKind } from './call-outcomes.js';
@@ -14,7 +14,7 @@ export class RunningAttempts {
   /** Every attempt so far, the first first. */
   readonly all: Running[] = [];
 
-  constructor(private readonly telemetry: CallTelemetry) {}
+  constructor(private readonly telemetry: CallRecord) {}
 
   /** A new attempt on `endpoint`, numbered after those before it. */
   add(endpoint: ServiceEndpoint, record: Attempt, isHedge: boolean): Running {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { fetch, Headers, type BodyInit, type HeadersInit, type Response } from 'undici';
 import type { LazyAttemptContext } from '../calls/attempt-signal.js';
-import type { CallSpan } from '../telemetry/call-tracing.js';
+import type { CallTrace } from '../calls/call-record.js';
 import { CallAttempts } from '../calls/call-attempts.js';
 import type { CallAnswers } from '../calls/call-settings.js';
 import { ServicePicks } from '../picking/service-picks.js';
@@ -86,7 +86,7 @@ function answersRetryingOn(retryOn: readonly number[]): CallAnswers<Response> {
  * The request's headers, with the call's W3C `traceparent` when its span is recorded (the server's spans then join the
  * trace).
  */
-function withTraceparent(given: HeadersInit | undefined, span: CallSpan | undefined): HeadersInit | undefined {
+function withTraceparent(given: HeadersInit | undefined, span: CallTrace | undefined): HeadersInit | undefined {
   if (span === undefined) return given;
   const headers = new Headers(given);
   span.inject(headers);

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DiscoveryMetrics } from '../telemetry/discovery-metrics.js';
-import { StrategyResolver } from '../balancing/strategy-resolver.js';
+import { StrategyResolver } from './strategy-resolver.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
+import { Listeners } from '../util/listeners.js';
 import { ServiceWatches } from '../watch/service-watches.js';
 import { ServicePicker } from './service-picker.js';
 import type { EndpointFilter } from './subset.js';
@@ -22,22 +22,18 @@ export interface PickOptions {
 @Injectable()
 export class ServicePicks {
   private readonly pickers = new Map<string, ServicePicker>();
+  /** An endpoint of a service was ejected for failing calls: (service, address). */
+  readonly ejected = new Listeners<[string, string]>();
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly watches: ServiceWatches,
     private readonly strategies: StrategyResolver,
-    private readonly metrics: DiscoveryMetrics,
-  ) {
-    metrics.gauge(
-      'discovery.endpoints.ejected',
-      'Endpoints not picked now for failing calls (or a 503 Retry-After)',
-      '{endpoint}',
-      (observe) => {
-        for (const picker of this.pickers.values())
-          observe(picker.ejectedCount, { 'discovery.service': picker.service });
-      },
-    );
+  ) {}
+
+  /** How many endpoints of each service picked from are ejected now. */
+  *ejectedCounts(): Iterable<[service: string, ejected: number]> {
+    for (const picker of this.pickers.values()) yield [picker.service, picker.ejectedCount];
   }
 
   /**
@@ -112,7 +108,7 @@ export class ServicePicks {
   private pickerFor(service: string): ServicePicker {
     const { outlierEjection, zone, zonePreference, slowStartMs } = this.options;
     const watch = this.watches.pin(service);
-    const onEjected = (endpoint: ServiceEndpoint) => this.metrics.ejected(service, endpoint.address);
+    const onEjected = (endpoint: ServiceEndpoint) => this.ejected.tell(service, endpoint.address);
     const picker = new ServicePicker(
       service,
       watch,

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional, type LoggerService } from '@nestjs/common';
+import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import { Subject, type Observable } from 'rxjs';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
@@ -7,8 +7,6 @@ import { isLeaseGone } from '../etcd/etcd-errors.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
-import { DiscoveryMetrics } from '../telemetry/discovery-metrics.js';
-import { reportRegistrations } from '../telemetry/registration-gauge.js';
 import { Deferred } from '../util/deferred.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { libraryLogger } from '../util/library-logger.js';
@@ -16,6 +14,7 @@ import { AttemptFailures } from './attempt-failures.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { RegistrationEntries } from './registration-entries.js';
 import { RegistrationWriter } from './registration-writer.js';
+import { Listeners } from '../util/listeners.js';
 import { logRegistrationEvent, type RegistrationEvent } from './registration-events.js';
 import type { RegistrationState } from './service-registration.interface.js';
 
@@ -46,11 +45,12 @@ export class RegistrationReconciler {
 
   /** Registered, lease lost, re-registered, deregistered, retrying …; completes at shutdown. */
   readonly events$: Observable<RegistrationEvent> = this.events.asObservable();
+  /** A keepalive of the lease failed (the lease may still be alive: it is tried again). */
+  readonly keepaliveFailed = new Listeners();
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     gateway: EtcdGateway,
-    @Optional() metrics?: DiscoveryMetrics,
   ) {
     this.logger = libraryLogger('ServiceRegistry', options);
     this.failures = new AttemptFailures(options, this.logger, (refused) => this.leaseGranted.reject(refused));
@@ -60,9 +60,8 @@ export class RegistrationReconciler {
       options.ttl,
       options.connectTimeoutMs,
       (leaseId, reason) => this.onLeaseLost(leaseId, reason),
-      () => metrics?.keepaliveFailed(),
+      () => this.keepaliveFailed.tell(),
     );
-    if (metrics !== undefined) reportRegistrations(metrics, () => this.states());
     this.loop = new RetryLoop(options.backoff, {
       hasWork: () => this.registrations.hasWork(this.leaseWanted, this.lease.leaseId !== undefined),
       attempt: () => this.reconcile(),

@@ -1,14 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { AttemptKind, AttemptMetricOutcome, CallMetricOutcome } from '../calls/call-record.js';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { discoveryMeter, type MetricAttributes, type RecordInstrument } from './discovery-meter.js';
-
-/** How a call ended, as `discovery.outcome` of `discovery.call.duration`. */
-export type CallMetricOutcome = 'ok' | 'error' | 'unreachable' | 'timeout' | 'no_endpoint' | 'budget_exhausted';
-/** How an attempt ended, as `discovery.outcome` of `discovery.call.attempts`: `cancelled` is a hedge that lost. */
-export type AttemptMetricOutcome = 'ok' | 'error' | 'unreachable' | 'timeout' | 'cancelled';
-/** `discovery.attempt.kind`. */
-export type AttemptKind = 'first' | 'retry' | 'hedge';
 
 /**
  * The metrics of calls through discovery (an internal provider): `discovery.call.duration`, one

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { createRequire } from 'node:module';
-import type { AttemptKind, AttemptMetricOutcome, CallMetricOutcome } from './call-metrics.js';
+import type {
+  AttemptKind,
+  AttemptMetricOutcome,
+  CallMetricOutcome,
+  CallTrace,
+  HeaderCarrier,
+} from '../calls/call-record.js';
 
 /** What the library uses of `@opentelemetry/api`'s tracing, typed here so that none of its types is ours. */
 interface OtelTraceApi {
@@ -30,15 +36,10 @@ interface OtelSpan {
   end(): void;
 }
 
-/** Request headers, undici's or the global `Headers`. */
-export interface HeaderCarrier {
-  set(key: string, value: string): void;
-}
-
 const headerSetter = { set: (carrier: HeaderCarrier, key: string, value: string) => carrier.set(key, value) };
 
 /** The span of one call through discovery: an event per attempt, the outcome at its end. */
-export class CallSpan {
+export class CallSpan implements CallTrace {
   constructor(
     private readonly api: OtelTraceApi,
     private readonly span: OtelSpan,

@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import type { RelistReason } from '../watch/relist-reason.js';
 import { discoveryMeter, type DiscoveryMeter, type MetricAttributes, type Observe } from './discovery-meter.js';
-
-/** Why a watch listed its prefix again: `discovery.relist.reason`. */
-export type RelistReason = 'compaction' | 'resync' | 'lost_data';
 
 /** Totals by attribute set, reported as an observable counter. */
 class Totals {

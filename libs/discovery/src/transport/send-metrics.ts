@@ -1,6 +1,5 @@
 import type { NotRetried } from '../discovery.messages.js';
-import type { AttemptMetricOutcome, CallMetricOutcome } from '../telemetry/call-metrics.js';
-import type { CallTelemetry } from '../telemetry/call-telemetry.js';
+import type { AttemptMetricOutcome, CallMetricOutcome, CallRecord } from '../calls/call-record.js';
 
 /**
  * What is recorded of one `send()` through a client proxy (`discovery.call.*` metrics, its span): each attempt, and the
@@ -11,7 +10,7 @@ export class SendMetrics {
   private static readonly sends = new WeakMap<ReadonlySet<string>, SendMetrics>();
 
   /** The record of the send whose attempts share `tried`: made at its first attempt. */
-  static of(tried: ReadonlySet<string>, telemetry: () => CallTelemetry): SendMetrics {
+  static of(tried: ReadonlySet<string>, telemetry: () => CallRecord): SendMetrics {
     let send = SendMetrics.sends.get(tried);
     if (send === undefined) SendMetrics.sends.set(tried, (send = new SendMetrics(telemetry())));
     return send;
@@ -20,7 +19,7 @@ export class SendMetrics {
   private readonly startedAt = performance.now();
   private attempts = 0;
 
-  private constructor(private readonly telemetry: CallTelemetry) {}
+  private constructor(private readonly telemetry: CallRecord) {}
 
   /** An attempt on `address` ended as `outcome`; with `sendOutcome`, the send ends with it. */
   attemptEnded(address: string, outcome: AttemptMetricOutcome, sendOutcome?: CallMetricOutcome): void {

@@ -1,4 +1,3 @@
-import type { BackoffOptions } from '../options/backoff-options.interface.js';
 import { backoffDelay } from './backoff.js';
 import { cancellableSleep } from './sleep.js';
 
@@ -26,7 +25,7 @@ export class RetryLoop {
   private closed = false;
 
   constructor(
-    private readonly settings: Required<BackoffOptions>,
+    private readonly settings: { initialDelayMs: number; maxDelayMs: number },
     private readonly step: RetryStep,
   ) {}
 

@@ -1,7 +1,7 @@
 import { isCompacted } from '../etcd/etcd-errors.js';
 import type { EtcdGateway, KeyChange, PrefixList, WatchHandle } from '../etcd/etcd-gateway.js';
 import type { BackoffOptions } from '../options/backoff-options.interface.js';
-import type { RelistReason } from '../telemetry/discovery-metrics.js';
+import type { RelistReason } from './relist-reason.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { missedChanges, PeriodicChecks } from './periodic-check.js';
 

@@ -6,12 +6,12 @@ import { EtcdGateway, type PrefixList } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
 import { libraryLogger } from '../util/library-logger.js';
+import { Listeners } from '../util/listeners.js';
 import { PeriodicChecks } from './periodic-check.js';
 import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
 import { SharedWatches } from './shared-watches.js';
 import { TolerantDecoder } from './tolerant-decoder.js';
-import { DiscoveryMetrics, type RelistReason } from '../telemetry/discovery-metrics.js';
-import { reportWatchGauges } from '../telemetry/watch-gauges.js';
+import type { RelistReason } from './relist-reason.js';
 
 /** Whether a service's list is readable now, for health checks and error messages. */
 export interface ListStatus {
@@ -39,16 +39,19 @@ export class ServiceWatches implements OnApplicationShutdown {
   private readonly watches: SharedWatches<ServiceWatch>;
   /** First lists read in a batch (`watchRequired`), handed to the watch that starts next for the service. */
   private readonly batchedLists = new Map<string, Promise<PrefixList | undefined>>();
+  /** A watch (of a service or the catalog) listed its prefix again, and why. */
+  readonly relisted = new Listeners<[RelistReason]>();
+  /** Self-preservation began holding removals of a service. */
+  readonly holdStarted = new Listeners<[string]>();
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly gateway: EtcdGateway,
-    metrics: DiscoveryMetrics,
   ) {
     this.logger = libraryLogger('DiscoveryClient', options);
     const { resyncIntervalMs, backoff, selfPreservation } = options;
-    const onRelist = (reason: RelistReason) => metrics.relisted(reason);
-    const onHold = (service: string) => metrics.holdStarted(service);
+    const onRelist = (reason: RelistReason) => this.relisted.tell(reason);
+    const onHold = (service: string) => this.holdStarted.tell(service);
     this.checks = new PeriodicChecks(resyncIntervalMs);
     this.settings = {
       resyncIntervalMs,
@@ -61,7 +64,6 @@ export class ServiceWatches implements OnApplicationShutdown {
     };
     this.decoder = new TolerantDecoder(options.namespace, this.logger, new Map());
     this.watches = new SharedWatches((service) => this.start(service));
-    reportWatchGauges(metrics, () => this.running());
   }
 
   get closed(): boolean {

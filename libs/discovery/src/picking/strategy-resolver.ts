@@ -1,6 +1,6 @@
 import type { ModuleRef } from '@nestjs/core';
 import type { ResolvedDiscoveryOptions, StrategyOption } from '../options/discovery-module-options.interface.js';
-import type { LoadBalancingStrategy } from './load-balancing-strategy.js';
+import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 
 /**
  * An instance as it is; a class instantiated by Nest, so that its constructor dependencies are
