@@ -22,6 +22,8 @@ export type CallPolicyOptions = CallPolicy;
 /** @deprecated Import it from 'nestjs-etcd-discovery/dashboard'. */
 export const DiscoveryDashboardModule = Dashboard;
 /** @deprecated Import it from 'nestjs-etcd-discovery/dashboard'. */
+export type DiscoveryDashboardModule = Dashboard;
+/** @deprecated Import it from 'nestjs-etcd-discovery/dashboard'. */
 export type DiscoveryDashboardOptions = dashboard.DiscoveryDashboardOptions;
 /** @deprecated Import it from 'nestjs-etcd-discovery/dashboard'. */
 export type DashboardSnapshot = snapshot.DashboardSnapshot;

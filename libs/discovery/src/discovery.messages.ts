@@ -184,6 +184,8 @@ export const messages = {
   badDashboardGuard: () =>
     `Invalid \`guard\` in DiscoveryDashboardModule.forRoot(): ` +
     `give a guard class (implementing CanActivate) or a guard instance.`,
+  withdrawnBeforeStored: (key: string) =>
+    `${key} was deregistered before it was stored: its register() ends here, with nothing written.`,
   registryClosed: () => `The service registry is closed: the application is shutting down.`,
   discoveryClosed: () => `The discovery client is closed: the application is shutting down.`,
 } as const;

@@ -6,6 +6,7 @@ export type DiscoveryErrorCode =
   | 'INVALID_OPTIONS'
   | 'ETCD_UNAVAILABLE'
   | 'REGISTRY_CLOSED'
+  | 'REGISTRATION_WITHDRAWN'
   | 'DISCOVERY_CLOSED'
   | 'NO_ENDPOINT'
   | 'WAIT_TIMEOUT'
@@ -38,6 +39,12 @@ export class EtcdUnavailableError extends DiscoveryError {
 export class RegistryClosedError extends DiscoveryError {
   override readonly name = 'RegistryClosedError';
   readonly code = 'REGISTRY_CLOSED';
+}
+
+/** The rejection of a `ServiceRegistry.register()` whose registration was deregistered before it was stored. */
+export class RegistrationWithdrawnError extends DiscoveryError {
+  override readonly name = 'RegistrationWithdrawnError';
+  readonly code = 'REGISTRATION_WITHDRAWN';
 }
 
 /**

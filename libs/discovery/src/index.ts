@@ -74,6 +74,7 @@ export {
   EtcdUnavailableError,
   NoEndpointAvailableError,
   RegistryClosedError,
+  RegistrationWithdrawnError,
 } from './errors.js';
 export type { DiscoveryErrorCode } from './errors.js';
 

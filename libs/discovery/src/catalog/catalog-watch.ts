@@ -1,4 +1,6 @@
 import { BehaviorSubject, filter, type Observable } from 'rxjs';
+import { messages } from '../discovery.messages.js';
+import { DiscoveryClosedError } from '../errors.js';
 import type { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
@@ -108,7 +110,7 @@ export class CatalogWatch {
   async stop(): Promise<void> {
     await this.watch.stop();
     this.catalog.complete();
-    this.firstList.reject(new Error('the catalog watch stopped'));
+    this.firstList.reject(new DiscoveryClosedError(messages.discoveryClosed()));
   }
 
   private apply(changes: ReadonlyMap<string, string | undefined>, revision: number): void {

@@ -4,8 +4,10 @@ const MAX_KEYS = 20;
 /**
  * A message or event pattern as Nest routes it, and as it is published and looked up: a string as it
  * is, an object as JSON with its keys sorted (`{ v: 2, cmd: 'sum' }` → `{"cmd":"sum","v":2}`) —
- * Nest's own `transformPatternToRoute` (the same in Nest 11 and 12), which both its servers and its
- * ClientProxies apply. A copy, so that apps without `@nestjs/microservices` load the library;
+ * Nest's own `transformPatternToRoute`, which both its servers and its ClientProxies apply, as Nest 12 and the
+ * 2026 releases of Nest 11 (11.2.6 checked) have it; earlier 11.x releases neither limited depth and keys nor
+ * escaped quotes, so there a pattern with quotes or backslashes, over 5 levels or over 20 keys routes differently.
+ * A copy, so that apps without `@nestjs/microservices` load the library;
  * normalised-pattern.spec.ts checks it against the installed one.
  */
 export function normalisedPattern(pattern: unknown): string {

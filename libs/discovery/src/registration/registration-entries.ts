@@ -1,7 +1,7 @@
 import { encodeEndpoint } from '../codec/endpoint-codec.js';
 import { endpointKey } from '../codec/endpoint-key.js';
 import { messages } from '../discovery.messages.js';
-import { DiscoveryOptionsError } from '../errors.js';
+import { DiscoveryOptionsError, RegistrationWithdrawnError } from '../errors.js';
 import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Deferred } from '../util/deferred.js';
 import { RegistrationEntry } from './registration-entry.js';
@@ -56,7 +56,7 @@ export class RegistrationEntries {
       if (entry.endpoint.service !== service || (id !== undefined && entry.endpoint.id !== id)) continue;
       this.entries.delete(entry.key);
       void entry.guard?.stop();
-      entry.firstStored.reject(new Error(`${entry.key} was deregistered before it was stored`));
+      entry.firstStored.reject(new RegistrationWithdrawnError(messages.withdrawnBeforeStored(entry.key)));
       entry.rewrite?.resolve();
       if (entry.storedUnder === undefined && entry.timesStored === 0) continue;
       const done = new Deferred<void>();

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { waitFor } from '@repo/testing';
-import { RegistryClosedError } from '../errors.js';
+import { DiscoveryError, RegistrationWithdrawnError, RegistryClosedError } from '../errors.js';
 import { resolveDiscoveryOptions } from '../options/resolve-options.js';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import { RegistrationReconciler } from './registration-reconciler.js';
@@ -146,6 +146,21 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     const backoffTimer = setTimer.mock.results[setTimer.mock.calls.findIndex(([, ms]) => ms === 60_000)].value;
     expect(clearTimer).toHaveBeenCalledWith(backoffTimer);
     await expect(registry.register(worker(2))).rejects.toThrow('The service registry is closed');
+  });
+
+  it('a register() pending when its registration is deregistered rejects: RegistrationWithdrawnError', async () => {
+    const { etcd, registry, events } = setup();
+    etcd.goDown();
+    const pending = registry.register(worker(1));
+    await waitFor('a failed attempt', () => events.some((event) => event.type === 'retrying'));
+    await registry.deregister(worker(1).service);
+    const error = await pending.catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(RegistrationWithdrawnError);
+    expect(error).toBeInstanceOf(DiscoveryError);
+    expect(error).toMatchObject({
+      code: 'REGISTRATION_WITHDRAWN',
+      message: expect.stringMatching(/deregistered before/),
+    });
   });
 
   it('once etcd is reachable again, registers at once instead of at the end of its backoff', async () => {

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ServicePicks } from '../picking/service-picks.js';
 import { RegistrationReconciler } from '../registration/registration-reconciler.js';
 import { ServiceWatches } from '../watch/service-watches.js';
@@ -18,8 +18,7 @@ export class DiscoveryTelemetry {
     metrics: DiscoveryMetrics,
     watches: ServiceWatches,
     picks: ServicePicks,
-    /** Absent in the testing module, which registers nothing. */
-    @Optional() reconciler?: RegistrationReconciler,
+    reconciler: RegistrationReconciler,
   ) {
     if (!metrics.enabled) return;
     watches.relisted.add((reason) => metrics.relisted(reason));
@@ -34,7 +33,6 @@ export class DiscoveryTelemetry {
         for (const [service, ejected] of picks.ejectedCounts()) observe(ejected, { 'discovery.service': service });
       },
     );
-    if (reconciler === undefined) return;
     reconciler.keepaliveFailed.add(() => metrics.keepaliveFailed());
     reportRegistrations(metrics, () => reconciler.states());
   }
