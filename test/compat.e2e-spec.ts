@@ -162,41 +162,19 @@ describe('the packed package', () => {
 
 describe.each(flavours)('a fresh $name app, with the tarball and registry packages', (flavour) => {
   it('installs with no flag, compiles as the CLI does, registers, discovers, calls over TCP, reports health, deregisters on SIGTERM — without @opentelemetry/api, then with it and its metrics SDK', async () => {
-    const app = join(workDir, flavour.name.replace(/\W+/g, '-').toLowerCase());
-    await mkdir(join(app, 'src'), { recursive: true });
-    const nest = {
+    const app = await freshProject(flavour, '', {
       '@nestjs/common': flavour.nest,
       '@nestjs/core': flavour.nest,
       '@nestjs/microservices': flavour.nest,
-    };
-    await writeFile(
-      join(app, 'package.json'),
-      JSON.stringify({
-        name: 'compat-app',
-        private: true,
-        ...(flavour.type ? { type: flavour.type } : {}),
-        dependencies: {
-          ...nest,
-          '@nestjs/terminus': flavour.terminus,
-          'nestjs-etcd-discovery': `file:${tarball}`,
-          'reflect-metadata': '^0.2.2',
-          rxjs: '^7.8.1',
-        },
-        devDependencies: { typescript: flavour.typescript, '@types/node': '^20.19.0' },
-      }),
-    );
-    await run('npm', ['install', ...installFlags], { cwd: app });
+      '@nestjs/terminus': flavour.terminus,
+    });
     if (flavour.ci) await run('npm', ['ci', ...installFlags], { cwd: app });
     const installed = JSON.parse(await readFile(join(app, 'node_modules/@nestjs/core/package.json'), 'utf8')) as {
       version: string;
     };
     expect(installed.version.split('.')[0]).toBe(flavour.nest.replace(/^\^/, '').split('.')[0]);
 
-    await copyFile(join(root, 'test/compat/main.ts'), join(app, 'src/main.ts'));
-    for (const [file, tsconfig] of Object.entries(flavour.tsconfigs)) {
-      await writeFile(join(app, file), JSON.stringify(tsconfig));
-      await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', file], { cwd: app });
-    }
+    await compileAsTheCli(app, flavour, 'test/compat/main.ts');
 
     // Without @opentelemetry/api (an optional peer): nothing recorded, nothing missing.
     await runApp(join(app, flavour.main), (metrics) => expect(metrics).toEqual({ installed: false }));
@@ -217,33 +195,14 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
   }, 300_000);
 
   it('an HTTP-only app without @nestjs/microservices installs, compiles, registers, calls by fetch() and call(), is told what to install for a client proxy, deregisters on SIGTERM', async () => {
-    const app = join(workDir, `${flavour.name.replace(/\W+/g, '-').toLowerCase()}-http-only`);
-    await mkdir(join(app, 'src'), { recursive: true });
-    await writeFile(
-      join(app, 'package.json'),
-      JSON.stringify({
-        name: 'compat-http-app',
-        private: true,
-        ...(flavour.type ? { type: flavour.type } : {}),
-        dependencies: {
-          '@nestjs/common': flavour.nest,
-          '@nestjs/core': flavour.nest,
-          '@nestjs/platform-express': flavour.nest,
-          'nestjs-etcd-discovery': `file:${tarball}`,
-          'reflect-metadata': '^0.2.2',
-          rxjs: '^7.8.1',
-        },
-        devDependencies: { typescript: flavour.typescript, '@types/node': '^20.19.0' },
-      }),
-    );
-    await run('npm', ['install', ...installFlags], { cwd: app });
+    const app = await freshProject(flavour, '-http-only', {
+      '@nestjs/common': flavour.nest,
+      '@nestjs/core': flavour.nest,
+      '@nestjs/platform-express': flavour.nest,
+    });
     // An optional peer: npm installs it for no one.
     await expect(readFile(join(app, 'node_modules/@nestjs/microservices/package.json'))).rejects.toThrow(/ENOENT/);
-    await copyFile(join(root, 'test/compat/http-main.ts'), join(app, 'src/main.ts'));
-    for (const [file, tsconfig] of Object.entries(flavour.tsconfigs)) {
-      await writeFile(join(app, file), JSON.stringify(tsconfig));
-      await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', file], { cwd: app });
-    }
+    await compileAsTheCli(app, flavour, 'test/compat/http-main.ts');
 
     const instance = AppProcess.run(join(app, flavour.main), { env: { ETCD_HOSTS: etcd.host } });
     try {
@@ -274,6 +233,42 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
     }
   }, 300_000);
 });
+
+/**
+ * A fresh project of `flavour` (its name, then `suffix`) with `dependencies`, the tarball, reflect-metadata and
+ * rxjs, installed with plain `npm install`.
+ */
+async function freshProject(flavour: Flavour, suffix: string, dependencies: Record<string, string>): Promise<string> {
+  const name = `${flavour.name.replace(/\W+/g, '-').toLowerCase()}${suffix}`;
+  const app = join(workDir, name);
+  await mkdir(join(app, 'src'), { recursive: true });
+  await writeFile(
+    join(app, 'package.json'),
+    JSON.stringify({
+      name,
+      private: true,
+      ...(flavour.type ? { type: flavour.type } : {}),
+      dependencies: {
+        ...dependencies,
+        'nestjs-etcd-discovery': `file:${tarball}`,
+        'reflect-metadata': '^0.2.2',
+        rxjs: '^7.8.1',
+      },
+      devDependencies: { typescript: flavour.typescript, '@types/node': '^20.19.0' },
+    }),
+  );
+  await run('npm', ['install', ...installFlags], { cwd: app });
+  return app;
+}
+
+/** Compiles `source` (from the repository) as the project's src/main.ts with each tsconfig of the flavour's CLI. */
+async function compileAsTheCli(app: string, flavour: Flavour, source: string): Promise<void> {
+  await copyFile(join(root, source), join(app, 'src/main.ts'));
+  for (const [file, tsconfig] of Object.entries(flavour.tsconfigs)) {
+    await writeFile(join(app, file), JSON.stringify(tsconfig));
+    await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', file], { cwd: app });
+  }
+}
 
 /** Runs the compiled compat app against etcd: it registers, discovers, calls itself, reports health and metrics, and deregisters on SIGTERM. */
 async function runApp(main: string, checkMetrics: (metrics: Record<string, unknown>) => void): Promise<void> {
