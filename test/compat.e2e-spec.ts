@@ -218,16 +218,9 @@ describe.each(flavours)('a fresh $name app, with the tarball and registry packag
         code: 'INVALID_OPTIONS',
         message: expect.stringMatching(/"ECHO" is a Nest ClientProxy.*install it \(npm install @nestjs\/microservices/),
       });
-      const key = `/services/compat-http/${called.address as string}`;
-      expect([...(await readKeys(client, '/services/')).keys()]).toEqual([key]);
-      await instance.terminate();
-      expect((await readKeys(client, '/services/')).size).toBe(0);
-      expect(instance.output).not.toMatch(/Warning|ERROR/);
+      await leavesCleanly(instance, `/services/compat-http/${called.address as string}`);
     } catch (error) {
-      throw new Error(
-        `${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`,
-        { cause: error },
-      );
+      throw explained(error, instance);
     } finally {
       await instance.stop();
     }
@@ -288,23 +281,29 @@ async function runApp(main: string, checkMetrics: (metrics: Record<string, unkno
     });
     const { event: _event, ...metrics } = await instance.waitForMessage('metrics');
     checkMetrics(metrics);
-    const key = `/services/compat-echo/${called.address as string}`;
-    expect([...(await readKeys(client, '/services/')).keys()]).toEqual([key]);
-
-    await instance.terminate();
-    // Gone at once (the lease revoked), not after its 5 s TTL.
-    expect((await readKeys(client, '/services/')).size).toBe(0);
-    // No warning at all on the way (Node's require(esm) included), no error.
-    expect(instance.output).not.toMatch(/Warning|ERROR/);
+    await leavesCleanly(instance, `/services/compat-echo/${called.address as string}`);
   } catch (error) {
-    // What the app printed and reported says why; the assertion alone often does not.
-    throw new Error(
-      `${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`,
-      {
-        cause: error,
-      },
-    );
+    throw explained(error, instance);
   } finally {
     await instance.stop();
   }
+}
+
+/**
+ * The app's one key is in etcd; SIGTERM removes it at once (the lease revoked, not after its 5 s TTL); nothing on
+ * the way printed a warning (Node's require(esm) included) or an error.
+ */
+async function leavesCleanly(instance: AppProcess, key: string): Promise<void> {
+  expect([...(await readKeys(client, '/services/')).keys()]).toEqual([key]);
+  await instance.terminate();
+  expect((await readKeys(client, '/services/')).size).toBe(0);
+  expect(instance.output).not.toMatch(/Warning|ERROR/);
+}
+
+/** A failed check with what the app printed and reported, which says why when the assertion alone does not. */
+function explained(error: unknown, instance: AppProcess): Error {
+  return new Error(
+    `${(error as Error).message}\napp output:\n${instance.output}\nreports: ${JSON.stringify(instance.messages)}`,
+    { cause: error },
+  );
 }
