@@ -157,10 +157,34 @@ async function benchLatencyAwareLearnt(
   });
 }
 
+/** Instances the policy case drains: i00000 … (the first by id). */
+const DRAINED = 50;
+const drainedIds = Array.from({ length: DRAINED }, (_, index) => `i${String(index).padStart(5, '0')}`);
+
+function canaryPolicy(): object {
+  const until = new Date(Date.now() + 3600_000).toISOString();
+  return {
+    split: { by: 'version', weights: { '1.0.0': 90, '2.0.0': 10 } },
+    instances: Object.fromEntries(drainedIds.map((id) => [id, { drained: true, until, reason: 'bench' }])),
+    guards: { maxDrainedPercent: 100 },
+  };
+}
+
+/** Waits until picks leave the drained instances out (the app read the policy). */
+async function policyApplied(discovery: DiscoveryClient, service: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const picked = new Set(Array.from({ length: 2000 }, () => discovery.pick(service).id));
+    if (!drainedIds.some((id) => picked.has(id))) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`the traffic policy of ${service} was not applied in 2 s`);
+}
+
 /**
  * Round robin over the views a pick may take — this app's zone (half the endpoints in it), and a
  * subset (`where: { version }`, half match, the same object every pick) — next to the same service
- * without them: the views are computed once per list, so a pick should cost about the same.
+ * without them, and with a traffic policy that splits by version and drains some: the views and the version groups
+ * are computed once per list, so a pick should cost about the same.
  */
 async function benchViews(
   etcd: EtcdServer,
@@ -188,14 +212,23 @@ async function benchViews(
       (discovery, index) => discovery.pick(service, keys[index & 1023]),
     ],
     ['RoundRobin, where: { version } (half match)', {}, (discovery) => discovery.pick(service, { where })],
+    [
+      `RoundRobin, a traffic policy: split 90/10 by version, ${DRAINED} instances drained`,
+      {},
+      (discovery, index) => discovery.pick(service, keys[index & 1023]),
+    ],
   ];
   let baseline = 0;
   for (const [index, [name, options, pick]] of cases.entries()) {
+    const withPolicy = name.includes('traffic policy');
+    if (withPolicy) await client.put(`/services.policy/${service}`).value(JSON.stringify(canaryPolicy()));
     const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], ...options });
     const discovery = app.get(DiscoveryClient);
     pick(discovery, 0);
+    if (withPolicy) await policyApplied(discovery, service);
     const { rate, picks, collections } = measure((index) => pick(discovery, index), windowMs);
     await app.close();
+    if (withPolicy) await client.delete().key(`/services.policy/${service}`);
     if (index === 0) baseline = rate;
     const judged = size >= 10_000 && index > 0;
     record({

@@ -85,6 +85,7 @@ const layers: readonly (readonly string[])[] = [
   ['watch'],
   ['registration'],
   ['catalog'],
+  ['policy'],
   ['picking'],
   ['calls'],
   ['http'],

@@ -28,6 +28,7 @@ import { RegistrationLifecycle } from './registration/registration.lifecycle.js'
 import { ServiceRegistry } from './registration/service-registry.js';
 import { StartupChecks } from './registration/startup-checks.js';
 import { ServicePicks } from './picking/service-picks.js';
+import { TrafficPolicies } from './policy/traffic-policies.js';
 import { ClientProxyParts } from './transport/client-proxy-parts.js';
 import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js';
 import { ServiceWatches } from './watch/service-watches.js';
@@ -69,6 +70,7 @@ export const discoveryProviders: Provider[] = [
   // Discovery: the internal providers, then the facade over them
   ServiceWatches,
   CatalogWatches,
+  TrafficPolicies,
   ServicePicks,
   CallPolicies,
   // Telemetry: it listens to the parts above and records what they tell

@@ -37,6 +37,19 @@ export type {
   RetryBudgetOptions,
 } from './options/calls-options.interface.js';
 export type { Catalog, CatalogService, PatternKind } from './catalog/catalog.interface.js';
+export type {
+  TrafficPolicy,
+  TrafficSplit,
+  InstanceOverride,
+  PolicyCalls,
+  PolicyGuards,
+} from './policy/traffic-policy.interface.js';
+export {
+  validateTrafficPolicy,
+  type TrafficPolicyCheck,
+  type TrafficPolicyContext,
+  type PolicyProblem,
+} from './policy/validate-traffic-policy.js';
 export type { PickOptions } from './picking/service-picks.js';
 export type { EndpointFilter } from './picking/subset.js';
 export type { OutlierEjectionSettings, SelfPreservationSettings } from './options/behaviour-settings.interface.js';

@@ -22,15 +22,18 @@ export class ConsistentHashStrategy implements LoadBalancingStrategy {
     }
   }
 
-  pick(endpoints: readonly ServiceEndpoint[], { service, key }: PickContext): ServiceEndpoint | undefined {
+  pick(
+    endpoints: readonly ServiceEndpoint[],
+    { service, key, group = service }: PickContext,
+  ): ServiceEndpoint | undefined {
     if (key === undefined) throw new DiscoveryOptionsError(messages.hashKeyMissing(service));
-    let current = this.rings.get(service);
+    let current = this.rings.get(group);
     if (current?.list !== endpoints) {
       const ring = current
         ? current.ring.update(endpoints, this.virtualNodes)
         : HashRing.build(endpoints, this.virtualNodes);
       current = { list: endpoints, ring };
-      this.rings.set(service, current);
+      this.rings.set(group, current);
     }
     return current.ring.lookup(hash32(key));
   }

@@ -13,6 +13,12 @@ export interface PickContext {
    * tried yet. A strategy with a rotation should not count it as a turn of the service's calls.
    */
   readonly retry?: boolean;
+  /**
+   * Set when the service's traffic policy splits its calls by version: the endpoints given are those of one version,
+   * and this names that group (`<service>@<version>`). A strategy that keeps a rotation or a schedule per service
+   * keeps it per `group ?? service`, so that the versions' picks do not undo each other.
+   */
+  readonly group?: string;
 }
 
 /**

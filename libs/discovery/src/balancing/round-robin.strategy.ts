@@ -11,12 +11,15 @@ export class RoundRobinStrategy implements LoadBalancingStrategy {
   private readonly turns = new Map<string, { next: number }>();
   private readonly retryTurns = new Map<string, { next: number }>();
 
-  pick(endpoints: readonly ServiceEndpoint[], { service, retry }: PickContext): ServiceEndpoint | undefined {
+  pick(
+    endpoints: readonly ServiceEndpoint[],
+    { service, retry, group = service }: PickContext,
+  ): ServiceEndpoint | undefined {
     const count = endpoints.length;
     if (count === 0) return undefined;
     const turns = retry === true ? this.retryTurns : this.turns;
-    let turn = turns.get(service);
-    if (turn === undefined) turns.set(service, (turn = { next: 0 }));
+    let turn = turns.get(group);
+    if (turn === undefined) turns.set(group, (turn = { next: 0 }));
     const index = turn.next % count;
     turn.next = index + 1;
     return endpoints[index];

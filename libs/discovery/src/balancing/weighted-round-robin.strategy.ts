@@ -28,11 +28,11 @@ interface Schedule {
 export class WeightedRoundRobinStrategy implements LoadBalancingStrategy {
   private readonly schedules = new Map<string, Schedule>();
 
-  pick(endpoints: readonly ServiceEndpoint[], { service }: PickContext): ServiceEndpoint | undefined {
-    let schedule = this.schedules.get(service);
+  pick(endpoints: readonly ServiceEndpoint[], { service, group = service }: PickContext): ServiceEndpoint | undefined {
+    let schedule = this.schedules.get(group);
     if (schedule?.list !== endpoints) {
       schedule = buildSchedule(endpoints, schedule);
-      this.schedules.set(service, schedule);
+      this.schedules.set(group, schedule);
     }
     if (schedule.heapClasses.length === 0) return undefined;
     const due = schedule.classes[schedule.heapClasses[0]];

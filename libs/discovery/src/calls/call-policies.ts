@@ -3,6 +3,10 @@ import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { messages } from '../discovery.messages.js';
 import type { ResolvedCallPolicy } from '../options/calls-options.interface.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import type { ServicePolicy } from '../policy/service-policy.js';
+import { TrafficPolicies } from '../policy/traffic-policies.js';
+import type { PolicyCalls } from '../policy/traffic-policy.interface.js';
+import { defaultHedge } from '../options/resolve-calls.js';
 import { libraryLogger } from '../util/library-logger.js';
 import { LatencyWindow } from './latency-window.js';
 import { BUDGET_WINDOW_MS, RetryBudget } from './retry-budget.js';
@@ -13,14 +17,29 @@ export class ServiceCalls {
   private readonly budget: RetryBudget | undefined;
   /** When the budget last refused (ms), so that an episode of refusals is logged once, at its start. */
   private lastRefusedAt = -Infinity;
+  /** The configured policy under the traffic policy's `calls`, made once per `calls` in force. */
+  private overridden: { calls: PolicyCalls; policy: ResolvedCallPolicy } | undefined;
 
   constructor(
     readonly service: string,
-    readonly policy: ResolvedCallPolicy,
+    /** The app's own settings for the service's calls. */
+    readonly configured: ResolvedCallPolicy,
     private readonly logger: LoggerService,
+    /** The service's traffic policy, whose `calls` go over the app's own settings while it says any. */
+    private readonly traffic?: ServicePolicy,
   ) {
     this.budget =
-      policy.budget === false ? undefined : new RetryBudget(policy.budget.percent, policy.budget.minPerSecond);
+      configured.budget === false
+        ? undefined
+        : new RetryBudget(configured.budget.percent, configured.budget.minPerSecond);
+  }
+
+  /** The call settings in force: the app's own, under those of the service's traffic policy. */
+  get policy(): ResolvedCallPolicy {
+    const calls = this.traffic?.calls;
+    if (calls === undefined) return this.configured;
+    if (this.overridden?.calls !== calls) this.overridden = { calls, policy: overrideCalls(this.configured, calls) };
+    return this.overridden.policy;
   }
 
   /** A call started (its first attempt). */
@@ -63,7 +82,10 @@ export class CallPolicies {
   private readonly services = new Map<string, ServiceCalls>();
   private readonly logger: LoggerService;
 
-  constructor(@Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions) {
+  constructor(
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
+    private readonly traffic: TrafficPolicies,
+  ) {
     this.logger = libraryLogger('DiscoveryClient', options);
   }
 
@@ -71,9 +93,22 @@ export class CallPolicies {
     let calls = this.services.get(service);
     if (calls === undefined) {
       const { defaults, services } = this.options.calls;
-      calls = new ServiceCalls(service, services.get(service) ?? defaults, this.logger);
+      calls = new ServiceCalls(service, services.get(service) ?? defaults, this.logger, this.traffic.of(service));
       this.services.set(service, calls);
     }
     return calls;
   }
+}
+
+/** The app's settings with a traffic policy's `calls` over them (an attempt never longer than the whole call). */
+function overrideCalls(configured: ResolvedCallPolicy, calls: PolicyCalls): ResolvedCallPolicy {
+  const timeoutMs = calls.timeoutMs ?? configured.timeoutMs;
+  const attemptTimeoutMs = Math.min(calls.attemptTimeoutMs ?? configured.attemptTimeoutMs, timeoutMs);
+  const hedge =
+    calls.hedge === undefined
+      ? configured.hedge
+      : calls.hedge
+        ? configured.hedge || defaultHedge(attemptTimeoutMs)
+        : false;
+  return { ...configured, timeoutMs, attemptTimeoutMs, hedge, retries: calls.retries ?? configured.retries };
 }

@@ -22,7 +22,13 @@ export function callSettings<T>(
   options: CallOptions,
   answers: CallAnswers<T>,
 ): RunSettings<T> {
-  const { timeoutMs = policy.timeoutMs, retries = DEFAULT_RETRIES, idempotent = false, key, where } = options;
+  const {
+    timeoutMs = policy.timeoutMs,
+    retries = policy.retries ?? DEFAULT_RETRIES,
+    idempotent = false,
+    key,
+    where,
+  } = options;
   const attemptTimeoutMs = Math.min(options.attemptTimeoutMs ?? policy.attemptTimeoutMs, timeoutMs);
   if (!Number.isInteger(retries) || retries < 0)
     throw new DiscoveryOptionsError(messages.badCallRetries(service, retries));

@@ -63,6 +63,8 @@ export interface ResolvedCallPolicy {
   attemptTimeoutMs: number;
   hedge: { afterMs: number | 'adaptive'; minMs: number; maxMs: number } | false;
   budget: { percent: number; minPerSecond: number } | false;
+  /** Retries of a call that says none (a traffic policy's `calls.retries`); undefined: the library's default. */
+  retries?: number;
 }
 
 /** `calls`, resolved: the default policy and each service's own. */

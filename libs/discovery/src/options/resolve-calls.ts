@@ -51,6 +51,11 @@ function resolvePolicy(where: string, own: CallPolicy, inherited: CallPolicy | u
   };
 }
 
+/** The hedge settings a call policy gets when it says nothing of them. */
+export function defaultHedge(attemptTimeoutMs: number): ResolvedCallPolicy['hedge'] {
+  return resolveHedge('hedge', undefined, attemptTimeoutMs);
+}
+
 function resolveHedge(
   where: string,
   given: CallPolicy['hedge'],

@@ -5,19 +5,21 @@ import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { ServiceOutliers } from './outlier-ejection.js';
 import { instanceKey } from '../codec/instance-key.js';
 import type { OutlierEjectionSettings } from '../options/behaviour-settings.interface.js';
+import type { ServicePolicy } from '../policy/service-policy.js';
 import type { ServiceWatch } from '../watch/service-watch.js';
 import { SlowStart } from './slow-start.js';
 import { describeFilter, FilteredLists, type EndpointFilter } from './subset.js';
 
 /**
- * Picks the endpoints of one service: from the `'up'` ones, less those ejected for failing, within
- * `where` if given, in this app's zone when it has any there — then by the service's strategy.
+ * Picks the endpoints of one service: from the `'up'` ones, less those its traffic policy drains and those ejected
+ * for failing, within `where` if given, in this app's zone when it has any there — then the version whose turn it is
+ * when the policy splits by version, and by the service's strategy within it.
  * Each of these views is computed once per list (or per ejection), so that a pick with nothing
  * ejected and no subset reads the list as it is and allocates nothing.
  */
 export class ServicePicker {
   /** The one context every pick hands the strategy. */
-  readonly context: { service: string; key: string | undefined };
+  readonly context: { service: string; key: string | undefined; group: undefined };
   readonly outliers: ServiceOutliers;
   private readonly subsets = new FilteredLists();
   /**
@@ -40,11 +42,14 @@ export class ServicePicker {
     zone: string | undefined,
     /** Endpoints joining after the first list warm up over this long (0: no slow start). */
     slowStartMs = 0,
+    /** The service's traffic policy in this app (drains, weights, split). */
+    readonly policy: ServicePolicy,
     /** Told of each ejection (metrics). */
     private readonly onEjected?: (endpoint: ServiceEndpoint) => void,
   ) {
     this.slowStart = slowStartMs > 0 ? new SlowStart(slowStartMs, watch.changes$) : undefined;
-    this.context = { service, key: undefined };
+    // The shape of a split's group contexts too (service, key, group): strategies see one shape of context.
+    this.context = { service, key: undefined, group: undefined };
     this.outliers = new ServiceOutliers(outlierEjection);
     this.localZone = zone === undefined ? undefined : (endpoint) => endpoint.zone === zone;
     this.noZonePreference = zone === undefined;
@@ -68,10 +73,16 @@ export class ServicePicker {
   }
 
   /** The strategy's pick; one of an endpoint still warming up stands with its share, else the strategy picks again. */
-  private strategyPick(candidates: readonly ServiceEndpoint[]): ServiceEndpoint | undefined {
-    const picked = this.strategy.pick(candidates, this.context);
+  private strategyPick(all: readonly ServiceEndpoint[]): ServiceEndpoint | undefined {
+    // A split by version: the group of the version whose turn it is, picked with that group's context.
+    const split = this.policy.split;
+    const candidates = split === undefined ? all : split.pick(all);
+    const group = split?.chosen;
+    if (group !== undefined) group.key = this.context.key;
+    const context = group ?? this.context;
+    const picked = this.strategy.pick(candidates, context);
     if (picked === undefined || this.noneWarming || this.slowStart!.accepts(picked)) return picked;
-    return this.strategy.pick(candidates, this.context) ?? picked;
+    return this.strategy.pick(candidates, context) ?? picked;
   }
 
   /**
@@ -86,12 +97,17 @@ export class ServicePicker {
     const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
     let pool = untried(this.candidates(where));
     if (pool.length === 0)
-      pool = untried(where === undefined ? this.watch.pickable : this.subsets.of(this.watch.pickable, where));
+      pool = untried(where === undefined ? this.notDrained : this.subsets.of(this.notDrained, where));
     return this.strategy.pick(pool, { service: this.service, key, retry: true }) ?? pool[0];
   }
 
+  /** The `'up'` endpoints the traffic policy leaves (not drained, its weights). */
+  private get notDrained(): readonly ServiceEndpoint[] {
+    return this.policy.view(this.watch.pickable);
+  }
+
   reportFailure(endpoint: ServiceEndpoint): void {
-    if (this.outliers.reportFailure(endpoint, this.watch.pickable)) this.onEjected?.(endpoint);
+    if (this.outliers.reportFailure(endpoint, this.notDrained)) this.onEjected?.(endpoint);
   }
 
   /** How many of its `'up'` endpoints are not picked now (ejected, or holding out after a 503). */
@@ -115,7 +131,7 @@ export class ServicePicker {
   }
 
   private candidates(where: EndpointFilter | undefined): readonly ServiceEndpoint[] {
-    let list = this.outliers.pickable(this.watch.pickable);
+    let list = this.outliers.pickable(this.notDrained);
     if (where !== undefined) list = this.subsets.of(list, where);
     if (this.localZone === undefined) return list;
     let local = this.zoneViews.get(list);

@@ -4,6 +4,7 @@ import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { Listeners } from '../util/listeners.js';
+import { TrafficPolicies } from '../policy/traffic-policies.js';
 import { ServiceWatches } from '../watch/service-watches.js';
 import { ServicePicker } from './service-picker.js';
 import type { EndpointFilter } from './subset.js';
@@ -29,6 +30,7 @@ export class ServicePicks {
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
     private readonly watches: ServiceWatches,
     private readonly strategies: StrategyResolver,
+    private readonly policies: TrafficPolicies,
   ) {}
 
   /** How many endpoints of each service picked from are ejected now. */
@@ -43,9 +45,10 @@ export class ServicePicks {
   pick(service: string, options?: string | PickOptions): ServiceEndpoint {
     const picker = this.pickers.get(service) ?? this.pickerFor(service);
     if (typeof options !== 'object') {
-      // The hot path, inline: every endpoint up, none ejected, no zone — the strategy gets the list as it is.
+      // The hot path, inline: every endpoint up, none ejected, no zone, no traffic policy on instances or versions —
+      // the strategy gets the list as it is.
       const watch = picker.watch;
-      if (picker.noZonePreference && watch.allUp && picker.outliers.none && picker.noneWarming) {
+      if (picker.noZonePreference && watch.allUp && picker.outliers.none && picker.noneWarming && picker.policy.none) {
         picker.context.key = options;
         const endpoint = picker.strategy.pick(watch.current, picker.context);
         if (endpoint !== undefined) return endpoint;
@@ -116,6 +119,7 @@ export class ServicePicks {
       outlierEjection,
       zonePreference ? zone : undefined,
       slowStartMs,
+      this.policies.of(service),
       onEjected,
     );
     this.pickers.set(service, picker);

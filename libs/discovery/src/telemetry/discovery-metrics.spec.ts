@@ -19,7 +19,7 @@ function points(all: readonly MetricData[], name: string): Record<string, number
 }
 
 describe('discovery metrics through @opentelemetry/api', () => {
-  it('gauges the endpoints by status, the ejected ones and those held; counts ejections and holds', async () => {
+  it('gauges endpoints by status, ejected and held; counts ejections, holds, rejected policies', async () => {
     const reader = new TestReader();
     metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
     const endpoints = {
@@ -40,6 +40,9 @@ describe('discovery metrics through @opentelemetry/api', () => {
       for (let failure = 0; failure < 3; failure += 1) discovery.reportFailure(first);
       // The only endpoint of a service disappears: self-preservation holds it.
       await app.get(InMemoryRegistry).remove('lonely', '127.0.0.1:9');
+      // A traffic policy nobody can apply, written twice: rejected once per document read.
+      await app.get(InMemoryRegistry).setPolicy('svc', '{"split": 1}');
+      await app.get(InMemoryRegistry).setPolicy('svc', '{"calls": {"retries": -1}}');
 
       const collect = async () =>
         (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
@@ -56,6 +59,7 @@ describe('discovery metrics through @opentelemetry/api', () => {
       expect(points(all, 'discovery.ejections')).toEqual({ svc: 1 });
       expect(points(all, 'discovery.self_preservation.held')).toEqual({ svc: 0, lonely: 1 });
       expect(points(all, 'discovery.self_preservation.holds')).toEqual({ lonely: 1 });
+      expect(points(all, 'discovery.policy.rejections')).toEqual({ svc: 2 });
       expect(all.find((metric) => metric.descriptor.name === 'discovery.endpoints')!.descriptor.unit).toBe(
         '{endpoint}',
       );

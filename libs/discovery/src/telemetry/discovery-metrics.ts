@@ -30,6 +30,7 @@ export class DiscoveryMetrics {
   private readonly ejections = new Totals();
   private readonly holds = new Totals();
   private readonly relists = new Totals();
+  private readonly policyRejections = new Totals();
   private keepaliveFailures = 0;
   /** Ejections are by instance as well (`metrics.perInstance`). */
   private readonly perInstance: boolean;
@@ -51,6 +52,12 @@ export class DiscoveryMetrics {
       'Lists of a watched prefix after the first',
       '{relist}',
       (observe) => this.relists.report(observe),
+    );
+    meter?.observableCounter(
+      'discovery.policy.rejections',
+      'Traffic policy documents read and not applied (the last good one stays)',
+      '{rejection}',
+      (observe) => this.policyRejections.report(observe),
     );
     meter?.observableCounter(
       'discovery.lease.keepalive.failures',
@@ -86,6 +93,11 @@ export class DiscoveryMetrics {
 
   relisted(reason: RelistReason): void {
     if (this.meter !== undefined) this.relists.add(reason, () => ({ 'discovery.relist.reason': reason }));
+  }
+
+  /** A traffic policy document of `service` was read and not applied. */
+  policyRejected(service: string): void {
+    if (this.meter !== undefined) this.policyRejections.add(service, () => ({ 'discovery.service': service }));
   }
 
   keepaliveFailed(): void {

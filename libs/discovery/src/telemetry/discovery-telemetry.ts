@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ServicePicks } from '../picking/service-picks.js';
+import { TrafficPolicies } from '../policy/traffic-policies.js';
 import { RegistrationReconciler } from '../registration/registration-reconciler.js';
 import { ServiceWatches } from '../watch/service-watches.js';
 import { DiscoveryMetrics } from './discovery-metrics.js';
@@ -8,9 +9,9 @@ import { reportWatchGauges } from './watch-gauges.js';
 
 /**
  * Telemetry as a listener (an internal provider): the core parts tell what happens — a watch re-listed,
- * a hold began, an endpoint was ejected, a keepalive failed — and hold what the gauges read; this turns
- * both into `discovery.*` metrics. No core part imports telemetry. Without `@opentelemetry/api` it
- * listens to nothing.
+ * a hold began, an endpoint was ejected, a keepalive failed, a traffic policy was rejected — and hold what
+ * the gauges read; this turns both into `discovery.*` metrics. No core part imports telemetry. Without
+ * `@opentelemetry/api` it listens to nothing.
  */
 @Injectable()
 export class DiscoveryTelemetry {
@@ -19,6 +20,7 @@ export class DiscoveryTelemetry {
     watches: ServiceWatches,
     picks: ServicePicks,
     reconciler: RegistrationReconciler,
+    policies: TrafficPolicies,
   ) {
     if (!metrics.enabled) return;
     watches.relisted.add((reason) => metrics.relisted(reason));
@@ -33,6 +35,7 @@ export class DiscoveryTelemetry {
         for (const [service, ejected] of picks.ejectedCounts()) observe(ejected, { 'discovery.service': service });
       },
     );
+    policies.rejected.add((service) => metrics.policyRejected(service));
     reconciler.keepaliveFailed.add(() => metrics.keepaliveFailed());
     reportRegistrations(metrics, () => reconciler.states());
   }

@@ -10,6 +10,8 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 import { checkRegistration } from '../registration/registration-checks.js';
 import type { ServiceRegistration } from '../registration/service-registration.interface.js';
 import { toEndpoint } from '../registration/to-endpoint.js';
+import { policyKey } from '../policy/policy-keys.js';
+import type { TrafficPolicy } from '../policy/traffic-policy.interface.js';
 import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { InMemoryEtcd } from './in-memory-etcd.js';
 
@@ -51,6 +53,17 @@ export class InMemoryRegistry {
       .map(([key, value]) => decodeEndpoint(this.options.namespace, key, value))
       .flatMap((result) => (result.ok ? [result.endpoint] : []))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Writes the traffic policy of `service` as the CLI's `apply` would (undefined: deletes it); resolves once apps
+   * have read it. Text is written as given: a bad document is rejected by apps as when read from etcd.
+   */
+  async setPolicy(service: string, policy: TrafficPolicy | string | undefined): Promise<void> {
+    const key = policyKey(this.options.namespace, service);
+    const value = typeof policy === 'string' ? policy : JSON.stringify(policy);
+    this.etcd.transaction([policy === undefined ? { delete: key } : { put: key, value }]);
+    await nextTurn();
   }
 
   /** Writes an endpoint synchronously: how `DiscoveryTestingModule.forRoot({ endpoints })` seeds the store. */

@@ -1,0 +1,31 @@
+/**
+ * Where traffic policies live in etcd: beside the namespace, never in it (`/services` → `/services.policy/`), so
+ * that the catalog, the services' watches and Go readers of the namespace never see them.
+ */
+
+/** The prefix of every service's document: `<namespace>.policy/`. Apps watch it, and nothing else lives there. */
+export function policyPrefix(namespace: string): string {
+  return `${namespace}.policy/`;
+}
+
+/** The document of `service`: `<namespace>.policy/<service>`. */
+export function policyKey(namespace: string, service: string): string {
+  return `${policyPrefix(namespace)}${service}`;
+}
+
+/** The service a document's key names, or undefined for a key that is not one. */
+export function serviceOfPolicyKey(namespace: string, key: string): string | undefined {
+  const prefix = policyPrefix(namespace);
+  const service = key.startsWith(prefix) ? key.slice(prefix.length) : '';
+  return service === '' || service.includes('/') ? undefined : service;
+}
+
+/** The previous documents of `service`, kept by the CLI: `<namespace>.policy-history/<service>/`. */
+export function policyHistoryPrefix(namespace: string, service: string): string {
+  return `${namespace}.policy-history/${service}/`;
+}
+
+/** What each app applies, one leased key per app: `<namespace>.policy-applied/<app>`. */
+export function policyAppliedPrefix(namespace: string): string {
+  return `${namespace}.policy-applied/`;
+}

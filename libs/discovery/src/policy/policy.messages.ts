@@ -1,0 +1,21 @@
+import type { PolicyProblem } from './validate-traffic-policy.js';
+
+/** The messages of traffic policies, as apps log them: which service, which revision, what to fix. */
+export const policyMessages = {
+  rejected: (service: string, key: string, revision: number, problems: readonly PolicyProblem[]) =>
+    `The traffic policy of "${service}" at revision ${revision} (${key}) is not applied, the last good one stays: ` +
+    `${problems[0].field} ${problems[0].message}` +
+    (problems.length > 1
+      ? ` (and ${problems.length - 1} more problem(s); check it with the CLI's \`apply --dry-run\`)`
+      : ''),
+  drainsCapped: (service: string, drained: number, allowed: number) =>
+    `The traffic policy of "${service}" drains ${drained} of its instances up, but its guard allows ${allowed}: ` +
+    `the first ${allowed} (by key) are drained, the others keep their calls.`,
+  versionsMissing: (service: string, missing: readonly string[], stepsAside: boolean) =>
+    stepsAside
+      ? `The split of "${service}" names no version that has an instance up now (${missing.join(', ')}): ` +
+        `calls go to every instance until one has.`
+      : `The split of "${service}" names version(s) with no instance up now (${missing.join(', ')}): ` +
+        `their share goes to the other versions.`,
+  splitWhole: (service: string) => `The split of "${service}" has an instance of each version it names again.`,
+};

@@ -1,0 +1,147 @@
+import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { libraryLogger } from '../util/library-logger.js';
+import { Listeners } from '../util/listeners.js';
+import { PrefixWatch } from '../watch/prefix-watch.js';
+import { ServiceWatches } from '../watch/service-watches.js';
+import { policyKey, policyPrefix, serviceOfPolicyKey } from './policy-keys.js';
+import { policyMessages } from './policy.messages.js';
+import { ServicePolicy, type ServicePolicyEvents } from './service-policy.js';
+import { validateTrafficPolicy, type PolicyProblem } from './validate-traffic-policy.js';
+
+/** A document an app read and did not apply. */
+export interface PolicyRejection {
+  revision: number;
+  problems: PolicyProblem[];
+}
+
+/**
+ * The traffic policies of the services this app calls (an internal provider: picks and calls read them). One watch of
+ * the policy prefix for the whole app, started when the first service's policy is asked for; each document read is
+ * checked whole by `validateTrafficPolicy()` and applied whole, or not at all: a bad one leaves the last good one in
+ * force, is logged once (service, revision, first problem) and counted. A deleted document means the app's own
+ * settings again.
+ */
+@Injectable()
+export class TrafficPolicies implements OnApplicationShutdown {
+  private readonly policies = new Map<string, ServicePolicy>();
+  /** The text of every document under the prefix, by service, as last read (also of services not called yet). */
+  private readonly texts = new Map<string, string>();
+  /** The text last applied or rejected, by service: a re-list that finds the same text does nothing. */
+  private readonly judged = new Map<string, string>();
+  /** The last rejection, by service, while its document stays rejected. */
+  readonly rejections = new Map<string, PolicyRejection>();
+  /** A document was rejected: (service, rejection). */
+  readonly rejected = new Listeners<[string, PolicyRejection]>();
+  /** A document (or its removal) was put in force: (service, revision). */
+  readonly applied = new Listeners<[string, number]>();
+  private readonly logger: LoggerService;
+  private readonly events: ServicePolicyEvents;
+  private watch: PrefixWatch | undefined;
+  private revision = 0;
+  private closed = false;
+
+  constructor(
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
+    private readonly gateway: EtcdGateway,
+    private readonly watches: ServiceWatches,
+  ) {
+    this.logger = libraryLogger('DiscoveryClient', options);
+    this.events = {
+      drainsCapped: (service, drained, allowed) => {
+        this.logger.warn(policyMessages.drainsCapped(service, drained, allowed));
+      },
+      versionsMissing: (service, missing, stepsAside) => {
+        if (missing.length === 0) this.logger.log(policyMessages.splitWhole(service));
+        else this.logger.warn(policyMessages.versionsMissing(service, missing, stepsAside));
+      },
+    };
+  }
+
+  /** The policy in force for `service`; the app's watch of policies starts with the first one asked for. */
+  of(service: string): ServicePolicy {
+    let policy = this.policies.get(service);
+    if (policy === undefined) {
+      policy = new ServicePolicy(service, this.events);
+      this.policies.set(service, policy);
+      this.judge(service);
+      this.start();
+    }
+    return policy;
+  }
+
+  /** Every service's policy asked for so far. */
+  all(): Iterable<ServicePolicy> {
+    return this.policies.values();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    for (const policy of this.policies.values()) policy.close();
+    await this.watch?.stop();
+  }
+
+  private start(): void {
+    if (this.watch !== undefined || this.closed) return;
+    const { resyncIntervalMs, backoff, etcdHosts, checks } = this.watches.settings;
+    const namespace = this.options.namespace;
+    this.watch = new PrefixWatch(
+      this.gateway,
+      policyPrefix(namespace),
+      { resyncIntervalMs, backoff, etcdHosts, checks },
+      {
+        listed: (entries, revision) => {
+          this.revision = revision;
+          const before = new Set(this.texts.keys());
+          this.texts.clear();
+          for (const [key, text] of entries) {
+            const service = serviceOfPolicyKey(namespace, key);
+            if (service !== undefined) this.texts.set(service, text);
+          }
+          for (const service of new Set([...before, ...this.texts.keys()])) this.judge(service);
+        },
+        changed: (changes, revision) => {
+          this.revision = revision;
+          for (const [key, text] of changes) {
+            const service = serviceOfPolicyKey(namespace, key);
+            if (service === undefined) continue;
+            if (text === undefined) this.texts.delete(service);
+            else this.texts.set(service, text);
+            this.judge(service);
+          }
+        },
+        listFailed: () => undefined, // the services' watches say that etcd is unreachable; the last policies stay
+      },
+    );
+  }
+
+  /** Applies the document of `service` as read, if someone asked for its policy and it changed since last judged. */
+  private judge(service: string): void {
+    const policy = this.policies.get(service);
+    if (policy === undefined) return;
+    const text = this.texts.get(service);
+    if (text === this.judged.get(service)) return;
+    if (text === undefined) {
+      this.judged.delete(service);
+      this.rejections.delete(service);
+      policy.enforce(undefined, this.revision);
+      this.applied.tell(service, this.revision);
+      return;
+    }
+    this.judged.set(service, text);
+    const check = validateTrafficPolicy(text);
+    if (check.valid) {
+      this.rejections.delete(service);
+      policy.enforce(check.policy, this.revision);
+      this.applied.tell(service, this.revision);
+      return;
+    }
+    const rejection = { revision: this.revision, problems: check.problems };
+    this.rejections.set(service, rejection);
+    const key = policyKey(this.options.namespace, service);
+    this.logger.warn(policyMessages.rejected(service, key, this.revision, check.problems));
+    this.rejected.tell(service, rejection);
+  }
+}
