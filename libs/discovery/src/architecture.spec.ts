@@ -97,6 +97,7 @@ const layers: readonly (readonly string[])[] = [
   ['discovery-status.ts', 'discovery.module-definition.ts'],
   ['discovery.providers.ts', 'testing', 'terminus'],
   ['discovery.module.ts', 'deprecated.ts', 'index.ts'],
+  ['cli'],
 ];
 
 /** The layer of a library file: the index in `layers` of its folder (or of its name, at the root). */

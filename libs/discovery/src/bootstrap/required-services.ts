@@ -11,6 +11,7 @@ import { withTimeout } from '../util/with-timeout.js';
 import { CatalogWatches } from '../catalog/catalog-watches.js';
 import { waitForEndpoints } from '../discovery/wait-for-endpoints.js';
 import { ServiceWatches } from '../watch/service-watches.js';
+import { TrafficPolicies } from '../policy/traffic-policies.js';
 
 /**
  * The services this app calls, collected in one place — `requires` in the options and in
@@ -28,6 +29,7 @@ export class RequiredServices implements OnApplicationBootstrap {
     private readonly watches: ServiceWatches,
     private readonly catalog: CatalogWatches,
     private readonly clientParts: ClientProxyParts,
+    private readonly policies: TrafficPolicies,
   ) {}
 
   /** The services of the catalog whose instances publish a pattern or an event. */
@@ -56,6 +58,7 @@ export class RequiredServices implements OnApplicationBootstrap {
     // With the catalog: also the services that publish patterns, so that the first call by pattern finds their lists.
     const listed = Promise.all([
       this.watches.watchRequired(services),
+      services.length > 0 ? this.policies.watchRequired(services) : undefined,
       catalog ? this.catalog.watchCatalog().then(() => this.watches.watchRequired(this.handlingServices())) : undefined,
     ]);
     if (this.options.registration === 'fail-fast') {

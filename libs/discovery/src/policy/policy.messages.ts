@@ -17,5 +17,8 @@ export const policyMessages = {
         `calls go to every instance until one has.`
       : `The split of "${service}" names version(s) with no instance up now (${missing.join(', ')}): ` +
         `their share goes to the other versions.`,
+  unreadable: (prefix: string, reason: string) =>
+    `Traffic policies at ${prefix} cannot be read (${reason}): the app's own settings apply until they can ` +
+    `(read again with backoff).`,
   splitWhole: (service: string) => `The split of "${service}" has an instance of each version it names again.`,
 };

@@ -1,7 +1,9 @@
 import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
 import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { isRefusal } from '../etcd/etcd-errors.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { Deferred } from '../util/deferred.js';
 import { libraryLogger } from '../util/library-logger.js';
 import { Listeners } from '../util/listeners.js';
 import { PrefixWatch } from '../watch/prefix-watch.js';
@@ -40,6 +42,8 @@ export class TrafficPolicies implements OnApplicationShutdown {
   private readonly logger: LoggerService;
   private readonly events: ServicePolicyEvents;
   private watch: PrefixWatch | undefined;
+  /** Settled by the first list of the policies, or the first failure to read them. */
+  private readonly firstRead = new Deferred<void>();
   private revision = 0;
   private closed = false;
 
@@ -72,6 +76,16 @@ export class TrafficPolicies implements OnApplicationShutdown {
     return policy;
   }
 
+  /**
+   * Starts the watch of policies with the policies of `services` (the app's required services, at bootstrap), so
+   * that their first picks already apply them; resolves once the policies were read, or could not be (then the
+   * apps' own settings apply until they can: a role that may not read them stops nothing).
+   */
+  async watchRequired(services: readonly string[]): Promise<void> {
+    for (const service of services) this.of(service);
+    await this.firstRead.promise;
+  }
+
   /** Every service's policy asked for so far. */
   all(): Iterable<ServicePolicy> {
     return this.policies.values();
@@ -93,6 +107,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
       { resyncIntervalMs, backoff, etcdHosts, checks },
       {
         listed: (entries, revision) => {
+          this.firstRead.resolve();
           this.revision = revision;
           const before = new Set(this.texts.keys());
           this.texts.clear();
@@ -112,7 +127,12 @@ export class TrafficPolicies implements OnApplicationShutdown {
             this.judge(service);
           }
         },
-        listFailed: () => undefined, // the services' watches say that etcd is unreachable; the last policies stay
+        listFailed: (error) => {
+          // Unreachable etcd is told by the services' watches; a refusal (a role without the policy prefix) here.
+          if (!this.firstRead.settled && isRefusal(error))
+            this.logger.warn(policyMessages.unreadable(policyPrefix(namespace), error.message));
+          this.firstRead.resolve();
+        },
       },
     );
   }
