@@ -139,7 +139,9 @@ afterEach(async () => {
 describe('the operator CLI, from the packed tarball', () => {
   it('ls and describe: every service, each instance with version, status, weight and share', async () => {
     const { services } = await cliJson<{ services: object[] }>('ls');
-    expect(services).toEqual([{ service: 'shop', up: 3, draining: 0, down: 0, drained: 0, policyRevision: null }]);
+    expect(services).toEqual([
+      { service: 'shop', up: 3, draining: 0, down: 0, drained: 0, policyRevision: null, callers: 1, callersApplied: 1 },
+    ]);
     const { instances } = await cliJson<{ instances: object[] }>('describe', 'shop');
     expect(instances).toEqual(
       (['a', 'b', 'c'] as const).map((id) =>
@@ -193,6 +195,58 @@ describe('the operator CLI, from the packed tarball', () => {
     await cliJson('undrain', 'shop', 'b');
     await waitFor('b called again', async () => ((await callMany(60)).byId.b ?? 0) > 0 || undefined);
     refused(await cli('undrain', 'shop', 'b'), /instance "b" is not drained/);
+  });
+
+  it('drain --wait returns once every caller applied it and its calls to the instance finished; ls counts callers', async () => {
+    // Calls in flight for 1.5 s, spread over a, b and c: the drain of b must wait for b's.
+    const slowCalls = Array.from({ length: 6 }, async () => {
+      const id = pids.get(await (await discovery.fetch('http://shop/slow?ms=1500')).text()) ?? '?';
+      return { id, finishedAt: Date.now() };
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const drain = await cliJson<{ revision: number; applied: { done: boolean; callers: number } }>(
+      ...['drain', 'shop', 'b', '--wait', '--timeout', '10s'],
+    );
+    const returnedAt = Date.now();
+    const finished = await Promise.all(slowCalls);
+    expect(drain.applied).toMatchObject({ done: true, callers: 1 });
+    const toB = finished.filter(({ id }) => id === 'b');
+    expect(toB.length).toBeGreaterThan(0);
+    for (const call of toB) expect(call.finishedAt).toBeLessThanOrEqual(returnedAt);
+    expect((await callMany(60)).byId.b).toBeUndefined();
+
+    const listed = await cliJson<{ services: { service: string; callers: number; callersApplied: number }[] }>('ls');
+    expect(listed.services.find(({ service }) => service === 'shop')).toMatchObject({ callers: 1, callersApplied: 1 });
+
+    // A caller that never applies it (a report written by hand, stuck at revision 1): --wait says which, exit 3.
+    const ghost = { app: 'ghost:1', revision: 1, services: ['shop'], rejected: {}, inFlight: {} };
+    await etcd.client().put('/services.policy-applied/ghost').value(JSON.stringify(ghost));
+    try {
+      const stuck = await cli('undrain', 'shop', 'b', '--wait', '--timeout', '1s');
+      expect(stuck.code).toBe(3);
+      expect(stuck.stdout).toMatch(/not applied by every caller in \d+ ms \(1\/2\):\n {2}ghost:1: pending/);
+      expect(stuck.stderr).toMatch(/written, not applied by every caller/);
+      expect(await policyRevision()).toBeGreaterThan(drain.revision); // written all the same
+    } finally {
+      await etcd.client().delete().key('/services.policy-applied/ghost');
+    }
+  });
+
+  it('a document put by hand that apps reject: describe shows each caller rejecting it', async () => {
+    await cliJson('weight', 'shop', 'a', '3');
+    await etcd.client().put('/services.policy/shop').value('{"split": {"by": "zone"}}');
+    const startedAt = Date.now();
+    await waitFor('the rejection in describe', async () => {
+      const described = await cliJson<{ callers: { behind: { state: string; problem?: string }[] } }>(
+        ...['describe', 'shop'],
+      );
+      return described.callers.behind[0]?.state === 'rejected' || undefined;
+    });
+    const tookMs = Date.now() - startedAt;
+    console.log(`[measured] a rejection seen in describe ${tookMs} ms after the put`);
+    const { stdout } = await cli('describe', 'shop');
+    expect(stdout).toMatch(/callers applied: 0\/1\n {2}\S+: rejected \(split\.by /);
+    expect((await callMany(300)).failures).toEqual([]);
   });
 
   it('a drain ends by itself at the end of --for', async () => {

@@ -138,7 +138,8 @@ describe('a traffic policy written with etcdctl, applied live by a caller', () =
     expect(calls.length).toBeGreaterThan(700);
     // Applied within 100 ms of the write: no call started after that went to b, until the undrain.
     const whileDrained = calls.filter((call) => call.at > drainedAt + 100 && call.at < undrainStartedAt);
-    expect(whileDrained.length).toBeGreaterThan(300);
+    // ~380 at 200/s; at least enough that a third of them going to b would be seen (CI machines slow the caller).
+    expect(whileDrained.length).toBeGreaterThan(150);
     expect(whileDrained.filter((call) => call.id === 'b')).toEqual([]);
     expect(calls.filter((call) => call.at > undrainedAt + 100 && call.id === 'b').length).toBeGreaterThan(50);
   });

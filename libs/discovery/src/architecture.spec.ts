@@ -88,6 +88,7 @@ const layers: readonly (readonly string[])[] = [
   ['policy'],
   ['picking'],
   ['calls'],
+  ['reports'],
   ['http'],
   ['transport'],
   ['telemetry'],

@@ -29,6 +29,7 @@ import { ServiceRegistry } from './registration/service-registry.js';
 import { StartupChecks } from './registration/startup-checks.js';
 import { ServicePicks } from './picking/service-picks.js';
 import { TrafficPolicies } from './policy/traffic-policies.js';
+import { PolicyReports } from './reports/policy-reports.js';
 import { ClientProxyParts } from './transport/client-proxy-parts.js';
 import { EtcdGrpcResolverRegistration } from './transport/etcd-grpc-resolver.js';
 import { ServiceWatches } from './watch/service-watches.js';
@@ -73,6 +74,7 @@ export const discoveryProviders: Provider[] = [
   TrafficPolicies,
   ServicePicks,
   CallPolicies,
+  PolicyReports,
   // Telemetry: it listens to the parts above and records what they tell
   CallMetrics,
   CallTracing,

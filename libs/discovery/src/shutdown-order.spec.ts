@@ -20,7 +20,7 @@ beforeAll(() => Logger.overrideLogger(false));
 afterAll(() => Logger.overrideLogger(new Logger()));
 
 describe('shutdown order', () => {
-  it('each owner closes itself: lease revoked, then server closed, watches stopped, etcd client last', async () => {
+  it('each owner closes itself: lease revoked (report too), server closed, watches stopped, etcd last', async () => {
     const etcd = new InMemoryEtcd();
     const moduleRef = await Test.createTestingModule({
       imports: [DiscoveryModule.forRoot({ etcd: { hosts: ['in-memory:0'] }, requires: ['peer'] })],
@@ -40,6 +40,9 @@ describe('shutdown order', () => {
       /^(revoke|server closed|cancel watch \/services\/peer\/|close)/.test(line),
     );
     expect(milestones).toEqual(['revoke 1', 'server closed', 'cancel watch /services/peer/', 'close']);
+    // The app's report of the traffic policies it applies rides on the same lease: one lease for all.
+    expect(etcd.log.filter((line) => line.startsWith('grant'))).toEqual(['grant 1']);
+    expect(etcd.log.some((line) => line.startsWith('put /services.policy-applied/'))).toBe(true);
     expect(etcd.contents().size).toBe(0);
   });
 });

@@ -40,6 +40,11 @@ export class CallAttempts implements AttemptSource {
     this.counts.keepLastMinute();
   }
 
+  /** Calls in flight to the instance(s) of `service` with id `id`. */
+  inFlightTo(service: string, id: string): number {
+    return this.counts.inFlightTo(service, id);
+  }
+
   /** The record (metrics, and a span when one is recorded) of a call to `service` that starts now. */
   telemetryOf(service: string, spanName: string): CallRecord {
     return this.recorder.start(service, spanName);

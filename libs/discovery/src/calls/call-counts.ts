@@ -144,6 +144,14 @@ export class CallCounts implements CallCountsView {
     return this.counters.get(idOf(endpoint));
   }
 
+  /** Calls in flight to the instance(s) of `service` with id `id` (what `drain --wait` waits to see at 0). */
+  inFlightTo(service: string, id: string): number {
+    let inFlight = 0;
+    for (const counter of this.counters.values())
+      if (counter.service === service && counter.instance.startsWith(`${id}@`)) inFlight += counter.inFlight;
+    return inFlight;
+  }
+
   /** A copy of every count, by service then instance. */
   snapshot(): InstanceCalls[] {
     this.keepLastMinute();

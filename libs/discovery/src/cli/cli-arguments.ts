@@ -8,6 +8,7 @@ const FLAGS = {
   json: false,
   'dry-run': false,
   force: false,
+  wait: false,
   help: false,
   etcd: true,
   namespace: true,

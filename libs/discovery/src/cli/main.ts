@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Etcd3, type IOptions } from 'etcd3';
 import { readFileSync } from 'node:fs';
+import { NotAppliedError } from './applied-wait.js';
 import { CliInputError, parseArguments, parseDuration, type CliArguments } from './cli-arguments.js';
 import { Output } from './output.js';
 import { EtcdProblem, PolicyStore } from './policy-store.js';
@@ -11,7 +12,8 @@ import { USAGE } from './usage.js';
 
 /**
  * The operator CLI, the package's bin: `npx nestjs-etcd-discovery <verb>`. Exit 0 on success; 1 with a one-line
- * reason for bad input or a refused change (nothing written); 2 when etcd could not be reached in `--timeout`.
+ * reason for bad input or a refused change (nothing written); 2 when etcd could not be reached in `--timeout`; 3 when
+ * `--wait` saw a caller not apply the change in `--timeout` (it is written).
  */
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArguments(argv);
@@ -90,7 +92,8 @@ function security(args: CliArguments): Partial<IOptions> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: Error) => {
-    const code = error instanceof CliInputError ? 1 : error instanceof EtcdProblem ? 2 : 3;
+    const code =
+      error instanceof CliInputError ? 1 : error instanceof EtcdProblem ? 2 : error instanceof NotAppliedError ? 3 : 4;
     process.stderr.write(`nestjs-etcd-discovery: ${error.message}\n`);
     process.exit(code);
   },

@@ -1,6 +1,7 @@
 import type { Etcd3 } from 'etcd3';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
-import { policyHistoryPrefix, policyKey, policyPrefix } from '../policy/policy-keys.js';
+import { policyAppliedPrefix, policyHistoryPrefix, policyKey, policyPrefix } from '../policy/policy-keys.js';
+import { parsePolicyReport, type PolicyReport } from '../policy/policy-report.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { CliInputError } from './cli-arguments.js';
 
@@ -38,7 +39,7 @@ export class PolicyStore {
   constructor(
     private readonly client: Etcd3,
     readonly namespace: string,
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
     private readonly where: string,
   ) {}
 
@@ -103,6 +104,12 @@ export class PolicyStore {
         `the policy of "${service}" changed since it was read (revision ${read.revision}): nothing written; run again`,
       );
     return +result.header.revision;
+  }
+
+  /** What each app reports it applies (values that are not reports skipped). */
+  async reports(): Promise<PolicyReport[]> {
+    const { kvs } = await this.ask(this.client.getAll().prefix(policyAppliedPrefix(this.namespace)).exec());
+    return kvs.flatMap((kv) => parsePolicyReport(kv.value.toString()) ?? []);
   }
 
   /** The history of `service`, oldest first. */

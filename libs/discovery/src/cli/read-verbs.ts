@@ -2,6 +2,7 @@ import { isUp, type ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { TrafficPolicy } from '../policy/traffic-policy.interface.js';
 import { validateTrafficPolicy } from '../policy/validate-traffic-policy.js';
 import { CliInputError } from './cli-arguments.js';
+import { behindLines, callersColumn, callersOf } from './applied-wait.js';
 import { Output, percent } from './output.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
 import { trafficOf } from './traffic-shares.js';
@@ -17,7 +18,7 @@ export function judged(stored: StoredPolicy): { policy: TrafficPolicy | undefine
 
 /** `ls`: every service with its instances by state and its policy's revision. */
 export async function listServices(store: PolicyStore, out: Output): Promise<void> {
-  const [endpoints, policies] = await Promise.all([store.endpoints(), store.readAll()]);
+  const [endpoints, policies, reports] = await Promise.all([store.endpoints(), store.readAll(), store.reports()]);
   const services = new Map<string, ServiceEndpoint[]>();
   for (const endpoint of endpoints)
     services.set(endpoint.service, [...(services.get(endpoint.service) ?? []), endpoint]);
@@ -30,6 +31,7 @@ export async function listServices(store: PolicyStore, out: Output): Promise<voi
       const { policy, problem } = judged(stored);
       const traffic = trafficOf(list, policy, now);
       const count = (test: (endpoint: ServiceEndpoint) => boolean) => list.filter(test).length;
+      const callers = callersOf(reports, service, stored.revision);
       return {
         service,
         up: count((endpoint) => isUp(endpoint)),
@@ -38,14 +40,17 @@ export async function listServices(store: PolicyStore, out: Output): Promise<voi
         drained: count((endpoint) => traffic.get(endpoint.id)?.drained === true),
         policyRevision: stored.revision === 0 ? null : stored.revision,
         ...(problem === undefined ? {} : { rejected: problem }),
+        callers: callers.applied + callers.behind.length,
+        callersApplied: callers.applied,
       };
     });
   out.table(
-    ['SERVICE', 'UP', 'DRAINING', 'DOWN', 'DRAINED', 'POLICY'],
+    ['SERVICE', 'UP', 'DRAINING', 'DOWN', 'DRAINED', 'POLICY', 'CALLERS APPLIED'],
     rows.map((row) => [
       row.service,
       ...[row.up, row.draining, row.down, row.drained].map(String),
       row.policyRevision === null ? '-' : `rev ${row.policyRevision}${row.rejected ? ' (rejected)' : ''}`,
+      `${row.callersApplied}/${row.callers}`,
     ]),
   );
   out.print({ services: rows });
@@ -53,10 +58,15 @@ export async function listServices(store: PolicyStore, out: Output): Promise<voi
 
 /** `describe <service>`: its instances, what the policy does to each, their share of calls now. */
 export async function describeService(store: PolicyStore, service: string, out: Output): Promise<void> {
-  const [endpoints, stored] = await Promise.all([store.endpoints(service), store.read(service)]);
+  const [endpoints, stored, reports] = await Promise.all([
+    store.endpoints(service),
+    store.read(service),
+    store.reports(),
+  ]);
   if (endpoints.length === 0 && stored.text === undefined)
     throw new CliInputError(`unknown service "${service}": no instance and no policy under ${store.namespace}`);
   const { policy, problem } = judged(stored);
+  const callers = callersOf(reports, service, stored.revision);
   const traffic = trafficOf(endpoints, policy, Date.now());
   const instances = endpoints.map((endpoint) => {
     const { drained, weight, share } = traffic.get(endpoint.id)!;
@@ -67,6 +77,8 @@ export async function describeService(store: PolicyStore, service: string, out: 
     `${service}: ${endpoints.length} instance(s), policy ${stored.revision === 0 ? 'none' : `rev ${stored.revision}`}`,
   );
   if (problem !== undefined) out.line(`policy rejected by apps (the last good one stays in them): ${problem}`);
+  out.line(`callers applied: ${callersColumn(callers)}`);
+  for (const line of behindLines(callers)) out.line(line);
   if (policy?.split)
     out.line(
       `split by version: ${Object.entries(policy.split.weights)
@@ -97,6 +109,7 @@ export async function describeService(store: PolicyStore, service: string, out: 
     policyRevision: stored.revision === 0 ? null : stored.revision,
     ...(problem === undefined ? {} : { rejected: problem }),
     policy: policy ?? null,
+    callers: { applied: callers.applied, behind: callers.behind },
     instances,
   });
 }

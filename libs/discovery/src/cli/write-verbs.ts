@@ -8,6 +8,7 @@ import { editOf } from './verb-edits.js';
 import { Output, percent } from './output.js';
 import * as edits from './policy-edits.js';
 import type { PolicyStore } from './policy-store.js';
+import { behindLines, callersColumn, NotAppliedError, waitForCallers } from './applied-wait.js';
 import { judged } from './read-verbs.js';
 import { trafficOf } from './traffic-shares.js';
 
@@ -117,7 +118,32 @@ async function commit(store: PolicyStore, args: CliArguments, out: Output, chang
     ['ID', 'VERSION', 'SHARE NOW', 'AFTER'],
     rows.map((r) => [r.id, r.version ?? '-', percent(r.before), percent(r.after)]),
   );
-  out.print({ service, dryRun, ...(revision === undefined ? {} : { revision }), document: next, instances: rows });
+  const applied =
+    revision !== undefined && args.flags.wait === true ? await waitFor(store, args, out, service, revision) : undefined;
+  out.print({
+    service,
+    dryRun,
+    ...(revision === undefined ? {} : { revision }),
+    document: next,
+    instances: rows,
+    ...(applied === undefined ? {} : { applied }),
+  });
+  if (applied !== undefined && !applied.done)
+    throw new NotAppliedError(`revision ${revision} of "${service}" written, not applied by every caller (see above)`);
+}
+
+/** `--wait`: until every caller applied `revision` (for a drain: and finished its calls to the instance). */
+async function waitFor(store: PolicyStore, args: CliArguments, out: Output, service: string, revision: number) {
+  const drainedId = args.verb === 'drain' ? args.positionals[1] : undefined;
+  const started = Date.now();
+  const applied = await waitForCallers(store, service, revision, store.timeoutMs, drainedId);
+  const { callers, done } = applied;
+  const took = `${Date.now() - started} ms`;
+  const calls = drainedId === undefined ? '' : `, their calls to ${drainedId} finished`;
+  if (done) out.line(`applied by ${callers.applied} caller(s) in ${took}${calls}`);
+  else out.line(`not applied by every caller in ${took} (${callersColumn(callers)}):`);
+  for (const line of behindLines(callers)) out.line(line);
+  return { done, callers: callers.applied, behind: callers.behind, ms: Date.now() - started };
 }
 
 function problemsLine(problems: readonly { field: string; message: string }[]): string {

@@ -18,7 +18,10 @@ export const policyMessages = {
       : `The split of "${service}" names version(s) with no instance up now (${missing.join(', ')}): ` +
         `their share goes to the other versions.`,
   unreadable: (prefix: string, reason: string) =>
-    `Traffic policies at ${prefix} cannot be read (${reason}): the app's own settings apply until they can ` +
-    `(read again with backoff).`,
+    `Traffic policies at ${prefix} cannot be read (${reason}): the app's own settings apply; read again every ` +
+    `5 min (grant its etcd role read on that prefix).`,
+  reportRefused: (key: string, reason: string) =>
+    `This app's report of the policies it applies cannot be written at ${key} (${reason}): the CLI will not count ` +
+    `it among the callers that applied a change (grant its etcd role write on that prefix).`,
   splitWhole: (service: string) => `The split of "${service}" has an instance of each version it names again.`,
 };

@@ -14,6 +14,8 @@ interface InstanceRules {
   lastView: readonly ServiceEndpoint[];
 }
 
+const NONE_DRAINED: ReadonlySet<string> = new Set();
+
 /** Told of what a policy could not do as written (a guard capped its drains, a split's version has no instance). */
 export interface ServicePolicyEvents {
   drainsCapped(service: string, drained: number, allowed: number): void;
@@ -72,6 +74,11 @@ export class ServicePolicy {
     rules.lastList = list;
     rules.lastView = view;
     return view;
+  }
+
+  /** The ids of the instances drained now (before the guard: the ones it keeps in are drained all the same). */
+  get drainedIds(): ReadonlySet<string> {
+    return this.rules?.drained ?? NONE_DRAINED;
   }
 
   /** Stops the expiry timer (at shutdown). */

@@ -13,6 +13,9 @@ import { policyMessages } from './policy.messages.js';
 import { ServicePolicy, type ServicePolicyEvents } from './service-policy.js';
 import { validateTrafficPolicy, type PolicyProblem } from './validate-traffic-policy.js';
 
+/** How long after a refusal to read the policies the app asks again (its role may have been granted them). */
+const REFUSED_READ_AGAIN_MS = 5 * 60_000;
+
 /** A document an app read and did not apply. */
 export interface PolicyRejection {
   revision: number;
@@ -39,13 +42,18 @@ export class TrafficPolicies implements OnApplicationShutdown {
   readonly rejected = new Listeners<[string, PolicyRejection]>();
   /** A document (or its removal) was put in force: (service, revision). */
   readonly applied = new Listeners<[string, number]>();
+  /** The policies of the services this app calls were judged up to a newer revision, or it calls one more service. */
+  readonly progressed = new Listeners();
   private readonly logger: LoggerService;
   private readonly events: ServicePolicyEvents;
   private watch: PrefixWatch | undefined;
   /** Settled by the first list of the policies, or the first failure to read them. */
   private readonly firstRead = new Deferred<void>();
-  private revision = 0;
   private closed = false;
+  private refusalTold = false;
+  private readAgain: NodeJS.Timeout | undefined;
+  /** Every change to the policy prefix up to this revision has been judged. */
+  revision = 0;
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
@@ -72,6 +80,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
       this.policies.set(service, policy);
       this.judge(service);
       this.start();
+      if (this.firstRead.settled) this.progressed.tell();
     }
     return policy;
   }
@@ -93,6 +102,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.readAgain);
     for (const policy of this.policies.values()) policy.close();
     await this.watch?.stop();
   }
@@ -116,22 +126,33 @@ export class TrafficPolicies implements OnApplicationShutdown {
             if (service !== undefined) this.texts.set(service, text);
           }
           for (const service of new Set([...before, ...this.texts.keys()])) this.judge(service);
+          this.progressed.tell();
         },
         changed: (changes, revision) => {
           this.revision = revision;
+          let called = false;
           for (const [key, text] of changes) {
             const service = serviceOfPolicyKey(namespace, key);
             if (service === undefined) continue;
             if (text === undefined) this.texts.delete(service);
             else this.texts.set(service, text);
             this.judge(service);
+            called ||= this.policies.has(service);
           }
+          // Even a write of the same text: `drain --wait` waits for this revision in each caller's report.
+          if (called) this.progressed.tell();
         },
         listFailed: (error) => {
-          // Unreachable etcd is told by the services' watches; a refusal (a role without the policy prefix) here.
-          if (!this.firstRead.settled && isRefusal(error))
-            this.logger.warn(policyMessages.unreadable(policyPrefix(namespace), error.message));
           this.firstRead.resolve();
+          // Unreachable etcd is told by the services' watches and retried with backoff. A refusal (a role without
+          // the policy prefix) will not pass by itself: told once, tried again rarely, not in a loop of requests.
+          if (!isRefusal(error)) return;
+          if (!this.refusalTold) this.logger.warn(policyMessages.unreadable(policyPrefix(namespace), error.message));
+          this.refusalTold = true;
+          void this.watch?.stop();
+          this.watch = undefined;
+          this.readAgain = setTimeout(() => this.start(), REFUSED_READ_AGAIN_MS);
+          this.readAgain.unref();
         },
       },
     );

@@ -1,0 +1,66 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { appliedState, type AppliedState, type PolicyReport } from '../policy/policy-report.js';
+import type { PolicyStore } from './policy-store.js';
+
+/** How often `--wait` reads the callers' reports again. */
+const WAIT_POLL_MS = 100;
+
+/** The callers of a service (the apps whose report lists it) and how each stands towards one revision. */
+export interface Callers {
+  applied: number;
+  /** The callers that have not applied it yet, or rejected it, with why. */
+  behind: { app: string; state: AppliedState; problem?: string }[];
+}
+
+/** Where the callers of `service` stand towards its document written at `revision`. */
+export function callersOf(
+  reports: readonly PolicyReport[],
+  service: string,
+  revision: number,
+  drainedId?: string,
+): Callers {
+  const callers: Callers = { applied: 0, behind: [] };
+  for (const report of reports) {
+    if (!report.services.includes(service)) continue;
+    const state = appliedState(report, service, revision, drainedId);
+    if (state === 'applied') callers.applied += 1;
+    else callers.behind.push({ app: report.app, state, problem: report.rejected[service]?.problem });
+  }
+  return callers;
+}
+
+/** `applied/callers`, as `ls` shows it. */
+export function callersColumn(callers: Callers): string {
+  return `${callers.applied}/${callers.applied + callers.behind.length}`;
+}
+
+/** One line per caller behind: its app and why. */
+export function behindLines(callers: Callers): string[] {
+  return callers.behind.map(({ app, state, problem }) => `  ${app}: ${state}${problem ? ` (${problem})` : ''}`);
+}
+
+/**
+ * `--wait`: resolves once every app calling `service` reports `revision` applied (and, for a drain, no call left in
+ * flight to `drainedId`), or with where they stand when `timeoutMs` passed first or one of them rejected it.
+ */
+export async function waitForCallers(
+  store: PolicyStore,
+  service: string,
+  revision: number,
+  timeoutMs: number,
+  drainedId?: string,
+): Promise<{ done: boolean; callers: Callers }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const callers = callersOf(await store.reports(), service, revision, drainedId);
+    if (callers.behind.length === 0) return { done: true, callers };
+    const rejected = callers.behind.some(({ state }) => state === 'rejected');
+    if (rejected || Date.now() + WAIT_POLL_MS > deadline) return { done: false, callers };
+    await sleep(WAIT_POLL_MS);
+  }
+}
+
+/** Written, but not applied by every caller within `--timeout` (or rejected by one): exit 3. */
+export class NotAppliedError extends Error {
+  override readonly name = 'NotAppliedError';
+}

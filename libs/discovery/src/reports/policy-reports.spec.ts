@@ -1,0 +1,105 @@
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { hostname } from 'node:os';
+import { waitFor } from '@repo/testing';
+import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import { ServiceRegistry } from '../registration/service-registry.js';
+import { parsePolicyReport, type PolicyReport } from '../policy/policy-report.js';
+import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
+import type { InMemoryEtcd } from '../testing/in-memory-etcd.js';
+
+const service = 'log-service';
+const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
+const instances = [
+  { host: '127.0.0.1', port: 3001, id: 'a' },
+  { host: '127.0.0.1', port: 3002, id: 'b' },
+  { host: '127.0.0.1', port: 3003, id: 'c' },
+];
+
+async function callerApp() {
+  const moduleRef = await Test.createTestingModule({
+    imports: [DiscoveryTestingModule.forRoot({ endpoints: { [service]: instances }, requires: [service] })],
+  }).compile();
+  const app = await moduleRef.init();
+  const etcd = app.get<EtcdGateway, InMemoryEtcd>(EtcdGateway);
+  const reports = (): PolicyReport[] =>
+    [...etcd.contents('/services.policy-applied/').values()].map((text) => parsePolicyReport(text)!);
+  const revision = async () => (await etcd.list('/none/')).revision;
+  return { app, etcd, revision, reports, discovery: app.get(DiscoveryClient), registry: app.get(InMemoryRegistry) };
+}
+
+beforeEach(() => {
+  vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+  vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+});
+afterEach(() => vi.restoreAllMocks());
+
+describe('each app reports the policies it applies, under a lease of its own', () => {
+  it('lists the services it calls, the revision judged up to and any rejection; the key goes at shutdown', async () => {
+    const { app, etcd, revision, reports, registry } = await callerApp();
+    await waitFor('the first report', () => reports().length === 1);
+    const [first] = reports();
+    expect(first.services).toEqual([service]);
+    expect(first.app).toBe(`${hostname()}:${process.pid}`);
+
+    const before = await revision();
+    await registry.setPolicy(service, { instances: { b: { drained: true, until: inAnHour() } } });
+    await waitFor('the drain reported', () => reports()[0].revision > before);
+    expect(reports()[0].rejected).toEqual({});
+
+    const beforeBad = await revision();
+    await registry.setPolicy(service, '{"split": 3}');
+    await waitFor('the rejection reported', () => reports()[0].rejected[service] !== undefined);
+    expect(reports()[0].rejected[service]).toEqual({
+      revision: beforeBad + 1,
+      problem: expect.stringMatching(/^split /),
+    });
+
+    await app.close();
+    expect(etcd.contents('/services.policy-applied/').size).toBe(0);
+  });
+
+  it('counts the calls in flight to a drained instance until they have finished', async () => {
+    const { app, revision, reports, discovery, registry } = await callerApp();
+    let release: () => void = () => undefined;
+    let calledId = '';
+    const call = discovery.call(service, (endpoint) => {
+      calledId = endpoint.id;
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    await waitFor('the call started', () => calledId !== '');
+    const before = await revision();
+    await registry.setPolicy(service, { instances: { [calledId]: { drained: true, until: inAnHour() } } });
+    await waitFor('the call in flight reported', () => reports()[0]?.inFlight[service]?.[calledId] === 1);
+    expect(reports()[0].revision).toBeGreaterThan(before);
+
+    release();
+    await call;
+    await waitFor('no call in flight reported', () => reports()[0].inFlight[service] === undefined);
+    await app.close();
+  });
+
+  it("moves from a lease of its own to the registrations' lease once the app registers: one lease", async () => {
+    const { app, etcd, reports } = await callerApp();
+    await waitFor('the first report', () => reports().length === 1);
+    expect(etcd.log.filter((line) => /^(grant|revoke)/.test(line))).toEqual(['grant 1']);
+
+    await app.get(ServiceRegistry).register({ service: 'me', host: '127.0.0.1', port: 4000 });
+    await waitFor('its own lease revoked', () => etcd.log.includes('revoke 1'));
+    expect(etcd.log.filter((line) => /^(grant|revoke)/.test(line))).toEqual(['grant 1', 'grant 2', 'revoke 1']);
+    expect(reports()).toHaveLength(1); // written again under lease 2 before lease 1 went
+    await app.close();
+    expect(etcd.contents('/services.policy-applied/').size).toBe(0);
+  });
+
+  it('an app that calls nothing reports nothing', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [DiscoveryTestingModule.forRoot({})],
+    }).compile();
+    const app = await moduleRef.init();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(app.get<EtcdGateway, InMemoryEtcd>(EtcdGateway).contents('/services.policy-applied/').size).toBe(0);
+    await app.close();
+  });
+});

@@ -1,0 +1,109 @@
+import { Inject, Injectable, type LoggerService, type OnApplicationShutdown } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import type { Subscription } from 'rxjs';
+import { hostname } from 'node:os';
+import { CallAttempts } from '../calls/call-attempts.js';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
+import { policyAppliedPrefix } from '../policy/policy-keys.js';
+import type { PolicyReport } from '../policy/policy-report.js';
+import { TrafficPolicies } from '../policy/traffic-policies.js';
+import { policyMessages } from '../policy/policy.messages.js';
+import { libraryLogger } from '../util/library-logger.js';
+import { ServiceRegistry } from '../registration/service-registry.js';
+import { LeasedValue } from './leased-value.js';
+
+/** How often the calls in flight to a drained instance are counted again, while there are any. */
+const IN_FLIGHT_RECOUNT_MS = 100;
+
+/**
+ * This app's report of the traffic policies it applies (see `PolicyReport`), kept in etcd for as long as it calls a
+ * service: written again at each policy change of a service it calls (the CLI's `--wait` waits for every caller's),
+ * and while calls to a drained instance are in flight, until they have finished.
+ */
+@Injectable()
+export class PolicyReports implements OnApplicationShutdown {
+  private readonly app = `${hostname()}:${process.pid}`;
+  private readonly key: string;
+  private value: LeasedValue | undefined;
+  private recount: NodeJS.Timeout | undefined;
+  private closed = false;
+  private refusalTold = false;
+  private readonly logger: LoggerService;
+  private readonly leaseWatch: Subscription;
+
+  constructor(
+    @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
+    private readonly gateway: EtcdGateway,
+    private readonly policies: TrafficPolicies,
+    private readonly attempts: CallAttempts,
+    private readonly registry: ServiceRegistry,
+  ) {
+    this.logger = libraryLogger('DiscoveryClient', options);
+    // Two apps on one host may share a pid (containers): the key needs more than the label.
+    this.key = `${policyAppliedPrefix(options.namespace)}${this.app}:${randomBytes(3).toString('hex')}`;
+    policies.progressed.add(() => this.update());
+    // The report lives under the registrations' lease when the app registers: it follows that lease.
+    this.leaseWatch = registry.events$.subscribe((event) => {
+      if (event.type === 'registered' || event.type === 're-registered' || event.type === 'lease-lost')
+        this.value?.leaseChanged();
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.recount);
+    this.leaseWatch.unsubscribe();
+    await this.value?.close();
+  }
+
+  private update(): void {
+    clearTimeout(this.recount);
+    if (this.closed) return;
+    const report = this.report();
+    if (report.services.length === 0) return;
+    const { ttl, connectTimeoutMs, backoff } = this.options;
+    this.value ??= new LeasedValue(
+      this.gateway,
+      this.key,
+      { ttl, connectTimeoutMs, backoff },
+      this.registry,
+      (error) => {
+        if (this.refusalTold) return;
+        this.refusalTold = true;
+        this.logger.warn(policyMessages.reportRefused(this.key, error.message));
+      },
+    );
+    this.value.set(JSON.stringify(report));
+    if (Object.keys(report.inFlight).length > 0) {
+      this.recount = setTimeout(() => this.update(), IN_FLIGHT_RECOUNT_MS);
+      this.recount.unref();
+    }
+  }
+
+  private report(): PolicyReport {
+    const report: PolicyReport = {
+      app: this.app,
+      revision: this.policies.revision,
+      services: [],
+      rejected: {},
+      inFlight: {},
+    };
+    for (const policy of this.policies.all()) {
+      const { service } = policy;
+      report.services.push(service);
+      const rejection = this.policies.rejections.get(service);
+      if (rejection !== undefined) {
+        const [first] = rejection.problems;
+        report.rejected[service] = { revision: rejection.revision, problem: `${first.field} ${first.message}` };
+      }
+      for (const id of policy.drainedIds) {
+        const inFlight = this.attempts.inFlightTo(service, id);
+        if (inFlight > 0) (report.inFlight[service] ??= {})[id] = inFlight;
+      }
+    }
+    report.services.sort();
+    return report;
+  }
+}
