@@ -95,7 +95,8 @@ export const discoveryProviders: Provider[] = [
  * What every module of the app may inject: the public API; `DiscoveryStatus`, which the health
  * indicator (`nestjs-etcd-discovery/terminus`) reads; and what the library's own modules, imported
  * elsewhere in the app, use — `ClientProxyParts` (DiscoveryClientsModule), `CatalogWatches`,
- * `CallAttempts` and `ServicePicks` (DiscoveryDashboardModule). None of these is exported by the package.
+ * `CallAttempts`, `ServicePicks` and `TrafficPolicies` (DiscoveryDashboardModule). None of these is exported by the
+ * package.
  */
 export const discoveryExports = [
   ServiceRegistry,
@@ -106,4 +107,5 @@ export const discoveryExports = [
   CatalogWatches,
   CallAttempts,
   ServicePicks,
+  TrafficPolicies,
 ];

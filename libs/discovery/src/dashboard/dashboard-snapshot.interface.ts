@@ -1,3 +1,4 @@
+import type { PolicyCalls } from '../policy/traffic-policy.interface.js';
 import type { EndpointStatus } from '../service-endpoint.interface.js';
 
 /** What `GET <path>/api` answers and each server-sent event of `<path>/events` carries. */
@@ -20,6 +21,24 @@ export interface DashboardService {
   patterns: { pattern: string; instances: number }[];
   events: { pattern: string; instances: number }[];
   instances: DashboardInstance[];
+  /** Its traffic policy as this app has it; absent when it has none. */
+  policy?: DashboardPolicy;
+}
+
+/** A service's traffic policy as this app has it (see the README's "Traffic policy"). */
+export interface DashboardPolicy {
+  /** The etcd revision this app read it at. */
+  revision?: number;
+  /** The share of calls per version. */
+  split?: Record<string, number>;
+  /** Call settings over the app's own. */
+  calls?: PolicyCalls;
+  /** The instances drained now, until when and why. */
+  drained: { id: string; until: string; reason?: string }[];
+  /** Weights that replace registered ones now, by instance id. */
+  weights: Record<string, number>;
+  /** The stored document this app rejected (the last good one, above, stays in force): its revision and problem. */
+  rejected?: { revision: number; problem: string };
 }
 
 export interface DashboardInstance {
@@ -40,6 +59,8 @@ export interface DashboardInstance {
   calls?: DashboardCalls;
   /** Not picked by this app until then (ms since the epoch): ejected for failing calls, or holding out after a 503. */
   ejectedUntil?: number;
+  /** Drained by the service's traffic policy: no new call from any app. */
+  drained?: true;
   /** Gone from etcd, but kept listed by this app's self-preservation (most of the service vanished at once). */
   held?: true;
 }

@@ -14,7 +14,9 @@ import type { CatalogService } from '../catalog/catalog.interface.js';
 import { CallAttempts } from '../calls/call-attempts.js';
 import { ServicePicks } from '../picking/service-picks.js';
 import { ServiceRegistry } from '../registration/service-registry.js';
+import { TrafficPolicies } from '../policy/traffic-policies.js';
 import { callHealth } from './call-health.js';
+import { dashboardPolicy } from './dashboard-policy.js';
 import { CatalogWatches } from '../catalog/catalog-watches.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { instanceKey } from '../codec/instance-key.js';
@@ -44,17 +46,21 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
   private readonly timeline: DashboardChange[] = [];
   private readonly changed = new Subject<void>();
   private subscription: Subscription | undefined;
+  private stopPolicies: () => void = () => undefined;
 
   constructor(
     private readonly catalog: CatalogWatches,
     private readonly attempts: CallAttempts,
     private readonly picks: ServicePicks,
     private readonly registry: ServiceRegistry,
+    private readonly policies: TrafficPolicies,
   ) {
     attempts.keepLastMinute();
   }
 
   onModuleInit(): void {
+    this.policies.start();
+    this.stopPolicies = this.policies.read.add(() => this.changed.next());
     this.subscription = this.catalog.catalog$().subscribe(({ services, changes }) => {
       this.services = services;
       const at = Date.now();
@@ -65,6 +71,7 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
+    this.stopPolicies();
     this.subscription?.unsubscribe();
     this.changed.complete();
   }
@@ -149,12 +156,16 @@ export class DashboardState implements OnModuleInit, OnApplicationShutdown {
     };
     const instances = listed.map(describe);
     for (const endpoint of heldOnly) instances.push({ ...describe(endpoint), held: true });
+    const policy = dashboardPolicy(this.policies, service, Date.now());
+    for (const instance of instances)
+      if (policy?.drained.some(({ id }) => id === instance.id) === true) instance.drained = true;
     return {
       service,
       consistent,
       patterns: counted(patterns, endpoints, (endpoint) => endpoint.patterns),
       events: counted(events, endpoints, (endpoint) => endpoint.events),
       instances,
+      ...(policy === undefined ? {} : { policy }),
     };
   }
 }

@@ -143,6 +143,37 @@ describe('DiscoveryDashboardModule', () => {
     ]);
   });
 
+  it("shows each service's traffic policy: split, drains, weights, a rejection; pushed as it changes", async () => {
+    const { url, registry } = await mounted();
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    const [first, applied] = await events(`${url}/discovery/events`, 2, undefined, async () => {
+      await registry.setPolicy('log-service', {
+        split: { by: 'version', weights: { '1.0.0': 90, '1.1.0': 10 } },
+        instances: { '10.9.0.1:2': { drained: true, until, reason: 'disk' }, '10.9.0.1:1': { weight: 3, until } },
+      });
+    });
+    expect(first.services[0].policy).toBeUndefined();
+    expect(applied.services[0].policy).toEqual({
+      revision: expect.any(Number),
+      split: { '1.0.0': 90, '1.1.0': 10 },
+      drained: [{ id: '10.9.0.1:2', until, reason: 'disk' }],
+      weights: { '10.9.0.1:1': 3 },
+    });
+    expect(applied.services[0].instances.map((instance) => instance.drained)).toEqual([undefined, true]);
+
+    const [, rejected] = await events(`${url}/discovery/events`, 2, undefined, async () => {
+      await registry.setPolicy('log-service', '{"split": {"by": "zone"}}');
+    });
+    // The app calls it (the service is required): the last good document stays in force, and the rejection shows.
+    expect(rejected.services[0].policy).toEqual({
+      ...applied.services[0].policy,
+      rejected: { revision: expect.any(Number), problem: expect.stringMatching(/^split\.by /) },
+    });
+    expect(rejected.services[0].policy!.rejected!.revision).toBeGreaterThan(applied.services[0].policy!.revision!);
+    const html = await (await fetch(`${url}/discovery`)).text();
+    expect(html).toContain('function policy(p)');
+  });
+
   it('pushes a new snapshot when this app calls an instance', async () => {
     const { url, discovery } = await mounted();
     const [first, second] = await events(`${url}/discovery/events`, 2, undefined, async () => {

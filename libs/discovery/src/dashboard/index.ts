@@ -7,6 +7,7 @@ export type {
   DashboardCalls,
   DashboardChange,
   DashboardInstance,
+  DashboardPolicy,
   DashboardService,
   DashboardSnapshot,
 } from './dashboard-snapshot.interface.js';

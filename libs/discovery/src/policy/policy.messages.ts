@@ -1,3 +1,5 @@
+import type { LoggerService } from '@nestjs/common';
+import type { ServicePolicyEvents } from './service-policy.js';
 import type { PolicyProblem } from './validate-traffic-policy.js';
 
 /** The messages of traffic policies, as apps log them: which service, which revision, what to fix. */
@@ -25,3 +27,16 @@ export const policyMessages = {
     `it among the callers that applied a change (grant its etcd role write on that prefix).`,
   splitWhole: (service: string) => `The split of "${service}" has an instance of each version it names again.`,
 };
+
+/** What a policy could not do as written, logged: a warning, and a line when a split is whole again. */
+export function loggedPolicyEvents(logger: LoggerService): ServicePolicyEvents {
+  return {
+    drainsCapped: (service, drained, allowed) => {
+      logger.warn(policyMessages.drainsCapped(service, drained, allowed));
+    },
+    versionsMissing: (service, missing, stepsAside) => {
+      if (missing.length === 0) logger.log(policyMessages.splitWhole(service));
+      else logger.warn(policyMessages.versionsMissing(service, missing, stepsAside));
+    },
+  };
+}

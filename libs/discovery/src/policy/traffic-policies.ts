@@ -9,8 +9,9 @@ import { Listeners } from '../util/listeners.js';
 import { PrefixWatch } from '../watch/prefix-watch.js';
 import { ServiceWatches } from '../watch/service-watches.js';
 import { policyKey, policyPrefix, serviceOfPolicyKey } from './policy-keys.js';
-import { policyMessages } from './policy.messages.js';
+import { loggedPolicyEvents, policyMessages } from './policy.messages.js';
 import { ServicePolicy, type ServicePolicyEvents } from './service-policy.js';
+import type { TrafficPolicy } from './traffic-policy.interface.js';
 import { validateTrafficPolicy, type PolicyProblem } from './validate-traffic-policy.js';
 
 /** How long after a refusal to read the policies the app asks again (its role may have been granted them). */
@@ -40,8 +41,8 @@ export class TrafficPolicies implements OnApplicationShutdown {
   readonly rejections = new Map<string, PolicyRejection>();
   /** A document was rejected: (service, rejection). */
   readonly rejected = new Listeners<[string, PolicyRejection]>();
-  /** A document (or its removal) was put in force: (service, revision). */
-  readonly applied = new Listeners<[string, number]>();
+  /** Policies were read: a list, or changes (of any service's, called or not). */
+  readonly read = new Listeners();
   /** The policies of the services this app calls were judged up to a newer revision, or it calls one more service. */
   readonly progressed = new Listeners();
   private readonly logger: LoggerService;
@@ -61,15 +62,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
     private readonly watches: ServiceWatches,
   ) {
     this.logger = libraryLogger('DiscoveryClient', options);
-    this.events = {
-      drainsCapped: (service, drained, allowed) => {
-        this.logger.warn(policyMessages.drainsCapped(service, drained, allowed));
-      },
-      versionsMissing: (service, missing, stepsAside) => {
-        if (missing.length === 0) this.logger.log(policyMessages.splitWhole(service));
-        else this.logger.warn(policyMessages.versionsMissing(service, missing, stepsAside));
-      },
-    };
+    this.events = loggedPolicyEvents(this.logger);
   }
 
   /** The policy in force for `service`; the app's watch of policies starts with the first one asked for. */
@@ -95,6 +88,22 @@ export class TrafficPolicies implements OnApplicationShutdown {
     await this.firstRead.promise;
   }
 
+  /**
+   * The policy of `service` as this app sees it (what the dashboard shows): the document in force here — for a service
+   * it does not call, the stored one if valid — with the revision it was read at, and the stored one's rejection.
+   */
+  stateOf(service: string): { document?: TrafficPolicy; revision?: number; rejection?: PolicyRejection } {
+    const policy = this.policies.get(service);
+    if (policy !== undefined)
+      return { document: policy.document, revision: policy.revision, rejection: this.rejections.get(service) };
+    const text = this.texts.get(service);
+    if (text === undefined) return {};
+    const check = validateTrafficPolicy(text);
+    return check.valid
+      ? { document: check.policy, revision: this.revision }
+      : { rejection: { revision: this.revision, problems: check.problems } };
+  }
+
   /** Every service's policy asked for so far. */
   all(): Iterable<ServicePolicy> {
     return this.policies.values();
@@ -107,7 +116,8 @@ export class TrafficPolicies implements OnApplicationShutdown {
     await this.watch?.stop();
   }
 
-  private start(): void {
+  /** Starts the app's watch of policies, if it has not started (the dashboard shows every service's). */
+  start(): void {
     if (this.watch !== undefined || this.closed) return;
     const { resyncIntervalMs, backoff, etcdHosts, checks } = this.watches.settings;
     const namespace = this.options.namespace;
@@ -127,6 +137,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
           }
           for (const service of new Set([...before, ...this.texts.keys()])) this.judge(service);
           this.progressed.tell();
+          this.read.tell();
         },
         changed: (changes, revision) => {
           this.revision = revision;
@@ -141,6 +152,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
           }
           // Even a write of the same text: `drain --wait` waits for this revision in each caller's report.
           if (called) this.progressed.tell();
+          this.read.tell();
         },
         listFailed: (error) => {
           this.firstRead.resolve();
@@ -168,7 +180,6 @@ export class TrafficPolicies implements OnApplicationShutdown {
       this.judged.delete(service);
       this.rejections.delete(service);
       policy.enforce(undefined, this.revision);
-      this.applied.tell(service, this.revision);
       return;
     }
     this.judged.set(service, text);
@@ -176,7 +187,6 @@ export class TrafficPolicies implements OnApplicationShutdown {
     if (check.valid) {
       this.rejections.delete(service);
       policy.enforce(check.policy, this.revision);
-      this.applied.tell(service, this.revision);
       return;
     }
     const rejection = { revision: this.revision, problems: check.problems };
