@@ -2,7 +2,7 @@
  * `npm run bench [-- --quick] [-- --only <section>]`: what the library costs, each figure next to a
  * baseline measured in the same run. Prints a table and writes bench/results.json.
  *
- * Sections: pick, propagation, scale, churn, leaks, latency, catalog, calls, safetynet (on one etcd started with --max-txn-ops=2000, so
+ * Sections: pick, propagation, policy, scale, churn, leaks, latency, catalog, calls, safetynet (on one etcd started with --max-txn-ops=2000, so
  * that 1,000-put seeding transactions fit), then cost, recovery and restarts (each on an etcd of its own);
  * `--only fleet` (only when asked for) starts 3-member clusters and a fleet of simulated apps.
  * `--quick` runs the small sizes only (CI): 100 and 10,000 endpoints for pick(), 100 and 1,000 for
@@ -20,6 +20,7 @@ import { benchFleet } from './fleet.bench.js';
 import { benchLatency } from './latency.bench.js';
 import { benchLeaks } from './leaks.bench.js';
 import { benchPick } from './pick.bench.js';
+import { benchPolicy } from './policy.bench.js';
 import { benchPropagation } from './propagation.bench.js';
 import { benchRecovery } from './recovery.bench.js';
 import { benchRestarts } from './restarts.bench.js';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   try {
     if (wanted('pick')) await benchPick(etcd, client);
     if (wanted('propagation')) await benchPropagation(etcd, client);
+    if (wanted('policy')) await benchPolicy(etcd, client);
     if (wanted('scale')) await benchScale(etcd, client);
     if (wanted('churn')) await benchChurn(etcd, client);
     if (wanted('leaks')) await benchLeaks(etcd, client);

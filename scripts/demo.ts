@@ -1,16 +1,19 @@
 /**
  * `npm run demo`: a throwaway etcd (unless ETCD_HOSTS is set), 3 log-service instances,
- * grading-service and portal as separate processes; traffic through the portal while one
+ * grading-service and portal as separate processes; a canary split and a drain done with the operator CLI
+ * (`npx nestjs-etcd-discovery`) while traffic flows; traffic through the portal while one
  * log-service instance is frozen (SIGSTOP) and thawed, one stopped (SIGTERM) and another killed
  * (SIGKILL), then — on the demo's own etcd only — while etcd restarts with its data wiped. Prints a
  * table per phase (failed requests, the slowest) and exits 0 when no request failed.
  * `npm run demo -- --keep` leaves everything running.
  */
+import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdServer, exited, readKeys, startExampleApp, waitFor, type ExampleApp } from '@repo/testing';
+import { promisify } from 'node:util';
+import { EtcdServer, exited, readKeys, repoRoot, startExampleApp, waitFor, type ExampleApp } from '@repo/testing';
 import { Etcd3 } from 'etcd3';
 
 const keep = process.argv.includes('--keep');
@@ -43,15 +46,18 @@ async function main(): Promise<number> {
   }
   // A short TTL so that the killed instance visibly leaves within the demo; 1 s drain on SIGTERM.
   const env = { ...process.env, ETCD_HOSTS: hosts, TTL: '3', DRAIN_MS: '1000', LOG_DIR: join(workDir, 'logs') };
-  const start = async (app: string, label: string): Promise<RunningApp> => {
+  const start = async (app: string, label: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningApp> => {
     const log = createWriteStream(join(workDir, `${label.replace(/\W+/g, '-')}.log`));
-    const started = await startExampleApp(app, env, log).catch((error: Error) => {
+    const started = await startExampleApp(app, { ...env, ...extraEnv }, log).catch((error: Error) => {
       throw new Error(`${label}: ${error.message}; see ${workDir}`);
     });
     return { name: label, ...started };
   };
 
-  const logs = await Promise.all([1, 2, 3].map((index) => start('log-service', `log-service #${index}`)));
+  // Two instances of version 1.0 and a 2.0, for the canary below.
+  const logs = await Promise.all(
+    ['1.0', '1.0', '2.0'].map((VERSION, index) => start('log-service', `log-service #${index + 1}`, { VERSION })),
+  );
   const grading = await start('grading-service', 'grading-service');
   const portal = await start('portal', 'portal');
   const apps: RunningApp[] = [...logs, grading, portal];
@@ -80,6 +86,28 @@ async function main(): Promise<number> {
   failures += phase1.failed;
   sent += phase1.total;
   printSpread('Phase 1 — 300 requests through portal → grading-service → log-service (round robin)', phase1);
+
+  // Steering with the operator CLI (the package's bin), while the apps run: no restart, no deploy.
+  const operator = (...args: string[]) => runCli(hosts, args);
+  await operator('split', 'log-service', '1.0=90', '2.0=10', '--wait', '--by', 'demo', '--reason', 'canary of 2.0');
+  const canary = await traffic(portal.url, 300, 8);
+  failures += canary.failed;
+  sent += canary.total;
+  printSpread(`Canary — 300 requests: 90 % to the 1.0s, 10 % to the 2.0 (${logs[2].address})`, canary);
+  const draining = await trafficDuring(portal.url, () =>
+    operator('drain', 'log-service', logs[0].address, '--for', '10m', '--reason', 'disk', '--wait'),
+  );
+  const drained = await traffic(portal.url, 300, 8);
+  failures += draining.failed + drained.failed;
+  sent += draining.total + drained.total;
+  printSpread(
+    `Drain — traffic while ${logs[0].address} is drained (--wait returned once every caller applied it and ` +
+      'its requests to it had finished)',
+    draining,
+  );
+  printSpread(`After the drain — 300 requests: none to ${logs[0].address}, the 2.0 still gets 10 %`, drained);
+  await operator('undrain', 'log-service', logs[0].address, '--wait');
+  await operator('split', 'log-service', 'off', '--wait');
 
   // A hung instance: frozen, still listed, its port still accepting connections — and silent.
   const frozen = logs[2];
@@ -218,6 +246,14 @@ async function oneRequest(portalUrl: string, spread: Spread): Promise<void> {
   } finally {
     spread.slowestMs = Math.max(spread.slowestMs, performance.now() - startedAt);
   }
+}
+
+/** Runs the operator CLI as `npx nestjs-etcd-discovery` would, printing the command and what it says. */
+async function runCli(hosts: string, args: string[]): Promise<void> {
+  const bin = join(repoRoot(), 'libs/discovery/dist/cli/main.js');
+  console.log(`$ npx nestjs-etcd-discovery ${args.join(' ')}`);
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, ...args, '--etcd', hosts]);
+  console.log(`${stdout.trimEnd().replace(/^/gm, '  ')}\n`);
 }
 
 async function getJson<T>(url: string): Promise<T> {

@@ -119,6 +119,24 @@ describe('a traffic policy written with etcdctl, applied live by a caller', () =
     expect(Math.abs(byId.a - byId.b)).toBeLessThanOrEqual(100);
   });
 
+  it('the same split from 4 caller apps at once (separate processes, 2,500 calls each): v2 gets 10 ± 0.5 points', async () => {
+    await putPolicy({ split: { by: 'version', weights: { v1: 90, v2: 10 } } });
+    const callers = Array.from({ length: 4 }, () => processes.start('caller-app', { service: 'canary', calls: 2500 }));
+    const results = await Promise.all(callers.map((caller) => caller.waitForMessage('called', 60_000)));
+    const idOf = new Map([...pids].map(([id, pid]) => [pid, id]));
+    const byId: Record<string, number> = {};
+    for (const { byPid, failures } of results as unknown as { byPid: Record<string, number>; failures: string[] }[]) {
+      expect(failures).toEqual([]);
+      for (const [pid, count] of Object.entries(byPid)) byId[idOf.get(pid)!] = (byId[idOf.get(pid)!] ?? 0) + count;
+    }
+    const v2Share = (100 * byId.c) / 10_000;
+    console.log(
+      `[measured] split 90/10 from 4 apps, 10,000 calls: ${JSON.stringify(byId)}, v2 ${v2Share.toFixed(2)} %`,
+    );
+    expect(Math.abs(v2Share - 10)).toBeLessThanOrEqual(0.5);
+    await Promise.all(callers.map((caller) => caller.stop()));
+  });
+
   it('a drain during calls at 200/s: no failed call, no new call to it once applied, and an undrain brings it back', async () => {
     const traffic = steadyCalls(200);
     await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -10,7 +10,8 @@ export interface LogReceipt {
   stored: number;
 }
 
-@Discoverable('log-service', { metadata: { stores: 'log lines' } })
+// VERSION (optional) lets a traffic policy split calls by version: the demo runs a 2.0 canary beside two 1.0s.
+@Discoverable('log-service', { version: process.env.VERSION, metadata: { stores: 'log lines' } })
 @Controller()
 export class LogController {
   constructor(

@@ -95,7 +95,11 @@ export class ServicePicker {
     where: EndpointFilter | undefined,
   ): ServiceEndpoint | undefined {
     const untried = (list: readonly ServiceEndpoint[]) => list.filter((endpoint) => !tried.has(instanceKey(endpoint)));
-    let pool = untried(this.candidates(where));
+    const candidates = this.candidates(where);
+    let pool: readonly ServiceEndpoint[] = untried(candidates);
+    // A split by version: a retry or a hedge stays in the version of the attempts before it while one is left there,
+    // so that retries and hedges do not move the shares (a v1 call goes to v2 only when no v1 instance is left).
+    if (this.policy.split !== undefined) pool = sameVersion(pool, candidates, tried);
     if (pool.length === 0)
       pool = untried(where === undefined ? this.notDrained : this.subsets.of(this.notDrained, where));
     return this.strategy.pick(pool, { service: this.service, key, retry: true }) ?? pool[0];
@@ -149,4 +153,15 @@ export class ServicePicker {
         : messages.noEndpointInSubset(this.service, describeFilter(where), this.watch.current.length);
     throw new NoEndpointAvailableError(this.service, message);
   }
+}
+
+/** The endpoints of `pool` of a version already tried (among `candidates`), or `pool` when none is. */
+function sameVersion(
+  pool: readonly ServiceEndpoint[],
+  candidates: readonly ServiceEndpoint[],
+  tried: ReadonlySet<string>,
+): readonly ServiceEndpoint[] {
+  const versions = new Set(candidates.filter((endpoint) => tried.has(instanceKey(endpoint))).map((e) => e.version));
+  const same = pool.filter((endpoint) => versions.has(endpoint.version));
+  return same.length > 0 ? same : pool;
 }

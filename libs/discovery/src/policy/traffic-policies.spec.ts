@@ -3,6 +3,7 @@ import { Test } from '@nestjs/testing';
 import { WeightedRoundRobinStrategy } from '../balancing/weighted-round-robin.strategy.js';
 import { CallPolicies } from '../calls/call-policies.js';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
+import { ServicePicks } from '../picking/service-picks.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
 import type { DiscoveryTestingOptions } from '../testing/index.js';
 import { TrafficPolicies } from './traffic-policies.js';
@@ -124,6 +125,19 @@ describe('traffic policies applied by the apps that call the service', () => {
     await registry.setPolicy(service, undefined);
     expect(calls.policy).toMatchObject({ timeoutMs: 5000, attemptTimeoutMs: 2000, hedge: false });
     expect(calls.policy.retries).toBeUndefined();
+    await app.close();
+  });
+
+  it('with a split, a retry or a hedge stays in the version of the attempt before it while it can', async () => {
+    const { app, registry } = await appWith();
+    await registry.setPolicy(service, { split: { by: 'version', weights: { v1: 50, v2: 50 } } });
+    const picks = app.get(ServicePicks);
+    const keyOf = (id: string) => `${id}@127.0.0.1:300${'abc'.indexOf(id) + 1}`;
+    const another = (...tried: string[]) =>
+      picks.pickAnother(service, new Set(tried.map(keyOf)), undefined, undefined)?.id;
+    for (let round = 0; round < 5; round++) expect(another('a')).toBe('b');
+    expect(another('a', 'b')).toBe('c'); // no v1 left: another version rather than no answer
+    expect(['a', 'b']).toContain(another('c'));
     await app.close();
   });
 });
