@@ -10,6 +10,9 @@ export interface LeasedValueSettings {
   backoff: { initialDelayMs: number; maxDelayMs: number };
 }
 
+/** How long after a refused write the next value may be tried. */
+const REFUSED_WRITE_AGAIN_MS = 5 * 60_000;
+
 /** A lease someone else keeps alive (the app's registrations'), when there is one. */
 export interface SharedLease {
   readonly leaseId: string | undefined;
@@ -27,7 +30,8 @@ export class LeasedValue {
   /** The lease the key was last written under. */
   private writtenUnder: string | undefined;
   private ownLease = false;
-  private refused = false;
+  /** After a refusal: no write before this time (ms since the epoch). */
+  private refusedUntil = 0;
   private readonly lease: LeaseKeeper;
   private readonly loop: RetryLoop;
   private readonly stopRetryingOnConnect: () => void;
@@ -44,12 +48,12 @@ export class LeasedValue {
       this.loop.kick();
     });
     this.loop = new RetryLoop(settings.backoff, {
-      hasWork: () => !this.refused && this.wanted !== undefined && this.wanted !== this.written,
+      hasWork: () => Date.now() >= this.refusedUntil && this.wanted !== undefined && this.wanted !== this.written,
       attempt: () => this.write(),
       failed: (error) => {
-        // A refusal (a role without the key) will not pass by itself: the next value tries again, not a loop.
+        // A refusal (a role without the key) will not pass by itself: a value set 5 min later tries again, no loop.
         if (isRefusal(error)) {
-          this.refused = true;
+          this.refusedUntil = Date.now() + REFUSED_WRITE_AGAIN_MS;
           onRefused(error as Error);
         }
         return 'back-off';
@@ -61,7 +65,6 @@ export class LeasedValue {
   /** The value from now on; written at once, or after the write in flight. */
   set(value: string): void {
     this.wanted = value;
-    this.refused = false;
     this.loop.kick();
   }
 

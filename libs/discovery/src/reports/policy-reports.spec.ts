@@ -4,7 +4,12 @@ import { hostname } from 'node:os';
 import { waitFor } from '@repo/testing';
 import { DiscoveryClient } from '../discovery/discovery-client.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
+import { EtcdPermissionDeniedError } from 'etcd3';
+import { CallAttempts } from '../calls/call-attempts.js';
+import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
+import { TrafficPolicies } from '../policy/traffic-policies.js';
 import { ServiceRegistry } from '../registration/service-registry.js';
+import { PolicyReports } from './policy-reports.js';
 import { parsePolicyReport, type PolicyReport } from '../policy/policy-report.js';
 import { DiscoveryTestingModule, InMemoryRegistry } from '../testing/index.js';
 import type { InMemoryEtcd } from '../testing/in-memory-etcd.js';
@@ -29,9 +34,11 @@ async function callerApp() {
   return { app, etcd, revision, reports, discovery: app.get(DiscoveryClient), registry: app.get(InMemoryRegistry) };
 }
 
+let warnings: string[];
 beforeEach(() => {
+  warnings = [];
   vi.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-  vi.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  vi.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
 });
 afterEach(() => vi.restoreAllMocks());
 
@@ -91,6 +98,34 @@ describe('each app reports the policies it applies, under a lease of its own', (
     expect(reports()).toHaveLength(1); // written again under lease 2 before lease 1 went
     await app.close();
     expect(etcd.contents('/services.policy-applied/').size).toBe(0);
+  });
+
+  it('a role that may not write the report: one warning, and no loop of writes while policies change', async () => {
+    const { app, etcd, registry } = await callerApp();
+    await waitFor('the first report', () => etcd.contents('/services.policy-applied/').size === 1);
+    await app.get(PolicyReports).onApplicationShutdown(); // its key gone: the app's next report is a new one
+    const refusedPuts: string[] = [];
+    const put = vi.spyOn(etcd, 'put').mockImplementation((key) => {
+      refusedPuts.push(key);
+      return Promise.reject(new EtcdPermissionDeniedError('etcdserver: permission denied'));
+    });
+    const reports = new PolicyReports(
+      app.get(RESOLVED_DISCOVERY_OPTIONS),
+      etcd,
+      app.get(TrafficPolicies),
+      app.get(CallAttempts),
+      app.get(ServiceRegistry),
+    );
+    for (let change = 0; change < 5; change++)
+      await registry.setPolicy(service, {
+        instances: { b: { drained: true, until: inAnHour(), reason: `r${change}` } },
+      });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(refusedPuts).toHaveLength(1);
+    expect(warnings.filter((warning) => warning.includes('cannot be written'))).toHaveLength(1);
+    put.mockRestore();
+    await reports.onApplicationShutdown();
+    await app.close();
   });
 
   it('an app that calls nothing reports nothing', async () => {
