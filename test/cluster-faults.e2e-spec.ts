@@ -169,8 +169,9 @@ describe('on a 3-node etcd cluster', () => {
         `cluster ${wipe ? 'wiped' : 'restarted'} → watcher had a write made after the restart`,
         Date.now() - restartedAt,
       );
-      // Exactly once: one key per app, one lease per app process, no stale lease left.
-      await waitFor('stale leases to go', async () => (await leaseIds(client)).length === apps.length, {
+      // Exactly once: one key per app, one lease per app process, no stale lease left — and one more: this process'
+      // app calls services and reports what it applies of their traffic policies under a lease of its own.
+      await waitFor('stale leases to go', async () => (await leaseIds(client)).length === apps.length + 1, {
         timeoutMs: (ttl + 5) * 1000,
       });
       const truth = apps
@@ -215,7 +216,10 @@ describe('on a 3-node etcd cluster', () => {
         timeoutMs: 15_000,
       },
     );
-    expect((await leaseIds(client)).sort()).toEqual(steady.map((message) => message.lease as string).sort());
+    // One lease per live process: each worker's, and each consumer's (its report of the traffic policies it applies).
+    const leases = await leaseIds(client);
+    expect(leases).toEqual(expect.arrayContaining(steady.map((message) => message.lease as string)));
+    expect(leases).toHaveLength(steady.length + consumers.length);
     const expectedIds = expected.map((key) => key.split('/').at(-1)).join();
     for (const watcher of consumers) {
       await waitFor(

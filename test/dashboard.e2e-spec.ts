@@ -113,6 +113,29 @@ describe('the discovery dashboard', () => {
     newer.kill('SIGTERM');
     await waitForRows(page, 'log-service', 3);
 
+    // A traffic policy written by hand: the page shows it, then a bad document put over it, beside the good one.
+    const until = new Date(Date.now() + 3600_000).toISOString();
+    const drained = { instances: { [logs[1].address]: { drained: true, until, reason: 'disk' } } };
+    await etcd.client().put('/services.policy/log-service').value(JSON.stringify(drained));
+    await page.waitForFunction(
+      (address) =>
+        document.querySelector('section[data-service="log-service"] .policy')?.textContent?.includes(address),
+      logs[1].address,
+      { timeout: 10_000 },
+    );
+    expect((await rowsOf(page, 'log-service').allInnerTexts()).filter((text) => text.includes('drained'))).toEqual([
+      expect.stringContaining(logs[1].address),
+    ]);
+    const badAt = Date.now();
+    await etcd.client().put('/services.policy/log-service').value('{"instances": 3}');
+    await logSection.locator('.badge.rejected').waitFor({ timeout: 10_000 });
+    console.log(`[measured] a rejected policy document on the dashboard ${Date.now() - badAt} ms after the put`);
+    expect(await logSection.locator('.badge.rejected').innerText()).toMatch(/^rev \d+ rejected: instances must be/);
+    expect(await logSection.locator('.policy').innerText()).toContain(`drained ${logs[1].address}`); // the last good one
+    await page.screenshot({ path: join(screenshots, 'dashboard-policy-rejected.png'), fullPage: true });
+    await etcd.client().delete().key('/services.policy/log-service');
+    await logSection.locator('.policy').waitFor({ state: 'detached', timeout: 10_000 });
+
     logs[0].child.kill('SIGTERM');
     await waitForRows(page, 'log-service', 2);
     expect(await rowsOf(page, 'log-service').allInnerTexts()).not.toContainEqual(
