@@ -142,6 +142,27 @@ export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: numbe
   return { delays, bareWatcherDelays, appsCpuPerChange };
 }
 
+/**
+ * PROBES traffic policy documents of fleet-common (a drain whose reason names the probe), each written once the last
+ * reached every app: how long after its write each app had applied it. The library's fleet only (bare etcd3 apps
+ * have no policies); compared with its endpoint changes of the same run.
+ */
+export async function measurePolicyDeliveries(client: Etcd3, fleet: Fleet, size: number): Promise<number[]> {
+  const delays: number[] = [];
+  const until = new Date(Date.now() + 3600_000).toISOString();
+  for (let probe = 0; probe < PROBES; probe += 1) {
+    const id = `policy-probe-${probe}`;
+    const document = { instances: { 'app-none': { drained: true, until, reason: id } } };
+    const writtenAt = performance.timeOrigin + performance.now();
+    await client.put('/services.policy/fleet-common').value(JSON.stringify(document));
+    await waitUntil(() => fleet.seen(id).length >= size, 30_000);
+    delays.push(...fleet.seen(id).map((at) => at - writtenAt));
+    await sleep(500);
+  }
+  await client.delete().key('/services.policy/fleet-common');
+  return delays;
+}
+
 /** Keepalive and read requests handled by the members so far. */
 async function requestCounts(cluster: EtcdCluster): Promise<{ keepalives: number; reads: number }> {
   let keepalives = 0;

@@ -5,6 +5,7 @@ import {
   type Fleet,
   measureAtRest,
   measureDeliveries,
+  measurePolicyDeliveries,
   PROBES,
   TTL,
 } from './fleet-measures.js';
@@ -164,6 +165,22 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
       },
       target: '≤ 100 ms',
       met: percentile(delays, 99) <= 100,
+    });
+
+    const policyDelays = await measurePolicyDeliveries(client, fleet, size);
+    record({
+      section: 'fleet',
+      name:
+        `${label}: a traffic policy change applied by every app, p99 (p50 ${format(percentile(policyDelays, 50))} ms, ` +
+        `${PROBES} changes × ${format(size)} apps)`,
+      value: percentile(policyDelays, 99),
+      unit: 'ms',
+      baseline: {
+        name: `an endpoint change reaching every app, same run, p99 (p50 ${format(percentile(delays, 50))} ms)`,
+        value: percentile(delays, 99),
+      },
+      target: '≤ the endpoint change + 1 ms',
+      met: percentile(policyDelays, 99) <= percentile(delays, 99) + 1,
     });
 
     // A deploy wave.

@@ -3,7 +3,8 @@
  * its own with DiscoveryModule — its own etcd connection (a local gRPC subchannel pool), its lease
  * kept alive, one registration, and watches of `watched` services: `fleet-common` (where the bench
  * writes its probes), and two of the `fleet-N` services the apps register under. Reports, as JSON
- * lines: `ready` once every app has registered and read its lists; `seen` when an app sees a probe;
+ * lines: `ready` once every app has registered and read its lists; `seen` when an app sees a probe (an endpoint
+ * added to fleet-common, or a traffic policy of fleet-common applied);
  * on SIGUSR2 a deploy wave (every app closed and started again at a random moment within `waveMs`)
  * and `wave-done`. SIGTERM closes every app.
  */
@@ -11,6 +12,9 @@ import 'reflect-metadata';
 import { Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { reportEvent } from '@repo/testing/json-lines';
+import { repoRoot } from '@repo/testing';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DiscoveryClient, DiscoveryModule, ServiceRegistry, type EndpointChange } from 'nestjs-etcd-discovery';
 import { fleetHost, fleetServices } from './fleet-shape.js';
 import { reportSeen } from './fleet-sightings.js';
@@ -24,6 +28,23 @@ const { hosts, apps, firstIndex, services, ttl, waveMs } = JSON.parse(process.en
   waveMs: number;
 };
 const now = () => performance.timeOrigin + performance.now();
+
+/** The app's traffic policies, from the library's build (an internal provider): when each app applied a policy probe. */
+const { TrafficPolicies } = (await import(
+  pathToFileURL(join(repoRoot(), 'libs/discovery/dist/policy/traffic-policies.js')).href
+)) as typeof import('../../libs/discovery/dist/policy/traffic-policies.js');
+
+/** Reports each policy probe (a document of fleet-common whose drain's reason names it) once the app has applied it. */
+function reportPolicyProbes(app: INestApplicationContext): void {
+  const policies = app.get(TrafficPolicies);
+  let lastProbe: string | undefined;
+  policies.read.add(() => {
+    const [override] = Object.values(policies.stateOf('fleet-common').document?.instances ?? {});
+    if (override?.reason === undefined || override.reason === lastProbe) return;
+    lastProbe = override.reason;
+    reportSeen(override.reason);
+  });
+}
 
 /** App number `index`: registers under fleet-(index % services), watches fleet-common and the next two services (`fleetServices`). */
 async function startApp(index: number): Promise<INestApplicationContext> {
@@ -50,6 +71,7 @@ async function startApp(index: number): Promise<INestApplicationContext> {
     .subscribe((change: EndpointChange) => {
       if (change.type === 'added') reportSeen(change.endpoint.id);
     });
+  reportPolicyProbes(app);
   await app.get(ServiceRegistry).register({
     service: own,
     id: `app-${index}`,
