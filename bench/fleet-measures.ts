@@ -142,6 +142,9 @@ export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: numbe
   return { delays, bareWatcherDelays, appsCpuPerChange };
 }
 
+/** Between two policy probes: longer than the apps' spread of their reports (2 s). */
+export const POLICY_PROBE_GAP_MS = 2500;
+
 /**
  * PROBES traffic policy documents of fleet-common (a drain whose reason names the probe), each written once the last
  * reached every app: how long after its write each app had applied it. The library's fleet only (bare etcd3 apps
@@ -157,7 +160,8 @@ export async function measurePolicyDeliveries(client: Etcd3, fleet: Fleet, size:
     await client.put('/services.policy/fleet-common').value(JSON.stringify(document));
     await waitUntil(() => fleet.seen(id).length >= size, 30_000);
     delays.push(...fleet.seen(id).map((at) => at - writtenAt));
-    await sleep(500);
+    // Each app writes its report of the change within 2 s (spread): the next change meets a fleet at rest again.
+    await sleep(POLICY_PROBE_GAP_MS);
   }
   await client.delete().key('/services.policy/fleet-common');
   return delays;

@@ -6,6 +6,7 @@ import {
   measureAtRest,
   measureDeliveries,
   measurePolicyDeliveries,
+  POLICY_PROBE_GAP_MS,
   PROBES,
   TTL,
 } from './fleet-measures.js';
@@ -172,7 +173,7 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
       section: 'fleet',
       name:
         `${label}: a traffic policy change applied by every app, p99 (p50 ${format(percentile(policyDelays, 50))} ms, ` +
-        `${PROBES} changes × ${format(size)} apps)`,
+        `${PROBES} changes ${POLICY_PROBE_GAP_MS / 1000} s apart × ${format(size)} apps)`,
       value: percentile(policyDelays, 99),
       unit: 'ms',
       baseline: {

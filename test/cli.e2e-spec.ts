@@ -222,7 +222,8 @@ describe('the operator CLI, from the packed tarball', () => {
     const ghost = { app: 'ghost:1', revision: 1, services: ['shop'], rejected: {}, inFlight: {} };
     await etcd.client().put('/services.policy-applied/ghost').value(JSON.stringify(ghost));
     try {
-      const stuck = await cli('undrain', 'shop', 'b', '--wait', '--timeout', '1s');
+      // Long enough for the real caller's report (written within 2 s of a change), not for the ghost's.
+      const stuck = await cli('undrain', 'shop', 'b', '--wait', '--timeout', '4s');
       expect(stuck.code).toBe(3);
       expect(stuck.stdout).toMatch(/not applied by every caller in \d+ ms \(1\/2\):\n {2}ghost:1: pending/);
       expect(stuck.stderr).toMatch(/written, not applied by every caller/);
