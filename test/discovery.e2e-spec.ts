@@ -158,6 +158,11 @@ describe('DiscoveryClient on a real etcd', () => {
     await put(namespace, endpoint('hot', 'a', 1));
     await put(namespace, endpoint('hot', 'b', 2));
     const { discovery } = await consumer(namespace, { requires: ['hot'] });
+    // Its start-up done: the last of it is the report of the traffic policies it applies (a lease, a put).
+    await waitFor('its policy report', async () => {
+      const reports = await etcd.client().getAll().prefix(`${namespace}.policy-applied/`).keys();
+      return reports.length === 1;
+    });
     const ranges = () => etcd.metric('grpc_server_started_total', 'grpc_method="Range"');
     const before = await ranges();
     for (let call = 0; call < 10_000; call += 1) discovery.pick('hot');
