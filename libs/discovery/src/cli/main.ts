@@ -13,7 +13,7 @@ import { USAGE } from './usage.js';
 /**
  * The operator CLI, the package's bin: `npx nestjs-etcd-discovery <verb>`. Exit 0 on success; 1 with a one-line
  * reason for bad input or a refused change (nothing written); 2 when etcd could not be reached in `--timeout`; 3 when
- * `--wait` saw a caller not apply the change in `--timeout` (it is written).
+ * `--wait` saw a caller not apply the change in `--timeout` (it is written); 4 for an unexpected error.
  */
 async function main(argv: readonly string[]): Promise<number> {
   const args = parseArguments(argv);

@@ -27,5 +27,5 @@ Options:
   --cacert f [--cert f --key f]   TLS
   --by name  --reason …  who and why, kept in the history
 Exit: 0 done; 1 bad input or refused (nothing written); 2 etcd not reachable within --timeout;
-      3 written, but --wait saw a caller not apply it within --timeout (or reject it).
+      3 written, but --wait saw a caller not apply it within --timeout (or reject it); 4 an unexpected error.
 `;

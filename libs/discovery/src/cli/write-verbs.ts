@@ -136,7 +136,11 @@ async function commit(store: PolicyStore, args: CliArguments, out: Output, chang
 async function waitFor(store: PolicyStore, args: CliArguments, out: Output, service: string, revision: number) {
   const drainedId = args.verb === 'drain' ? args.positionals[1] : undefined;
   const started = Date.now();
-  const applied = await waitForCallers(store, service, revision, store.timeoutMs, drainedId);
+  // The change is written: a failure to read the callers' reports is said with the rest, never instead of it.
+  const applied = await waitForCallers(store, service, revision, store.timeoutMs, drainedId).catch((error: Error) => {
+    out.line(`could not read the callers' reports: ${error.message}`);
+    return { done: false, callers: { applied: 0, behind: [] } };
+  });
   const { callers, done } = applied;
   const took = `${Date.now() - started} ms`;
   const calls = drainedId === undefined ? '' : `, their calls to ${drainedId} finished`;

@@ -99,7 +99,7 @@ export class ServicePicker {
     let pool: readonly ServiceEndpoint[] = untried(candidates);
     // A split by version: a retry or a hedge stays in the version of the attempts before it while one is left there,
     // so that retries and hedges do not move the shares (a v1 call goes to v2 only when no v1 instance is left).
-    if (this.policy.split !== undefined) pool = sameVersion(pool, candidates, tried);
+    if (this.policy.split !== undefined) pool = sameVersion(pool, this.watch.pickable, tried);
     if (pool.length === 0)
       pool = untried(where === undefined ? this.notDrained : this.subsets.of(this.notDrained, where));
     return this.strategy.pick(pool, { service: this.service, key, retry: true }) ?? pool[0];
@@ -155,13 +155,16 @@ export class ServicePicker {
   }
 }
 
-/** The endpoints of `pool` of a version already tried (among `candidates`), or `pool` when none is. */
+/**
+ * The endpoints of `pool` of a version already tried, or `pool` when none is. The versions tried are read from every
+ * endpoint up (`all`), not from the candidates: an instance ejected by the failure just seen is tried all the same.
+ */
 function sameVersion(
   pool: readonly ServiceEndpoint[],
-  candidates: readonly ServiceEndpoint[],
+  all: readonly ServiceEndpoint[],
   tried: ReadonlySet<string>,
 ): readonly ServiceEndpoint[] {
-  const versions = new Set(candidates.filter((endpoint) => tried.has(instanceKey(endpoint))).map((e) => e.version));
+  const versions = new Set(all.filter((endpoint) => tried.has(instanceKey(endpoint))).map((e) => e.version));
   const same = pool.filter((endpoint) => versions.has(endpoint.version));
   return same.length > 0 ? same : pool;
 }

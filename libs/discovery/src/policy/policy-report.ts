@@ -29,10 +29,11 @@ export function appliedState(
   revision: number,
   drainedId?: string,
 ): AppliedState {
-  const rejection = report.rejected[service];
-  if (rejection !== undefined && rejection.revision >= revision) return 'rejected';
+  const rejection = report.rejected[service] as { revision?: unknown } | null | undefined; // as read: any shape
+  if (typeof rejection?.revision === 'number' && rejection.revision >= revision) return 'rejected';
   if (report.revision < revision) return 'pending';
-  if (drainedId !== undefined && (report.inFlight[service]?.[drainedId] ?? 0) > 0) return 'calls in flight';
+  const inFlight = (report.inFlight[service] as Record<string, unknown> | null | undefined)?.[drainedId ?? ''];
+  if (drainedId !== undefined && typeof inFlight === 'number' && inFlight > 0) return 'calls in flight';
   return 'applied';
 }
 

@@ -118,7 +118,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
 
   /** Starts the app's watch of policies, if it has not started (the dashboard shows every service's). */
   start(): void {
-    if (this.watch !== undefined || this.closed) return;
+    if (this.watch !== undefined || this.closed || this.readAgain !== undefined) return; // refused: asked later
     const { resyncIntervalMs, backoff, etcdHosts, checks } = this.watches.settings;
     const namespace = this.options.namespace;
     this.watch = new PrefixWatch(
@@ -163,7 +163,11 @@ export class TrafficPolicies implements OnApplicationShutdown {
           this.refusalTold = true;
           void this.watch?.stop();
           this.watch = undefined;
-          this.readAgain = setTimeout(() => this.start(), REFUSED_READ_AGAIN_MS);
+          clearTimeout(this.readAgain);
+          this.readAgain = setTimeout(() => {
+            this.readAgain = undefined;
+            this.start();
+          }, REFUSED_READ_AGAIN_MS);
           this.readAgain.unref();
         },
       },

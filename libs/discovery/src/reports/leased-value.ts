@@ -32,6 +32,8 @@ export class LeasedValue {
   private ownLease = false;
   /** After a refusal: no write before this time (ms since the epoch). */
   private refusedUntil = 0;
+  /** Grows each time the key must be written again whatever it holds (its lease changed or was lost). */
+  private generation = 0;
   private readonly lease: LeaseKeeper;
   private readonly loop: RetryLoop;
   private readonly stopRetryingOnConnect: () => void;
@@ -44,8 +46,7 @@ export class LeasedValue {
     onRefused: (error: Error) => void,
   ) {
     this.lease = new LeaseKeeper(gateway, settings.ttl, settings.connectTimeoutMs, () => {
-      this.written = undefined; // etcd deleted the key with the lease: write it again under a new one
-      this.loop.kick();
+      this.writeAgain(); // etcd deleted the key with the lease: write it again under a new one
     });
     this.loop = new RetryLoop(settings.backoff, {
       hasWork: () => Date.now() >= this.refusedUntil && this.wanted !== undefined && this.wanted !== this.written,
@@ -70,9 +71,7 @@ export class LeasedValue {
 
   /** The shared lease may have changed (granted, lost, replaced): the key follows it. */
   leaseChanged(): void {
-    if (this.shared.leaseId === this.writtenUnder) return;
-    this.written = undefined;
-    this.loop.kick();
+    if (this.shared.leaseId !== this.writtenUnder) this.writeAgain();
   }
 
   /** Stops writing and revokes the lease (the key goes with it); an unreachable etcd lets the lease expire instead. */
@@ -82,9 +81,18 @@ export class LeasedValue {
     await this.lease.close().catch(() => undefined);
   }
 
+  /** What is in etcd is no longer known good: write again (a write in flight does not count, see `generation`). */
+  private writeAgain(): void {
+    this.generation += 1;
+    this.written = undefined;
+    this.loop.kick();
+  }
+
   private async write(): Promise<void> {
     const value = this.wanted!;
+    const generation = this.generation;
     const sharedId = this.shared.leaseId;
+    if (sharedId === undefined) this.ownLease = true; // granted (or kept) from here on: revoked once not needed
     const leaseId = sharedId ?? (await this.lease.ensure()).leaseId;
     try {
       await this.gateway.put(this.key, value, leaseId);
@@ -92,10 +100,14 @@ export class LeasedValue {
       if (isLeaseGone(error) && sharedId === undefined) this.lease.markLost('etcd no longer knows the lease');
       throw error;
     }
+    // The lease changed or was lost while this write was in flight: it may be under the wrong one, the loop goes on.
+    if (generation !== this.generation) return;
     this.written = value;
     this.writtenUnder = leaseId;
     // The key is under the shared lease now: revoking our own no longer deletes it.
-    if (sharedId !== undefined && this.ownLease) await this.lease.close().catch(() => undefined);
-    this.ownLease = sharedId === undefined;
+    if (sharedId !== undefined && this.ownLease) {
+      this.ownLease = false;
+      await this.lease.close().catch(() => undefined);
+    }
   }
 }

@@ -87,9 +87,8 @@ export class DeliveryAttempts {
           return new CallTimeoutError(service, [...tried], messages.sendTimedOut(service, timeoutMs, [...tried], why));
         };
         if (timedOut && this.config.retryOnTimeout !== true) throw notRetried('notIdempotent');
-        // The service's traffic policy, when it says `retries`, goes over the client's own.
-        if (tried.size > (attempts.policyOf(service).policy.retries ?? this.config.retries))
-          throw notRetried('noRetriesLeft');
+        // A client's `retries` is its own, like a call's option: a traffic policy's `calls.retries` does not change it.
+        if (tried.size > this.config.retries) throw notRetried('noRetriesLeft');
         const next = attempts.next(service, tried, this.keyOf(pattern, data), route.where);
         if (next === undefined) throw notRetried('noneLeft');
         if (!attempts.policyOf(service).mayTryAgain()) throw notRetried('budgetSpent');

@@ -155,19 +155,15 @@ describe('DiscoveryClientProxy', () => {
     expect(calls).toEqual(['a', 'b']); // c, which would answer, is a third instance: one retry only
   });
 
-  it("takes the traffic policy's retries over its own, and its own again when the policy goes", async () => {
+  it("keeps its own retries whatever a traffic policy's calls.retries says (as a call's own option)", async () => {
     const { proxy, calls, registry } = await proxyFor(
       ['a', 'b', 'c'],
       { a: refused, b: refused, c: answers('from c') },
       { retries: 1 },
     );
-    await registry.setPolicy('svc', { calls: { retries: 2 } });
-    expect(await firstValueFrom(proxy.send('ping', {}))).toBe('from c');
-    expect(calls).toEqual(['a', 'b', 'c']);
-    await registry.setPolicy('svc', { calls: { retries: 0 } });
-    calls.length = 0;
+    await registry.setPolicy('svc', { calls: { retries: 5 } });
     await expect(firstValueFrom(proxy.send('ping', {}))).rejects.toThrow('connect ECONNREFUSED');
-    expect(calls).toHaveLength(1);
+    expect(calls).toEqual(['a', 'b']);
   });
 
   it('reports to outlier ejection: an instance that refused 3 calls is not tried again; no call failed', async () => {
