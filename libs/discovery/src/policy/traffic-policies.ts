@@ -12,23 +12,16 @@ import { policyKey, policyPrefix, serviceOfPolicyKey } from './policy-keys.js';
 import { loggedPolicyEvents, policyMessages } from './policy.messages.js';
 import { ServicePolicy, type ServicePolicyEvents } from './service-policy.js';
 import type { TrafficPolicy } from './traffic-policy.interface.js';
-import { validateTrafficPolicy, type PolicyProblem } from './validate-traffic-policy.js';
+import { validateTrafficPolicy, type PolicyRejection } from './validate-traffic-policy.js';
 
 /** How long after a refusal to read the policies the app asks again (its role may have been granted them). */
 const REFUSED_READ_AGAIN_MS = 5 * 60_000;
 
-/** A document an app read and did not apply. */
-export interface PolicyRejection {
-  revision: number;
-  problems: PolicyProblem[];
-}
-
 /**
  * The traffic policies of the services this app calls (an internal provider: picks and calls read them). One watch of
- * the policy prefix for the whole app, started when the first service's policy is asked for; each document read is
- * checked whole by `validateTrafficPolicy()` and applied whole, or not at all: a bad one leaves the last good one in
- * force, is logged once (service, revision, first problem) and counted. A deleted document means the app's own
- * settings again.
+ * the policy prefix per app, started with the first service's policy asked for; each document is checked whole by
+ * `validateTrafficPolicy()` and applied whole or not at all: a bad one leaves the last good one in force, is logged
+ * once (service, revision, first problem) and counted. A deleted document means the app's own settings again.
  */
 @Injectable()
 export class TrafficPolicies implements OnApplicationShutdown {
@@ -88,10 +81,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
     await this.firstRead.promise;
   }
 
-  /**
-   * The policy of `service` as this app sees it (what the dashboard shows): the document in force here — for a service
-   * it does not call, the stored one if valid — with the revision it was read at, and the stored one's rejection.
-   */
+  /** The policy of `service` as the dashboard shows it: in force here (else stored, if valid), and any rejection. */
   stateOf(service: string): { document?: TrafficPolicy; revision?: number; rejection?: PolicyRejection } {
     const policy = this.policies.get(service);
     if (policy !== undefined)
@@ -158,20 +148,24 @@ export class TrafficPolicies implements OnApplicationShutdown {
           this.firstRead.resolve();
           // Unreachable etcd is told by the services' watches and retried with backoff. A refusal (a role without
           // the policy prefix) will not pass by itself: told once, tried again rarely, not in a loop of requests.
-          if (!isRefusal(error)) return;
-          if (!this.refusalTold) this.logger.warn(policyMessages.unreadable(policyPrefix(namespace), error.message));
-          this.refusalTold = true;
-          void this.watch?.stop();
-          this.watch = undefined;
-          clearTimeout(this.readAgain);
-          this.readAgain = setTimeout(() => {
-            this.readAgain = undefined;
-            this.start();
-          }, REFUSED_READ_AGAIN_MS);
-          this.readAgain.unref();
+          if (isRefusal(error)) this.refused(error);
         },
       },
     );
+  }
+
+  /** The policies may not be read: said once, the watch stopped, asked again in REFUSED_READ_AGAIN_MS. */
+  private refused(error: Error): void {
+    if (!this.refusalTold)
+      this.logger.warn(policyMessages.unreadable(policyPrefix(this.options.namespace), error.message));
+    this.refusalTold = true;
+    void this.watch?.stop();
+    this.watch = undefined;
+    clearTimeout(this.readAgain);
+    this.readAgain = setTimeout(() => {
+      this.readAgain = undefined;
+      this.start();
+    }, REFUSED_READ_AGAIN_MS).unref();
   }
 
   /** Applies the document of `service` as read, if someone asked for its policy and it changed since last judged. */

@@ -13,6 +13,12 @@ export interface PolicyProblem {
   message: string;
 }
 
+/** A document an app read and did not apply: its revision and what is wrong with it. */
+export interface PolicyRejection {
+  revision: number;
+  problems: PolicyProblem[];
+}
+
 export type TrafficPolicyCheck = { valid: true; policy: TrafficPolicy } | { valid: false; problems: PolicyProblem[] };
 
 export interface TrafficPolicyContext {
