@@ -25,22 +25,41 @@ export class SeenHistory {
   private term = 0;
   /** The highest term seen when no member could be reached, until a member with a term answers a watch. */
   private termBeforeOutage: number | undefined;
+  /** The highest term seen when a watch stream first failed, until a member with a term answers a watch. */
+  private termAtFailure: number | undefined;
 
+  /** A watch answer: the stream works again. */
   saw(header: ResponseHeader): void {
-    this.revision = Math.max(this.revision, header.revision);
-    this.term = Math.max(this.term, header.raft_term);
+    this.seen(header);
+    if (header.raft_term > 0) this.termAtFailure = undefined;
   }
 
   /** A unary answer (etcd3's: 64-bit numbers as strings) counts too: an app's first watch may come after its lists. */
   sawAnswer(answer: unknown): void {
     const header = (answer as { header?: { revision?: string; raft_term?: string } } | undefined)?.header;
     if (header?.revision !== undefined)
-      this.saw({ revision: Number(header.revision), raft_term: Number(header.raft_term ?? 0) });
+      this.seen({ revision: Number(header.revision), raft_term: Number(header.raft_term ?? 0) });
+  }
+
+  private seen(header: ResponseHeader): void {
+    this.revision = Math.max(this.revision, header.revision);
+    this.term = Math.max(this.term, header.raft_term);
+  }
+
+  /**
+   * A watch stream failed, or found no member to open on. The term seen now is the one before the
+   * outage that may follow: the outage is found only once every member's connection is down, which
+   * can be after a restarted member answered a keepalive at its new term (a closed connection goes
+   * idle first, and is found down only at the next dial) — judged against that term, its own watch
+   * answers looked like a cluster back at the term seen, and every watch listed again.
+   */
+  streamFailed(): void {
+    this.termAtFailure ??= this.term;
   }
 
   /** No member could be reached: the next to answer may be a cluster rebuilt without its data. */
   outage(): void {
-    this.termBeforeOutage ??= this.term;
+    this.termBeforeOutage ??= this.termAtFailure ?? this.term;
   }
 
   /**
@@ -67,7 +86,7 @@ export class SeenHistory {
         `etcd came back from an outage of every member at raft term ${term}, not above the one seen: ` +
         'its data were lost';
     }
-    if (term > 0) this.termBeforeOutage = undefined;
+    if (term > 0) this.termBeforeOutage = this.termAtFailure = undefined;
     if (lost !== undefined && watch.epoch === this.epoch) {
       this.epoch += 1;
       this.revision = revision;

@@ -14,6 +14,8 @@ export interface WatchCallEvents {
   refused(watcher: EtcdWatcher, reason: string): void;
   /** `watcher` delivers nothing more: etcd compacted its revision, or lost its data. */
   over(watcher: EtcdWatcher): void;
+  /** A member's answer showed that etcd lost its data (`reason`): every watch is listed again. */
+  lostData(reason: string): void;
   /** A create request went unanswered for the attach timeout. */
   unanswered(): void;
   /** The stream failed, or etcd ended it. */
@@ -116,6 +118,7 @@ export class WatchCall {
     }
     watcher.broken(new Error(reason));
     this.events.over(watcher);
+    this.events.lostData(reason);
   }
 
   private createdOne(response: WatchResponse): void {

@@ -15,6 +15,10 @@ async function started(port = 0): Promise<StandInEtcd> {
   return etcd;
 }
 
+/** What the streams warned of, in order. */
+let warnings: string[] = [];
+beforeEach(() => (warnings = []));
+
 function watchStream(host: string): WatchStream {
   return watchStreamAndConnections(host).stream;
 }
@@ -22,7 +26,8 @@ function watchStream(host: string): WatchStream {
 function watchStreamAndConnections(host: string) {
   const grpcOptions = { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 };
   const connections = new EtcdConnections({ hosts: [host], grpcOptions }, 2000);
-  const stream = new WatchStream(connections, { attachTimeoutMs: 2000, checkTimeoutMs: 300, warn: () => undefined });
+  const warn = (message: string) => warnings.push(message);
+  const stream = new WatchStream(connections, { attachTimeoutMs: 2000, checkTimeoutMs: 300, warn });
   closers.push(() => {
     stream.close();
     connections.close();
@@ -90,6 +95,7 @@ describe('WatchStream on a member that lost its data', () => {
       /outage of every member at raft term 2, not above the one seen: its data were lost/,
     );
     expect(second.broken[0]).toMatch(/lost its data/);
+    expect(warnings).toEqual([`${first.broken[0]}: every watch lists its prefix again`]); // once, not per watch
     expect(first.seen).toEqual(['/p/a@2']); // nothing of the new history delivered as if it followed the old
     // The owners list again (at revision 5) and watch from 6: judged against the new history.
     const again = watchP(stream, 6);
@@ -111,6 +117,7 @@ describe('WatchStream on a member that lost its data', () => {
     back.put('/p/b', '2');
     await waitFor('the change after the restart', () => seen.length === 2);
     expect(broken).toEqual([]);
+    expect(warnings).toEqual([]);
   });
 
   it("an app whose first watch went unanswered before the outage: its lists' answers tell the term seen", async () => {

@@ -40,6 +40,8 @@ export class WatchStream {
   private opening = false;
   private readonly reopen = new ReopenBackoff(() => void this.open());
   private closed = false;
+  /** The `SeenHistory` epoch whose loss was last warned of. */
+  private lossesWarned = 0;
   private readonly silence: WatchSilence;
   private readonly stopFollowing: (() => void)[];
 
@@ -105,6 +107,7 @@ export class WatchStream {
         created: () => this.reopen.succeeded(),
         refused: (watcher, reason) => this.refused(call, watcher, reason),
         over: (watcher) => this.watchers.delete(watcher),
+        lostData: (reason) => this.lostData(reason),
         unanswered: () => this.unanswered(call),
         failed: (error) => this.failed(call, error),
       });
@@ -146,6 +149,14 @@ export class WatchStream {
     ).unref();
   }
 
+  /** Once per loss found (the other watches' owners are told too, and list again: no warning each). */
+  private lostData(reason: string): void {
+    if (this.connections.history.epoch !== this.lossesWarned) {
+      this.lossesWarned = this.connections.history.epoch;
+      this.settings.warn(`${reason}: every watch lists its prefix again`);
+    }
+  }
+
   /** A member that is frozen or cut off still accepts the stream, and answers nothing. */
   private unanswered(call: WatchCall): void {
     this.connections.markUnanswered(call.opened.member);
@@ -163,6 +174,7 @@ export class WatchStream {
 
   /** Every member unreachable (down, or still dialling): see `SeenHistory.outage`. */
   private noteOutage(): void {
+    this.connections.history.streamFailed();
     if (this.connections.members.every((member) => member.stalled)) this.connections.history.outage();
   }
 
