@@ -142,17 +142,22 @@ export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: numbe
   return { delays, bareWatcherDelays, appsCpuPerChange };
 }
 
-/** Between two policy probes: longer than the apps' spread of their reports (2 s). */
-export const POLICY_PROBE_GAP_MS = 2500;
+/**
+ * Before the first policy probe: the endpoint probes' removal at their end (every endpoint of fleet-common at once)
+ * makes each app hold it and list fleet-common again to confirm it; the policy probes start once that is done.
+ */
+const AFTER_ENDPOINT_PROBES_MS = 5000;
 
 /**
  * PROBES traffic policy documents of fleet-common (a drain whose reason names the probe), each written once the last
- * reached every app: how long after its write each app had applied it. The library's fleet only (bare etcd3 apps
- * have no policies); compared with its endpoint changes of the same run.
+ * reached every app, ~0.5 s apart as the endpoint probes: how long after its write each app had applied it. The
+ * library's fleet only (bare etcd3 apps have no policies); compared with its endpoint changes of the same run.
+ * Nobody asks for the apps' reports here: a change alone makes no app write.
  */
 export async function measurePolicyDeliveries(client: Etcd3, fleet: Fleet, size: number): Promise<number[]> {
   const delays: number[] = [];
   const until = new Date(Date.now() + 3600_000).toISOString();
+  await sleep(AFTER_ENDPOINT_PROBES_MS);
   for (let probe = 0; probe < PROBES; probe += 1) {
     const id = `policy-probe-${probe}`;
     const document = { instances: { 'app-none': { drained: true, until, reason: id } } };
@@ -160,11 +165,39 @@ export async function measurePolicyDeliveries(client: Etcd3, fleet: Fleet, size:
     await client.put('/services.policy/fleet-common').value(JSON.stringify(document));
     await waitUntil(() => fleet.seen(id).length >= size, 30_000);
     delays.push(...fleet.seen(id).map((at) => at - writtenAt));
-    // Each app writes its report of the change within 2 s (spread): the next change meets a fleet at rest again.
-    await sleep(POLICY_PROBE_GAP_MS);
+    await sleep(500);
   }
-  await client.delete().key('/services.policy/fleet-common');
   return delays;
+}
+
+/** What the CLI's `--wait` costs a fleet: every app's report written, and etcd's CPU meanwhile. */
+export interface AskedReports {
+  /** From the ask until every app's report had the last policy probe's revision. */
+  allReportedMs: number;
+  etcdCpuMs: number;
+}
+
+/**
+ * After the policy probes: the CLI's ask for reports (as `drain --wait` writes it), and how long until every app's
+ * report says it applied the last probe — then the policy is deleted.
+ */
+export async function measureAskedReports(client: Etcd3, cluster: EtcdCluster, size: number): Promise<AskedReports> {
+  const etcdPids = cluster.members.map((member) => member.pid!);
+  const cpuBefore = etcdPids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0);
+  const askedAt = performance.now();
+  const { header } = await client.put('/services.policy/reports/asked').value(`{"at":"${new Date().toISOString()}"}`);
+  const revision = Number(header.revision);
+  const reportedAll = async () => {
+    const reports = Object.values(await client.getAll().prefix('/services.policy-applied/').strings());
+    return reports.filter((text) => (JSON.parse(text) as { revision: number }).revision >= revision).length >= size;
+  };
+  for (const deadline = askedAt + 30_000; !(await reportedAll()); await sleep(50))
+    if (performance.now() > deadline) throw new Error('the fleet did not write its reports in time');
+  const allReportedMs = performance.now() - askedAt;
+  const etcdCpuMs = etcdPids.reduce((sum, pid) => sum + cpuTimeMs(pid), 0) - cpuBefore;
+  await client.delete().key('/services.policy/fleet-common');
+  await client.delete().key('/services.policy/reports/asked');
+  return { allReportedMs, etcdCpuMs };
 }
 
 /** Keepalive and read requests handled by the members so far. */

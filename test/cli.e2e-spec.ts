@@ -218,6 +218,23 @@ describe('the operator CLI, from the packed tarball', () => {
     const listed = await cliJson<{ services: { service: string; callers: number; callersApplied: number }[] }>('ls');
     expect(listed.services.find(({ service }) => service === 'shop')).toMatchObject({ callers: 1, callersApplied: 1 });
 
+    // A change without --wait: the caller writes no report (at 1,000 callers, 1,000 writes per change held up etcd's
+    // next deliveries); ls finds its report older than the document, asks for it, and shows it applied.
+    const report = async () => (await etcd.client().getAll().prefix('/services.policy-applied/').exec()).kvs;
+    const reportBefore = (await report())[0].mod_revision;
+    const split = await cliJson<{ revision: number }>('split', 'shop', 'v1=50', 'v2=50');
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // past the spread of a report's write
+    expect((await report())[0].mod_revision).toBe(reportBefore);
+    const asked = await cliJson<{ services: { service: string; policyRevision: number; callersApplied: number }[] }>(
+      'ls',
+    );
+    expect(asked.services.find(({ service }) => service === 'shop')).toMatchObject({
+      policyRevision: split.revision,
+      callersApplied: 1,
+    });
+    expect(Number((await report())[0].mod_revision)).toBeGreaterThan(split.revision);
+    await cliJson('split', 'shop', 'off');
+
     // A caller that never applies it (a report written by hand, stuck at revision 1): --wait says which, exit 3.
     const ghost = { app: 'ghost:1', revision: 1, services: ['shop'], rejected: {}, inFlight: {} };
     await etcd.client().put('/services.policy-applied/ghost').value(JSON.stringify(ghost));

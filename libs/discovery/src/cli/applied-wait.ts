@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { appliedState, type AppliedState, type PolicyReport } from '../policy/policy-report.js';
+import { appliedState, REPORT_SPREAD_MS, type AppliedState, type PolicyReport } from '../policy/policy-report.js';
 import type { PolicyStore } from './policy-store.js';
 
 /** How often `--wait` reads the callers' reports again. */
@@ -27,6 +27,35 @@ export function callersOf(
     else callers.behind.push({ app: report.app, state, problem: report.rejected[service]?.problem });
   }
   return callers;
+}
+
+/**
+ * The callers' reports, up to date for the documents of `revisions` (service → revision): apps write theirs when
+ * asked, not at every change, so when a caller's report is older than a document, every caller is asked (one write)
+ * and the reports are read again until none is older, for at most the apps' spread of their writes (and `--timeout`).
+ * An operator whose role may not write the ask sees the reports as they are.
+ */
+export async function currentReports(store: PolicyStore, revisions: ReadonlyMap<string, number>) {
+  let reports = await store.reports();
+  const older = () =>
+    [...revisions].some(([service, revision]) =>
+      callersOf(reports, service, revision).behind.some(({ state }) => state === 'pending'),
+    );
+  if (!older()) return reports;
+  // A role that may read but not write: the reports as they are (older ones shown as not applied yet).
+  if (
+    !(await store.askReports().then(
+      () => true,
+      () => false,
+    ))
+  )
+    return reports;
+  const deadline = Date.now() + Math.min(store.timeoutMs, REPORT_SPREAD_MS + 1000);
+  while (older() && Date.now() + WAIT_POLL_MS <= deadline) {
+    await sleep(WAIT_POLL_MS);
+    reports = await store.reports();
+  }
+  return reports;
 }
 
 /** `applied/callers`, as `ls` shows it. */

@@ -1,6 +1,13 @@
 import type { Etcd3 } from 'etcd3';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
-import { policyAppliedPrefix, policyHistoryPrefix, policyKey, policyPrefix } from '../policy/policy-keys.js';
+import {
+  policyAppliedPrefix,
+  policyHistoryPrefix,
+  policyKey,
+  policyPrefix,
+  reportsAskedKey,
+  serviceOfPolicyKey,
+} from '../policy/policy-keys.js';
 import { parsePolicyReport, type PolicyReport } from '../policy/policy-report.js';
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
 import { CliInputError } from './cli-arguments.js';
@@ -53,13 +60,12 @@ export class PolicyStore {
 
   /** Every policy document, by service. */
   async readAll(): Promise<Map<string, StoredPolicy>> {
-    const prefix = policyPrefix(this.namespace);
-    const { kvs } = await this.ask(this.client.getAll().prefix(prefix).exec());
+    const { kvs } = await this.ask(this.client.getAll().prefix(policyPrefix(this.namespace)).exec());
     return new Map(
-      kvs.map((kv) => [
-        kv.key.toString().slice(prefix.length),
-        { text: kv.value.toString(), revision: +kv.mod_revision },
-      ]),
+      kvs.flatMap((kv) => {
+        const service = serviceOfPolicyKey(this.namespace, kv.key.toString());
+        return service === undefined ? [] : [[service, { text: kv.value.toString(), revision: +kv.mod_revision }]];
+      }),
     );
   }
 
@@ -74,10 +80,16 @@ export class PolicyStore {
   }
 
   /**
-   * Writes `text` as the document of `service` if it is still the one `read`, keeping `read` in the history.
+   * Writes `text` as the document of `service` if it is still the one `read`, keeping `read` in the history (`by`,
+   * `reason`); `askReports`: and asks every caller for its report in the same transaction (`--wait`).
    * @returns the revision written at. @throws CliInputError when someone changed it since (nothing written).
    */
-  async write(service: string, read: StoredPolicy, text: string, by: string, reason?: string): Promise<number> {
+  async write(
+    service: string,
+    read: StoredPolicy,
+    text: string,
+    { by, reason, askReports }: { by: string; reason?: string; askReports: boolean },
+  ): Promise<number> {
     const key = policyKey(this.namespace, service);
     const history = policyHistoryPrefix(this.namespace, service);
     const kept = await this.ask(this.client.getAll().prefix(history).keys());
@@ -96,6 +108,7 @@ export class PolicyStore {
           this.client.put(key).value(text),
           this.client.put(`${history}${String(read.revision).padStart(20, '0')}`).value(JSON.stringify(entry)),
           ...tooOld.map((old) => this.client.delete().key(old)),
+          ...(askReports ? [this.askOp()] : []),
         )
         .commit(),
     );
@@ -104,6 +117,15 @@ export class PolicyStore {
         `the policy of "${service}" changed since it was read (revision ${read.revision}): nothing written; run again`,
       );
     return +result.header.revision;
+  }
+
+  /** Asks every app that calls a service for its report: each writes it within a few seconds. */
+  async askReports(): Promise<void> {
+    await this.ask(this.askOp().exec());
+  }
+
+  private askOp() {
+    return this.client.put(reportsAskedKey(this.namespace)).value(JSON.stringify({ at: new Date().toISOString() }));
   }
 
   /** What each app reports it applies (values that are not reports skipped). */

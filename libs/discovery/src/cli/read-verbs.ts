@@ -2,7 +2,7 @@ import { isUp, type ServiceEndpoint } from '../service-endpoint.interface.js';
 import type { TrafficPolicy } from '../policy/traffic-policy.interface.js';
 import { validateTrafficPolicy } from '../policy/validate-traffic-policy.js';
 import { CliInputError } from './cli-arguments.js';
-import { behindLines, callersColumn, callersOf } from './applied-wait.js';
+import { behindLines, callersColumn, callersOf, currentReports } from './applied-wait.js';
 import { Output, percent } from './output.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
 import { trafficOf } from './traffic-shares.js';
@@ -18,7 +18,8 @@ export function judged(stored: StoredPolicy): { policy: TrafficPolicy | undefine
 
 /** `ls`: every service with its instances by state and its policy's revision. */
 export async function listServices(store: PolicyStore, out: Output): Promise<void> {
-  const [endpoints, policies, reports] = await Promise.all([store.endpoints(), store.readAll(), store.reports()]);
+  const [endpoints, policies] = await Promise.all([store.endpoints(), store.readAll()]);
+  const reports = await currentReports(store, new Map([...policies].map(([name, { revision }]) => [name, revision])));
   const services = new Map<string, ServiceEndpoint[]>();
   for (const endpoint of endpoints)
     services.set(endpoint.service, [...(services.get(endpoint.service) ?? []), endpoint]);
@@ -58,14 +59,11 @@ export async function listServices(store: PolicyStore, out: Output): Promise<voi
 
 /** `describe <service>`: its instances, what the policy does to each, their share of calls now. */
 export async function describeService(store: PolicyStore, service: string, out: Output): Promise<void> {
-  const [endpoints, stored, reports] = await Promise.all([
-    store.endpoints(service),
-    store.read(service),
-    store.reports(),
-  ]);
+  const [endpoints, stored] = await Promise.all([store.endpoints(service), store.read(service)]);
   if (endpoints.length === 0 && stored.text === undefined)
     throw new CliInputError(`unknown service "${service}": no instance and no policy under ${store.namespace}`);
   const { policy, problem } = judged(stored);
+  const reports = await currentReports(store, new Map([[service, stored.revision]]));
   const callers = callersOf(reports, service, stored.revision);
   const traffic = trafficOf(endpoints, policy, Date.now());
   const instances = endpoints.map((endpoint) => {

@@ -13,7 +13,8 @@ export async function watchPolicies(client: Etcd3, store: PolicyStore, service: 
     ).create(),
   );
   const print = (kind: 'put' | 'delete', key: string, revision: string, text?: string) => {
-    const name = serviceOfPolicyKey(store.namespace, key) ?? key;
+    const name = serviceOfPolicyKey(store.namespace, key);
+    if (name === undefined) return; // the CLI's ask for reports, not a document
     const check = text === undefined ? undefined : validateTrafficPolicy(text);
     const rejected = check?.valid === false ? `${check.problems[0].field} ${check.problems[0].message}` : undefined;
     const line = json

@@ -112,14 +112,14 @@ async function commit(store: PolicyStore, args: CliArguments, out: Output, chang
   const text = JSON.stringify(next);
   const by = typeof args.flags.by === 'string' ? args.flags.by : `${userInfo().username}@${hostname()}`;
   const reason = typeof args.flags.reason === 'string' ? args.flags.reason : undefined;
-  const revision = dryRun ? undefined : await store.write(service, stored, text, by, reason);
+  const wait = args.flags.wait === true; // the callers are asked for their reports in the same write
+  const revision = dryRun ? undefined : await store.write(service, stored, text, { by, reason, askReports: wait });
   out.line(dryRun ? `dry run, nothing written: ${said}` : `done: ${said} (revision ${revision})`);
   out.table(
     ['ID', 'VERSION', 'SHARE NOW', 'AFTER'],
     rows.map((r) => [r.id, r.version ?? '-', percent(r.before), percent(r.after)]),
   );
-  const applied =
-    revision !== undefined && args.flags.wait === true ? await waitFor(store, args, out, service, revision) : undefined;
+  const applied = revision !== undefined && wait ? await waitFor(store, args, out, service, revision) : undefined;
   out.print({
     service,
     dryRun,

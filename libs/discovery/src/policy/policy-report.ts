@@ -1,7 +1,9 @@
 /**
  * What an app reports of the traffic policies it applies, one leased key per app at `<namespace>.policy-applied/<app>`
  * (beside the policy prefix rather than in it: apps watch the policy prefix, and a fleet's reports there would reach
- * every app). The CLI reads them to answer "have all callers applied it?".
+ * every app). The CLI reads them to answer "have all callers applied it?". Written when the app starts calling, when
+ * the services it calls or its rejections change, and when the CLI asks (`reportsAskedKey`) — not at every policy
+ * change: 1,000 callers writing at each change held up etcd's next deliveries (see docs/capacity.md).
  */
 export interface PolicyReport {
   /** The app: `host:pid`, and the services it registers when it does. */
@@ -15,6 +17,12 @@ export interface PolicyReport {
   /** Calls in flight to instances drained now, by service then instance id, while there are any. */
   inFlight: Record<string, Record<string, number>>;
 }
+
+/**
+ * An app writes an asked report at a random moment within this, so that a fleet's reports do not reach etcd at once
+ * (1,000 apps writing at once held up every app's next changes: fleet bench, p99 7.5 s).
+ */
+export const REPORT_SPREAD_MS = 2000;
 
 /** How an app stands towards the document of a service written at `revision`. */
 export type AppliedState = 'applied' | 'rejected' | 'pending' | 'calls in flight';

@@ -8,8 +8,9 @@ import { libraryLogger } from '../util/library-logger.js';
 import { Listeners } from '../util/listeners.js';
 import { PrefixWatch } from '../watch/prefix-watch.js';
 import { ServiceWatches } from '../watch/service-watches.js';
-import { policyKey, policyPrefix, serviceOfPolicyKey } from './policy-keys.js';
+import { policyKey, policyPrefix, reportsAskedKey, serviceOfPolicyKey } from './policy-keys.js';
 import { loggedPolicyEvents, policyMessages } from './policy.messages.js';
+import { ReportsAsks } from './reports-asks.js';
 import { ServicePolicy, type ServicePolicyEvents } from './service-policy.js';
 import type { TrafficPolicy } from './traffic-policy.interface.js';
 import { validateTrafficPolicy, type PolicyRejection } from './validate-traffic-policy.js';
@@ -38,6 +39,8 @@ export class TrafficPolicies implements OnApplicationShutdown {
   readonly read = new Listeners();
   /** The policies of the services this app calls were judged up to a newer revision, or it calls one more service. */
   readonly progressed = new Listeners();
+  /** The CLI's asks for the callers' reports, told after `progressed` for the same response. */
+  readonly reportsAsks = new ReportsAsks();
   private readonly logger: LoggerService;
   private readonly events: ServicePolicyEvents;
   private watch: PrefixWatch | undefined;
@@ -127,6 +130,7 @@ export class TrafficPolicies implements OnApplicationShutdown {
           }
           for (const service of new Set([...before, ...this.texts.keys()])) this.judge(service);
           this.progressed.tell();
+          this.reportsAsks.read(entries.get(reportsAskedKey(namespace)) ?? '', false);
           this.read.tell();
         },
         changed: (changes, revision) => {
@@ -140,14 +144,14 @@ export class TrafficPolicies implements OnApplicationShutdown {
             this.judge(service);
             called ||= this.policies.has(service);
           }
-          // Even a write of the same text: `drain --wait` waits for this revision in each caller's report.
           if (called) this.progressed.tell();
+          const asked = reportsAskedKey(namespace);
+          if (changes.has(asked)) this.reportsAsks.read(changes.get(asked) ?? '', true);
           this.read.tell();
         },
         listFailed: (error) => {
           this.firstRead.resolve();
-          // Unreachable etcd is told by the services' watches and retried with backoff. A refusal (a role without
-          // the policy prefix) will not pass by itself: told once, tried again rarely, not in a loop of requests.
+          // Unreachable: the service watches tell it, and retry. A refusal will not pass by itself: told once.
           if (isRefusal(error)) this.refused(error);
         },
       },

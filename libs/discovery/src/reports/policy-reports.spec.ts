@@ -31,7 +31,11 @@ async function callerApp() {
   const reports = (): PolicyReport[] =>
     [...etcd.contents('/services.policy-applied/').values()].map((text) => parsePolicyReport(text)!);
   const revision = async () => (await etcd.list('/none/')).revision;
-  return { app, etcd, revision, reports, discovery: app.get(DiscoveryClient), registry: app.get(InMemoryRegistry) };
+  /** What the CLI does with `--wait`, or when `ls` finds a report older than a document. */
+  const askReports = () =>
+    etcd.transaction([{ put: '/services.policy/reports/asked', value: `{"at":"${Date.now()}"}` }]);
+  const registry = app.get(InMemoryRegistry);
+  return { app, etcd, revision, reports, askReports, discovery: app.get(DiscoveryClient), registry };
 }
 
 let warnings: string[];
@@ -44,15 +48,24 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('each app reports the policies it applies, under a lease of its own', () => {
   it('lists the services it calls, the revision judged up to and any rejection; the key goes at shutdown', async () => {
-    const { app, etcd, revision, reports, registry } = await callerApp();
+    const { app, etcd, revision, reports, askReports, registry } = await callerApp();
     await waitFor('the first report', () => reports().length === 1);
     const [first] = reports();
     expect(first.services).toEqual([service]);
     expect(first.app).toBe(`${hostname()}:${process.pid}`);
 
+    // A change alone is not reported (1,000 callers writing at each change held up etcd): only when asked.
+    const writes = () => etcd.log.filter((line) => line.startsWith('put /services.policy-applied/')).length;
+    const writesBefore = writes();
     const before = await revision();
     await registry.setPolicy(service, { instances: { b: { drained: true, until: inAnHour() } } });
-    await waitFor('the drain reported', () => reports()[0].revision > before);
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // past the spread of a report's write
+    expect({ writes: writes(), revision: reports()[0].revision }).toEqual({
+      writes: writesBefore,
+      revision: first.revision,
+    });
+    askReports();
+    await waitFor('the drain reported once asked', () => reports()[0].revision > before);
     expect(reports()[0].rejected).toEqual({});
 
     const beforeBad = await revision();
@@ -67,8 +80,8 @@ describe('each app reports the policies it applies, under a lease of its own', (
     expect(etcd.contents('/services.policy-applied/').size).toBe(0);
   });
 
-  it('counts the calls in flight to a drained instance until they have finished', async () => {
-    const { app, revision, reports, discovery, registry } = await callerApp();
+  it('asked, counts the calls in flight to a drained instance until they have finished', async () => {
+    const { app, revision, reports, askReports, discovery, registry } = await callerApp();
     let release: () => void = () => undefined;
     let calledId = '';
     const call = discovery.call(service, (endpoint) => {
@@ -78,6 +91,7 @@ describe('each app reports the policies it applies, under a lease of its own', (
     await waitFor('the call started', () => calledId !== '');
     const before = await revision();
     await registry.setPolicy(service, { instances: { [calledId]: { drained: true, until: inAnHour() } } });
+    askReports();
     await waitFor('the call in flight reported', () => reports()[0]?.inFlight[service]?.[calledId] === 1);
     expect(reports()[0].revision).toBeGreaterThan(before);
 
@@ -101,7 +115,7 @@ describe('each app reports the policies it applies, under a lease of its own', (
   });
 
   it('a role that may not write the report: one warning, and no loop of writes while policies change', async () => {
-    const { app, etcd, registry } = await callerApp();
+    const { app, etcd, registry, askReports } = await callerApp();
     await waitFor('the first report', () => etcd.contents('/services.policy-applied/').size === 1);
     await app.get(PolicyReports).onApplicationShutdown(); // its key gone: the app's next report is a new one
     const refusedPuts: string[] = [];
@@ -116,11 +130,13 @@ describe('each app reports the policies it applies, under a lease of its own', (
       app.get(CallAttempts),
       app.get(ServiceRegistry),
     );
-    for (let change = 0; change < 5; change++)
+    for (let change = 0; change < 5; change++) {
       await registry.setPolicy(service, {
         instances: { b: { drained: true, until: inAnHour(), reason: `r${change}` } },
       });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+      askReports();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // past the spread of the asked reports
     expect(refusedPuts).toHaveLength(1);
     expect(warnings.filter((warning) => warning.includes('cannot be written'))).toHaveLength(1);
     put.mockRestore();

@@ -7,27 +7,21 @@ import { RESOLVED_DISCOVERY_OPTIONS } from '../discovery.constants.js';
 import { EtcdGateway } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { policyAppliedPrefix } from '../policy/policy-keys.js';
-import type { PolicyReport } from '../policy/policy-report.js';
+import { REPORT_SPREAD_MS, type PolicyReport } from '../policy/policy-report.js';
 import { TrafficPolicies } from '../policy/traffic-policies.js';
 import { policyMessages } from '../policy/policy.messages.js';
 import { libraryLogger } from '../util/library-logger.js';
 import { ServiceRegistry } from '../registration/service-registry.js';
 import { LeasedValue } from './leased-value.js';
 
-/**
- * Reports after the first are written at a random moment within this: a policy change makes every app that calls the
- * service write its report, and at 1,000 apps 1,000 writes at once held up etcd's delivery of the next changes to
- * every app (fleet bench: a policy change applied by all of them at p99 7.5 s, an endpoint change 193 ms).
- */
-const REPORT_SPREAD_MS = 2000;
-
-/** How often the calls in flight to a drained instance are counted again, while there are any. */
+/** How often the calls in flight to a drained instance are counted again, while the CLI waits for them to end. */
 const IN_FLIGHT_RECOUNT_MS = 100;
 
 /**
  * This app's report of the traffic policies it applies (see `PolicyReport`), kept in etcd for as long as it calls a
- * service: written again at each policy change of a service it calls (the CLI's `--wait` waits for every caller's),
- * and while calls to a drained instance are in flight, until they have finished.
+ * service: written at once when it starts calling, again (within REPORT_SPREAD_MS) when the services it calls or
+ * its rejections change, and when the CLI asks (`--wait`, or a report found older than a document) — then also while
+ * calls to a drained instance are in flight, until they have finished.
  */
 @Injectable()
 export class PolicyReports implements OnApplicationShutdown {
@@ -38,6 +32,10 @@ export class PolicyReports implements OnApplicationShutdown {
   /** A report waiting out its spread, and the text it will write. */
   private spreading: NodeJS.Timeout | undefined;
   private pending: string | undefined;
+  /** What the last report said that is worth a write unasked: the services called and the rejections. */
+  private shape: string | undefined;
+  /** The CLI asked: reports are written until no call to a drained instance is in flight. */
+  private answering = false;
   private closed = false;
   private refusalTold = false;
   private readonly logger: LoggerService;
@@ -54,6 +52,10 @@ export class PolicyReports implements OnApplicationShutdown {
     // Two apps on one host may share a pid (containers): the key needs more than the label.
     this.key = `${policyAppliedPrefix(options.namespace)}${this.app}:${randomBytes(3).toString('hex')}`;
     policies.progressed.add(() => this.update());
+    policies.reportsAsks.asked.add(() => {
+      this.answering = true;
+      this.update();
+    });
     // The report lives under the registrations' lease when the app registers: it follows that lease.
     this.leaseWatch = registry.events$.subscribe((event) => {
       if (event.type === 'registered' || event.type === 're-registered' || event.type === 'lease-lost')
@@ -75,14 +77,18 @@ export class PolicyReports implements OnApplicationShutdown {
     const report = this.report();
     if (report.services.length === 0) return;
     const text = JSON.stringify(report);
+    const shape = JSON.stringify([report.services, report.rejected]);
     if (this.value === undefined) {
       this.value = this.leasedValue();
       this.value.set(text); // the first at once: a new caller is counted as soon as it has read the policies
-    } else this.spread(text);
-    if (Object.keys(report.inFlight).length > 0) {
-      this.recount = setTimeout(() => this.update(), IN_FLIGHT_RECOUNT_MS);
-      this.recount.unref();
+    } else if (this.answering || shape !== this.shape) this.spread(text);
+    this.shape = shape;
+    if (!this.answering || Object.keys(report.inFlight).length === 0) {
+      this.answering = false;
+      return;
     }
+    this.recount = setTimeout(() => this.update(), IN_FLIGHT_RECOUNT_MS);
+    this.recount.unref();
   }
 
   /** Sets `text` after a random delay within REPORT_SPREAD_MS: one write pending at a time, the latest text wins. */
