@@ -245,6 +245,16 @@ describe('the operator CLI, from the packed tarball', () => {
       expect(stuck.stdout).toMatch(/not applied by every caller in \d+ ms \(1\/2\):\n {2}ghost:1: pending/);
       expect(stuck.stderr).toMatch(/written, not applied by every caller/);
       expect(await policyRevision()).toBeGreaterThan(drain.revision); // written all the same
+      // The ghost stays behind: ls shows it, and asks no caller again (the undrain's ask is newer than the document).
+      const askedAt = async () =>
+        (await etcd.client().getAll().prefix('/services.policy/reports/').exec()).kvs.map((kv) => kv.mod_revision);
+      const lastAsk = await askedAt();
+      const listed = await cliJson<{ services: { service: string; callers: number; callersApplied: number }[] }>('ls');
+      expect(listed.services.find(({ service }) => service === 'shop')).toMatchObject({
+        callers: 2,
+        callersApplied: 1,
+      });
+      expect(await askedAt()).toEqual(lastAsk);
     } finally {
       await etcd.client().delete().key('/services.policy-applied/ghost');
     }

@@ -25,12 +25,15 @@ function slice(): { from: number; size: number } | undefined {
   return { from: bottom + (worker % SLICES) * SLICE, size: SLICE };
 }
 
-/** Whether nothing listens on `port` of 127.0.0.1 now; `port` 0: a port the OS picks. */
+/**
+ * `port` if nothing listens on it on 127.0.0.1 now, else undefined; `port` 0: a port the OS picks (and if even that
+ * fails, the error: no retry would help).
+ */
 function listenable(port: number): Promise<number | undefined> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.on('error', () => resolve(undefined));
+    server.on('error', (error) => (port === 0 ? reject(error) : resolve(undefined)));
     server.listen(port, '127.0.0.1', () => {
       const { port: picked } = server.address() as { port: number };
       server.close(() => resolve(picked));

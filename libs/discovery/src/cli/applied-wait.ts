@@ -33,7 +33,8 @@ export function callersOf(
  * The callers' reports, up to date for the documents of `revisions` (service → revision): apps write theirs when
  * asked, not at every change, so when a caller's report is older than a document, every caller is asked (one write)
  * and the reports are read again until none is older, for at most the apps' spread of their writes (and `--timeout`).
- * An operator whose role may not write the ask sees the reports as they are.
+ * No ask when one was made since the newest of the documents; an operator whose role may not write the ask sees the
+ * reports as they are.
  */
 export async function currentReports(store: PolicyStore, revisions: ReadonlyMap<string, number>) {
   let reports = await store.reports();
@@ -42,6 +43,9 @@ export async function currentReports(store: PolicyStore, revisions: ReadonlyMap<
       callersOf(reports, service, revision).behind.some(({ state }) => state === 'pending'),
     );
   if (!older()) return reports;
+  // Asked since the newest of these documents: a caller still behind is stuck (refused, frozen, cut off), and asking
+  // again would make every caller write again for nothing (a script running `ls` every few seconds).
+  if ((await store.lastAskRevision()) >= Math.max(...revisions.values())) return reports;
   // A role that may read but not write: the reports as they are (older ones shown as not applied yet).
   if (
     !(await store.askReports().then(

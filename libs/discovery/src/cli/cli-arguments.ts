@@ -92,5 +92,9 @@ export function needWords(args: CliArguments, names: readonly string[]): string[
     throw new CliInputError(
       `${args.verb} takes ${names.length} word(s); unexpected: ${args.positionals.slice(names.length).join(' ')}`,
     );
-  return args.positionals.slice(0, names.length);
+  const words = args.positionals.slice(0, names.length);
+  // A service's document is `<namespace>.policy/<service>`: a slash would write some other key (the asks for reports).
+  if (names[0] === 'service' && words[0].includes('/'))
+    throw new CliInputError(`${args.verb} needs <service>: a service name has no "/" (got "${words[0]}")`);
+  return words;
 }

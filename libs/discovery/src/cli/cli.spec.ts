@@ -1,5 +1,5 @@
 import type { ServiceEndpoint } from '../service-endpoint.interface.js';
-import { CliInputError, parseArguments, parseAssignments, parseDuration } from './cli-arguments.js';
+import { CliInputError, needWords, parseArguments, parseAssignments, parseDuration } from './cli-arguments.js';
 import * as edits from './policy-edits.js';
 import { trafficOf } from './traffic-shares.js';
 
@@ -34,6 +34,14 @@ describe('the CLI: reading what the operator typed', () => {
     [['drain', 's', 'a', '--for'], '--for needs a value'],
   ])('refuses %j: %s', (argv, message) => {
     expect(() => parseArguments(argv)).toThrow(new CliInputError(message));
+  });
+
+  it('refuses a service name with a slash: it would write another key (the asks for reports)', () => {
+    const args = parseArguments(['split', 'reports/asked', 'off']);
+    expect(() => needWords(args, ['service'])).toThrow(
+      new CliInputError('split needs <service>: a service name has no "/" (got "reports/asked")'),
+    );
+    expect(needWords(parseArguments(['drain', 'shop', 'b']), ['service', 'instance id'])).toEqual(['shop', 'b']);
   });
 
   it('reads durations and name=value words, and says how to write them', () => {

@@ -1,5 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import { decodeEndpoint } from '../codec/endpoint-codec.js';
+import { isRefusal } from '../etcd/etcd-errors.js';
 import {
   policyAppliedPrefix,
   policyHistoryPrefix,
@@ -101,22 +102,38 @@ export class PolicyStore {
       ...(reason === undefined ? {} : { reason }),
     };
     const tooOld = kept.sort().slice(0, Math.max(0, kept.length - (HISTORY_LENGTH - 1)));
-    const result = await this.ask(
-      this.client
-        .if(key, 'Mod', '==', read.revision)
-        .then(
-          this.client.put(key).value(text),
-          this.client.put(`${history}${String(read.revision).padStart(20, '0')}`).value(JSON.stringify(entry)),
-          ...tooOld.map((old) => this.client.delete().key(old)),
-          ...(askReports ? [this.askOp()] : []),
-        )
-        .commit(),
-    );
+    const commit = (withAsk: boolean) =>
+      this.ask(
+        this.client
+          .if(key, 'Mod', '==', read.revision)
+          .then(
+            this.client.put(key).value(text),
+            this.client.put(`${history}${String(read.revision).padStart(20, '0')}`).value(JSON.stringify(entry)),
+            ...tooOld.map((old) => this.client.delete().key(old)),
+            ...(withAsk ? [this.askOp()] : []),
+          )
+          .commit(),
+      );
+    let result: Awaited<ReturnType<typeof commit>>;
+    try {
+      result = await commit(askReports);
+    } catch (error) {
+      if (!askReports || !isRefusal((error as Error).cause)) throw error;
+      // A role that may write this document but not the ask: written without it, then asked on its own if it may.
+      result = await commit(false);
+      if (result.succeeded) await this.askReports().catch(() => undefined);
+    }
     if (!result.succeeded)
       throw new CliInputError(
         `the policy of "${service}" changed since it was read (revision ${read.revision}): nothing written; run again`,
       );
     return +result.header.revision;
+  }
+
+  /** The revision of the last ask for reports (0: none). */
+  async lastAskRevision(): Promise<number> {
+    const { kvs } = await this.ask(this.client.get(reportsAskedKey(this.namespace)).exec());
+    return kvs.length === 0 ? 0 : +kvs[0].mod_revision;
   }
 
   /** Asks every app that calls a service for its report: each writes it within a few seconds. */
@@ -153,7 +170,7 @@ export class PolicyStore {
       return await Promise.race([request, late]);
     } catch (error) {
       if (error instanceof EtcdProblem) throw error;
-      throw new EtcdProblem(`etcd at ${this.where}: ${(error as Error).message}`);
+      throw new EtcdProblem(`etcd at ${this.where}: ${(error as Error).message}`, { cause: error });
     } finally {
       clearTimeout(timer);
     }

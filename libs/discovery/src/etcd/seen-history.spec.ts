@@ -33,4 +33,15 @@ describe('SeenHistory after an outage of every member', () => {
     history.outage();
     expect(history.lostData(header(11, 3), resuming(11))).toMatch(/at raft term 3, not above/);
   });
+
+  it('a stream that ended with no watch left: its failure says nothing of a later outage', () => {
+    const history = new SeenHistory();
+    history.saw(header(10, 2));
+    history.streamFailed(); // a create left unanswered, its watch cancelled: the stream ended
+    history.streamIdle();
+    history.sawAnswer({ header: { revision: '12', raft_term: '4' } }); // the cluster went on, at term 4
+    history.streamFailed();
+    history.outage();
+    expect(history.lostData(header(13, 4), resuming(13))).toMatch(/at raft term 4, not above the one seen/);
+  });
 });

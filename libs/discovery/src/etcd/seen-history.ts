@@ -57,6 +57,11 @@ export class SeenHistory {
     this.termAtFailure ??= this.term;
   }
 
+  /** The watch stream ended with no watch left: a failure before it has nothing to say of a later outage. */
+  streamIdle(): void {
+    this.termAtFailure = undefined;
+  }
+
   /** No member could be reached: the next to answer may be a cluster rebuilt without its data. */
   outage(): void {
     this.termBeforeOutage ??= this.termAtFailure ?? this.term;

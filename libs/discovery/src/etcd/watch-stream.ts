@@ -92,7 +92,10 @@ export class WatchStream {
     watcher.cancelled = true;
     this.call?.cancel(watcher);
     // With no watch left the stream ends (etcd3 does the same); the next watch opens another.
-    if (this.watchers.size === 0) this.endCall();
+    if (this.watchers.size === 0) {
+      this.endCall();
+      this.connections.history.streamIdle();
+    }
   }
 
   private async open(): Promise<void> {

@@ -32,7 +32,7 @@ export class PolicyReports implements OnApplicationShutdown {
   /** A report waiting out its spread, and the text it will write. */
   private spreading: NodeJS.Timeout | undefined;
   private pending: string | undefined;
-  /** What the last report said that is worth a write unasked: the services called and the rejections. */
+  /** What the last report said that is worth a write unasked: services called, rejections, policies read at all. */
   private shape: string | undefined;
   /** The CLI asked: reports are written until no call to a drained instance is in flight. */
   private answering = false;
@@ -77,7 +77,8 @@ export class PolicyReports implements OnApplicationShutdown {
     const report = this.report();
     if (report.services.length === 0) return;
     const text = JSON.stringify(report);
-    const shape = JSON.stringify([report.services, report.rejected]);
+    // Revision 0: written before the policies could be read (the first list failed); the first list is news then.
+    const shape = JSON.stringify([report.services, report.rejected, report.revision === 0]);
     if (this.value === undefined) {
       this.value = this.leasedValue();
       this.value.set(text); // the first at once: a new caller is counted as soon as it has read the policies
