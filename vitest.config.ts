@@ -9,7 +9,11 @@ const source = (file: string) => fileURLToPath(new URL(`./libs/discovery/src/${f
 // spent waiting on etcd leases, elections and app processes, and each starts its own etcd on free ports and
 // temporary directories, so that files never share anything. Last, alone, the files that measure throughput: on
 // 2 cores, a neighbour's CPU would be measured as theirs.
-const measuringThroughput = ['test/hung-instance.e2e-spec.ts', 'test/traffic-policy.e2e-spec.ts'];
+const measuringThroughput = [
+  'test/hung-instance.e2e-spec.ts',
+  'test/hung-instances.e2e-spec.ts',
+  'test/traffic-policy.e2e-spec.ts',
+];
 const e2e = { testTimeout: 60_000, hookTimeout: 60_000 };
 export default defineConfig({
   test: {

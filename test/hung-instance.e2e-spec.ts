@@ -1,20 +1,19 @@
 import { Inject, Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { ClientProxy } from '@nestjs/microservices';
-import { AppProcesses, CapturingLogger, EtcdServer, freePort, waitFor } from '@repo/testing';
+import { AppProcesses, CallLoop, CapturingLogger, EtcdServer, freePort, startedIn, waitFor } from '@repo/testing';
 import { CallTimeoutError, DiscoveryClient, DiscoveryClientsModule, DiscoveryModule } from 'nestjs-etcd-discovery';
 import { firstValueFrom } from 'rxjs';
 
 // A hung instance — frozen with SIGSTOP: it stays listed (its lease outlives the freeze) and its ports
 // still accept connections, but it answers nothing — while callers in this process keep calling with
 // the library's defaults: through discovery.fetch() (GET) and through the README's call() example, 4
-// loops each, every loop starting a call every 20 ms (or when its last one ended, if later); and
+// loops each, every loop starting a call every 20 ms (`CallLoop`: or when its last one ended, if later); and
 // through DiscoveryClientsModule clients with a timeoutMs, with and without retryOnTimeout.
 let etcd: EtcdServer;
 const processes = new AppProcesses(() => ({ ETCD_HOSTS: etcd.host }));
 let caller: INestApplicationContext;
 let logger: CapturingLogger;
-const CALL_EVERY_MS = 20;
 const FREEZE_MS = 8000;
 const TCP_TIMEOUT_MS = 1000;
 
@@ -59,39 +58,6 @@ async function startInstance(): Promise<{ pid: number; freeze(): void; thaw(): v
   return { pid: app.child.pid!, freeze: () => app.kill('SIGSTOP'), thaw: () => app.kill('SIGCONT') };
 }
 
-/** One caller loop: what each call took, which pid answered, and what failed. */
-class Loop {
-  readonly calls: { startedAt: number; tookMs: number; pid?: string; error?: string }[] = [];
-  private running = true;
-  private readonly done: Promise<void>;
-
-  constructor(call: () => Promise<string>) {
-    this.done = (async () => {
-      while (this.running) {
-        const startedAt = Date.now();
-        const record: Loop['calls'][number] = { startedAt, tookMs: 0 };
-        try {
-          record.pid = await call();
-        } catch (error) {
-          record.error = `${(error as Error).name}: ${(error as Error).message}`;
-        }
-        record.tookMs = Date.now() - startedAt;
-        this.calls.push(record);
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, CALL_EVERY_MS - record.tookMs)));
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    await this.done;
-  }
-}
-
-/** The calls of `loops` started in [from, to). */
-const startedIn = (loops: readonly Loop[], from: number, to: number) =>
-  loops.flatMap((loop) => loop.calls.filter((call) => call.startedAt >= from && call.startedAt < to));
-
 @Injectable()
 class TcpCallers {
   constructor(
@@ -128,12 +94,12 @@ describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', (
   it('costs callers nothing: no failed call, none longer than the attempt timeout plus an answer, throughput kept; it is picked again once thawed', async () => {
     const { retrying, plain } = caller.get(TcpCallers);
     const fetchLoops = [1, 2, 3, 4].map(
-      () => new Loop(async () => (await discovery.fetch('http://hung-http/whoami')).text()),
+      () => new CallLoop(async () => (await discovery.fetch('http://hung-http/whoami')).text()),
     );
     // The package README's call() example, as it stands there.
     const callLoops = [1, 2, 3, 4].map(
       () =>
-        new Loop(() =>
+        new CallLoop(() =>
           discovery.call(
             'hung-http',
             async ({ address }, { signal }) => (await fetch(`http://${address}/whoami`, { signal })).text(),
@@ -141,8 +107,8 @@ describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', (
           ),
         ),
     );
-    const retryingLoop = new Loop(() => firstValueFrom(retrying.send<string>('whoami', {})));
-    const plainLoop = new Loop(() => firstValueFrom(plain.send<string>('whoami', {})));
+    const retryingLoop = new CallLoop(() => firstValueFrom(retrying.send<string>('whoami', {})));
+    const plainLoop = new CallLoop(() => firstValueFrom(plain.send<string>('whoami', {})));
     const httpLoops = [...fetchLoops, ...callLoops];
 
     await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -203,7 +169,7 @@ describe('a hung instance (SIGSTOP, still listed, its ports still accepting)', (
     const loops = Array.from(
       { length: 200 },
       () =>
-        new Loop(() =>
+        new CallLoop(() =>
           discovery.call(
             'hung-all',
             async ({ address }, { signal }) => {

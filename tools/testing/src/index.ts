@@ -1,6 +1,7 @@
 /** The repository's test, bench and demo tooling (never published). */
 export { AppProcess, type AppMessage } from './app-process.js';
 export { AppProcesses } from './app-processes.js';
+export { CallLoop, startedIn, type LoopCall } from './call-loop.js';
 export { exited, track } from './child-processes.js';
 export { CapturingLogger, startConsumer } from './consumer.js';
 export { endpointList, memoryPut, numberedEndpoint, svcEndpoint, testEndpoint } from './endpoints.js';

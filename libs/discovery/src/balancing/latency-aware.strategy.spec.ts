@@ -13,6 +13,8 @@ function answered(strategy: LatencyAwareStrategy, endpoint: typeof a, ms: number
   strategy.callFinished(endpoint, ms);
 }
 
+afterEach(() => vi.restoreAllMocks());
+
 describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in flight + 1))', () => {
   it('of two drawn endpoints takes the one that answers faster', () => {
     // Draws: first floor(0.1·3) = 0 (a), second floor(0.9·2) = 1 → skips a → 2 (c).
@@ -23,6 +25,8 @@ describe('LatencyAwareStrategy (power of two choices over peak-EWMA cost × (in 
   });
 
   it('weighs calls in flight: a fast endpoint with 30 in flight loses to a slower idle one', () => {
+    // One instant: c silent for no time, so its cost is its 1 ms (a CI run paused 1.8 ms in here: scored 57, not 31).
+    vi.spyOn(performance, 'now').mockReturnValue(1000);
     const strategy = new LatencyAwareStrategy({ random: scripted([0.1, 0.9]) });
     answered(strategy, a, 10);
     answered(strategy, c, 1);

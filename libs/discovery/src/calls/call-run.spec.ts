@@ -113,6 +113,59 @@ describe('call() with deadlines', () => {
     );
   });
 
+  it('two instances silent at once: another hedge every afterMs, up to maxAttempts; both silent blamed', async () => {
+    const discovery = await discoveryWith({ attemptTimeoutMs: 1000, hedge: { afterMs: 20, maxAttempts: 3 } });
+    const started: { port: number; at: number }[] = [];
+    const begin = performance.now();
+    const answer = await discovery.call(
+      'svc',
+      (endpoint, { signal }) => {
+        started.push({ port: endpoint.port, at: performance.now() - begin });
+        return started.length < 3 ? silent(signal) : sleep(5).then(() => endpoint.port);
+      },
+      { idempotent: true },
+    );
+    expect(started.map(({ port }) => port).sort()).toEqual([1, 2, 3]); // each to an instance not tried yet
+    expect(answer).toBe(started[2].port);
+    expect(started[2].at).toBeGreaterThanOrEqual(38); // the second hedge one delay after the first
+    expect(started[2].at).toBeLessThan(500); // not the attempt timeout
+    const timedOut = discovery.callCounts.snapshot().filter((counts) => counts.timedOut === 1);
+    expect(timedOut.map((counts) => Number(counts.instance.split(':').at(-1))).sort()).toEqual(
+      started
+        .slice(0, 2)
+        .map(({ port }) => port)
+        .sort(),
+    );
+  });
+
+  it('at maxAttempts 2, one hedge only: the call waits for the attempt timeout when both are silent', async () => {
+    const discovery = await discoveryWith({ attemptTimeoutMs: 150, hedge: { afterMs: 20, maxAttempts: 2 } });
+    const ports: number[] = [];
+    const answer = await discovery.call(
+      'svc',
+      (endpoint, { signal }) => (ports.push(endpoint.port), ports.length < 3 ? silent(signal) : Promise.resolve(0)),
+      { idempotent: true },
+    );
+    expect({ answer, attempts: ports.length }).toEqual({ answer: 0, attempts: 3 }); // the third: a retry after 150 ms
+  });
+
+  it('no hedge when the caller itself is late (its event loop blocked past the hedge delay)', async () => {
+    const discovery = await discoveryWith({ attemptTimeoutMs: 300, hedge: { afterMs: 10 } });
+    const ports: number[] = [];
+    const call = discovery.call(
+      'svc',
+      (endpoint) => {
+        ports.push(endpoint.port);
+        return sleep(150).then(() => endpoint.port);
+      },
+      { idempotent: true },
+    );
+    const blockedUntil = performance.now() + 120;
+    while (performance.now() < blockedUntil); // the caller busy: its hedge timer fires 110 ms late
+    await call;
+    expect(ports).toHaveLength(1);
+  });
+
   it('never hedges a call not known to be idempotent', async () => {
     const discovery = await discoveryWith({ attemptTimeoutMs: 1000, hedge: { afterMs: 5 } });
     const ports: number[] = [];

@@ -10,17 +10,23 @@ import { RunningAttempts } from './running-attempts.js';
 import { attemptTimeoutError, callTimeoutError } from './tried-instances.js';
 
 /**
+ * Hedges go out no later than this after they were due: a timer that fired later says that the caller's own event
+ * loop is overloaded — it, not the instance, is slow, and more attempts would add to its load.
+ */
+const LATE_HEDGE_MS = 50;
+
+/**
  * One call through discovery: a first attempt on the strategy's pick; a retry on an endpoint not tried
  * yet after a connection failed before any answer (always), an attempt timeout or a failed answer
- * (idempotent calls); one hedge after `hedgeAfterMs` (idempotent calls); the retry budget over it all;
- * a deadline over the whole call. `CallAttempts` counts, reports and records (metrics) each attempt.
+ * (idempotent calls); hedges (idempotent calls): while none has answered, one more attempt every
+ * `hedgeAfterMs` on an endpoint not tried yet, up to the policy's `maxAttempts`; the retry budget over
+ * it all; a deadline over the whole call. `CallAttempts` counts, reports and records (metrics) each attempt.
  */
 export class CallRun<T> {
   private readonly running: RunningAttempts;
   private readonly retries: CallRetries;
   private readonly telemetry: CallRecord;
   private readonly timers: CallTimers;
-  private hedged = false;
   private settled = false;
   private lastError: unknown; // the last failure: an error, or `TIMED_OUT`
   /** An answer that is a failure, kept while another attempt may still do better: the result if none does. */
@@ -35,7 +41,7 @@ export class CallRun<T> {
     private readonly attemptFn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>,
   ) {
     this.timers = new CallTimers(settings.timeoutMs, settings.attemptTimeoutMs, {
-      hedgeDue: (running, restMs) => this.hedgeDue(running, restMs),
+      hedgeDue: (running, restMs, lateMs) => this.hedgeDue(running, restMs, lateMs),
       attemptTimedOut: (running) => this.attemptTimedOut(running),
       deadlinePassed: () => this.deadlinePassed(),
     });
@@ -56,7 +62,8 @@ export class CallRun<T> {
 
   private launch(endpoint: ServiceEndpoint, isHedge: boolean): void {
     const running = this.running.add(endpoint, this.attempts.start(endpoint), isHedge);
-    const hedgeAfterMs = this.settings.idempotent && !this.hedged ? this.calls.hedgeAfterMs() : undefined;
+    const hedgeAfterMs =
+      this.settings.idempotent && this.running.count < this.maxHedgedAttempts() ? this.calls.hedgeAfterMs() : undefined;
     this.timers.start(running, this.running.count, hedgeAfterMs);
     let answer: Promise<T>;
     try {
@@ -115,17 +122,22 @@ export class CallRun<T> {
   }
 
   /**
-   * `running` has had no answer for the hedge's delay: its attempt timeout goes on with what is left of it;
-   * a hedge goes out.
+   * `running` has had no answer for the hedge's delay: its attempt timeout goes on with what is left of it; a
+   * hedge goes out, unless the call has made its most attempts or the caller's event loop is late.
    */
-  private hedgeDue(running: Running, restMs: number | undefined): void {
+  private hedgeDue(running: Running, restMs: number | undefined, lateMs: number): void {
     if (running.done || this.settled) return;
+    running.overdue = true;
     if (restMs !== undefined) this.timers.timeOut(running, restMs);
-    if (this.hedged) return;
+    if (lateMs > LATE_HEDGE_MS || this.running.count >= this.maxHedgedAttempts()) return;
     const next = this.retries.hedge();
-    if (next === undefined) return;
-    this.hedged = true;
-    this.launch(next, true);
+    if (next !== undefined) this.launch(next, true);
+  }
+
+  /** The most attempts hedging may bring the call to. */
+  private maxHedgedAttempts(): number {
+    const { hedge } = this.calls.policy;
+    return hedge === false ? 1 : hedge.maxAttempts;
   }
 
   private deadlinePassed(): void {
@@ -160,9 +172,8 @@ export class CallRun<T> {
   }
 
   /**
-   * Settles the call once, and ends what is still in flight: aborted. One that a hedge answered
-   * before — silent at least the hedge's delay — counts as a timeout of its instance; a hedge
-   * that lost, as given up.
+   * Settles the call once, and ends what is still in flight: aborted. One silent past its hedge's
+   * delay counts as a timeout of its instance (outlier ejection hears it); any other, as given up.
    */
   private settle(outcome: CallMetricOutcome, settleWith: () => void, result?: T): void {
     if (this.settled) return;
@@ -171,7 +182,7 @@ export class CallRun<T> {
     this.timers.stop();
     if (this.fallback !== undefined && this.fallback.value !== result) this.settings.discard?.(this.fallback.value);
     this.running.endInFlight(
-      (running) => (this.hedged && !running.isHedge ? 'timeout' : 'abandoned'),
+      (running) => (running.overdue === true ? 'timeout' : 'abandoned'),
       'another attempt answered first',
     );
     settleWith();

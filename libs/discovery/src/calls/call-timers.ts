@@ -3,8 +3,11 @@ import type { Running } from './run-settings.interface.js';
 
 /** What a call does when one of its timers fires. */
 export interface TimerActions {
-  /** `running` has had no answer for the hedge's delay; `restMs` is what is left of its attempt timeout. */
-  hedgeDue(running: Running, restMs: number | undefined): void;
+  /**
+   * `running` has had no answer for the hedge's delay; `restMs` is what is left of its attempt timeout, `lateMs` how
+   * much later than due the timer fired (the caller's event loop was busy).
+   */
+  hedgeDue(running: Running, restMs: number | undefined, lateMs: number): void;
   attemptTimedOut(running: Running): void;
   deadlinePassed(): void;
 }
@@ -47,8 +50,10 @@ export class CallTimers {
     const attemptMs = this.attemptTimeoutMs < remainingMs ? this.attemptTimeoutMs : undefined;
     if (hedgeAfterMs !== undefined && hedgeAfterMs < Math.min(remainingMs, this.attemptTimeoutMs)) {
       // One timer at a time: the hedge's, then what is left of the attempt's.
+      const dueAt = performance.now() + hedgeAfterMs;
+      const restMs = attemptMs === undefined ? undefined : attemptMs - hedgeAfterMs;
       running.timer = setTimeout(
-        afterIo(() => this.actions.hedgeDue(running, attemptMs === undefined ? undefined : attemptMs - hedgeAfterMs)),
+        afterIo(() => this.actions.hedgeDue(running, restMs, performance.now() - dueAt)),
         hedgeAfterMs,
       );
     } else if (attemptMs !== undefined) {

@@ -66,4 +66,6 @@ export interface Running {
   /** Its hedge's timer, then its timeout's. */
   timer: NodeJS.Timeout | undefined;
   done: boolean;
+  /** Silent past its hedge's delay: if another attempt answers first, it counts as a timeout of its instance. */
+  overdue?: boolean;
 }

@@ -1,6 +1,7 @@
 /**
  * Hedged requests: when an idempotent call's attempt has had no answer for a while, one more
- * attempt goes to another endpoint; the first answer wins and the other attempt is aborted.
+ * attempt goes to another endpoint (and another after as long again, up to `maxAttempts`); the first
+ * answer wins and the other attempts are aborted.
  */
 export interface HedgeOptions {
   /**
@@ -14,6 +15,12 @@ export interface HedgeOptions {
   minMs?: number;
   /** The latest an adaptive hedge goes out. @default half of `attemptTimeoutMs` */
   maxMs?: number;
+  /**
+   * The most attempts one call makes by hedging, the first included: while none has answered, a further hedge goes
+   * out every hedge delay, each to an instance not tried yet — a fault that hangs several instances at once costs a
+   * call one more delay, not its attempt timeout. From 2 (one hedge) to 5 (gRPC's limit). @default 3
+   */
+  maxAttempts?: number;
 }
 
 /**
@@ -61,7 +68,7 @@ export interface DiscoveryCallsOptions extends CallPolicy {
 export interface ResolvedCallPolicy {
   timeoutMs: number;
   attemptTimeoutMs: number;
-  hedge: { afterMs: number | 'adaptive'; minMs: number; maxMs: number } | false;
+  hedge: { afterMs: number | 'adaptive'; minMs: number; maxMs: number; maxAttempts: number } | false;
   budget: { percent: number; minPerSecond: number } | false;
   /** Retries of a call that says none (a traffic policy's `calls.retries`); undefined: the library's default. */
   retries?: number;

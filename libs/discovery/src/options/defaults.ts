@@ -15,5 +15,7 @@ export const DEFAULT_OUTLIER_EJECTION: OutlierEjectionSettings = {
 export const DEFAULT_HEALTH = { intervalMs: 5000, unhealthyThreshold: 2, healthyThreshold: 1 } as const;
 export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 2000;
+/** Attempts one call makes by hedging, the first included: two instances hung at once still cost one delay more. */
+export const DEFAULT_HEDGE_MAX_ATTEMPTS = 3;
 export const DEFAULT_HEDGE_MIN_MS = 10;
 export const DEFAULT_BUDGET = { percent: 20, minPerSecond: 10 } as const;

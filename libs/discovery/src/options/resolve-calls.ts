@@ -10,6 +10,7 @@ import {
   DEFAULT_ATTEMPT_TIMEOUT_MS,
   DEFAULT_BUDGET,
   DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_HEDGE_MAX_ATTEMPTS,
   DEFAULT_HEDGE_MIN_MS,
 } from './defaults.js';
 import { assertDuration, assertKnownKeys, assertServiceName } from './validation.js';
@@ -64,7 +65,7 @@ function resolveHedge(
   if (given === false) return false;
   if (given !== undefined && (typeof given !== 'object' || given === null))
     throw new DiscoveryOptionsError(messages.badCalls(`${where}.hedge`, given));
-  assertKnownKeys(`${where}.hedge`, given, ['afterMs', 'minMs', 'maxMs']);
+  assertKnownKeys(`${where}.hedge`, given, ['afterMs', 'minMs', 'maxMs', 'maxAttempts']);
   const afterMs = given?.afterMs ?? 'adaptive';
   const minMs = given?.minMs ?? Math.min(DEFAULT_HEDGE_MIN_MS, attemptTimeoutMs);
   const maxMs = given?.maxMs ?? Math.max(minMs, Math.floor(attemptTimeoutMs / 2));
@@ -75,7 +76,12 @@ function resolveHedge(
     throw new DiscoveryOptionsError(
       messages.badCalls(`${where}.hedge`, given, `\`maxMs\` (${maxMs}) must be at least \`minMs\` (${minMs})`),
     );
-  return { afterMs, minMs, maxMs };
+  const maxAttempts = given?.maxAttempts ?? DEFAULT_HEDGE_MAX_ATTEMPTS;
+  if (!(Number.isInteger(maxAttempts) && maxAttempts >= 2 && maxAttempts <= 5))
+    throw new DiscoveryOptionsError(
+      messages.badCalls(`${where}.hedge`, given, '`maxAttempts` must be a whole number from 2 to 5'),
+    );
+  return { afterMs, minMs, maxMs, maxAttempts };
 }
 
 function resolveBudget(where: string, given: CallPolicy['budget']): ResolvedCallPolicy['budget'] {

@@ -30,7 +30,7 @@ describe('resolveDiscoveryOptions', () => {
         defaults: {
           timeoutMs: 10_000,
           attemptTimeoutMs: 2000,
-          hedge: { afterMs: 'adaptive', minMs: 10, maxMs: 1000 },
+          hedge: { afterMs: 'adaptive', minMs: 10, maxMs: 1000, maxAttempts: 3 },
           budget: { percent: 20, minPerSecond: 10 },
         },
         services: new Map(),
@@ -105,6 +105,11 @@ describe('resolveDiscoveryOptions', () => {
       'a hedge whose maxMs is below minMs',
       { ...hosts, calls: { hedge: { minMs: 50, maxMs: 10 } } },
       /`maxMs` \(10\) must be at least `minMs` \(50\)/,
+    ],
+    [
+      'a hedge with more attempts than gRPC allows',
+      { ...hosts, calls: { hedge: { maxAttempts: 6 } } },
+      /`maxAttempts` must be a whole number from 2 to 5/,
     ],
     [
       'a budget share over 100',
