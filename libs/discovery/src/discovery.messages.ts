@@ -153,6 +153,9 @@ export const messages = {
       ? '. It was not sent to another instance: ' +
         'set `retryOnTimeout: true` in the client entry if the message may be handled twice.'
       : notRetriedWords(service, notRetried).replace('`retries` of call()', '`retries` of the client entry')),
+  emitTimedOut: (service: string, timeoutMs: number, tried: readonly string[]) =>
+    `emit() to "${service}" could not be sent within timeoutMs (${timeoutMs} ms)${triedWords(tried)}. ` +
+    'It was not sent to another instance: the event may have arrived.',
   badFetchUrl: (url: string) =>
     `DiscoveryClient.fetch("${url}"): give an http:// or https:// URL whose host is the service's name, ` +
     `e.g. 'http://log-service/lines'.`,

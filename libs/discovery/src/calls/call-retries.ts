@@ -4,6 +4,7 @@ import type { ServiceCalls } from './call-policies.js';
 import type { CallTimers } from './call-timers.js';
 import type { AttemptSource, RunSettings } from './run-settings.interface.js';
 import type { RunningAttempts } from './running-attempts.js';
+import { decideRetry } from './retry-decision.js';
 import { triedInstances } from './tried-instances.js';
 
 /**
@@ -25,11 +26,16 @@ export class CallRetries {
   /** The endpoint of a retry; undefined when there is none: `notRetried` then says why, unless the deadline passed. */
   retry(): ServiceEndpoint | undefined {
     if (this.timers.passed) return undefined;
-    if (this.running.count > this.settings.retries) return this.stop('noRetriesLeft');
-    const next = this.untried();
-    if (next === undefined) return this.stop('noneLeft');
-    if (!this.calls.mayTryAgain()) return this.stop('budgetSpent');
-    return next;
+    const decision = decideRetry({
+      mayRepeat: true, // asked only after a failure the call may repeat (see `CallRun`)
+      attempts: this.running.count,
+      retries: this.settings.retries,
+      untried: () => this.untried(),
+      fromBudget: () => this.calls.mayTryAgain(),
+    });
+    if ('next' in decision) return decision.next;
+    this.notRetried = decision.notRetried;
+    return undefined;
   }
 
   /** The endpoint of a hedge: one not tried yet, if the budget allows another attempt. */
@@ -46,10 +52,5 @@ export class CallRetries {
       this.settings.key,
       this.settings.where,
     );
-  }
-
-  private stop(why: NotRetried): undefined {
-    this.notRetried = why;
-    return undefined;
   }
 }

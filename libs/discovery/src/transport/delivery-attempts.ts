@@ -1,5 +1,6 @@
 import { catchError, finalize, tap, throwError, timeout, type Observable } from 'rxjs';
 import { isConnectionError } from '../calls/connection-errors.js';
+import { decideRetry } from '../calls/retry-decision.js';
 import { instanceKey } from '../codec/instance-key.js';
 import { messages, type NotRetried } from '../discovery.messages.js';
 import { CallTimeoutError } from '../errors.js';
@@ -49,13 +50,11 @@ export class DeliveryAttempts {
       if (!attempt.hasAnswered) send?.attemptEnded(endpoint.address, 'ok', 'ok');
       attempt.answered();
     };
-    let replies = delivery.run(this.pool.for(endpoint));
     const timeoutMs = this.config.timeoutMs ?? attempts.policyOf(service).policy.attemptTimeoutMs;
-    if (delivery.awaitsReply) {
-      replies = replies.pipe(
-        timeout({ first: timeoutMs, with: () => throwError(() => new CallTimeoutError(service, [...tried], '')) }),
-      );
-    }
+    // A reply (or, for an event, its sending) within timeoutMs: an instance that hangs never holds its caller longer.
+    const replies = delivery
+      .run(this.pool.for(endpoint))
+      .pipe(timeout({ first: timeoutMs, with: () => throwError(() => new CallTimeoutError(service, [...tried], '')) }));
     return replies.pipe(
       // The send is answered at its first reply (a caller's firstValueFrom() unsubscribes right after it).
       tap({ next: () => answered(), complete: () => (answered(), attempt.finish('answered')) }),
@@ -84,16 +83,22 @@ export class DeliveryAttempts {
         const notRetried = (why: NotRetried) => {
           send?.gaveUp(endpoint.address, timedOut, why);
           if (!timedOut) return error;
-          return new CallTimeoutError(service, [...tried], messages.sendTimedOut(service, timeoutMs, [...tried], why));
+          const message = delivery.awaitsReply
+            ? messages.sendTimedOut(service, timeoutMs, [...tried], why)
+            : messages.emitTimedOut(service, timeoutMs, [...tried]);
+          return new CallTimeoutError(service, [...tried], message);
         };
-        if (timedOut && this.config.retryOnTimeout !== true) throw notRetried('notIdempotent');
-        // A client's `retries` is its own, like a call's option: a traffic policy's `calls.retries` does not change it.
-        if (tried.size > this.config.retries) throw notRetried('noRetriesLeft');
-        const next = attempts.next(service, tried, this.keyOf(pattern, data), route.where);
-        if (next === undefined) throw notRetried('noneLeft');
-        if (!attempts.policyOf(service).mayTryAgain()) throw notRetried('budgetSpent');
+        const decision = decideRetry({
+          // An event is never sent twice after a timeout: it may have arrived. A send is, with `retryOnTimeout`.
+          mayRepeat: !timedOut || (delivery.awaitsReply && this.config.retryOnTimeout === true),
+          attempts: tried.size,
+          retries: this.config.retries, // its own, as a call's option is: a traffic policy's `retries` leaves it
+          untried: () => attempts.next(service, tried, this.keyOf(pattern, data), route.where),
+          fromBudget: () => attempts.policyOf(service).mayTryAgain(),
+        });
+        if ('notRetried' in decision) throw notRetried(decision.notRetried);
         send?.attemptEnded(endpoint.address, timedOut ? 'timeout' : 'unreachable');
-        return this.deliver(route, pattern, data, tried, delivery, next);
+        return this.deliver(route, pattern, data, tried, delivery, decision.next);
       }),
     );
   }

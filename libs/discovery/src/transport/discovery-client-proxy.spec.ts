@@ -1,7 +1,7 @@
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { testEndpoint, waitFor } from '@repo/testing';
-import { firstValueFrom, NEVER, Observable, of, Subject, throwError, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, NEVER, Observable, of, Subject, throwError, toArray } from 'rxjs';
 import { LeastOutstandingStrategy } from '../balancing/least-outstanding.strategy.js';
 import type { LoadBalancingStrategy } from '../balancing/load-balancing-strategy.js';
 import type { EndpointFilter } from '../picking/subset.js';
@@ -38,7 +38,10 @@ async function proxyFor(
     where,
     timeoutMs,
     retryOnTimeout,
+    emits,
   }: {
+    /** How each instance takes an event (default: sent at once). */
+    emits?: Record<string, Behaviour>;
     retries?: number;
     strategy?: LoadBalancingStrategy;
     where?: EndpointFilter;
@@ -53,6 +56,7 @@ async function proxyFor(
   const app = await moduleRef.init();
   apps.push(app);
   const calls: string[] = [];
+  const emitted: string[] = [];
   const closed: string[] = [];
   const proxy = new DiscoveryClientProxy(
     { service: 'svc', retries, where, timeoutMs, retryOnTimeout },
@@ -62,11 +66,15 @@ async function proxyFor(
         calls.push(endpoint.id);
         return behaviours[endpoint.id]();
       },
-      emit: () => of<any>(undefined),
+      emit: () => {
+        emitted.push(endpoint.id);
+        return emits?.[endpoint.id]?.() ?? of<any>(undefined);
+      },
       close: () => void closed.push(endpoint.id),
     }),
   );
-  return { registry: app.get(InMemoryRegistry), discovery: app.get(DiscoveryClient), proxy, calls, closed };
+  const registry = app.get(InMemoryRegistry);
+  return { registry, discovery: app.get(DiscoveryClient), proxy, calls, emitted, closed };
 }
 
 describe('DiscoveryClientProxy', () => {
@@ -112,6 +120,25 @@ describe('DiscoveryClientProxy', () => {
     );
     expect(calls).toEqual(['a']);
     expect(closed).toEqual(['a']); // a silent instance's connection is closed too
+  });
+
+  it('an event not sent within timeoutMs: CallTimeoutError, never sent again (it may have arrived)', async () => {
+    const { proxy, emitted, closed } = await proxyFor(
+      ['a', 'b'],
+      {},
+      { timeoutMs: 50, retryOnTimeout: true, emits: { a: () => NEVER } },
+    );
+    const startedAt = Date.now();
+    const error = (await lastValueFrom(proxy.emit('evt', {}), { defaultValue: undefined }).catch(
+      (caught: unknown) => caught,
+    )) as CallTimeoutError;
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    expect(error).toBeInstanceOf(CallTimeoutError);
+    expect(error.message).toMatch(
+      /^emit\(\) to "svc" could not be sent within timeoutMs \(50 ms\) from a@.*may have arrived/,
+    );
+    expect(emitted).toEqual(['a']);
+    expect(closed).toEqual(['a']);
   });
 
   it('with retryOnTimeout, a send that timed out goes to another instance', async () => {
