@@ -144,7 +144,8 @@ export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: numbe
 
 /**
  * Before the first policy probe: the endpoint probes' removal at their end (every endpoint of fleet-common at once)
- * makes each app hold it and list fleet-common again to confirm it; the policy probes start once that is done.
+ * makes each app hold it and list fleet-common again 3 s later to confirm it (self-preservation's `confirmMs`): 1,000
+ * range requests, which the policy probes must not meet.
  */
 const AFTER_ENDPOINT_PROBES_MS = 5000;
 
