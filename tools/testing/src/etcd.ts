@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { exited, spawnKeepingOutput } from './child-processes.js';
 import { memberSpecs, type MemberSpec } from './etcd-member-spec.js';
-import { metricSum } from './prometheus-text.js';
+import { metricSum, metricSums } from './prometheus-text.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
@@ -195,6 +195,11 @@ export class EtcdServer {
    */
   metric(name: string, labelFilter = ''): Promise<number> {
     return metricSum(`http://${this.host}/metrics`, name, labelFilter);
+  }
+
+  /** One sum of the metric per label filter, all from one scrape of /metrics (see `metricSums`). */
+  metrics(name: string, labelFilters: string[]): Promise<number[]> {
+    return metricSums(`http://${this.host}/metrics`, name, labelFilters);
   }
 
   /** Freezes (SIGSTOP) or thaws (SIGCONT) the member: it keeps its sockets but answers nothing. */
