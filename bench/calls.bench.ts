@@ -1,182 +1,18 @@
-import { putEndpoint, testEndpoint } from '@repo/testing';
 import type { EtcdServer } from '@repo/testing';
 import type { Etcd3 } from 'etcd3';
-import { DiscoveryClient, type DiscoveryModuleOptions } from 'nestjs-etcd-discovery';
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { context, quick, RUNS, sleep, startProcess } from './harness.js';
-import { format, median, percentile, record } from './report.js';
-
-const CALLERS = 8;
-
-/** Calls a second of the hedging runs: half of what makes this process (caller and servers in one event loop) the bottleneck. */
-const RATE = 500;
-const STALL_MS = 200;
-/** One request in this many to the stalling instance stalls: with three instances, 1.1 % of all requests. */
-const STALL_EVERY = 30;
-
-/** Three HTTP instances on loopback; the first stalls STALL_MS on every STALL_EVERY-th request when `stalls`. Each counts its requests. */
-async function instances(
-  client: Etcd3,
-  service: string,
-  stalls: boolean,
-): Promise<{ servers: Server[]; requests: () => number }> {
-  let requests = 0;
-  const servers = await Promise.all(
-    [0, 1, 2].map((index) => {
-      let seen = 0;
-      const server = createServer((_request, response) => {
-        requests += 1;
-        seen += 1;
-        if (stalls && index === 0 && seen % STALL_EVERY === 0) setTimeout(() => response.end('ok'), STALL_MS);
-        else response.end('ok');
-      });
-      return new Promise<Server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-    }),
-  );
-  for (const [index, server] of servers.entries()) {
-    await putEndpoint(
-      client,
-      testEndpoint(service, `i${index}`, (server.address() as AddressInfo).port, { host: '127.0.0.1' }),
-    );
-  }
-  return { servers, requests: () => requests };
-}
-
-/** CALLERS closed-loop callers of `call` for `windowMs`: every call's time in ms, the failures, and the process's CPU time per call in µs. */
-async function closedLoop(
-  call: () => Promise<unknown>,
-  windowMs: number,
-): Promise<{ times: number[]; failed: number; cpuPerCallUs: number }> {
-  const times: number[] = [];
-  let failed = 0;
-  const cpuBefore = process.cpuUsage();
-  const deadline = performance.now() + windowMs;
-  const caller = async () => {
-    while (performance.now() < deadline) {
-      const startedAt = performance.now();
-      try {
-        await call();
-      } catch {
-        failed += 1;
-      }
-      times.push(performance.now() - startedAt);
-    }
-  };
-  await Promise.all(Array.from({ length: CALLERS }, caller));
-  const cpu = process.cpuUsage(cpuBefore);
-  return { times, failed, cpuPerCallUs: (cpu.user + cpu.system) / times.length };
-}
+import { CALLERS, closedLoop, closeInstances, discoveryFor, instances } from './call-loops.js';
+import { quick, RUNS, sleep, startProcess } from './harness.js';
+import { benchHedging } from './hedging.bench.js';
+import { format, median, record } from './report.js';
 
 /**
- * `rate` calls a second for `windowMs`, each started on time whether the others have ended or not
- * (an open loop: a slow call does not hold back the next, as a closed loop's would, so the
- * latencies of two runs compare at the same load): every call's time in ms, and the failures.
- */
-async function openLoop(
-  call: () => Promise<unknown>,
-  rate: number,
-  windowMs: number,
-): Promise<{ times: number[]; failed: number; started: number }> {
-  const times: number[] = [];
-  let failed = 0;
-  const calls: Promise<void>[] = [];
-  // The first second warms up (connections opened, code compiled, response times learnt) and is not counted.
-  const warmUpMs = 1000;
-  const startedAt = performance.now();
-  const total = Math.floor((rate * (warmUpMs + windowMs)) / 1000);
-  while (calls.length < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - startedAt) * rate) / 1000));
-    while (calls.length < due) {
-      const callStartedAt = performance.now();
-      const counted = callStartedAt - startedAt >= warmUpMs;
-      calls.push(
-        call().then(
-          () => void (counted && times.push(performance.now() - callStartedAt)),
-          () => void (counted && (failed += 1)),
-        ),
-      );
-    }
-    await sleep(2);
-  }
-  await Promise.all(calls);
-  return { times, failed, started: total };
-}
-
-async function discoveryFor(etcd: EtcdServer, service: string, extra: Partial<DiscoveryModuleOptions> = {}) {
-  const app = await context({ etcd: { hosts: [etcd.host] }, requires: [service], ...extra });
-  const discovery = app.get(DiscoveryClient);
-  await discovery.waitFor(service, { count: 3 });
-  return { app, discovery };
-}
-
-/**
- * Calls through discovery, in the same run as their baselines: hedged requests against the same
- * requests unhedged, with one of three instances stalling 200 ms now and then (the tail at scale);
- * `discovery.fetch()` against Node's fetch to one fixed instance; `call()` (deadline and attempt
- * timers, counts, reports) against awaiting the same promise bare.
+ * Calls through discovery, in the same run as their baselines: hedged requests against the same requests
+ * unhedged (`benchHedging`); `discovery.fetch()` against Node's fetch to one fixed instance; `call()` (deadline
+ * and attempt timers, counts, reports) against awaiting the same promise bare; the cost of OpenTelemetry.
  */
 export async function benchCalls(etcd: EtcdServer, client: Etcd3): Promise<void> {
-  const segments = quick ? 2 : 5;
-  const segmentMs = 3_000;
-  console.log(
-    `\nCalls: hedging (3 HTTP instances, every ${STALL_EVERY}th request to one stalls ${STALL_MS} ms; discovery.fetch() GET, ${format(RATE)} calls/s, ` +
-      `${segments} segments of ${segmentMs / 1000} s without hedging and with, in turn), overhead`,
-  );
-  const hedgeService = 'hedge-bench';
-  const stalling = await instances(client, hedgeService, true);
-  try {
-    const plain = await discoveryFor(etcd, hedgeService, { calls: { hedge: false } });
-    const hedging = await discoveryFor(etcd, hedgeService);
-    const unhedged = { times: [] as number[], failed: 0, started: 0, requests: 0 };
-    const hedged = { times: [] as number[], failed: 0, started: 0, requests: 0 };
-    // In turn, so that a pause of this machine falls on either alike; each segment's first second warms up.
-    for (let segment = 0; segment < segments; segment += 1) {
-      for (const [discovery, into] of [
-        [plain.discovery, unhedged],
-        [hedging.discovery, hedged],
-      ] as const) {
-        const before = stalling.requests();
-        const run = await openLoop(
-          async () => (await discovery.fetch(`http://${hedgeService}/`)).arrayBuffer(),
-          RATE,
-          segmentMs,
-        );
-        into.times.push(...run.times);
-        into.failed += run.failed;
-        into.started += run.started;
-        into.requests += stalling.requests() - before;
-      }
-    }
-    await plain.app.close();
-    await hedging.app.close();
-    // Requests per call, warm-up included (the requests are counted by the instances).
-    const extra = (100 * (hedged.requests - hedged.started)) / hedged.started;
-    const calls = `${format(hedged.times.length)} calls, ${hedged.failed} failed; unhedged ${format(unhedged.times.length)}, ${unhedged.failed} failed, ${format((100 * (unhedged.requests - unhedged.started)) / unhedged.started)} % extra`;
-    for (const p of [50, 99, 99.9]) {
-      const withHedging = percentile(hedged.times, p);
-      const without = percentile(unhedged.times, p);
-      record({
-        section: 'calls',
-        name: `hedged fetch(): p${p} of a call${p === 50 ? ` (${calls})` : ''}`,
-        value: withHedging,
-        unit: 'ms',
-        baseline: { name: 'without hedging', value: without },
-        ratio: without / withHedging,
-        ...(p === 99 ? { target: '≤ 1/4 of without', met: withHedging <= without / 4 && hedged.failed === 0 } : {}),
-      });
-    }
-    record({
-      section: 'calls',
-      name: 'hedged fetch(): extra requests (hedges), per call',
-      value: extra,
-      unit: '%',
-      target: '≤ 5 %',
-      met: extra <= 5,
-    });
-  } finally {
-    await Promise.all(stalling.servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  }
+  await benchHedging(etcd, client);
   await benchOverhead(etcd, client, quick ? 500 : 1_000);
   await benchTelemetryCost();
 }
@@ -258,7 +94,7 @@ async function benchTelemetryCost(): Promise<void> {
 /** discovery.fetch() against fetch() to a fixed instance, and call() against a bare promise, in alternating rounds. */
 async function benchOverhead(etcd: EtcdServer, client: Etcd3, roundMs: number): Promise<void> {
   const service = 'overhead-bench';
-  const fast = await instances(client, service, false);
+  const fast = await instances(client, service);
   const { app, discovery } = await discoveryFor(etcd, service);
   try {
     const fixed = `http://127.0.0.1:${(fast.servers[0].address() as AddressInfo).port}/`;
@@ -309,7 +145,7 @@ async function benchOverhead(etcd: EtcdServer, client: Etcd3, roundMs: number): 
     });
   } finally {
     await app.close();
-    await Promise.all(fast.servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    await closeInstances(fast);
     await sleep(100);
   }
 }

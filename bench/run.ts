@@ -4,6 +4,7 @@
  *
  * Sections: pick, propagation, policy, scale, churn, leaks, latency, catalog, calls, safetynet (on one etcd started with --max-txn-ops=2000, so
  * that 1,000-put seeding transactions fit), then cost, recovery and restarts (each on an etcd of its own);
+ * `--only hedging`: the hedging part of calls alone.
  * `--only fleet` (only when asked for) starts 3-member clusters and a fleet of simulated apps.
  * `--quick` runs the small sizes only (CI): 100 and 10,000 endpoints for pick(), 100 and 1,000 for
  * propagation, no 100,000-endpoint list, 5-second churn, a tenth of the leak cycles, 10 etcd restarts instead of 50.
@@ -17,6 +18,7 @@ import { benchChurn } from './churn.bench.js';
 import { benchCost } from './cost.bench.js';
 import { quick, RUNS } from './harness.js';
 import { benchFleet } from './fleet.bench.js';
+import { benchHedging } from './hedging.bench.js';
 import { benchLatency } from './latency.bench.js';
 import { benchLeaks } from './leaks.bench.js';
 import { benchPick } from './pick.bench.js';
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     if (wanted('latency')) await benchLatency(etcd, client);
     if (wanted('catalog')) await benchCatalog(etcd, client);
     if (wanted('calls')) await benchCalls(etcd, client);
+    if (only === 'hedging') await benchHedging(etcd, client);
     if (wanted('safetynet')) await benchSafetyNet(etcd, client);
   } finally {
     client.close();

@@ -6,6 +6,7 @@ import type { ResolvedDiscoveryOptions } from '../options/discovery-module-optio
 import type { ServicePolicy } from '../policy/service-policy.js';
 import { TrafficPolicies } from '../policy/traffic-policies.js';
 import type { PolicyCalls } from '../policy/traffic-policy.interface.js';
+import { DEFAULT_HEDGE_BUDGET_PERCENT } from '../options/defaults.js';
 import { defaultHedge } from '../options/resolve-calls.js';
 import { libraryLogger } from '../util/library-logger.js';
 import { LatencyWindow } from './latency-window.js';
@@ -15,6 +16,8 @@ import { BUDGET_WINDOW_MS, RetryBudget } from './retry-budget.js';
 export class ServiceCalls {
   readonly latency = new LatencyWindow();
   private readonly budget: RetryBudget | undefined;
+  /** Hedges' own, smaller budget (see `HedgeOptions.budgetPercent`); they count in `budget` too. */
+  private readonly hedgeBudget: RetryBudget | undefined;
   /** When the budget last refused (ms), so that an episode of refusals is logged once, at its start. */
   private lastRefusedAt = -Infinity;
   /** The configured policy under the traffic policy's `calls`, made once per `calls` in force. */
@@ -28,10 +31,11 @@ export class ServiceCalls {
     /** The service's traffic policy, whose `calls` go over the app's own settings while it says any. */
     private readonly traffic?: ServicePolicy,
   ) {
-    this.budget =
-      configured.budget === false
-        ? undefined
-        : new RetryBudget(configured.budget.percent, configured.budget.minPerSecond);
+    const { budget, hedge } = configured;
+    this.budget = budget === false ? undefined : new RetryBudget(budget.percent, budget.minPerSecond);
+    // Also when the app's own settings hedge nothing: a traffic policy may turn hedging on.
+    const hedgePercent = hedge === false ? DEFAULT_HEDGE_BUDGET_PERCENT : hedge.budgetPercent;
+    this.hedgeBudget = budget === false ? undefined : new RetryBudget(hedgePercent, budget.minPerSecond);
   }
 
   /** The call settings in force: the app's own, under those of the service's traffic policy. */
@@ -45,6 +49,16 @@ export class ServiceCalls {
   /** A call started (its first attempt). */
   started(): void {
     this.budget?.callStarted();
+    this.hedgeBudget?.callStarted();
+  }
+
+  /** Whether one more hedge fits its own budget and the retry budget; it is counted in both if so. */
+  mayHedge(): boolean {
+    if (this.hedgeBudget === undefined) return true;
+    // Checked first: a hedge it refuses is ordinary (the service is slow, not failing):
+    // it takes nothing from the other.
+    if (!this.hedgeBudget.hasRoom() || !this.mayTryAgain()) return false;
+    return this.hedgeBudget.tryWithdraw();
   }
 
   /** Whether one more attempt (a retry or a hedge) fits the budget; it is counted if so. */

@@ -4,6 +4,7 @@ import type { ServiceCalls } from './call-policies.js';
 import type { CallTimers } from './call-timers.js';
 import type { AttemptSource, RunSettings } from './run-settings.interface.js';
 import type { RunningAttempts } from './running-attempts.js';
+import { instanceKey } from '../codec/instance-key.js';
 import { decideRetry } from './retry-decision.js';
 import { triedInstances } from './tried-instances.js';
 
@@ -18,7 +19,7 @@ export class CallRetries {
   constructor(
     private readonly attempts: AttemptSource,
     private readonly calls: ServiceCalls,
-    private readonly settings: Pick<RunSettings<unknown>, 'retries' | 'key' | 'where'>,
+    private readonly settings: Pick<RunSettings<unknown>, 'retries' | 'key' | 'where' | 'hedgeFits'>,
     private readonly running: RunningAttempts,
     private readonly timers: Pick<CallTimers, 'passed'>,
   ) {}
@@ -38,19 +39,23 @@ export class CallRetries {
     return undefined;
   }
 
-  /** The endpoint of a hedge: one not tried yet, if the budget allows another attempt. */
+  /**
+   * The endpoint of a hedge: one not tried yet that the hedge fits (`hedgeFits`), if the hedge budget and the retry
+   * budget allow another attempt.
+   */
   hedge(): ServiceEndpoint | undefined {
-    const next = this.untried();
-    return next === undefined || !this.calls.mayTryAgain() ? undefined : next;
+    const { hedgeFits } = this.settings;
+    const passedOver = triedInstances(this.running.all);
+    let next = this.untried(passedOver);
+    while (next !== undefined && hedgeFits !== undefined && !hedgeFits(next)) {
+      passedOver.add(instanceKey(next));
+      next = this.untried(passedOver);
+    }
+    return next === undefined || !this.calls.mayHedge() ? undefined : next;
   }
 
-  /** An endpoint this call has not tried yet, if the strategy has one. */
-  private untried(): ServiceEndpoint | undefined {
-    return this.attempts.next(
-      this.calls.service,
-      triedInstances(this.running.all),
-      this.settings.key,
-      this.settings.where,
-    );
+  /** An endpoint this call has not tried yet (nor passed over), if the strategy has one. */
+  private untried(passedOver = triedInstances(this.running.all)): ServiceEndpoint | undefined {
+    return this.attempts.next(this.calls.service, passedOver, this.settings.key, this.settings.where);
   }
 }

@@ -79,7 +79,7 @@ export class CallRun<T> {
   }
 
   private answered(running: Running, value: T): void {
-    if (running.done || this.settled) return;
+    if (running.done) return this.late(running, value);
     const failedAnswer = this.settings.failedAnswer?.(value) === true;
     this.running.end(running, failedAnswer ? 'failed' : 'answered');
     const responseMs = running.record.answeredInMs;
@@ -93,7 +93,7 @@ export class CallRun<T> {
   }
 
   private failed(running: Running, error: unknown): void {
-    if (running.done || this.settled) return;
+    if (running.done) return this.late(running);
     if (!isConnectionError(error)) {
       // An error of the instance's own is its answer.
       this.running.end(running, 'answered', 'error');
@@ -148,6 +148,12 @@ export class CallRun<T> {
     );
   }
 
+  /** The answer or error of an attempt already ended (a loser let finish, one timed out): dropped. */
+  private late(running: Running, value?: T): void {
+    clearTimeout(running.timer);
+    if (value !== undefined) this.settings.discard?.(value);
+  }
+
   /**
    * After a failure: another endpoint if the call may try one; else, when nothing is left in flight,
    * the call ends with what it had — an answer that was a failure, if one came, or the error.
@@ -184,6 +190,7 @@ export class CallRun<T> {
     this.running.endInFlight(
       (running) => (running.overdue === true ? 'timeout' : 'abandoned'),
       'another attempt answered first',
+      this.settings.losersFinish === true ? this.settings.attemptTimeoutMs : undefined,
     );
     settleWith();
   }

@@ -10,7 +10,10 @@ export const DEFAULT_RETRIES = 2;
 /**
  * What a way of calling adds to the settings of its calls (`fetch()`: which answers are failures, and how to drop one).
  */
-export type CallAnswers<T> = Pick<RunSettings<T>, 'failedAnswer' | 'discard' | 'neverReached' | 'spanName'>;
+export type CallAnswers<T> = Pick<
+  RunSettings<T>,
+  'failedAnswer' | 'discard' | 'losersFinish' | 'hedgeFits' | 'neverReached' | 'spanName'
+>;
 
 /**
  * The settings of one call: its options over its service's policy, each checked (a bad one throws
@@ -35,7 +38,7 @@ export function callSettings<T>(
   assertTimeout(service, 'timeoutMs', timeoutMs);
   assertTimeout(service, 'attemptTimeoutMs', attemptTimeoutMs);
   if (typeof idempotent !== 'boolean') throw new DiscoveryOptionsError(messages.badCallIdempotent(service, idempotent));
-  const { failedAnswer, discard, neverReached, spanName } = answers;
+  const { failedAnswer, discard, losersFinish, hedgeFits, neverReached, spanName } = answers;
   return {
     timeoutMs,
     attemptTimeoutMs,
@@ -45,6 +48,8 @@ export function callSettings<T>(
     where,
     failedAnswer,
     discard,
+    losersFinish,
+    hedgeFits,
     neverReached,
     spanName,
   };

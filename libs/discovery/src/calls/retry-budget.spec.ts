@@ -34,6 +34,28 @@ describe('LatencyWindow', () => {
   });
 });
 
+describe('ServiceCalls hedge budget', () => {
+  it('keeps hedges under their own share, counted in the retry budget too; a refused one takes nothing', () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const logger = { log: () => undefined, error: () => undefined, warn: () => undefined };
+    const hedge = { afterMs: 'adaptive' as const, minMs: 10, maxMs: 250, maxAttempts: 3, budgetPercent: 5 };
+    const policy = {
+      timeoutMs: 1000,
+      attemptTimeoutMs: 500,
+      hedge,
+      budget: { percent: 20, minPerSecond: 0 },
+      connectionsPerInstance: 64,
+    };
+    const calls = new ServiceCalls('svc', policy, logger);
+    for (let call = 0; call < 1000; call += 1) calls.started();
+    // 5 % of 1,000 calls: 50 hedges, then none.
+    expect(Array.from({ length: 80 }, () => calls.mayHedge()).filter(Boolean)).toHaveLength(50);
+    // The retry budget (20 %: 200) had the 50 hedges taken from it, and none of the 30 refused.
+    expect(Array.from({ length: 200 }, () => calls.mayTryAgain()).filter(Boolean)).toHaveLength(150);
+    vi.useRealTimers();
+  });
+});
+
 describe('ServiceCalls budget warnings', () => {
   afterEach(() => vi.useRealTimers());
 
@@ -46,6 +68,7 @@ describe('ServiceCalls budget warnings', () => {
       attemptTimeoutMs: 500,
       hedge: false as const,
       budget: { percent: 0, minPerSecond: 1 },
+      connectionsPerInstance: 64,
     };
     const calls = new ServiceCalls('svc', policy, logger);
     // 30 s of asking 5 times a second: one allowed a second (the floor), four refused.

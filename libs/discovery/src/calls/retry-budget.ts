@@ -31,12 +31,17 @@ export class RetryBudget {
 
   /** Takes one retry or hedge from the budget; false when it is spent (nothing is taken then). */
   tryWithdraw(): boolean {
-    const bucket = this.advance();
-    const allowed = Math.max((this.percent / 100) * this.callsInWindow, this.minPerSecond * WINDOW_SECONDS);
-    if (this.extrasInWindow + 1 > allowed) return false;
-    this.extras[bucket] += 1;
+    if (!this.hasRoom()) return false;
+    this.extras[this.second % WINDOW_SECONDS] += 1;
     this.extrasInWindow += 1;
     return true;
+  }
+
+  /** Whether one more retry or hedge fits now (nothing is taken). */
+  hasRoom(): boolean {
+    this.advance();
+    const allowed = Math.max((this.percent / 100) * this.callsInWindow, this.minPerSecond * WINDOW_SECONDS);
+    return this.extrasInWindow + 1 <= allowed;
   }
 
   /** Forgets the seconds that left the window; returns the current second's bucket. */

@@ -29,6 +29,18 @@ export interface RunSettings<T> {
   /** Releases an answer that will not be the result (a 503 another instance did better than: its body). */
   discard?: (value: T) => void;
   /**
+   * Attempts still in flight when another answered are let finish (within their attempt timeout), their answers
+   * discarded, rather than aborted: an HTTP/1.1 request aborted mid-way costs its connection, and hedges whose losers
+   * each opened a new one fed a caller's overload (needs `discard`).
+   */
+  losersFinish?: boolean;
+  /**
+   * Whether a hedge may go to `endpoint` now (`fetch()`: it has an idle keep-alive connection, or none yet). A hedge
+   * rides what is open and never grows a pool in use: hedges sent in a pause of the caller, each on a new connection,
+   * added to the load that made them late. An endpoint it refuses is passed over for another not tried yet.
+   */
+  hedgeFits?: (endpoint: ServiceEndpoint) => boolean;
+  /**
    * For a call that is not idempotent: whether a connection error shows that the request never
    * reached its instance (refused), so that another instance may be tried. Without it, every
    * connection error before an answer is taken for one.

@@ -39,12 +39,22 @@ export class RunningAttempts {
     this.telemetry.attemptEnded(running.endpoint.address, reported, attemptKind(running, this.all));
   }
 
-  /** Ends each attempt still in flight as `outcome` says, and aborts its signal with `reason`. */
-  endInFlight(outcome: (running: Running) => AttemptOutcome, reason: string): void {
+  /**
+   * Ends each attempt still in flight as `outcome` says, and aborts its signal with `reason` — or, given
+   * `finishWithinMs` (its attempt timeout), lets it finish, aborting it only once that has passed.
+   */
+  endInFlight(outcome: (running: Running) => AttemptOutcome, reason: string, finishWithinMs?: number): void {
     for (const running of this.all) {
       if (running.done) continue;
       this.end(running, outcome(running));
-      running.context.abort(new Error(reason));
+      if (finishWithinMs === undefined) running.context.abort(new Error(reason));
+      else {
+        // Unref'd: a loser never keeps the process alive; cleared when its answer comes (`CallRun`).
+        running.timer = setTimeout(
+          () => running.context.abort(new Error('attempt timed out')),
+          Math.max(0, finishWithinMs - running.record.elapsedMs),
+        ).unref();
+      }
     }
   }
 }

@@ -44,6 +44,25 @@ export class InstancePools implements OnApplicationShutdown {
     return pool;
   }
 
+  /**
+   * Whether a hedge may go to `endpoint` now: one of its connections is idle, or it has none yet (a first one is
+   * opened, as for any request). A hedge never grows a pool in use (see `RunSettings.hedgeFits`).
+   */
+  hedgeFits(endpoint: ServiceEndpoint): boolean {
+    const pool = this.existingPool(endpoint, 'http:') ?? this.existingPool(endpoint, 'https:');
+    if (pool === undefined) return true;
+    const { connected, free } = pool.stats;
+    return connected === 0 || free > 0;
+  }
+
+  /** The open pool of `endpoint` for `protocol`, if it has one: by the endpoint object, else by its instance's key. */
+  private existingPool(endpoint: ServiceEndpoint, protocol: 'http:' | 'https:'): Pool | undefined {
+    const pool =
+      this.byEndpoint[protocol].get(endpoint) ??
+      this.pools.get(endpoint.service)?.get(`${protocol}//${instanceKey(endpoint)}`)?.pool;
+    return pool?.closed === false ? pool : undefined;
+  }
+
   private poolByKey(endpoint: ServiceEndpoint, protocol: 'http:' | 'https:', tls: InstanceTls | undefined): Pool {
     let pools = this.pools.get(endpoint.service);
     if (pools === undefined) {
@@ -58,10 +77,15 @@ export class InstancePools implements OnApplicationShutdown {
       const connect = protocol === 'https:' ? { servername: endpoint.service, ...tls } : undefined;
       // A body that stops coming for the service's whole call timeout errors (undici's default waits
       // 5 minutes): the answer of a call that then hangs mid-body is not a wait without end either.
-      const bodyTimeout = this.policies.of(endpoint.service).policy.timeoutMs;
+      const { timeoutMs: bodyTimeout, connectionsPerInstance: connections } = this.policies.of(endpoint.service).policy;
       entry = {
         instance,
-        pool: new Pool(`${protocol}//${endpoint.address}`, { connect, keepAliveTimeout: KEEP_ALIVE_MS, bodyTimeout }),
+        pool: new Pool(`${protocol}//${endpoint.address}`, {
+          connect,
+          keepAliveTimeout: KEEP_ALIVE_MS,
+          bodyTimeout,
+          connections,
+        }),
       };
       pools.set(key, entry);
     }

@@ -45,6 +45,13 @@ const unavailable =
     response.end('busy');
   };
 const hang: Handler = () => undefined;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Round robin: makes the next call of `discovery` start on the instance at `port`. */
+function aim(discovery: DiscoveryClient, port: number, instances: number): void {
+  const order = Array.from({ length: instances }, () => discovery.pick('svc').port);
+  const before = order[(order.indexOf(port) + order.length - 1) % order.length];
+  while (discovery.pick('svc').port !== before);
+}
 
 async function discoveryOf(ports: number[], calls = {}, outlierEjection?: false) {
   const endpoints = { svc: ports.map((port) => `127.0.0.1:${port}`) };
@@ -114,6 +121,102 @@ describe('DiscoveryClient.fetch()', () => {
     // Round robin: one of the two went to the frozen instance.
     expect(posts.filter((result) => result === 200)).toHaveLength(1);
     expect(posts.find((result) => result !== 200)).toBeInstanceOf(CallTimeoutError);
+  });
+
+  it("a hedge's loser finishes on its connection; a silent one is aborted at its attempt timeout", async () => {
+    const slowServer = createServer();
+    let slowConnections = 0;
+    slowServer.on('connection', () => (slowConnections += 1));
+    const slow = await instance((_request, response) => void setTimeout(() => response.end('late'), 60), slowServer);
+    const { discovery } = await discoveryOf(
+      [slow, await instance(answer('fast'))],
+      { attemptTimeoutMs: 300, hedge: { afterMs: 10 } },
+      false,
+    );
+    // Round robin: every other call starts on the slow instance, and its hedge wins.
+    for (let call = 0; call < 8; call += 1) {
+      expect(((await (await discovery.fetch('http://svc/')).json()) as { name: string }).name).toBe('fast');
+      await sleep(100); // the loser's answer has come and been read
+    }
+    expect(slowConnections).toBe(1);
+
+    const hungServer = createServer();
+    const closedAt: number[] = [];
+    hungServer.on('connection', (socket) => socket.on('close', () => closedAt.push(performance.now())));
+    const [hung, alive] = [await instance(hang, hungServer), await instance(answer('alive'))];
+    const { discovery: hedging } = await discoveryOf(
+      [hung, alive],
+      { attemptTimeoutMs: 300, hedge: { afterMs: 10 } },
+      false,
+    );
+    while (hedging.pick('svc').port !== alive); // round robin: the next call starts on the hung instance
+    const answeredAt = await hedging.fetch('http://svc/').then(() => performance.now());
+    await waitFor('the loser aborted', () => closedAt.length === 1, { timeoutMs: 2000 });
+    // Its attempt began about 10 ms before the answer: aborted at its attempt timeout, not with the call.
+    expect(closedAt[0] - answeredAt).toBeGreaterThan(200);
+  });
+
+  it('a hedge never opens a connection to an instance whose connections are busy: another one, or none', async () => {
+    const connections = new Map<number, number>();
+    const requests = new Map<number, number>();
+    const counted = (handler: Handler) => {
+      const server = createServer();
+      server.on('connection', (socket) =>
+        connections.set(socket.localPort!, (connections.get(socket.localPort!) ?? 0) + 1),
+      );
+      server.on('request', (request: IncomingMessage) =>
+        requests.set(request.socket.localPort!, (requests.get(request.socket.localPort!) ?? 0) + 1),
+      );
+      return instance(handler, server);
+    };
+    const slowly: Handler = (_request, response) =>
+      void setTimeout(() => response.end(JSON.stringify({ name: 'busy' })), 150);
+    const [hung, busy, idle] = [await counted(hang), await counted(slowly), await counted(answer('idle'))];
+    const calls = { attemptTimeoutMs: 300, hedge: { afterMs: 10 } };
+    const name = async (response: Promise<Response>) => ((await (await response).json()) as { name: string }).name;
+
+    // Two instances: the other's one connection is busy, so no hedge; the call waits its attempt timeout, then retries.
+    const { discovery: two } = await discoveryOf([hung, busy], calls, false);
+    aim(two, busy, 2); // the next call starts on the busy instance, the one after on the hung one
+    const occupying = name(two.fetch('http://svc/', { idempotent: false })); // not hedged itself
+    const startedAt = performance.now();
+    const waited = name(two.fetch('http://svc/'));
+    await sleep(100);
+    expect([connections.get(busy), requests.get(busy)]).toEqual([1, 1]);
+    expect([await occupying, await waited]).toEqual(['busy', 'busy']);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(290);
+    expect(connections.get(busy)).toBe(1); // the retry went on the connection freed meanwhile
+
+    // Three: the busy one is passed over for the one with an idle connection.
+    const { discovery: three } = await discoveryOf([hung, busy, idle], calls, false);
+    aim(three, idle, 3);
+    expect(await name(three.fetch('http://svc/'))).toBe('idle'); // its connection, idle from now on
+    aim(three, busy, 3);
+    const requestsBefore = requests.get(busy);
+    const occupyingAgain = name(three.fetch('http://svc/', { idempotent: false }));
+    while (requests.get(busy) === requestsBefore) await sleep(1); // this app's connection to it is open, and busy
+    const [hedgedFrom, connectionsBefore] = [performance.now(), connections.get(busy)];
+    aim(three, hung, 3);
+    expect(await name(three.fetch('http://svc/'))).toBe('idle');
+    expect(performance.now() - hedgedFrom).toBeLessThan(150);
+    expect(connections.get(busy)).toBe(connectionsBefore);
+    await occupyingAgain;
+  });
+
+  it('opens at most connectionsPerInstance connections to an instance; requests beyond wait', async () => {
+    const server = createServer();
+    let connections = 0;
+    server.on('connection', () => (connections += 1));
+    const port = await instance((_request, response) => void setTimeout(() => response.end('ok'), 50), server);
+    const { discovery } = await discoveryOf([port], { connectionsPerInstance: 2, hedge: false });
+    const startedAt = performance.now();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, async () => (await discovery.fetch('http://svc/')).text()),
+    );
+    expect(answers).toEqual(Array(6).fill('ok'));
+    expect(connections).toBe(2);
+    // Three rounds of two: the bound held them back, it did not fail them.
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(140);
   });
 
   it("a body that stops coming mid-way errors after the call timeout, not undici's 5 minutes", async () => {

@@ -6,6 +6,7 @@ import { CallAttempts } from '../calls/call-attempts.js';
 import type { CallAnswers } from '../calls/call-settings.js';
 import { ServicePicks } from '../picking/service-picks.js';
 import type { DiscoveryFetchInit } from './discovery-fetch.interface.js';
+import { drainBody } from './drain-body.js';
 import { FetchTargets } from './fetch-targets.js';
 import { InstancePools } from './instance-pools.js';
 import { neverReached, retryAfterMs } from './http-answers.js';
@@ -24,12 +25,16 @@ const MAX_REPLAY_BYTES = 1024 * 1024;
 @Injectable()
 export class ServiceFetch {
   private readonly targets = new FetchTargets();
+  /** Made once: most requests keep the default `retryOn`. */
+  private readonly defaultAnswers: CallAnswers<Response>;
 
   constructor(
     private readonly attempts: CallAttempts,
     private readonly pools: InstancePools,
     private readonly picks: ServicePicks,
-  ) {}
+  ) {
+    this.defaultAnswers = this.answersRetryingOn(DEFAULT_RETRY_ON);
+  }
 
   async fetch(input: string | URL, init: DiscoveryFetchInit = {}): Promise<Response> {
     const { service, protocol, path } = this.targets.of(input);
@@ -65,21 +70,24 @@ export class ServiceFetch {
         return response;
       },
       { idempotent, retries: replayable ? retries : 0, timeoutMs, attemptTimeoutMs, key, where },
-      retryOn === DEFAULT_RETRY_ON ? DEFAULT_ANSWERS : answersRetryingOn(retryOn),
+      retryOn === DEFAULT_RETRY_ON ? this.defaultAnswers : this.answersRetryingOn(retryOn),
     );
   }
-}
 
-/**
- * How the call path reads an answer: which are failures worth another instance, how to drop one, what never reached it.
- */
-function answersRetryingOn(retryOn: readonly number[]): CallAnswers<Response> {
-  return {
-    failedAnswer: (response) => retryOn.includes(response.status),
-    discard: (response) => void response.body?.cancel().catch(() => undefined),
-    neverReached,
-    spanName: 'fetch',
-  };
+  /**
+   * How the call path reads an answer: which are failures worth another instance, how to drop one (read to its end,
+   * so that its connection is kept: hedges' losers are let finish), what never reached it, where a hedge fits.
+   */
+  private answersRetryingOn(retryOn: readonly number[]): CallAnswers<Response> {
+    return {
+      failedAnswer: (response) => retryOn.includes(response.status),
+      discard: (response) => void drainBody(response),
+      losersFinish: true,
+      hedgeFits: (endpoint) => this.pools.hedgeFits(endpoint),
+      neverReached,
+      spanName: 'fetch',
+    };
+  }
 }
 
 /**
@@ -92,9 +100,6 @@ function withTraceparent(given: HeadersInit | undefined, span: CallTrace | undef
   span.inject(headers);
   return headers;
 }
-
-/** Made once: most requests keep the default `retryOn`. */
-const DEFAULT_ANSWERS = answersRetryingOn(DEFAULT_RETRY_ON);
 
 /** Whether the body can be sent again: none, or one held in memory and not too large. */
 function isReplayable(body: BodyInit | null | undefined): boolean {

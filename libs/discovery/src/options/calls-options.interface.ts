@@ -1,7 +1,9 @@
 /**
  * Hedged requests: when an idempotent call's attempt has had no answer for a while, one more
  * attempt goes to another endpoint (and another after as long again, up to `maxAttempts`); the first
- * answer wins and the other attempts are aborted.
+ * answer wins and the other attempts are aborted — `fetch()` lets them finish within their attempt timeout and
+ * drops their answers, so that their keep-alive connections are kept, and sends a hedge only where a connection is
+ * idle (or none is open yet).
  */
 export interface HedgeOptions {
   /**
@@ -21,6 +23,13 @@ export interface HedgeOptions {
    * call one more delay, not its attempt timeout. From 2 (one hedge) to 5 (gRPC's limit). @default 3
    */
   maxAttempts?: number;
+  /**
+   * Hedges stay under this share of the service's calls over the last 10 s, in percent (at least the budget's
+   * `minPerSecond` a second): a hedge is extra load even when nothing fails, so it has a budget of its own, smaller
+   * than the retry budget, and counts in that one too (gRPC throttles hedges; "The Tail at Scale" hedged 5 %). None
+   * when `budget` is `false`. @default 5
+   */
+  budgetPercent?: number;
 }
 
 /**
@@ -56,6 +65,12 @@ export interface CallPolicy {
    * }
    */
   budget?: RetryBudgetOptions | false;
+  /**
+   * The most connections `fetch()` keeps to one instance of the service (HTTP/1.1 carries one request at a time on
+   * each); requests beyond wait for one to be free. A bound, so that a burst — a pause of the caller, hedges going out
+   * at once — never turns into hundreds of new connections. @default 64
+   */
+  connectionsPerInstance?: number;
 }
 
 /** `forRoot({ calls })`: the defaults of every call, and per service what differs. */
@@ -68,8 +83,10 @@ export interface DiscoveryCallsOptions extends CallPolicy {
 export interface ResolvedCallPolicy {
   timeoutMs: number;
   attemptTimeoutMs: number;
-  hedge: { afterMs: number | 'adaptive'; minMs: number; maxMs: number; maxAttempts: number } | false;
+  hedge:
+    { afterMs: number | 'adaptive'; minMs: number; maxMs: number; maxAttempts: number; budgetPercent: number } | false;
   budget: { percent: number; minPerSecond: number } | false;
+  connectionsPerInstance: number;
   /** Retries of a call that says none (a traffic policy's `calls.retries`); undefined: the library's default. */
   retries?: number;
 }

@@ -18,4 +18,8 @@ export const DEFAULT_ATTEMPT_TIMEOUT_MS = 2000;
 /** Attempts one call makes by hedging, the first included: two instances hung at once still cost one delay more. */
 export const DEFAULT_HEDGE_MAX_ATTEMPTS = 3;
 export const DEFAULT_HEDGE_MIN_MS = 10;
+/** Hedges, in percent of a service's calls: a budget of their own, smaller than the retry budget. */
+export const DEFAULT_HEDGE_BUDGET_PERCENT = 5;
+/** `fetch()`'s keep-alive connections to one instance, at most. */
+export const DEFAULT_CONNECTIONS_PER_INSTANCE = 64;
 export const DEFAULT_BUDGET = { percent: 20, minPerSecond: 10 } as const;

@@ -10,12 +10,14 @@ import {
   DEFAULT_ATTEMPT_TIMEOUT_MS,
   DEFAULT_BUDGET,
   DEFAULT_CALL_TIMEOUT_MS,
+  DEFAULT_CONNECTIONS_PER_INSTANCE,
+  DEFAULT_HEDGE_BUDGET_PERCENT,
   DEFAULT_HEDGE_MAX_ATTEMPTS,
   DEFAULT_HEDGE_MIN_MS,
 } from './defaults.js';
 import { assertDuration, assertKnownKeys, assertServiceName } from './validation.js';
 
-const policyKeys = ['timeoutMs', 'attemptTimeoutMs', 'hedge', 'budget'];
+const policyKeys = ['timeoutMs', 'attemptTimeoutMs', 'hedge', 'budget', 'connectionsPerInstance'];
 
 /** `calls` with its defaults, checked: a service's own policy is the defaults with what it sets. */
 export function resolveCalls(given: DiscoveryCallsOptions | undefined): ResolvedCalls {
@@ -44,11 +46,17 @@ function resolvePolicy(where: string, own: CallPolicy, inherited: CallPolicy | u
   assertDuration(`${where}.attemptTimeoutMs`, attemptTimeoutMs, 1);
   if (attemptTimeoutMs > timeoutMs)
     throw new DiscoveryOptionsError(messages.badAttemptTimeout(where, attemptTimeoutMs, timeoutMs));
+  const connectionsPerInstance = pick('connectionsPerInstance') ?? DEFAULT_CONNECTIONS_PER_INSTANCE;
+  if (!(Number.isInteger(connectionsPerInstance) && connectionsPerInstance >= 1))
+    throw new DiscoveryOptionsError(
+      messages.badCalls(`${where}.connectionsPerInstance`, connectionsPerInstance, 'give a whole number ≥ 1'),
+    );
   return {
     timeoutMs,
     attemptTimeoutMs,
     hedge: resolveHedge(where, pick('hedge'), attemptTimeoutMs),
     budget: resolveBudget(where, pick('budget')),
+    connectionsPerInstance,
   };
 }
 
@@ -65,7 +73,7 @@ function resolveHedge(
   if (given === false) return false;
   if (given !== undefined && (typeof given !== 'object' || given === null))
     throw new DiscoveryOptionsError(messages.badCalls(`${where}.hedge`, given));
-  assertKnownKeys(`${where}.hedge`, given, ['afterMs', 'minMs', 'maxMs', 'maxAttempts']);
+  assertKnownKeys(`${where}.hedge`, given, ['afterMs', 'minMs', 'maxMs', 'maxAttempts', 'budgetPercent']);
   const afterMs = given?.afterMs ?? 'adaptive';
   const minMs = given?.minMs ?? Math.min(DEFAULT_HEDGE_MIN_MS, attemptTimeoutMs);
   const maxMs = given?.maxMs ?? Math.max(minMs, Math.floor(attemptTimeoutMs / 2));
@@ -81,7 +89,12 @@ function resolveHedge(
     throw new DiscoveryOptionsError(
       messages.badCalls(`${where}.hedge`, given, '`maxAttempts` must be a whole number from 2 to 5'),
     );
-  return { afterMs, minMs, maxMs, maxAttempts };
+  const budgetPercent = given?.budgetPercent ?? DEFAULT_HEDGE_BUDGET_PERCENT;
+  if (!(typeof budgetPercent === 'number' && budgetPercent >= 0 && budgetPercent <= 100))
+    throw new DiscoveryOptionsError(
+      messages.badCalls(`${where}.hedge`, given, '`budgetPercent` must be a number between 0 and 100'),
+    );
+  return { afterMs, minMs, maxMs, maxAttempts, budgetPercent };
 }
 
 function resolveBudget(where: string, given: CallPolicy['budget']): ResolvedCallPolicy['budget'] {

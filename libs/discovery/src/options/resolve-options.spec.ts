@@ -30,8 +30,9 @@ describe('resolveDiscoveryOptions', () => {
         defaults: {
           timeoutMs: 10_000,
           attemptTimeoutMs: 2000,
-          hedge: { afterMs: 'adaptive', minMs: 10, maxMs: 1000, maxAttempts: 3 },
+          hedge: { afterMs: 'adaptive', minMs: 10, maxMs: 1000, maxAttempts: 3, budgetPercent: 5 },
           budget: { percent: 20, minPerSecond: 10 },
+          connectionsPerInstance: 64,
         },
         services: new Map(),
       },
@@ -57,12 +58,14 @@ describe('resolveDiscoveryOptions', () => {
       attemptTimeoutMs: 500,
       hedge: false,
       budget: { percent: 20, minPerSecond: 10 },
+      connectionsPerInstance: 64,
     });
     expect(calls.services.get('slow')).toEqual({
       timeoutMs: 60_000,
       attemptTimeoutMs: 30_000,
       hedge: false,
       budget: false,
+      connectionsPerInstance: 64,
     });
   });
 
@@ -110,6 +113,16 @@ describe('resolveDiscoveryOptions', () => {
       'a hedge with more attempts than gRPC allows',
       { ...hosts, calls: { hedge: { maxAttempts: 6 } } },
       /`maxAttempts` must be a whole number from 2 to 5/,
+    ],
+    [
+      'a hedge budget share below 0',
+      { ...hosts, calls: { hedge: { budgetPercent: -1 } } },
+      /`budgetPercent` must be a number between 0 and 100/,
+    ],
+    [
+      'a bound on connections that is not a whole number',
+      { ...hosts, calls: { services: { svc: { connectionsPerInstance: 0.5 } } } },
+      /Invalid `calls.services\["svc"\].connectionsPerInstance` 0.5 .*: give a whole number ≥ 1/,
     ],
     [
       'a budget share over 100',

@@ -1,0 +1,130 @@
+import type { EtcdServer } from '@repo/testing';
+import type { Etcd3 } from 'etcd3';
+import type { DiscoveryClient } from 'nestjs-etcd-discovery';
+import { closeInstances, discoveryFor, instances, openLoop, WARM_UP_MS, type Instances } from './call-loops.js';
+import { quick } from './harness.js';
+import { format, median, percentile, record } from './report.js';
+
+/** One instance of three stalls this long on every STALL_EVERY-th request it gets: 1.1 % of all requests. */
+const STALL = { every: 30, ms: 200 };
+/** Calls a second: half of what makes this process (caller and servers in one event loop) the bottleneck, that, and twice it. */
+const RATES = [500, 1_000, 2_000];
+
+/** One segment of calls at a rate: what its calls took, and what they cost the instances. */
+interface Segment {
+  p50: number;
+  p99: number;
+  p999: number;
+  calls: number;
+  failed: number;
+  /** Requests the instances got beyond one per call started (hedges and retries), warm-up included. */
+  extra: number;
+  started: number;
+  /** Connections the instances accepted once the segment had warmed up (its pool grown to its load). */
+  connections: number;
+}
+
+async function segment(
+  discovery: DiscoveryClient,
+  stalling: Instances,
+  service: string,
+  rate: number,
+  windowMs: number,
+) {
+  const requestsBefore = stalling.requests();
+  let connectionsBefore = Infinity;
+  setTimeout(() => (connectionsBefore = stalling.connections()), WARM_UP_MS);
+  const run = await openLoop(async () => (await discovery.fetch(`http://${service}/`)).arrayBuffer(), rate, windowMs);
+  return {
+    p50: percentile(run.times, 50),
+    p99: percentile(run.times, 99),
+    p999: percentile(run.times, 99.9),
+    calls: run.times.length,
+    failed: run.failed,
+    extra: stalling.requests() - requestsBefore - run.started,
+    started: run.started,
+    connections: stalling.connections() - connectionsBefore,
+  } satisfies Segment;
+}
+
+/**
+ * Hedged requests against the same requests unhedged, in the same run: 3 HTTP instances, one stalling
+ * 200 ms now and then (the tail at scale); at each rate, `runs` pairs of segments, their order swapped
+ * every run so that a pause of this machine falls on either alike. Hedging must never be worse: its p99
+ * at most the unhedged one in every run (a quarter of it at 500 calls/s), at most 5 % more requests, and
+ * no more new connections (an aborted HTTP/1.1 loser would cost one).
+ */
+export async function benchHedging(etcd: EtcdServer, client: Etcd3): Promise<void> {
+  const runs = quick ? 2 : 10;
+  const windowMs = quick ? 2_000 : 3_000;
+  console.log(
+    `\nCalls: hedging (3 HTTP instances, every ${STALL.every}th request to one stalls ${STALL.ms} ms; discovery.fetch() GET ` +
+      `at ${RATES.map(format).join(', ')} calls/s in one process; ${runs} runs each of ${windowMs / 1000} s without hedging and with)`,
+  );
+  const service = 'hedge-bench';
+  const stalling = await instances(client, service, STALL);
+  const plain = await discoveryFor(etcd, service, { calls: { hedge: false } });
+  const hedging = await discoveryFor(etcd, service);
+  try {
+    for (const rate of RATES) {
+      const unhedged: Segment[] = [];
+      const hedged: Segment[] = [];
+      for (let run = 0; run < runs; run += 1) {
+        const pair = [
+          { discovery: plain.discovery, into: unhedged },
+          { discovery: hedging.discovery, into: hedged },
+        ];
+        if (run % 2 === 1) pair.reverse();
+        for (const { discovery, into } of pair) into.push(await segment(discovery, stalling, service, rate, windowMs));
+      }
+      recordRate(rate, unhedged, hedged);
+    }
+  } finally {
+    await plain.app.close();
+    await hedging.app.close();
+    await closeInstances(stalling);
+  }
+}
+
+function recordRate(rate: number, unhedged: Segment[], hedged: Segment[]): void {
+  const sum = (segments: Segment[], field: keyof Segment) => segments.reduce((total, one) => total + one[field], 0);
+  const ratios = hedged.map((run, index) => run.p99 / unhedged[index].p99);
+  const worst = ratios.indexOf(Math.max(...ratios));
+  const bound = rate === RATES[0] ? 0.25 : 1;
+  const p99s = (segments: Segment[]) => segments.map((run) => format(run.p99)).join(' ');
+  console.log(`    p99 by run, ms: hedged ${p99s(hedged)}; unhedged ${p99s(unhedged)}`);
+  const details =
+    `${format(sum(hedged, 'calls'))} calls, ${sum(hedged, 'failed')} failed; unhedged ${sum(unhedged, 'failed')} failed; ` +
+    `p50 ${format(median(hedged.map((run) => run.p50)))} ms, p99.9 ${format(median(hedged.map((run) => run.p999)))} ms (unhedged ` +
+    `${format(median(unhedged.map((run) => run.p50)))}, ${format(median(unhedged.map((run) => run.p999)))}); worst run ` +
+    `${format(hedged[worst].p99)} against ${format(unhedged[worst].p99)} ms`;
+  record({
+    section: 'calls',
+    name: `hedged fetch() at ${format(rate)} calls/s: p99 of a call, median of ${hedged.length} runs (${details})`,
+    value: median(hedged.map((run) => run.p99)),
+    unit: 'ms',
+    baseline: { name: 'without hedging, same runs', value: median(unhedged.map((run) => run.p99)) },
+    ratio: 1 / median(ratios),
+    target: `≤ ${bound === 1 ? 'without' : '1/4 of without'} in every run, no call failed`,
+    met: ratios.every((ratio) => ratio <= bound) && sum(hedged, 'failed') === 0,
+  });
+  const extra = (100 * sum(hedged, 'extra')) / sum(hedged, 'started');
+  record({
+    section: 'calls',
+    name: `hedged fetch() at ${format(rate)} calls/s: extra requests (hedges and retries), per call`,
+    value: extra,
+    unit: '%',
+    baseline: { name: 'without hedging', value: (100 * sum(unhedged, 'extra')) / sum(unhedged, 'started') },
+    target: '≤ 5 %',
+    met: extra <= 5,
+  });
+  record({
+    section: 'calls',
+    name: `hedged fetch() at ${format(rate)} calls/s: new connections to the instances over the ${hedged.length} runs (after each one's first second)`,
+    value: sum(hedged, 'connections'),
+    unit: 'connections',
+    baseline: { name: 'without hedging', value: sum(unhedged, 'connections') },
+    target: '≤ without',
+    met: sum(hedged, 'connections') <= sum(unhedged, 'connections'),
+  });
+}
