@@ -3,7 +3,7 @@ import type { Etcd3 } from 'etcd3';
 import type { DiscoveryClient } from 'nestjs-etcd-discovery';
 import { closeInstances, discoveryFor, instances, openLoop, WARM_UP_MS, type Instances } from './call-loops.js';
 import { quick } from './harness.js';
-import { format, median, percentile, record } from './report.js';
+import { format, percentile, record } from './report.js';
 
 /** One instance of three stalls this long on every STALL_EVERY-th request it gets: 1.1 % of all requests. */
 const STALL = { every: 30, ms: 200 };
@@ -12,9 +12,8 @@ const RATES = [500, 1_000, 2_000];
 
 /** One segment of calls at a rate: what its calls took, and what they cost the instances. */
 interface Segment {
-  p50: number;
+  times: number[];
   p99: number;
-  p999: number;
   calls: number;
   failed: number;
   /** Requests the instances got beyond one per call started (hedges and retries), warm-up included. */
@@ -36,9 +35,8 @@ async function segment(
   setTimeout(() => (connectionsBefore = stalling.connections()), WARM_UP_MS);
   const run = await openLoop(async () => (await discovery.fetch(`http://${service}/`)).arrayBuffer(), rate, windowMs);
   return {
-    p50: percentile(run.times, 50),
+    times: run.times,
     p99: percentile(run.times, 99),
-    p999: percentile(run.times, 99.9),
     calls: run.times.length,
     failed: run.failed,
     extra: stalling.requests() - requestsBefore - run.started,
@@ -87,26 +85,34 @@ export async function benchHedging(etcd: EtcdServer, client: Etcd3): Promise<voi
 }
 
 function recordRate(rate: number, unhedged: Segment[], hedged: Segment[]): void {
-  const sum = (segments: Segment[], field: keyof Segment) => segments.reduce((total, one) => total + one[field], 0);
+  const sum = (segments: Segment[], field: Exclude<keyof Segment, 'times'>) =>
+    segments.reduce((total, one) => total + one[field], 0);
+  // Percentiles of every call of the runs together, as this figure was before it was measured run by run.
+  const pooled = (segments: Segment[], p: number) =>
+    percentile(
+      segments.flatMap((run) => run.times),
+      p,
+    );
   const ratios = hedged.map((run, index) => run.p99 / unhedged[index].p99);
   const worst = ratios.indexOf(Math.max(...ratios));
-  const bound = rate === RATES[0] ? 0.25 : 1;
+  const [hedgedP99, unhedgedP99] = [pooled(hedged, 99), pooled(unhedged, 99)];
+  const quarter = rate === RATES[0];
   const p99s = (segments: Segment[]) => segments.map((run) => format(run.p99)).join(' ');
   console.log(`    p99 by run, ms: hedged ${p99s(hedged)}; unhedged ${p99s(unhedged)}`);
   const details =
     `${format(sum(hedged, 'calls'))} calls, ${sum(hedged, 'failed')} failed; unhedged ${sum(unhedged, 'failed')} failed; ` +
-    `p50 ${format(median(hedged.map((run) => run.p50)))} ms, p99.9 ${format(median(hedged.map((run) => run.p999)))} ms (unhedged ` +
-    `${format(median(unhedged.map((run) => run.p50)))}, ${format(median(unhedged.map((run) => run.p999)))}); worst run ` +
-    `${format(hedged[worst].p99)} against ${format(unhedged[worst].p99)} ms`;
+    `p50 ${format(pooled(hedged, 50))} ms, p99.9 ${format(pooled(hedged, 99.9))} ms (unhedged ${format(pooled(unhedged, 50))}, ` +
+    `${format(pooled(unhedged, 99.9))}); worst run ${format(hedged[worst].p99)} against ${format(unhedged[worst].p99)} ms`;
   record({
     section: 'calls',
-    name: `hedged fetch() at ${format(rate)} calls/s: p99 of a call, median of ${hedged.length} runs (${details})`,
-    value: median(hedged.map((run) => run.p99)),
+    name: `hedged fetch() at ${format(rate)} calls/s: p99 of a call, the ${hedged.length} runs' calls together (${details})`,
+    value: hedgedP99,
     unit: 'ms',
-    baseline: { name: 'without hedging, same runs', value: median(unhedged.map((run) => run.p99)) },
-    ratio: 1 / median(ratios),
-    target: `≤ ${bound === 1 ? 'without' : '1/4 of without'} in every run, no call failed`,
-    met: ratios.every((ratio) => ratio <= bound) && sum(hedged, 'failed') === 0,
+    baseline: { name: 'without hedging, same runs', value: unhedgedP99 },
+    ratio: unhedgedP99 / hedgedP99,
+    target: `≤ without in every run${quarter ? ', ≤ 1/4 of it in all' : ''}, no call failed`,
+    met:
+      ratios.every((ratio) => ratio <= 1) && (!quarter || hedgedP99 <= unhedgedP99 / 4) && sum(hedged, 'failed') === 0,
   });
   const extra = (100 * sum(hedged, 'extra')) / sum(hedged, 'started');
   record({
