@@ -46,7 +46,10 @@ async function registeredApp(name: string): Promise<{ app: AppProcess; key: stri
 }
 
 async function consumer(requires: string[]): Promise<DiscoveryClient> {
-  const { app, discovery } = await startConsumer({ etcd: { hosts: cluster.hosts }, requires, retry });
+  // The TTL of the apps, for its own lease too (its policy report's): etcd gives every lease its whole TTL again
+  // when a leader is elected, so a lease the app took for lost in an outage lingers that long after it — with the
+  // default 10 s, past the wait for stale leases to go (a CI run).
+  const { app, discovery } = await startConsumer({ etcd: { hosts: cluster.hosts }, requires, retry, ttl });
   contexts.push(app);
   return discovery;
 }
