@@ -78,6 +78,8 @@ export interface Deliveries {
   bareWatcherDelays: number[];
   /** CPU the apps' processes used per probe, all together (their idle work in those seconds included). */
   appsCpuPerChange: number;
+  /** With policy probes: for each app and policy probe, ms from the write until the app had applied it. */
+  policyDelays: number[];
 }
 
 /** etcd's, the proxy's and the apps' CPU, etcd's memory and requests, and keepalive latency, over STEADY_MS. */
@@ -114,61 +116,52 @@ export async function measureAtRest(
 /**
  * PROBES endpoints written to fleet-common, one every ~0.6 s: when each app had each; next to it a
  * bare etcd3 watcher of this process (on the members directly), and the CPU the apps' processes
- * used meanwhile — whose time a slow delivery is.
+ * used meanwhile — whose time a slow delivery is. With `policyProbes` (the library's fleet: bare
+ * etcd3 apps have no policies), each endpoint probe is paired with a traffic policy probe right after
+ * it (a document of fleet-common whose drain's reason names it), so that both meet the same fleet in
+ * the same seconds; nobody asks for the apps' reports there: a change alone makes no app write.
  */
-export async function measureDeliveries(client: Etcd3, fleet: Fleet, size: number, run: string): Promise<Deliveries> {
+export async function measureDeliveries(
+  client: Etcd3,
+  fleet: Fleet,
+  size: number,
+  run: string,
+  policyProbes = false,
+): Promise<Deliveries> {
   const delays: number[] = [];
   const bareWatcherDelays: number[] = [];
+  const policyDelays: number[] = [];
   const bareSeen = new Map<string, number>();
   const bare = await client.watch().prefix('/services/fleet-common/').create();
   bare.on('put', (kv) =>
     bareSeen.set(kv.key.toString().split('/').at(-1)!, performance.timeOrigin + performance.now()),
   );
-  const workersCpu = fleet.workers.map((worker) => cpuTimeMs(worker.child.pid!));
+  const until = new Date(Date.now() + 3600_000).toISOString();
+  const workersCpu = () => fleet.workers.reduce((sum, worker) => sum + cpuTimeMs(worker.child.pid!), 0);
+  let appsCpu = 0;
   for (let probe = 0; probe < PROBES; probe += 1) {
     const id = `probe-${run}-${probe}`;
+    const cpuBefore = workersCpu();
     const writtenAt = performance.timeOrigin + performance.now();
     await putEndpoint(client, testEndpoint('fleet-common', id, 9000 + probe, { host: '127.0.0.1' }));
     await waitUntil(() => fleet.seen(id).length >= size && bareSeen.has(id), 30_000);
     delays.push(...fleet.seen(id).map((at) => at - writtenAt));
     bareWatcherDelays.push(bareSeen.get(id)! - writtenAt);
     await sleep(500);
+    appsCpu += workersCpu() - cpuBefore;
+    if (!policyProbes) continue;
+    const policyId = `policy-probe-${probe}`;
+    const document = { instances: { 'app-none': { drained: true, until, reason: policyId } } };
+    const policyWrittenAt = performance.timeOrigin + performance.now();
+    await client.put('/services.policy/fleet-common').value(JSON.stringify(document));
+    await waitUntil(() => fleet.seen(policyId).length >= size, 30_000);
+    policyDelays.push(...fleet.seen(policyId).map((at) => at - policyWrittenAt));
+    await sleep(500);
   }
   await bare.cancel();
   // Gone again, so that the next fleet's first lists are the same size.
   await client.delete().prefix('/services/fleet-common/');
-  const appsCpuPerChange =
-    fleet.workers.reduce((sum, worker, index) => sum + cpuTimeMs(worker.child.pid!) - workersCpu[index], 0) / PROBES;
-  return { delays, bareWatcherDelays, appsCpuPerChange };
-}
-
-/**
- * Before the first policy probe: the endpoint probes' removal at their end (every endpoint of fleet-common at once)
- * makes each app hold it and list fleet-common again 3 s later to confirm it (self-preservation's `confirmMs`): 1,000
- * range requests, which the policy probes must not meet.
- */
-const AFTER_ENDPOINT_PROBES_MS = 5000;
-
-/**
- * PROBES traffic policy documents of fleet-common (a drain whose reason names the probe), each written once the last
- * reached every app, ~0.5 s apart as the endpoint probes: how long after its write each app had applied it. The
- * library's fleet only (bare etcd3 apps have no policies); compared with its endpoint changes of the same run.
- * Nobody asks for the apps' reports here: a change alone makes no app write.
- */
-export async function measurePolicyDeliveries(client: Etcd3, fleet: Fleet, size: number): Promise<number[]> {
-  const delays: number[] = [];
-  const until = new Date(Date.now() + 3600_000).toISOString();
-  await sleep(AFTER_ENDPOINT_PROBES_MS);
-  for (let probe = 0; probe < PROBES; probe += 1) {
-    const id = `policy-probe-${probe}`;
-    const document = { instances: { 'app-none': { drained: true, until, reason: id } } };
-    const writtenAt = performance.timeOrigin + performance.now();
-    await client.put('/services.policy/fleet-common').value(JSON.stringify(document));
-    await waitUntil(() => fleet.seen(id).length >= size, 30_000);
-    delays.push(...fleet.seen(id).map((at) => at - writtenAt));
-    await sleep(500);
-  }
-  return delays;
+  return { delays, bareWatcherDelays, appsCpuPerChange: appsCpu / PROBES, policyDelays };
 }
 
 /** What the CLI's `--wait` costs a fleet: every app's report written, and etcd's CPU meanwhile. */
