@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
   putEndpoint,
+  putOperation,
   repoRoot,
   testEndpoint,
   type AppProcess,
@@ -80,6 +81,11 @@ export interface Deliveries {
   appsCpuPerChange: number;
   /** With policy probes: for each app and policy probe, ms from the write until the app had applied it. */
   policyDelays: number[];
+  /**
+   * With policy probes, a policy change and an endpoint change written in one transaction (one revision, one fan-out
+   * by etcd): for each app and pair, ms from the write until the app had applied the policy, and had the endpoint.
+   */
+  together: { policyDelays: number[]; endpointDelays: number[] };
 }
 
 /** etcd's, the proxy's and the apps' CPU, etcd's memory and requests, and keepalive latency, over STEADY_MS. */
@@ -117,9 +123,10 @@ export async function measureAtRest(
  * PROBES endpoints written to fleet-common, one every ~0.6 s: when each app had each; next to it a
  * bare etcd3 watcher of this process (on the members directly), and the CPU the apps' processes
  * used meanwhile — whose time a slow delivery is. With `policyProbes` (the library's fleet: bare
- * etcd3 apps have no policies), each endpoint probe is paired with a traffic policy probe right after
- * it (a document of fleet-common whose drain's reason names it), so that both meet the same fleet in
- * the same seconds; nobody asks for the apps' reports there: a change alone makes no app write.
+ * etcd3 apps have no policies), each endpoint probe is followed by a traffic policy probe alone (a
+ * document of fleet-common whose drain's reason names it), then by a policy probe and an endpoint
+ * probe written in one transaction: etcd fans both out in the same moment, so what differs between
+ * them is the apps' own path. Nobody asks for the apps' reports there: a change alone makes no app write.
  */
 export async function measureDeliveries(
   client: Etcd3,
@@ -131,12 +138,20 @@ export async function measureDeliveries(
   const delays: number[] = [];
   const bareWatcherDelays: number[] = [];
   const policyDelays: number[] = [];
+  const together = { policyDelays: [] as number[], endpointDelays: [] as number[] };
   const bareSeen = new Map<string, number>();
   const bare = await client.watch().prefix('/services/fleet-common/').create();
   bare.on('put', (kv) =>
     bareSeen.set(kv.key.toString().split('/').at(-1)!, performance.timeOrigin + performance.now()),
   );
   const until = new Date(Date.now() + 3600_000).toISOString();
+  const policyPut = (reason: string) => ({
+    request_put: {
+      key: Buffer.from('/services.policy/fleet-common'),
+      value: Buffer.from(JSON.stringify({ instances: { 'app-none': { drained: true, until, reason } } })),
+    },
+  });
+  const delaysOf = (id: string, writtenAt: number) => fleet.seen(id).map((at) => at - writtenAt);
   const workersCpu = () => fleet.workers.reduce((sum, worker) => sum + cpuTimeMs(worker.child.pid!), 0);
   let appsCpu = 0;
   for (let probe = 0; probe < PROBES; probe += 1) {
@@ -145,23 +160,33 @@ export async function measureDeliveries(
     const writtenAt = performance.timeOrigin + performance.now();
     await putEndpoint(client, testEndpoint('fleet-common', id, 9000 + probe, { host: '127.0.0.1' }));
     await waitUntil(() => fleet.seen(id).length >= size && bareSeen.has(id), 30_000);
-    delays.push(...fleet.seen(id).map((at) => at - writtenAt));
+    delays.push(...delaysOf(id, writtenAt));
     bareWatcherDelays.push(bareSeen.get(id)! - writtenAt);
     await sleep(500);
     appsCpu += workersCpu() - cpuBefore;
     if (!policyProbes) continue;
+
     const policyId = `policy-probe-${probe}`;
-    const document = { instances: { 'app-none': { drained: true, until, reason: policyId } } };
     const policyWrittenAt = performance.timeOrigin + performance.now();
-    await client.put('/services.policy/fleet-common').value(JSON.stringify(document));
+    await client.kv.txn({ success: [policyPut(policyId)] });
     await waitUntil(() => fleet.seen(policyId).length >= size, 30_000);
-    policyDelays.push(...fleet.seen(policyId).map((at) => at - policyWrittenAt));
+    policyDelays.push(...delaysOf(policyId, policyWrittenAt));
+    await sleep(500);
+
+    const pairedPolicy = `paired-policy-probe-${probe}`;
+    const pairedEndpoint = `paired-probe-${run}-${probe}`;
+    const pairWrittenAt = performance.timeOrigin + performance.now();
+    const endpoint = testEndpoint('fleet-common', pairedEndpoint, 9500 + probe, { host: '127.0.0.1' });
+    await client.kv.txn({ success: [putOperation(endpoint), policyPut(pairedPolicy)] });
+    await waitUntil(() => fleet.seen(pairedPolicy).length >= size && fleet.seen(pairedEndpoint).length >= size, 30_000);
+    together.policyDelays.push(...delaysOf(pairedPolicy, pairWrittenAt));
+    together.endpointDelays.push(...delaysOf(pairedEndpoint, pairWrittenAt));
     await sleep(500);
   }
   await bare.cancel();
   // Gone again, so that the next fleet's first lists are the same size.
   await client.delete().prefix('/services/fleet-common/');
-  return { delays, bareWatcherDelays, appsCpuPerChange: appsCpu / PROBES, policyDelays };
+  return { delays, bareWatcherDelays, appsCpuPerChange: appsCpu / PROBES, policyDelays, together };
 }
 
 /** What the CLI's `--wait` costs a fleet: every app's report written, and etcd's CPU meanwhile. */

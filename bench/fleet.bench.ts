@@ -149,7 +149,7 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
       unit: 's',
     });
 
-    const { delays, bareWatcherDelays, appsCpuPerChange, policyDelays } = await measureDeliveries(
+    const { delays, bareWatcherDelays, appsCpuPerChange, policyDelays, together } = await measureDeliveries(
       client,
       fleet,
       size,
@@ -173,20 +173,22 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
       met: percentile(delays, 99) <= 100,
     });
 
-    record({
-      section: 'fleet',
-      name:
-        `${label}: a traffic policy change applied by every app, p99 (p50 ${format(percentile(policyDelays, 50))} ms, ` +
-        `${PROBES} changes × ${format(size)} apps, each right after an endpoint change: paired)`,
-      value: percentile(policyDelays, 99),
-      unit: 'ms',
-      baseline: {
-        name: `an endpoint change reaching every app, same run, p99 (p50 ${format(percentile(delays, 50))} ms)`,
-        value: percentile(delays, 99),
-      },
-      target: '≤ the endpoint change + 1 ms',
-      met: percentile(policyDelays, 99) <= percentile(delays, 99) + 1,
-    });
+    for (const p of [50, 99]) {
+      const policy = percentile(together.policyDelays, p);
+      const endpoint = percentile(together.endpointDelays, p);
+      record({
+        section: 'fleet',
+        name:
+          `${label}: a traffic policy change applied by every app, p${p}, written in one transaction with an endpoint ` +
+          `change (${PROBES} pairs × ${format(size)} apps; a policy change alone, 0.5 s after an endpoint change alone: ` +
+          `p${p} ${format(percentile(policyDelays, p))} ms against ${format(percentile(delays, p))})`,
+        value: policy,
+        unit: 'ms',
+        baseline: { name: `the endpoint change of the same transaction, p${p}`, value: endpoint },
+        target: '≤ the endpoint change + 1 ms',
+        met: policy <= endpoint + 1,
+      });
+    }
     const asked = await measureAskedReports(client, cluster, size);
     record({
       section: 'fleet',
