@@ -71,6 +71,11 @@ export interface KeepAlives {
   leasesLost: number;
 }
 
+/** The document of a policy probe: a drain of no instance, whose reason names the probe. */
+interface PolicyProbe {
+  instances: Record<string, { reason: string }>;
+}
+
 /** How a fleet's apps saw the probes. */
 export interface Deliveries {
   /** For each app and probe, ms from the write until the app had it. */
@@ -86,6 +91,8 @@ export interface Deliveries {
    * by etcd): for each app and pair, ms from the write until the app had applied the policy, and had the endpoint.
    */
   together: { policyDelays: number[]; endpointDelays: number[] };
+  /** With policy probes: the bench's bare etcd3 watcher's delays for the policy probes written alone. */
+  bareWatcherPolicyDelays: number[];
 }
 
 /** etcd's, the proxy's and the apps' CPU, etcd's memory and requests, and keepalive latency, over STEADY_MS. */
@@ -139,11 +146,18 @@ export async function measureDeliveries(
   const bareWatcherDelays: number[] = [];
   const policyDelays: number[] = [];
   const together = { policyDelays: [] as number[], endpointDelays: [] as number[] };
+  const bareWatcherPolicyDelays: number[] = [];
   const bareSeen = new Map<string, number>();
   const bare = await client.watch().prefix('/services/fleet-common/').create();
   bare.on('put', (kv) =>
     bareSeen.set(kv.key.toString().split('/').at(-1)!, performance.timeOrigin + performance.now()),
   );
+  // The policy probes too, on the same watch stream (etcd3 keeps one for a client's watchers): is a gap etcd's?
+  const barePolicy = await client.watch().key('/services.policy/fleet-common').create();
+  barePolicy.on('put', (kv) => {
+    const reason = Object.values((JSON.parse(kv.value.toString()) as PolicyProbe).instances)[0].reason;
+    bareSeen.set(reason, performance.timeOrigin + performance.now());
+  });
   const until = new Date(Date.now() + 3600_000).toISOString();
   const policyPut = (reason: string) => ({
     request_put: {
@@ -169,8 +183,9 @@ export async function measureDeliveries(
     const policyId = `policy-probe-${probe}`;
     const policyWrittenAt = performance.timeOrigin + performance.now();
     await client.kv.txn({ success: [policyPut(policyId)] });
-    await waitUntil(() => fleet.seen(policyId).length >= size, 30_000);
+    await waitUntil(() => fleet.seen(policyId).length >= size && bareSeen.has(policyId), 30_000);
     policyDelays.push(...delaysOf(policyId, policyWrittenAt));
+    bareWatcherPolicyDelays.push(bareSeen.get(policyId)! - policyWrittenAt);
     await sleep(500);
 
     const pairedPolicy = `paired-policy-probe-${probe}`;
@@ -184,9 +199,17 @@ export async function measureDeliveries(
     await sleep(500);
   }
   await bare.cancel();
+  await barePolicy.cancel();
   // Gone again, so that the next fleet's first lists are the same size.
   await client.delete().prefix('/services/fleet-common/');
-  return { delays, bareWatcherDelays, appsCpuPerChange: appsCpu / PROBES, policyDelays, together };
+  return {
+    delays,
+    bareWatcherDelays,
+    appsCpuPerChange: appsCpu / PROBES,
+    policyDelays,
+    together,
+    bareWatcherPolicyDelays,
+  };
 }
 
 /** What the CLI's `--wait` costs a fleet: every app's report written, and etcd's CPU meanwhile. */

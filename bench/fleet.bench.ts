@@ -149,13 +149,8 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
       unit: 's',
     });
 
-    const { delays, bareWatcherDelays, appsCpuPerChange, policyDelays, together } = await measureDeliveries(
-      client,
-      fleet,
-      size,
-      'library',
-      true,
-    );
+    const { delays, bareWatcherDelays, appsCpuPerChange, policyDelays, together, bareWatcherPolicyDelays } =
+      await measureDeliveries(client, fleet, size, 'library', true);
     const bareDelays = bare.deliveries.delays;
     record({
       section: 'fleet',
@@ -181,7 +176,9 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
         name:
           `${label}: a traffic policy change applied by every app, p${p}, written in one transaction with an endpoint ` +
           `change (${PROBES} pairs × ${format(size)} apps; a policy change alone, 0.5 s after an endpoint change alone: ` +
-          `p${p} ${format(percentile(policyDelays, p))} ms against ${format(percentile(delays, p))})`,
+          `p${p} ${format(percentile(policyDelays, p))} ms against ${format(percentile(delays, p))}; the bench's bare ` +
+          `etcd3 watcher had them in ${format(percentile(bareWatcherPolicyDelays, p))} against ` +
+          `${format(percentile(bareWatcherDelays, p))})`,
         value: policy,
         unit: 'ms',
         baseline: { name: `the endpoint change of the same transaction, p${p}`, value: endpoint },
