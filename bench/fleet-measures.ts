@@ -135,7 +135,9 @@ export async function measureAtRest(
  * etcd3 apps have no policies), each endpoint probe is followed by a traffic policy probe alone (a
  * document of fleet-common whose drain's reason names it), then by a policy probe and an endpoint
  * probe written in one transaction: etcd fans both out in the same moment, so what differs between
- * them is the apps' own path. Nobody asks for the apps' reports there: a change alone makes no app write.
+ * them is the apps' own path. Before those, the apps apply POLICY_WARM_UPS policy changes unmeasured, and
+ * the bench's bare watcher watches the policy key too (whether a gap shows without the library as well).
+ * Nobody asks for the apps' reports there: a change alone makes no app write.
  */
 export async function measureDeliveries(
   client: Etcd3,
