@@ -176,16 +176,19 @@ describe('a traffic policy written with etcdctl, applied live by a caller', () =
       header: { revision: number };
     };
     await etcdctl('put', '/services.policy/canary', '{"calls": {"timeoutMs": 100, "attemptTimeoutMs": 500}}');
+    // Names every object has are no fields of a policy either (they once threw inside the validator: no warning).
+    await etcdctl('put', '/services.policy/canary', '{"hasOwnProperty": 1, "calls": {"__proto__": {}}}');
     const { byId, failures } = await callMany(600);
     expect(failures).toEqual([]);
     expect(byId.b).toBeUndefined();
     await waitFor(
-      'both warnings',
-      () => logger.warnings.filter((w) => w.includes('not applied')).length === 2 || undefined,
+      'the three warnings',
+      () => logger.warnings.filter((w) => w.includes('not applied')).length === 3 || undefined,
     );
     const warnings = logger.warnings.filter((warning) => warning.includes('not applied'));
     expect(warnings[0]).toMatch(new RegExp(`"canary" at revision ${header.revision} .*\\(document\\) is not JSON`));
     expect(warnings[1]).toMatch(/calls.attemptTimeoutMs \(500\) must not be over timeoutMs \(100\)/);
+    expect(warnings[2]).toMatch(/: hasOwnProperty is not a field of a traffic policy/);
   });
 
   it('a drained instance that restarts (same id, new process) is still drained', async () => {

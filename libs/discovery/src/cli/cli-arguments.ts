@@ -44,7 +44,7 @@ export function parseArguments(argv: readonly string[]): CliArguments {
     const [written, inline] = word.startsWith('--')
       ? splitOnce(word.slice(2))
       : [word === '-f' ? 'file' : word, undefined];
-    if (!(written in FLAGS)) throw new CliInputError(`unknown option ${word} (see --help)`);
+    if (!Object.hasOwn(FLAGS, written)) throw new CliInputError(`unknown option ${word} (see --help)`);
     const flag = written as Flag;
     if (!FLAGS[flag]) {
       if (inline !== undefined) throw new CliInputError(`--${flag} takes no value`);

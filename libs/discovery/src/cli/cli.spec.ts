@@ -30,6 +30,8 @@ describe('the CLI: reading what the operator typed', () => {
 
   it.each([
     [['ls', '--colour'], 'unknown option --colour (see --help)'],
+    [['ls', '--constructor', 'x'], 'unknown option --constructor (see --help)'], // a name Object has is no flag
+    [['ls', '--__proto__=x'], 'unknown option --__proto__=x (see --help)'],
     [['ls', '--json=yes'], '--json takes no value'],
     [['drain', 's', 'a', '--for'], '--for needs a value'],
   ])('refuses %j: %s', (argv, message) => {
@@ -67,6 +69,17 @@ describe('the CLI: changes to a document', () => {
     expect(() => edits.undrained({}, 'a')).toThrow('instance "a" is not drained');
     const ended = edits.drained({ split: { by: 'version', weights: { v1: 1 } } }, 'b', earlier, undefined);
     expect(edits.withoutEnded(ended, now)).toEqual({ split: { by: 'version', weights: { v1: 1 } } });
+  });
+
+  it('keeps ids and versions named like what every object has ("__proto__", "constructor") as fields', () => {
+    const policy = edits.drained({}, '__proto__', later, undefined);
+    expect(JSON.parse(JSON.stringify(policy))).toEqual(
+      JSON.parse(`{"instances":{"__proto__":{"drained":true,"until":"${later}"}}}`),
+    );
+    expect(() => edits.undrained({ instances: {} }, 'constructor')).toThrow('instance "constructor" is not drained');
+    expect(edits.undrained(policy, '__proto__')).toEqual({});
+    const split = edits.split({}, ['__proto__=90', 'v2=10'], (words) => parseAssignments(words, 'a share'));
+    expect(JSON.stringify(split)).toBe('{"split":{"by":"version","weights":{"__proto__":90,"v2":10}}}');
   });
 
   it('sets a split and call settings; `off` and `default` take them back', () => {

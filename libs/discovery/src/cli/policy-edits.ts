@@ -13,28 +13,39 @@ export function withoutEnded(policy: TrafficPolicy, now: number): TrafficPolicy 
   return instances.length === 0 ? rest : { ...rest, instances: Object.fromEntries(instances) };
 }
 
+/** The override of `id`: an own field only (for an id such as "constructor", not a field Object has). */
+function overrideOf(policy: TrafficPolicy, id: string): InstanceOverride | undefined {
+  const { instances } = policy;
+  return instances !== undefined && Object.hasOwn(instances, id) ? instances[id] : undefined;
+}
+
+/** Sets `object[key]` as a field of its own, whatever the key: assigning to "__proto__" would set the prototype. */
+function setField<T>(object: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function withOverride(policy: TrafficPolicy, id: string, override: InstanceOverride | undefined): TrafficPolicy {
   const instances = { ...policy.instances };
   if (override === undefined) delete instances[id];
-  else instances[id] = override;
+  else setField(instances, id, override);
   const { instances: _old, ...rest } = policy;
   return Object.keys(instances).length === 0 ? rest : { ...rest, instances };
 }
 
 export function drained(policy: TrafficPolicy, id: string, until: string, reason: string | undefined): TrafficPolicy {
-  const { weight } = policy.instances?.[id] ?? {};
+  const { weight } = overrideOf(policy, id) ?? {};
   return withOverride(policy, id, { drained: true, ...(weight === undefined ? {} : { weight }), until, reason });
 }
 
 export function undrained(policy: TrafficPolicy, id: string): TrafficPolicy {
-  const override = policy.instances?.[id];
+  const override = overrideOf(policy, id);
   if (override?.drained !== true) throw new CliInputError(`instance ${JSON.stringify(id)} is not drained`);
   const { drained: _drained, ...rest } = override;
   return withOverride(policy, id, rest.weight === undefined ? undefined : rest);
 }
 
 export function weighted(policy: TrafficPolicy, id: string, weight: number, until: string, reason?: string) {
-  const { drained: isDrained } = policy.instances?.[id] ?? {};
+  const { drained: isDrained } = overrideOf(policy, id) ?? {};
   return withOverride(policy, id, { ...(isDrained ? { drained: true } : {}), weight, until, reason });
 }
 
@@ -49,7 +60,7 @@ export function split(
   const weights: Record<string, number> = {};
   for (const [version, share] of parse(words)) {
     if (!/^\d+$/.test(share)) throw new CliInputError(`${version}=${share}: a share is a whole number (v1=90 v2=10)`);
-    weights[version] = Number(share);
+    setField(weights, version, Number(share));
   }
   return { ...rest, split: { by: 'version' as const, weights } };
 }

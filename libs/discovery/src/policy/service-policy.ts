@@ -38,6 +38,8 @@ export class ServicePolicy {
   split: VersionSplit | undefined;
   private rules: InstanceRules | undefined;
   private expiry: NodeJS.Timeout | undefined;
+  /** When the expiry timer fires (ms since the epoch); Infinity: no timer. */
+  private expiresAt = Infinity;
   /** Weighted copies of endpoints, by endpoint: one per endpoint and weight, for as long as the endpoint lives. */
   private readonly reweighted = new WeakMap<ServiceEndpoint, ServiceEndpoint>();
 
@@ -84,11 +86,11 @@ export class ServicePolicy {
   /** Stops the expiry timer (at shutdown). */
   close(): void {
     clearTimeout(this.expiry);
+    this.expiresAt = Infinity;
   }
 
   /** Derives the instance rules of the overrides not ended yet, and wakes up when the next one ends. */
   private applyOverrides(): void {
-    clearTimeout(this.expiry);
     const now = Date.now();
     const drained = new Set<string>();
     const weights = new Map<string, number>();
@@ -105,11 +107,27 @@ export class ServicePolicy {
       ? { drained, weights, views: new WeakMap(), lastList: undefined, lastView: [] }
       : undefined;
     this.none = !touchesInstances && this.split === undefined;
-    if (nextEnd !== Infinity) {
-      // setTimeout holds at most 2^31-1 ms (~24.8 days); overrides end within 7 days.
-      this.expiry = setTimeout(() => this.applyOverrides(), nextEnd - now + 1);
-      this.expiry.unref();
-    }
+    this.wakeAt(nextEnd, now);
+  }
+
+  /**
+   * Sets the expiry timer for `end` (Infinity: none). Most new documents keep their overrides' ends, and every app
+   * applies each document: the timer is left as it is then.
+   */
+  private wakeAt(end: number, now: number): void {
+    if (end === this.expiresAt) return;
+    clearTimeout(this.expiry);
+    this.expiresAt = end;
+    if (end === Infinity) return;
+    // setTimeout holds at most 2^31-1 ms (~24.8 days); overrides end within 7 days.
+    this.expiry = setTimeout(
+      () => {
+        this.expiresAt = Infinity;
+        this.applyOverrides();
+      },
+      end - now + 1,
+    );
+    this.expiry.unref();
   }
 
   private viewOf(list: readonly ServiceEndpoint[], rules: InstanceRules): readonly ServiceEndpoint[] {

@@ -64,6 +64,25 @@ describe('traffic policies applied by the apps that call the service', () => {
     await app.close();
   });
 
+  it('a new document that keeps the end still ends there; one that moves the end moves it', async () => {
+    const { app, registry, picks } = await appWith();
+    const drainedUntil = (until: string, reason: string) => ({ instances: { b: { drained: true, until, reason } } });
+    const soon = () => new Date(Date.now() + 150).toISOString();
+    const end = soon();
+    await registry.setPolicy(service, drainedUntil(end, 'one'));
+    await registry.setPolicy(service, drainedUntil(end, 'two'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(picks(30)).toEqual({ a: 10, b: 10, c: 10 });
+    await registry.setPolicy(service, drainedUntil(soon(), 'three'));
+    await registry.setPolicy(service, drainedUntil(inAnHour(), 'four')); // moved later: not ended then
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(picks(10).b).toBeUndefined();
+    await registry.setPolicy(service, drainedUntil(soon(), 'five')); // moved sooner
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(picks(30)).toEqual({ a: 10, b: 10, c: 10 });
+    await app.close();
+  });
+
   it('splits by version over the strategy: 90/10 over 2 v1 and 1 v2, exactly', async () => {
     const { app, registry, picks } = await appWith();
     await registry.setPolicy(service, { split: { by: 'version', weights: { v1: 90, v2: 10 } } });

@@ -49,6 +49,22 @@ describe('validateTrafficPolicy', () => {
     expect(problems[0]).toMatch(problem);
   });
 
+  it.each([
+    '{"hasOwnProperty": 1}',
+    '{"constructor": {}}',
+    '{"__proto__": {}}',
+    '{"calls": {"valueOf": 1}}',
+    `{"instances": {"a": {"drained": true, "until": "${inAnHour}", "toString": "x"}}}`,
+  ])('rejects %s: a name every object has is no field of a policy', (text) => {
+    expect(problemsOf(text)).toEqual([expect.stringMatching(/is not a field of a traffic policy/)]);
+  });
+
+  it('judges an instance named like what every object has by its own override only', () => {
+    const guarded = { instances: { constructor: { drained: true, until: inAnHour } } };
+    expect(problemsOf(guarded, ['constructor', 'toString'])).toEqual([]);
+    expect(problemsOf({}, ['constructor'])).toEqual([]);
+  });
+
   it('rejects a document over 64 KiB before reading it', () => {
     const reason = 'x'.repeat(400);
     const instances = Object.fromEntries(

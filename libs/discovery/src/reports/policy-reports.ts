@@ -76,13 +76,14 @@ export class PolicyReports implements OnApplicationShutdown {
     if (this.closed) return;
     const report = this.report();
     if (report.services.length === 0) return;
-    const text = JSON.stringify(report);
     // Revision 0: written before the policies could be read (the first list failed); the first list is news then.
     const shape = JSON.stringify([report.services, report.rejected, report.revision === 0]);
+    // Most changes are none of those (every app runs this on each policy change): the text is made only to write.
     if (this.value === undefined) {
       this.value = this.leasedValue();
-      this.value.set(text); // the first at once: a new caller is counted as soon as it has read the policies
-    } else if (this.answering || shape !== this.shape) this.spread(text);
+      // The first at once: a new caller is counted as soon as it has read the policies.
+      this.value.set(JSON.stringify(report));
+    } else if (this.answering || shape !== this.shape) this.spread(JSON.stringify(report));
     this.shape = shape;
     if (!this.answering || Object.keys(report.inFlight).length === 0) {
       this.answering = false;
