@@ -63,13 +63,16 @@ export async function benchHedging(etcd: EtcdServer, client: Etcd3): Promise<voi
       `at ${RATES.map(format).join(', ')} calls/s in one process; ${runs} runs each of ${windowMs / 1000} s without hedging and with)`,
   );
   const service = 'hedge-bench';
-  // The hedged caller's own instances, for the runs where both callers call at once (their connections apart).
-  const ownService = 'hedge-bench-own';
+  // Each caller's own instances, for the runs where both call at once: their connections apart, and their pools grown
+  // by those runs alone (pools the runs one after the other had grown to the full rate opened fewer in a pause).
+  const [plainOwn, hedgedOwn] = ['hedge-bench-unhedged', 'hedge-bench-hedged'];
   const stalling = await instances(client, service, STALL);
-  const ownStalling = await instances(client, ownService, STALL);
-  const plain = await discoveryFor(etcd, service, { calls: { hedge: false } });
-  const hedging = await discoveryFor(etcd, service, { requires: [service, ownService] });
-  await hedging.discovery.waitFor(ownService, { count: 3 });
+  const plainStalling = await instances(client, plainOwn, STALL);
+  const hedgedStalling = await instances(client, hedgedOwn, STALL);
+  const plain = await discoveryFor(etcd, service, { calls: { hedge: false }, requires: [service, plainOwn] });
+  const hedging = await discoveryFor(etcd, service, { requires: [service, hedgedOwn] });
+  await plain.discovery.waitFor(plainOwn, { count: 3 });
+  await hedging.discovery.waitFor(hedgedOwn, { count: 3 });
   try {
     for (const rate of RATES) {
       const unhedged: Segment[] = [];
@@ -85,8 +88,8 @@ export async function benchHedging(etcd: EtcdServer, client: Etcd3): Promise<voi
       const atOnce = { unhedged: [] as Segment[], hedged: [] as Segment[] };
       for (let run = 0; run < runs; run += 1) {
         const [one, other] = await Promise.all([
-          segment(plain.discovery, stalling, service, rate / 2, windowMs),
-          segment(hedging.discovery, ownStalling, ownService, rate / 2, windowMs),
+          segment(plain.discovery, plainStalling, plainOwn, rate / 2, windowMs),
+          segment(hedging.discovery, hedgedStalling, hedgedOwn, rate / 2, windowMs),
         ]);
         atOnce.unhedged.push(one);
         atOnce.hedged.push(other);
@@ -97,7 +100,8 @@ export async function benchHedging(etcd: EtcdServer, client: Etcd3): Promise<voi
     await plain.app.close();
     await hedging.app.close();
     await closeInstances(stalling);
-    await closeInstances(ownStalling);
+    await closeInstances(plainStalling);
+    await closeInstances(hedgedStalling);
   }
 }
 

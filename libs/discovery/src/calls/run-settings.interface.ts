@@ -35,9 +35,10 @@ export interface RunSettings<T> {
    */
   losersFinish?: boolean;
   /**
-   * Whether a hedge may go to `endpoint` now (`fetch()`: it has an idle keep-alive connection, or none yet). A hedge
-   * rides what is open and never grows a pool in use: hedges sent in a pause of the caller, each on a new connection,
-   * added to the load that made them late. An endpoint it refuses is passed over for another not tried yet.
+   * Whether a hedge may go to `endpoint` now (`fetch()`: it has no connection yet, none in use, or two or more idle).
+   * A hedge rides what is open and never grows a pool in use: hedges sent in a pause of the caller, each on a new
+   * connection, added to the load that made them late; one that took an instance's last idle connection made its next
+   * call open one. An endpoint it refuses is passed over for another not tried yet.
    */
   hedgeFits?: (endpoint: ServiceEndpoint) => boolean;
   /**

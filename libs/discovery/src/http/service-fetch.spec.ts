@@ -156,7 +156,7 @@ describe('DiscoveryClient.fetch()', () => {
     expect(closedAt[0] - answeredAt).toBeGreaterThan(200);
   });
 
-  it('a hedge never opens a connection to an instance whose connections are busy: another one, or none', async () => {
+  it('a hedge neither grows a pool in use nor takes its last idle connection: another instance, or none', async () => {
     const connections = new Map<number, number>();
     const requests = new Map<number, number>();
     const counted = (handler: Handler) => {
@@ -201,6 +201,28 @@ describe('DiscoveryClient.fetch()', () => {
     expect(performance.now() - hedgedFrom).toBeLessThan(150);
     expect(connections.get(busy)).toBe(connectionsBefore);
     await occupyingAgain;
+
+    // Two instances again, two connections to the busy one and one of them in use: its idle one is for its next
+    // call, not a hedge's (the call waits its attempt timeout, then retries).
+    const settled = () => sleep(10); // undici counts a connection free a moment after its answer is read
+    aim(two, busy, 2);
+    const pair = [name(two.fetch('http://svc/', { idempotent: false }))];
+    aim(two, busy, 2);
+    pair.push(name(two.fetch('http://svc/', { idempotent: false })));
+    expect(await Promise.all(pair)).toEqual(['busy', 'busy']);
+    await settled();
+    const [pooled, answered] = [connections.get(busy), requests.get(busy)!];
+    aim(two, busy, 2);
+    const occupyingOne = name(two.fetch('http://svc/', { idempotent: false }));
+    while (requests.get(busy) === answered) await sleep(1);
+    aim(two, hung, 2);
+    const retriedFrom = performance.now();
+    const retried = name(two.fetch('http://svc/'));
+    await sleep(100);
+    expect([connections.get(busy), requests.get(busy)]).toEqual([pooled, answered + 1]);
+    expect([await occupyingOne, await retried]).toEqual(['busy', 'busy']);
+    expect(performance.now() - retriedFrom).toBeGreaterThanOrEqual(290);
+    expect(connections.get(busy)).toBe(pooled);
   });
 
   it('opens at most connectionsPerInstance connections to an instance; requests beyond wait', async () => {
