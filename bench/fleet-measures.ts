@@ -129,6 +129,46 @@ export async function measureAtRest(
 }
 
 /**
+ * Each app's own CPU at rest (µs per second) of two fleets running at once: the library's and a bare etcd3 one beside
+ * it. Measured one after the other, each fleet meets moments of this machine of its own (the library's apps at
+ * 1.06× to 1.4× the bare ones in the runs of 2026-12-07, the same code); at once, both meet the same ones.
+ */
+export async function measureAppsAtRestTogether(
+  library: Fleet,
+  bare: Fleet,
+): Promise<{ library: number; bare: number }> {
+  await sleep(SETTLE_MS);
+  const cpuOf = (fleet: Fleet) => fleet.workers.reduce((sum, worker) => sum + cpuTimeMs(worker.child.pid!), 0);
+  const before = { library: cpuOf(library), bare: cpuOf(bare) };
+  await sleep(STEADY_MS);
+  const perApp = (fleet: Fleet, start: number) => ((cpuOf(fleet) - start) * 1000) / (STEADY_MS / 1000) / fleet.size;
+  return { library: perApp(library, before.library), bare: perApp(bare, before.bare) };
+}
+
+/**
+ * PROBES endpoints written to fleet-common with two fleets watching it at once, the library's and a bare etcd3 one:
+ * how long until each app of each had each. Both meet the same fan-out by etcd and the same moments of this machine.
+ */
+export async function measureChangesTogether(
+  client: Etcd3,
+  library: Fleet,
+  bare: Fleet,
+): Promise<{ library: number[]; bare: number[] }> {
+  const delays = { library: [] as number[], bare: [] as number[] };
+  for (let probe = 0; probe < PROBES; probe += 1) {
+    const id = `probe-together-${probe}`;
+    const writtenAt = performance.timeOrigin + performance.now();
+    await putEndpoint(client, testEndpoint('fleet-common', id, 9000 + probe, { host: '127.0.0.1' }));
+    await waitUntil(() => library.seen(id).length >= library.size && bare.seen(id).length >= bare.size, 30_000);
+    delays.library.push(...library.seen(id).map((at) => at - writtenAt));
+    delays.bare.push(...bare.seen(id).map((at) => at - writtenAt));
+    await sleep(500);
+  }
+  await client.delete().prefix('/services/fleet-common/');
+  return delays;
+}
+
+/**
  * PROBES endpoints written to fleet-common, one every ~0.6 s: when each app had each; next to it a
  * bare etcd3 watcher of this process (on the members directly), and the CPU the apps' processes
  * used meanwhile — whose time a slow delivery is. With `policyProbes` (the library's fleet: bare

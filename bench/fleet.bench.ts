@@ -1,4 +1,5 @@
 import { EtcdCluster, EtcdGrpcProxy, type AppProcess } from '@repo/testing';
+import type { Etcd3 } from 'etcd3';
 import {
   type AtRest,
   type Deliveries,
@@ -6,6 +7,8 @@ import {
   measureAtRest,
   measureDeliveries,
   measureAskedReports,
+  measureAppsAtRestTogether,
+  measureChangesTogether,
   PROBES,
   TTL,
 } from './fleet-measures.js';
@@ -137,16 +140,14 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
     });
     record({
       section: 'fleet',
-      name: `${label}: each app's own CPU at rest`,
-      value: atRest.appsCpuPerApp,
-      unit: 'µs per s',
-      baseline: { name: 'a bare etcd3 app', value: bare.atRest.appsCpuPerApp },
-    });
-    record({
-      section: 'fleet',
       name: `${label}: started and registered, every app's lists read`,
       value: bootMs / 1000,
       unit: 's',
+    });
+
+    await measureBesideBare(client, hosts, fleet, label, {
+      library: atRest.appsCpuPerApp,
+      bare: bare.atRest.appsCpuPerApp,
     });
 
     const { delays, bareWatcherDelays, appsCpuPerChange, policyDelays, together, bareWatcherPolicyDelays } =
@@ -213,12 +214,62 @@ async function measureFleet(cluster: EtcdCluster, proxy: EtcdGrpcProxy | undefin
   }
 }
 
-async function startFleet(script: string, hosts: string[], size: number): Promise<Fleet> {
+/**
+ * The bare fleet again, beside the library's (its apps numbered after these): both at rest in the same window, then
+ * the same changes to both. Measured before the library's fleet has done anything but start, as its at-rest figures
+ * above; the bare fleet is stopped after.
+ */
+async function measureBesideBare(
+  client: Etcd3,
+  hosts: string[],
+  fleet: Fleet,
+  label: string,
+  oneAfterTheOther: { library: number; bare: number },
+): Promise<void> {
+  const size = fleet.size;
+  const beside = await startFleet('fleet-bare-apps.js', hosts, size, size);
+  try {
+    const together = await measureAppsAtRestTogether(fleet, beside);
+    const ratio = together.library / together.bare;
+    record({
+      section: 'fleet',
+      name:
+        `${label}: each app's own CPU at rest, the library's and a bare etcd3 fleet running at once ` +
+        `(${format(ratio)}×; one fleet after the other, as the figures above: ${format(oneAfterTheOther.library)} ` +
+        `against ${format(oneAfterTheOther.bare)})`,
+      value: together.library,
+      unit: 'µs per s',
+      baseline: { name: 'a bare etcd3 app, at the same moments', value: together.bare },
+      target: '≤ 1.1× a bare etcd3 app',
+      met: ratio <= 1.1,
+    });
+    const changes = await measureChangesTogether(client, fleet, beside);
+    for (const p of [50, 99]) {
+      const [library, bareApps] = [percentile(changes.library, p), percentile(changes.bare, p)];
+      record({
+        section: 'fleet',
+        name:
+          `${label}: a change reaching every app, p${p}, the library's and a bare etcd3 fleet watching at once ` +
+          `(${PROBES} changes × ${format(size)} apps of each; ${format(2 * size)} apps on this machine)`,
+        value: library,
+        unit: 'ms',
+        baseline: { name: `the bare etcd3 apps, the same changes, p${p}`, value: bareApps },
+        target: '≤ the bare etcd3 apps',
+        met: library <= bareApps,
+      });
+    }
+  } finally {
+    await Promise.all(beside.workers.map((worker) => worker.stop()));
+  }
+}
+
+/** `size` apps of `script`, numbered from `firstIndex` (their ids, keys and addresses apart from another fleet's). */
+async function startFleet(script: string, hosts: string[], size: number, firstIndex = 0): Promise<Fleet> {
   const workers: AppProcess[] = [];
   const perWorker = appsPerWorker(size);
   for (let first = 0; first < size; first += perWorker) {
     const apps = Math.min(perWorker, size - first);
-    const config = { hosts, apps, firstIndex: first, services: SERVICES, ttl: TTL, waveMs: WAVE_MS };
+    const config = { hosts, apps, firstIndex: firstIndex + first, services: SERVICES, ttl: TTL, waveMs: WAVE_MS };
     workers.push(startProcess(script, { APP_CONFIG: JSON.stringify(config) }, ['--max-old-space-size=4096']));
   }
   await Promise.all(workers.map((worker) => worker.waitForMessage('ready', 300_000)));
