@@ -131,7 +131,7 @@ export async function measureAtRest(
 /**
  * Each app's own CPU at rest (µs per second) of two fleets running at once: the library's and a bare etcd3 one beside
  * it. Measured one after the other, each fleet meets moments of this machine of its own (the library's apps at
- * 1.06× to 1.4× the bare ones in the runs of 2026-12-07, the same code); at once, both meet the same ones.
+ * 0.79× to about 1.4× the bare ones in the runs of 2026-12-07, the same code); at once, both meet the same ones.
  */
 export async function measureAppsAtRestTogether(
   library: Fleet,

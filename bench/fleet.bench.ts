@@ -261,6 +261,8 @@ async function measureBesideBare(
   } finally {
     await Promise.all(beside.workers.map((worker) => worker.stop()));
   }
+  // Its registrations are deleted as it stops, in services the library's apps watch: settled before what follows.
+  await sleep(15_000);
 }
 
 /** `size` apps of `script`, numbered from `firstIndex` (their ids, keys and addresses apart from another fleet's). */
@@ -272,7 +274,12 @@ async function startFleet(script: string, hosts: string[], size: number, firstIn
     const config = { hosts, apps, firstIndex: firstIndex + first, services: SERVICES, ttl: TTL, waveMs: WAVE_MS };
     workers.push(startProcess(script, { APP_CONFIG: JSON.stringify(config) }, ['--max-old-space-size=4096']));
   }
-  await Promise.all(workers.map((worker) => worker.waitForMessage('ready', 300_000)));
+  try {
+    await Promise.all(workers.map((worker) => worker.waitForMessage('ready', 300_000)));
+  } catch (error) {
+    await Promise.all(workers.map((worker) => worker.stop())); // none left running when a start fails
+    throw error;
+  }
   const seen = (id: string) =>
     workers.flatMap((worker) =>
       worker.messages

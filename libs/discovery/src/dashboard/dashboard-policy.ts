@@ -8,11 +8,14 @@ export function dashboardPolicy(policies: TrafficPolicies, service: string, now:
   const shown: DashboardPolicy = { revision, drained: [], weights: {} };
   if (document?.split !== undefined) shown.split = document.split.weights;
   if (document?.calls !== undefined) shown.calls = document.calls;
+  const weights: [string, number][] = [];
   for (const [id, override] of Object.entries(document?.instances ?? {})) {
     if (Date.parse(override.until) <= now) continue; // ended: it applies no more
     if (override.drained === true) shown.drained.push({ id, until: override.until, reason: override.reason });
-    if (override.weight !== undefined) shown.weights[id] = override.weight;
+    if (override.weight !== undefined) weights.push([id, override.weight]);
   }
+  // Made from entries: an id such as "__proto__" stays a field (assigned, it would set the prototype).
+  shown.weights = Object.fromEntries(weights);
   if (rejection !== undefined) {
     const [first] = rejection.problems;
     shown.rejected = { revision: rejection.revision, problem: `${first.field} ${first.message}` };

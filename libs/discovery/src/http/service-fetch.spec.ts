@@ -204,7 +204,8 @@ describe('DiscoveryClient.fetch()', () => {
 
     // Two instances again, two connections to the busy one and one of them in use: its idle one is for its next
     // call, not a hedge's (the call waits its attempt timeout, then retries).
-    const settled = () => sleep(10); // undici counts a connection free a moment after its answer is read
+    const settled = () => sleep(50); // undici counts a connection free a moment after its answer is read
+    const openedBefore = connections.get(busy)!;
     aim(two, busy, 2);
     const pair = [name(two.fetch('http://svc/', { idempotent: false }))];
     aim(two, busy, 2);
@@ -212,6 +213,7 @@ describe('DiscoveryClient.fetch()', () => {
     expect(await Promise.all(pair)).toEqual(['busy', 'busy']);
     await settled();
     const [pooled, answered] = [connections.get(busy), requests.get(busy)!];
+    expect(pooled).toBe(openedBefore + 1); // the one it had, and one more
     aim(two, busy, 2);
     const occupyingOne = name(two.fetch('http://svc/', { idempotent: false }));
     while (requests.get(busy) === answered) await sleep(1);

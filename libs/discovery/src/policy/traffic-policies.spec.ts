@@ -71,9 +71,11 @@ describe('traffic policies applied by the apps that call the service', () => {
     const end = soon();
     await registry.setPolicy(service, drainedUntil(end, 'one'));
     await registry.setPolicy(service, drainedUntil(end, 'two'));
+    expect(picks(10).b).toBeUndefined(); // applied
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(picks(30)).toEqual({ a: 10, b: 10, c: 10 });
     await registry.setPolicy(service, drainedUntil(soon(), 'three'));
+    expect(picks(10).b).toBeUndefined();
     await registry.setPolicy(service, drainedUntil(inAnHour(), 'four')); // moved later: not ended then
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(picks(10).b).toBeUndefined();

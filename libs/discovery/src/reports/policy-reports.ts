@@ -129,10 +129,11 @@ export class PolicyReports implements OnApplicationShutdown {
         const [first] = rejection.problems;
         report.rejected[service] = { revision: rejection.revision, problem: `${first.field} ${first.message}` };
       }
-      for (const id of policy.drainedIds) {
-        const inFlight = this.attempts.inFlightTo(service, id);
-        if (inFlight > 0) (report.inFlight[service] ??= {})[id] = inFlight;
-      }
+      // Made from entries: an id such as "__proto__" stays a field (assigned, it would set the prototype).
+      const inFlight = [...policy.drainedIds]
+        .map((id) => [id, this.attempts.inFlightTo(service, id)] as const)
+        .filter(([, calls]) => calls > 0);
+      if (inFlight.length > 0) report.inFlight[service] = Object.fromEntries(inFlight);
     }
     report.services.sort();
     return report;
