@@ -46,8 +46,8 @@ export class InstancePools implements OnApplicationShutdown {
 
   /**
    * Whether a hedge may go to `endpoint` now without growing its pool: nothing is in flight to it (on a connection
-   * idle, or a first one opened, as for any request), or two or more of its connections are idle. A hedge never takes the
-   * last idle connection of an instance that is answering other calls: the next call to it would open a new one
+   * idle, or a first one opened, as for any request), or two or more of its connections are idle. A hedge never takes
+   * the last idle connection of an instance that is answering other calls: the next call to it would open a new one
    * (measured: hedging then opened connections that calling without it did not). See `RunSettings.hedgeFits`.
    */
   hedgeFits(endpoint: ServiceEndpoint): boolean {
