@@ -45,18 +45,16 @@ export class InstancePools implements OnApplicationShutdown {
   }
 
   /**
-   * Whether a hedge may go to `endpoint` now without growing its pool: nothing is in flight to it (on a connection
-   * idle, or a first one opened, as for any request), or two or more of its connections are idle. A hedge never takes
+   * Whether a hedge may go to `endpoint` now without growing its pool: it has no connection yet (a first one is
+   * opened, as for any request), none of its connections is in use, or two or more are idle. A hedge never takes
    * the last idle connection of an instance that is answering other calls: the next call to it would open a new one
    * (measured: hedging then opened connections that calling without it did not). See `RunSettings.hedgeFits`.
    */
   hedgeFits(endpoint: ServiceEndpoint): boolean {
     const pool = this.existingPool(endpoint, 'http:') ?? this.existingPool(endpoint, 'https:');
     if (pool === undefined) return true;
-    // `size`: requests running or waiting, a connection being opened included (undici counts it in neither
-    // `connected` nor `free` until it is open).
-    const { size, free } = pool.stats;
-    return size === 0 || free > 1;
+    const { connected, free } = pool.stats;
+    return free === connected || free > 1;
   }
 
   /** The open pool of `endpoint` for `protocol`, if it has one: by the endpoint object, else by its instance's key. */
