@@ -84,10 +84,16 @@ describe('each app reports the policies it applies, under a lease of its own', (
     const { app, revision, reports, askReports, discovery, registry } = await callerApp();
     let release: () => void = () => undefined;
     let calledId = '';
-    const call = discovery.call(service, (endpoint) => {
-      calledId = endpoint.id;
-      return new Promise<void>((resolve) => (release = resolve));
-    });
+    // Longer than REPORT_SPREAD_MS: the call must still be in flight when the asked report is written.
+    const patience = { timeoutMs: 30_000, attemptTimeoutMs: 30_000 };
+    const call = discovery.call(
+      service,
+      (endpoint) => {
+        calledId = endpoint.id;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+      patience,
+    );
     await waitFor('the call started', () => calledId !== '');
     const before = await revision();
     await registry.setPolicy(service, { instances: { [calledId]: { drained: true, until: inAnHour() } } });
