@@ -103,6 +103,35 @@ describe('through etcd grpc-proxy', () => {
     expect(changes).toEqual([`added ${second.address}`, `removed ${first.address}`]);
   }, 60_000);
 
+  it("apps behind one proxy share its watches on etcd: a watch of a prefix from now on, not one per app's revision or key", async () => {
+    const [proxy] = proxies;
+    const watchersOnEtcd = async () =>
+      (await Promise.all(cluster.members.map((member) => member.metric('etcd_debugging_mvcc_watcher_total')))).reduce(
+        (sum, count) => sum + count,
+        0,
+      );
+    const before = await watchersOnEtcd();
+    const apps = 10;
+    for (let index = 0; index < apps; index += 1) {
+      // Each watches px-shared, the traffic policies and (its registration's guard) px-shared's deletes.
+      const { app, discovery } = await startConsumer({
+        etcd: { hosts: [proxy.host] },
+        requires: ['px-shared'],
+        ttl: 3,
+      });
+      consumers.push(app);
+      await app.get(ServiceRegistry).register({ service: 'px-shared', host: '127.0.0.1', port: 7000 + index });
+      await discovery.waitFor('px-shared');
+      await client.put(`/services/px-shared-writes/${index}`).value('etcd moves on between the apps'); // not watched
+    }
+    await waitFor('every instance seen by the last app', async () => (await keysOf('px-shared')).length === apps);
+    // A watch per app's key or per revision it listed at was 10 or more: the proxy coalesces watches from now on.
+    const added = (await watchersOnEtcd()) - before;
+    console.log(`[measured] ${apps} apps behind one proxy: ${added} more watches on etcd`);
+    expect(added).toBeLessThanOrEqual(4);
+    await client.delete().prefix('/services/px-shared-writes/');
+  }, 60_000);
+
   it('two proxies: one killed, the apps go on through the other — same lease, watches resume', async () => {
     const [a, b] = proxies;
     const hosts = `${a.host},${b.host}`;

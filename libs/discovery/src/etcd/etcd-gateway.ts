@@ -23,6 +23,11 @@ export interface WatchHandlers {
    * was compacted, or etcd answered from a revision below where the watch starts (its data were wiped).
    */
   broken(error: Error): void;
+  /**
+   * A watch asked from revision 0 ("from now on"): once, when etcd has created it, the revision it
+   * was created at — it delivers every change after that one.
+   */
+  created?(revision: number): void;
 }
 
 export interface WatchHandle {
@@ -89,10 +94,12 @@ export abstract class EtcdGateway {
    * (compacted): the answer says which. Serializable; etcd counts from its index, reading no value.
    */
   abstract count(prefix: string, revision: number): Promise<PrefixCount>;
-  /** Watches `prefix` (every key that starts with it) from `fromRevision` on. */
-  abstract watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
-  /** Watches exactly `key` from `fromRevision` on. */
-  abstract watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle;
+  /**
+   * Watches `prefix` (every key that starts with it) from `fromRevision` on, or from now on (0: see
+   * `WatchHandlers.created`), its deletes only with `only: 'deletes'`. Watches of the same prefix from
+   * now on are what etcd grpc-proxy serves with one watch on etcd (see `PrefixWatch`).
+   */
+  abstract watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers, only?: 'deletes'): WatchHandle;
   /**
    * Calls `listener` each time a connection to etcd becomes ready — at last, or again after an
    * outage — so that work waiting out a backoff can try again at once; returns what stops it.

@@ -154,13 +154,13 @@ export class Etcd3Gateway extends EtcdGateway implements OnApplicationShutdown {
     return this.counts.count(prefix, revision);
   }
 
-  watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
+  watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers, only?: 'deletes'): WatchHandle {
     const { start, end } = Range.prefix(prefix);
-    return this.watches.watch(prefix, start, end, fromRevision, handlers);
-  }
-
-  watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return this.watches.watch(key, Buffer.from(key), undefined, fromRevision, handlers);
+    return this.watches.watch(
+      { name: prefix, key: start, rangeEnd: end, deletesOnly: only === 'deletes' },
+      fromRevision,
+      handlers,
+    );
   }
 
   onConnected(listener: () => void): () => void {

@@ -85,7 +85,22 @@ export class WatchCall {
     if (!next) return;
     this.creating = next;
     this.send(next.createRequest());
-    this.attachTimer = setTimeout(() => this.events.unanswered(), this.attachTimeoutMs);
+    this.waitForCreation(this.attachTimeoutMs);
+  }
+
+  /**
+   * Unanswered once the member has been silent for the attach timeout — not once this create has
+   * waited that long: etcd grpc-proxy creates its watches on etcd one after the other, and while a
+   * fleet starts beside it an answer takes minutes, from a proxy that answers everything else. A
+   * stream re-opened then asked again for every watch, behind the same queue: 1,000 apps did so in a
+   * loop, at 2× a bare app's CPU, and no change reached them.
+   */
+  private waitForCreation(ms: number): void {
+    this.attachTimer = setTimeout(() => {
+      const silentMs = Date.now() - this.opened.member.heardAt;
+      if (silentMs < this.attachTimeoutMs) this.waitForCreation(this.attachTimeoutMs - silentMs);
+      else this.events.unanswered();
+    }, ms);
     this.attachTimer.unref();
   }
 
@@ -137,6 +152,7 @@ export class WatchCall {
         watcher.id = response.watch_id;
         watcher.refusals = 0;
         this.byId.set(response.watch_id, watcher);
+        watcher.created(response.header.revision);
         this.events.created();
       }
     }

@@ -30,8 +30,8 @@ export class WatchSilence {
       void checkAlive(
         this.connections,
         call.opened.member,
-        watcher.key,
-        watcher.rangeEnd,
+        watcher.range.key,
+        watcher.range.rangeEnd,
         this.settings.checkTimeoutMs,
       ).finally(() => (this.checking = false));
     }, silenceMs / 2);

@@ -35,10 +35,17 @@ function watchStreamAndConnections(host: string) {
   return { stream, connections };
 }
 
+const prefixRange = (prefix: string) => ({
+  name: prefix,
+  key: Buffer.from(prefix),
+  rangeEnd: Buffer.from(prefix.slice(0, -1) + '0'),
+  deletesOnly: false,
+});
+
 function watchP(stream: WatchStream, fromRevision: number, prefix = '/p/') {
   const seen: string[] = [];
   const broken: string[] = [];
-  stream.watch(prefix, Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '0'), fromRevision, {
+  stream.watch(prefixRange(prefix), fromRevision, {
     changes: (changes: readonly KeyChange[]) =>
       seen.push(...changes.map((change) => `${change.key}@${change.revision}`)),
     broken: (error) => broken.push(error.message),

@@ -45,10 +45,17 @@ function watchStream(
 }
 
 /** Watches `/p/` from `fromRevision`, recording what it delivers. */
+const prefixRange = (prefix: string) => ({
+  name: prefix,
+  key: Buffer.from(prefix),
+  rangeEnd: Buffer.from(prefix.slice(0, -1) + '0'),
+  deletesOnly: false,
+});
+
 function watchP(stream: WatchStream, fromRevision: number, prefix = '/p/') {
   const seen: string[] = [];
   const broken: string[] = [];
-  const handle = stream.watch(prefix, Buffer.from(prefix), Buffer.from(prefix.slice(0, -1) + '0'), fromRevision, {
+  const handle = stream.watch(prefixRange(prefix), fromRevision, {
     changes: (changes: readonly KeyChange[]) =>
       seen.push(...changes.map((change) => `${change.key}@${change.revision}`)),
     broken: (error) => broken.push(error.message),

@@ -1,7 +1,7 @@
 import { backoffDelay } from '../util/backoff.js';
 import type { EtcdConnections } from './etcd-connections.js';
 import type { WatchHandle, WatchHandlers } from './etcd-gateway.js';
-import { EtcdWatcher } from './etcd-watcher.js';
+import { EtcdWatcher, type WatchedRange } from './etcd-watcher.js';
 import { ReopenBackoff, REOPEN_INITIAL_MS } from './reopen-backoff.js';
 import { WatchCall, type WatchDuplex } from './watch-call.js';
 import { WatchSilence } from './watch-silence.js';
@@ -63,15 +63,9 @@ export class WatchStream {
     ];
   }
 
-  /** Watches `[key, rangeEnd)` (or `key` alone) from `fromRevision` on. */
-  watch(
-    name: string,
-    key: Buffer,
-    rangeEnd: Buffer | undefined,
-    fromRevision: number,
-    handlers: WatchHandlers,
-  ): WatchHandle {
-    const watcher = new EtcdWatcher(name, key, rangeEnd, fromRevision, this.connections.history.epoch, handlers);
+  /** Watches `range` from `fromRevision` on (0: from now on). */
+  watch(range: WatchedRange, fromRevision: number, handlers: WatchHandlers): WatchHandle {
+    const watcher = new EtcdWatcher(range, fromRevision, this.connections.history.epoch, handlers);
     this.watchers.add(watcher);
     if (this.call) this.call.create(watcher);
     else void this.open();

@@ -1,5 +1,5 @@
 import { encodeEndpoint } from '../codec/endpoint-codec.js';
-import { endpointKey } from '../codec/endpoint-key.js';
+import { endpointKey, servicePrefix } from '../codec/endpoint-key.js';
 import { messages } from '../discovery.messages.js';
 import { DiscoveryOptionsError, RegistrationWithdrawnError } from '../errors.js';
 import type { EndpointStatus, ServiceEndpoint } from '../service-endpoint.interface.js';
@@ -41,7 +41,7 @@ export class RegistrationEntries {
     const bytes = Buffer.byteLength(value);
     // With room for the lease stamp and a status written later.
     if (bytes > MAX_VALUE_BYTES) throw new DiscoveryOptionsError(messages.valueTooLarge(key, bytes, MAX_VALUE_BYTES));
-    const entry = new RegistrationEntry(endpoint, key, value);
+    const entry = new RegistrationEntry(endpoint, key, servicePrefix(this.namespace, given.service), value);
     this.entries.set(key, entry);
     return entry;
   }

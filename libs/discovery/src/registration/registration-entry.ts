@@ -20,6 +20,8 @@ export class RegistrationEntry {
   constructor(
     public endpoint: ServiceEndpoint,
     readonly key: string,
+    /** The prefix of the service's keys, where its `KeyGuard` watches. */
+    readonly servicePrefix: string,
     /** The encoded value. */
     public value: string,
   ) {}

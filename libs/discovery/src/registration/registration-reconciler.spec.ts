@@ -43,13 +43,14 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect(etcd.leaseIds).toEqual([registry.leaseId]);
 
     await registry.close();
-    // Each key's own watch stops before the revoke, so that the revoke is not mistaken for a loss.
+    // Each key's guard (a watch of its service's deletes) stops before the revoke, so that the revoke is not mistaken
+    // for a loss.
     expect(etcd.log).toEqual([
       'grant 1',
       'put /services/worker/10.0.0.1:1',
       'put /services/worker/10.0.0.1:2',
-      'cancel watch /services/worker/10.0.0.1:1',
-      'cancel watch /services/worker/10.0.0.1:2',
+      'cancel watch /services/worker/',
+      'cancel watch /services/worker/',
       'revoke 1',
     ]);
     expect(etcd.contents().size).toBe(0);
@@ -91,6 +92,38 @@ describe('the registry reconcile loop (on an in-memory etcd)', () => {
     expect(types()).toEqual(['registered', 'key-lost', 're-registered']);
     expect(etcd.contents().get(key)).toBe(stored);
     expect(registry.leaseId).toBe(lease);
+  });
+
+  it("a key deleted between its write and its guard's creation is found (the key read) and put back", async () => {
+    const { etcd, registry, types } = setup();
+    const watchPrefix = etcd.watchPrefix.bind(etcd);
+    const asked: string[] = [];
+    // The guard watches its service's deletes from now on (one watch for every instance of it behind etcd grpc-proxy).
+    vi.spyOn(etcd, 'watchPrefix').mockImplementationOnce((prefix, fromRevision, handlers, only) => {
+      asked.push(`${prefix} from ${fromRevision} ${only}`);
+      etcd.transaction([{ delete: '/services/worker/10.0.0.1:1' }]); // after the put, before the watch
+      return watchPrefix(prefix, fromRevision, handlers, only);
+    });
+    await registry.register(worker(1));
+    await waitFor('the key back', () => types().includes('re-registered'));
+    expect(asked).toEqual(['/services/worker/ from 0 deletes']);
+    expect(types()).toEqual(['registered', 'key-lost', 're-registered']);
+    expect([...etcd.contents().keys()]).toEqual(['/services/worker/10.0.0.1:1']);
+  });
+
+  it("a guard hears only its own key's deletes: another instance deleted, nothing else is written", async () => {
+    const { etcd, registry, types } = setup();
+    await registry.register(worker(1));
+    await registry.register(worker(2));
+    etcd.transaction([{ delete: '/services/worker/10.0.0.1:2' }]);
+    await waitFor('the other key back', () => types().includes('re-registered'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(types()).toEqual(['registered', 'registered', 'key-lost', 're-registered']);
+    expect(etcd.log.filter((line) => line.startsWith('put '))).toEqual([
+      'put /services/worker/10.0.0.1:1',
+      'put /services/worker/10.0.0.1:2',
+      'put /services/worker/10.0.0.1:2',
+    ]);
   });
 
   it('a put that finds the lease gone starts over at once: a new lease, no backoff', async () => {

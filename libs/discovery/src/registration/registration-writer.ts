@@ -46,7 +46,7 @@ export class RegistrationWriter {
     const inPlace = entry.inPlaceUnder(session.leaseId);
     const revision = await this.gateway.put(entry.key, value, session.leaseId);
     if (this.closed() || this.registrations.entries.get(entry.key) !== entry || !session.alive) return;
-    const guard = new KeyGuard(this.gateway, entry.key, revision + 1, (reason) =>
+    const guard = new KeyGuard(this.gateway, entry.key, entry.servicePrefix, revision, (reason) =>
       this.onKeyGone(entry, session, reason),
     );
     const { kind, replaced } = entry.stored(session.leaseId, value, inPlace, guard);

@@ -1,6 +1,7 @@
 import { EtcdLeaseInvalidError, GRPCUnavailableError } from 'etcd3';
 import {
   EtcdGateway,
+  type KeyChange,
   type PrefixCount,
   type PrefixList,
   type WatchHandle,
@@ -80,12 +81,10 @@ export class InMemoryEtcd extends EtcdGateway {
     return { count: this.keys.count(prefix), revision: this.watches.revision };
   }
 
-  watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return this.watches.watch(prefix, (key) => key.startsWith(prefix), fromRevision, handlers);
-  }
-
-  watchKey(key: string, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    return this.watches.watch(key, (candidate) => candidate === key, fromRevision, handlers);
+  watchPrefix(prefix: string, fromRevision: number, handlers: WatchHandlers, only?: 'deletes'): WatchHandle {
+    const matches = (change: KeyChange) =>
+      change.key.startsWith(prefix) && (only !== 'deletes' || change.type === 'delete');
+    return this.watches.watch(prefix, matches, fromRevision, handlers);
   }
 
   onConnected(listener: () => void): () => void {

@@ -1,7 +1,7 @@
 import type { KeyChange, WatchHandle, WatchHandlers } from '../etcd/etcd-gateway.js';
 
 interface MemoryWatch {
-  matches(key: string): boolean;
+  matches(change: KeyChange): boolean;
   handlers: WatchHandlers;
   /** Changes at or after this revision are delivered. */
   from: number;
@@ -32,8 +32,18 @@ export class MemoryWatches {
     this.revision += 1;
   }
 
-  watch(name: string, matches: (key: string) => boolean, fromRevision: number, handlers: WatchHandlers): WatchHandle {
-    const watch: MemoryWatch = { matches, handlers, from: fromRevision };
+  /** From `fromRevision` on, or from now on (0: `handlers.created` is told the revision it starts after). */
+  watch(
+    name: string,
+    matches: (change: KeyChange) => boolean,
+    fromRevision: number,
+    handlers: WatchHandlers,
+  ): WatchHandle {
+    const watch: MemoryWatch = { matches, handlers, from: fromRevision || this.revision + 1 };
+    if (fromRevision === 0) {
+      const since = this.revision;
+      queueMicrotask(() => handlers.created?.(since));
+    }
     this.watches.add(watch);
     this.attach(watch);
     return {
@@ -51,7 +61,7 @@ export class MemoryWatches {
   /** Sends every watch the history from `fromRevision` again, as a resumed stream replays it. */
   replay(fromRevision: number): void {
     for (const watch of this.watches) {
-      const changes = this.history.filter((change) => change.revision >= fromRevision && watch.matches(change.key));
+      const changes = this.history.filter((change) => change.revision >= fromRevision && watch.matches(change));
       if (changes.length > 0) queueMicrotask(() => watch.handlers.changes(changes));
     }
   }
@@ -80,7 +90,7 @@ export class MemoryWatches {
 
   /** Sends `watch` what it has not seen yet, as one response, after the current call returns. */
   private deliver(watch: MemoryWatch): void {
-    const changes = this.history.filter((change) => change.revision >= watch.from && watch.matches(change.key));
+    const changes = this.history.filter((change) => change.revision >= watch.from && watch.matches(change));
     watch.from = this.revision + 1;
     if (changes.length === 0) return;
     queueMicrotask(() => {

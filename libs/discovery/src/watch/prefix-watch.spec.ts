@@ -1,7 +1,8 @@
 import { waitFor } from '@repo/testing';
-import type { PrefixList, ReadConsistency } from '../etcd/etcd-gateway.js';
+import type { PrefixList, ReadConsistency, WatchHandle } from '../etcd/etcd-gateway.js';
 import { InMemoryEtcd } from '../testing/in-memory-etcd.js';
 import { PrefixWatch, type PrefixWatchListener } from './prefix-watch.js';
+import { WATCH_BEFORE_LIST_MS } from './watch-from-now.js';
 
 const settings = {
   resyncIntervalMs: 300_000,
@@ -66,6 +67,54 @@ describe('PrefixWatch (list, then watch from the list)', () => {
     await waitFor('both changes', () => updates.length === 3);
     expect(updates[1]).toEqual({ changed: { '/p/b': '2b', '/p/c': '3' }, revision: 2 });
     expect(last()).toEqual({ changed: { '/p/a': null }, revision: 3 });
+  });
+
+  it("watches from now on: created at the list's revision, one list and no other", async () => {
+    const etcd = new InMemoryEtcd();
+    etcd.transaction([put('/p/a', '1')]);
+    const lists = vi.spyOn(etcd, 'list');
+    const watchesAsked = vi.spyOn(etcd, 'watchPrefix');
+    const { updates } = watchPrefix(etcd);
+    await waitFor('the list', () => updates.length === 1);
+    etcd.transaction([put('/p/b', '2')]);
+    await waitFor('the change', () => updates.length === 2);
+    expect(watchesAsked.mock.calls.map(([prefix, fromRevision]) => `${prefix} from ${fromRevision}`)).toEqual([
+      '/p/ from 0',
+    ]);
+    expect(lists).toHaveBeenCalledTimes(1);
+  });
+
+  it('a watch created after the list (late, the list did not wait): lists again, then what came since', async () => {
+    const etcd = new InMemoryEtcd();
+    etcd.transaction([put('/p/a', '1')]);
+    const watchPrefixOf = etcd.watchPrefix.bind(etcd);
+    vi.spyOn(etcd, 'watchPrefix').mockImplementationOnce((prefix, fromRevision, handlers) => {
+      let handle: WatchHandle | undefined;
+      // etcd creates it after WATCH_BEFORE_LIST_MS, when the list has been read: it misses what came before.
+      const late = setTimeout(() => {
+        etcd.transaction([put('/p/b', 'between')]);
+        handle = watchPrefixOf(prefix, fromRevision, handlers);
+      }, WATCH_BEFORE_LIST_MS + 100);
+      return { cancel: async () => (clearTimeout(late), await handle?.cancel()) };
+    });
+    const list = etcd.list.bind(etcd);
+    vi.spyOn(etcd, 'list')
+      .mockImplementationOnce(list)
+      .mockImplementationOnce(async (prefix) => {
+        const listed = await list(prefix);
+        etcd.transaction([put('/p/c', 'during the list again')]); // held, and applied after it
+        return listed;
+      });
+    const { updates } = watchPrefix(etcd);
+    await waitFor('the change after the list again', () => updates.length === 3, { timeoutMs: 3000 });
+    expect(updates).toEqual([
+      { listed: { '/p/a': '1' }, revision: 1 },
+      { listed: { '/p/a': '1', '/p/b': 'between' }, revision: 2 },
+      { changed: { '/p/c': 'during the list again' }, revision: 3 },
+    ]);
+    etcd.transaction([put('/p/d', 'after')]);
+    await waitFor('the next change', () => updates.length === 4);
+    expect(updates[3]).toEqual({ changed: { '/p/d': 'after' }, revision: 4 });
   });
 
   it('drops replayed events (a resumed stream resends what it applied): no update, nothing applied twice', async () => {

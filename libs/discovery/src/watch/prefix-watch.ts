@@ -4,12 +4,13 @@ import type { BackoffOptions } from '../options/backoff-options.interface.js';
 import type { RelistReason } from './relist-reason.js';
 import { RetryLoop } from '../util/retry-loop.js';
 import { missedChanges, PeriodicChecks } from './periodic-check.js';
+import { FromNowWatch } from './watch-from-now.js';
+import { Deferred } from '../util/deferred.js';
 
 export interface PrefixWatchSettings {
   resyncIntervalMs: number;
   backoff: Required<BackoffOptions>;
-  /** For log lines: which etcd could not be reached. */
-  etcdHosts: readonly string[];
+  etcdHosts: readonly string[]; // for log lines: which etcd could not be reached
   /** Told of every list after the first, and why it was made (metrics). */
   onRelist?: (reason: RelistReason) => void;
   /** The app's periodic checks, shared by its watches; without, this watch has its own. */
@@ -31,14 +32,14 @@ export interface PrefixWatchListener {
 /**
  * Follows one key prefix by list-then-watch, telling its listener what is there (after a list) and
  * what changed (after each watch response), correct where the etcd3 client alone is not:
- * - list, then watch from the list's revision + 1, so that nothing between the two is lost;
+ * - a watch from now on, then a list read after its creation: nothing between the two is lost, and
+ *   grpc-proxy serves every app's watch of the prefix with one watch on etcd (see `FromNowWatch`);
  * - a watch resumed after a disconnect or on another member starts after the last change it
  *   delivered (see `EtcdWatcher`): nothing to list again; every event at or below the revision
  *   already applied is dropped all the same, so that nothing is ever applied twice;
  * - when etcd cancels the watch (its revision was compacted) or says it lost its data (a wiped etcd
  *   restarts its revisions lower than ours), the prefix is listed again and watched anew;
- * - lists are serializable (any member or grpc-proxy answers); one older than what was applied (a
- *   member behind) is read again from the leader, so that nothing applied is ever taken back;
+ * - lists are serializable; one older than what was applied is read again from the leader;
  * - a periodic check is a last safety net: etcd counts the prefix at the revision applied (from its
  *   index, no value read); a list repairs any difference (see `PeriodicChecks`).
  * While etcd is unreachable the listener hears nothing, so what it holds stays. Listeners never see an
@@ -50,6 +51,9 @@ export class PrefixWatch {
   /** How many keys the prefix holds at `revision`, as this watch knows it. */
   private keyCount = 0;
   private watch: WatchHandle | undefined;
+  /** The watch the next list is read after (kept while no list succeeded), and the first one's creation. */
+  private starting: FromNowWatch | undefined;
+  readonly watchCreated = new Deferred<void>(); // a batch of first lists waits for it (see `ServiceWatches`)
   private generation = 0;
   /** A list is wanted: at start, after a cancelled watch, and when a periodic check finds a difference. */
   private listWanted = false;
@@ -94,6 +98,7 @@ export class PrefixWatch {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.starting?.stopWaiting();
     this.stopRetryingOnConnect();
     this.stopChecking();
     this.ownChecks?.stop();
@@ -110,6 +115,9 @@ export class PrefixWatch {
     const reason = this.relistReason;
     if (reason !== undefined) this.relistReason = 'resync';
     try {
+      // The watch first, from now on (see `FromNowWatch`); kept for the next attempt if this one fails.
+      const watch = (this.starting ??= this.watchFromNow());
+      await watch.createdOrLater();
       const batched = this.firstList;
       this.firstList = undefined;
       let listed = (await batched?.catch(() => undefined)) ?? (await this.gateway.list(this.prefix));
@@ -119,10 +127,9 @@ export class PrefixWatch {
       if (reason !== undefined) this.settings.onRelist?.(listed.revision < this.revision ? 'lost_data' : reason);
       else this.relistReason = 'resync'; // the first list: every later one is a re-list
       // Lower than before when etcd's data were wiped: the list is the truth all the same.
-      this.revision = listed.revision;
-      this.keyCount = listed.entries.size;
-      this.watchFrom(this.revision + 1);
-      this.safely(() => this.listener.listed(listed.entries, listed.revision));
+      this.starting = undefined;
+      this.take(listed);
+      watch.listed(listed.revision);
     } catch (error) {
       this.listWanted = true;
       // tried again, for the same reason
@@ -140,21 +147,30 @@ export class PrefixWatch {
       this.resync('resync');
   }
 
-  private watchFrom(revision: number): void {
+  /** A new watch from now on, replacing the last: a change comes to this app with every other app's. */
+  private watchFromNow(): FromNowWatch {
     const previous = this.watch;
-    // Only the newest watch speaks: a replaced one may still deliver until its cancel is through.
     const generation = ++this.generation;
-    const current = () => generation === this.generation;
-    this.watch = this.gateway.watchPrefix(this.prefix, revision, {
-      changes: (changes) => {
-        if (current()) this.safely(() => this.apply(changes));
-      },
-      // Compacted past its revision, or etcd lost its data: re-list.
+    const watch = new FromNowWatch(this.gateway, this.prefix, {
+      current: () => generation === this.generation && !this.stopped,
+      listedAgain: (listed) => this.take(listed),
+      changes: (changes) => this.safely(() => this.apply(changes)),
       broken: (error) => {
-        if (current()) this.resync(isCompacted(error) ? 'compaction' : 'lost_data');
+        this.starting = undefined;
+        this.resync(error === undefined ? 'resync' : isCompacted(error) ? 'compaction' : 'lost_data');
       },
     });
+    this.watch = watch.handle;
+    void watch.created.promise.then(() => this.watchCreated.resolve());
     if (previous) void previous.cancel();
+    return watch;
+  }
+
+  /** A list: the truth, whatever came before. */
+  private take(listed: PrefixList): void {
+    this.revision = listed.revision;
+    this.keyCount = listed.entries.size;
+    this.safely(() => this.listener.listed(listed.entries, listed.revision));
   }
 
   private apply(changes: readonly KeyChange[]): void {

@@ -116,6 +116,11 @@ export class ServiceWatch {
     return this.loaded;
   }
 
+  /** Resolves once etcd has created the service's watch: its first list is read after it. */
+  get watchCreated(): Promise<void> {
+    return this.watch.watchCreated.promise;
+  }
+
   /** Resolves once the service has been listed (the list may be empty). */
   get ready(): Promise<void> {
     return this.firstList.promise;

@@ -6,11 +6,14 @@ import { EtcdGateway, type PrefixList } from '../etcd/etcd-gateway.js';
 import type { ResolvedDiscoveryOptions } from '../options/discovery-module-options.interface.js';
 import { assertServiceName } from '../options/validation.js';
 import { libraryLogger } from '../util/library-logger.js';
+import { Deferred } from '../util/deferred.js';
 import { Listeners } from '../util/listeners.js';
+import { cancellableSleep } from '../util/sleep.js';
 import { PeriodicChecks } from './periodic-check.js';
 import { ServiceWatch, type ServiceWatchSettings } from './service-watch.js';
 import { SharedWatches } from './shared-watches.js';
 import { TolerantDecoder } from './tolerant-decoder.js';
+import { WATCH_BEFORE_LIST_MS } from './watch-from-now.js';
 import type { RelistReason } from './relist-reason.js';
 
 /** Whether a service's list is readable now, for health checks and error messages. */
@@ -91,18 +94,29 @@ export class ServiceWatches implements OnApplicationShutdown {
     return this.watches.observe(service, select);
   }
 
-  /** Pins `services`; the first lists of those not watched yet are read in batches. Resolves once each is listed. */
+  /**
+   * Pins `services`; the first lists of those not watched yet are read in batches, once their watches
+   * are created (see `FromNowWatch`). Resolves once each is listed.
+   */
   async watchRequired(services: readonly string[]): Promise<void> {
     const fresh = services.filter((service) => this.watches.get(service) === undefined);
     if (fresh.length > 1) {
-      const lists = this.gateway.listMany(fresh.map((service) => servicePrefix(this.options.namespace, service)));
-      lists.catch(() => undefined); // each watch then lists on its own, with its own retries
+      const lists = new Deferred<(PrefixList | undefined)[]>();
       fresh.forEach((service, index) =>
         this.batchedLists.set(
           service,
-          lists.then((all) => all[index]),
+          lists.promise.then((all) => all[index]),
         ),
       );
+      const created = Promise.all(fresh.map((service) => this.watches.pin(service).watchCreated));
+      const patience = cancellableSleep(WATCH_BEFORE_LIST_MS);
+      void Promise.race([created, patience.done])
+        .then(() => {
+          patience.cancel();
+          return this.gateway.listMany(fresh.map((service) => servicePrefix(this.options.namespace, service)));
+        })
+        // Failed: each watch lists on its own, with its own retries.
+        .then(lists.resolve, () => lists.resolve([]));
     }
     await Promise.all(services.map((service) => this.watches.pin(service).ready));
   }
