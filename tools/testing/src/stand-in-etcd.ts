@@ -69,6 +69,8 @@ export class StandInEtcd {
   proxyCreatedHeaders = false;
   /** Keepalives answered this late (`etcd grpc-proxy` answers at its own renewals). */
   keepaliveDelayMs = 0;
+  /** Watch creates answered this late (`etcd grpc-proxy` creates its watches on etcd one after the other). */
+  createDelayMs = 0;
   ranges = 0;
   keepalives = 0;
   keepaliveStreams = 0;
@@ -207,30 +209,43 @@ export class StandInEtcd {
         token: call.metadata.get('token')[0] as string | undefined,
       });
       if (this.silent) return;
-      const id = String(this.nextWatchId++);
-      const header = this.header();
-      const refusal = !this.tokenValid(call.metadata)
-        ? 'etcdserver: permission denied'
-        : this.refuseWatch(create.key.toString());
-      if (refusal) return call.write({ header, watch_id: id, created: true, canceled: true, cancel_reason: refusal });
-      call.write({
-        header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : header,
-        watch_id: id,
-        created: true,
-      });
-      const watcher = {
-        call,
-        id,
-        key: create.key,
-        rangeEnd: create.range_end.length > 0 ? create.range_end : undefined,
-      };
-      if (startRevision > 0 && startRevision <= this.compactedRevision) {
-        return call.write({ header, watch_id: id, canceled: true, compact_revision: String(this.compactedRevision) });
-      }
-      this.watchers.add(watcher);
-      const missed = this.history.filter((change) => change.revision >= startRevision && matches(watcher, change.key));
-      if (missed.length > 0) this.send(watcher, missed);
+      if (this.createDelayMs > 0) setTimeout(() => this.answerCreate(call, create, startRevision), this.createDelayMs);
+      else this.answerCreate(call, create, startRevision);
     });
+  }
+
+  private answerCreate(
+    call: ServerDuplexStream<WatchRequest, unknown>,
+    create: NonNullable<WatchRequest['create_request']>,
+    startRevision: number,
+  ): void {
+    const id = String(this.nextWatchId++);
+    const header = this.header();
+    const refusal = !this.tokenValid(call.metadata)
+      ? 'etcdserver: permission denied'
+      : this.refuseWatch(create.key.toString());
+    if (refusal) {
+      call.write({ header, watch_id: id, created: true, canceled: true, cancel_reason: refusal });
+      return;
+    }
+    call.write({
+      header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : header,
+      watch_id: id,
+      created: true,
+    });
+    const watcher = {
+      call,
+      id,
+      key: create.key,
+      rangeEnd: create.range_end.length > 0 ? create.range_end : undefined,
+    };
+    if (startRevision > 0 && startRevision <= this.compactedRevision) {
+      call.write({ header, watch_id: id, canceled: true, compact_revision: String(this.compactedRevision) });
+      return;
+    }
+    this.watchers.add(watcher);
+    const missed = this.history.filter((change) => change.revision >= startRevision && matches(watcher, change.key));
+    if (missed.length > 0) this.send(watcher, missed);
   }
 
   private track(call: ServerDuplexStream<unknown, unknown>): void {

@@ -169,6 +169,22 @@ describe('WatchStream', () => {
     await waitFor('its change', () => seen.length === 1);
   });
 
+  it('a create answered late by a member that answers the rest (grpc-proxy behind a queue) is waited for', async () => {
+    const slow = await started();
+    const other = await started();
+    slow.createDelayMs = 1200; // four attach timeouts
+    const { connections, stream } = watchStream([slow.host, other.host], {}, 300, 100);
+    connections.markUnanswered(connections.members[1]); // the stream opens on the slow one
+    const { seen } = watchP(stream, 2);
+    // Meanwhile the member answers the stream's checks (ranges): alive, only slow to create.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(slow.ranges).toBeGreaterThanOrEqual(1);
+    expect({ slow: slow.creates.length, other: other.creates.length }).toEqual({ slow: 1, other: 0 });
+    expect(connections.members[0].unanswered).toBe(false);
+    slow.put('/p/a', '1');
+    await waitFor('its change', () => seen.length === 1);
+  });
+
   it('moves at once, resuming exactly, when its member is found unanswering or loses the leader', async () => {
     const one = await started();
     const two = await started();
