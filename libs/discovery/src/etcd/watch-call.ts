@@ -6,6 +6,9 @@ import type { SeenHistory } from './seen-history.js';
 
 export type WatchDuplex = ClientDuplexStream<object, WatchResponse>;
 
+/** A create waits at most this many attach timeouts, answering member or not (see `waitForCreation`). */
+const ATTACH_BACKSTOP = 10;
+
 /** What one Watch stream tells the `WatchStream` that opened it. */
 export interface WatchCallEvents {
   /** A watch was created: the stream works. */
@@ -93,12 +96,15 @@ export class WatchCall {
    * waited that long: etcd grpc-proxy creates its watches on etcd one after the other, and while a
    * fleet starts beside it an answer takes minutes, from a proxy that answers everything else. A
    * stream re-opened then asked again for every watch, behind the same queue: 1,000 apps did so in a
-   * loop, at 2× a bare app's CPU, and no change reached them.
+   * loop, at 2× a bare app's CPU, and no change reached them. Past ATTACH_BACKSTOP attach timeouts it
+   * is unanswered all the same: a proxy whose etcd is gone still answers checks from its cache.
    */
-  private waitForCreation(ms: number): void {
+  private waitForCreation(ms: number, sentAt = Date.now()): void {
     this.attachTimer = setTimeout(() => {
       const silentMs = Date.now() - this.opened.member.heardAt;
-      if (silentMs < this.attachTimeoutMs) this.waitForCreation(this.attachTimeoutMs - silentMs);
+      const waitedTooLong = Date.now() - sentAt >= ATTACH_BACKSTOP * this.attachTimeoutMs;
+      if (silentMs < this.attachTimeoutMs && !waitedTooLong)
+        this.waitForCreation(this.attachTimeoutMs - silentMs, sentAt);
       else this.events.unanswered();
     }, ms);
     this.attachTimer.unref();

@@ -34,7 +34,8 @@ export class KeyGuard {
           if (since > writtenAt) void this.checkStillThere(since);
         },
         changes: (changes) => {
-          if (changes.some((change) => change.key === key && change.type === 'delete'))
+          // A delete at or before the write is of an older life of the key (a watch created below it: a member behind).
+          if (changes.some((change) => change.key === key && change.type === 'delete' && change.revision > writtenAt))
             this.gone('the key was deleted');
         },
         broken: (error) => this.gone(`the watch on the key failed (${error.message})`),

@@ -108,7 +108,13 @@ export class ServiceWatches implements OnApplicationShutdown {
           lists.promise.then((all) => all[index]),
         ),
       );
-      const created = Promise.all(fresh.map((service) => this.watches.pin(service).watchCreated));
+      let created: Promise<void[]>;
+      try {
+        created = Promise.all(fresh.map((service) => this.watches.pin(service).watchCreated));
+      } catch (error) {
+        lists.resolve([]); // a name refused: the services pinned before it list on their own
+        throw error;
+      }
       const patience = cancellableSleep(WATCH_BEFORE_LIST_MS);
       void Promise.race([created, patience.done])
         .then(() => {
