@@ -34,7 +34,7 @@ interface StandInWatcher {
   rangeEnd: Buffer | undefined;
 }
 interface WatchRequest {
-  create_request?: { key: Buffer; range_end: Buffer; start_revision: string };
+  create_request?: { key: Buffer; range_end: Buffer; start_revision: string; watch_id: string };
   cancel_request?: { watch_id: string };
 }
 interface Change {
@@ -47,6 +47,8 @@ interface Change {
 export interface StandInCreate {
   key: string;
   startRevision: number;
+  /** The id the create asked for (0: none). */
+  askedId: number;
   hasLeader: boolean;
   token: string | undefined;
 }
@@ -71,6 +73,8 @@ export class StandInEtcd {
   keepaliveDelayMs = 0;
   /** Watch creates answered this late (`etcd grpc-proxy` creates its watches on etcd one after the other). */
   createDelayMs = 0;
+  /** Watch ids chosen here, not the ones creates ask for (`etcd grpc-proxy` does so; etcd keeps them). */
+  choosesWatchIds = false;
   ranges = 0;
   keepalives = 0;
   keepaliveStreams = 0;
@@ -205,6 +209,7 @@ export class StandInEtcd {
       this.creates.push({
         key: create.key.toString(),
         startRevision,
+        askedId: Number(create.watch_id),
         hasLeader: call.metadata.get('hasleader')[0] === 'true',
         token: call.metadata.get('token')[0] as string | undefined,
       });
@@ -219,15 +224,16 @@ export class StandInEtcd {
     create: NonNullable<WatchRequest['create_request']>,
     startRevision: number,
   ): void {
-    const id = String(this.nextWatchId++);
     const header = this.header();
     const refusal = !this.tokenValid(call.metadata)
       ? 'etcdserver: permission denied'
       : this.refuseWatch(create.key.toString());
     if (refusal) {
-      call.write({ header, watch_id: id, created: true, canceled: true, cancel_reason: refusal });
+      call.write({ header, watch_id: '-1', created: true, canceled: true, cancel_reason: refusal });
       return;
     }
+    const asked = Number(create.watch_id) > 0 && !this.choosesWatchIds;
+    const id = asked ? create.watch_id : String(this.nextWatchId++);
     call.write({
       header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : header,
       watch_id: id,

@@ -38,11 +38,13 @@ export class EtcdWatcher {
     return this.range.name;
   }
 
-  createRequest(): object {
+  /** The create request, asking etcd to give the watch `askedId` (see `WatchCall`). */
+  createRequest(askedId: number): object {
     const { key, rangeEnd, deletesOnly } = this.range;
     return {
       create_request: {
         key,
+        watch_id: String(askedId),
         ...(rangeEnd ? { range_end: rangeEnd } : {}),
         ...(deletesOnly ? { filters: ['NOPUT'] } : {}),
         start_revision: String(this.nextRevision),

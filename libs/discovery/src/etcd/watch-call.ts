@@ -9,6 +9,18 @@ export type WatchDuplex = ClientDuplexStream<object, WatchResponse>;
 /** A create waits at most this many attach timeouts, answering member or not (see `waitForCreation`). */
 const ATTACH_BACKSTOP = 10;
 
+/**
+ * The first id a stream asks etcd to give its watches: far above the ids etcd and its proxy count
+ * from 0 when they choose, so the first answer shows whether the member keeps the ids asked for.
+ */
+const FIRST_ASKED_ID = 1_000_000_000;
+
+/** A create request sent, its answer awaited. */
+interface SentCreate {
+  watcher: EtcdWatcher;
+  askedId: number;
+}
+
 /** What one Watch stream tells the `WatchStream` that opened it. */
 export interface WatchCallEvents {
   /** A watch was created: the stream works. */
@@ -26,16 +38,26 @@ export interface WatchCallEvents {
 }
 
 /**
- * One Watch stream while it lives: the create requests it sends — one at a time, in order, as Go's
- * client sends them (etcd answers them in order, and a proxy assigns its own ids) — etcd's id for
- * each watch, and the responses routed to their watchers. It decides nothing about failures: it
- * tells its owner (`WatchStream`).
+ * One Watch stream while it lives: the create requests it sends, etcd's id for each watch, and the
+ * responses routed to their watchers. It decides nothing about failures: it tells its owner
+ * (`WatchStream`).
+ *
+ * A create's answer does not say which request it answers. etcd answers creates in order and keeps
+ * the id a create asks for (`watch_id`, etcd 3.4+), so once the first answer shows the ids kept, the
+ * creates are sent all at once, not one round trip each: 1,000 watches were created in 1.4 s one at
+ * a time on loopback. etcd grpc-proxy chooses its own ids and answers a watch that joins one it has
+ * before one it must create on etcd: there, as on any member that does not keep the ids, creates go
+ * one at a time, as Go's client sends them.
  */
 export class WatchCall {
   readonly ended: boolean = false;
   private readonly byId = new Map<number, EtcdWatcher>();
   private readonly toCreate: EtcdWatcher[] = [];
-  private creating: EtcdWatcher | undefined;
+  /** Sent, in order; answered in that order. */
+  private readonly sent: SentCreate[] = [];
+  /** Whether the member keeps the ids asked for (then creates are sent without waiting); unknown until it answers. */
+  private idsKept: boolean | undefined;
+  private nextAskedId = FIRST_ASKED_ID;
   private attachTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -82,13 +104,15 @@ export class WatchCall {
   }
 
   private createNext(): void {
-    if (this.ended || this.creating) return;
-    let next = this.toCreate.shift();
-    while (next?.cancelled) next = this.toCreate.shift();
-    if (!next) return;
-    this.creating = next;
-    this.send(next.createRequest());
-    this.waitForCreation(this.attachTimeoutMs);
+    while (!this.ended && (this.sent.length === 0 || this.idsKept)) {
+      let next = this.toCreate.shift();
+      while (next?.cancelled) next = this.toCreate.shift();
+      if (!next) return;
+      if (this.sent.length === 0) this.waitForCreation(this.attachTimeoutMs);
+      const askedId = this.nextAskedId++;
+      this.sent.push({ watcher: next, askedId });
+      this.send(next.createRequest(askedId));
+    }
   }
 
   /**
@@ -143,9 +167,14 @@ export class WatchCall {
   }
 
   private createdOne(response: WatchResponse): void {
-    const watcher = this.creating;
-    this.creating = undefined;
+    const { watcher, askedId } = this.sent.shift() ?? {};
     clearTimeout(this.attachTimer);
+    if (this.sent.length > 0) this.waitForCreation(this.attachTimeoutMs);
+    if (watcher && !response.canceled) {
+      if (this.idsKept === undefined) this.idsKept = response.watch_id === askedId;
+      else if (this.idsKept && response.watch_id !== askedId)
+        return this.fail(new Error(`etcd at ${this.opened.member.address} answered watch creates out of order`));
+    }
     if (watcher && response.canceled) {
       this.events.refused(watcher, response.cancel_reason);
     } else if (watcher) {

@@ -185,6 +185,25 @@ describe('WatchStream', () => {
     await waitFor('its change', () => seen.length === 1);
   });
 
+  it.each([
+    ['keeps the ids asked for (etcd): the creates after the first are sent at once', false, 4],
+    ['chooses its own ids (grpc-proxy): the creates go one at a time', true, 2],
+  ])('a member that %s', async (_, choosesWatchIds, sentBySecondAnswer) => {
+    const etcd = await started();
+    etcd.createDelayMs = 500;
+    etcd.choosesWatchIds = choosesWatchIds;
+    const { stream } = watchStream([etcd.host]);
+    const watches = ['/a/', '/b/', '/c/', '/d/'].map((prefix) => watchP(stream, 2, prefix));
+    await new Promise((resolve) => setTimeout(resolve, 750)); // the first answered at 500 ms, the second not yet
+    expect(etcd.creates).toHaveLength(sentBySecondAnswer);
+    await waitFor('every create', () => etcd.creates.length === 4, { timeoutMs: 4000 });
+    expect(new Set(etcd.creates.map((create) => create.askedId)).size).toBe(4);
+    ['/a/x', '/b/x', '/c/x', '/d/x'].forEach((key) => etcd.put(key, '1'));
+    // Each watch has its own changes only: every answer went to the create it answers.
+    await waitFor('each change', () => watches.every((watch) => watch.seen.length === 1));
+    expect(watches.map((watch) => watch.seen[0].split('@')[0])).toEqual(['/a/x', '/b/x', '/c/x', '/d/x']);
+  });
+
   it('moves at once, resuming exactly, when its member is found unanswering or loses the leader', async () => {
     const one = await started();
     const two = await started();

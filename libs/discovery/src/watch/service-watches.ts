@@ -42,6 +42,8 @@ export class ServiceWatches implements OnApplicationShutdown {
   private readonly watches: SharedWatches<ServiceWatch>;
   /** First lists read in a batch (`watchRequired`), handed to the watch that starts next for the service. */
   private readonly batchedLists = new Map<string, Promise<PrefixList | undefined>>();
+  /** The waits of batches for their watches' creation: ended at shutdown. */
+  private readonly patiences = new Set<{ cancel: () => void }>();
   /** A watch (of a service or the catalog) listed its prefix again, and why. */
   readonly relisted = new Listeners<[RelistReason]>();
   /** Self-preservation began holding removals of a service. */
@@ -95,35 +97,15 @@ export class ServiceWatches implements OnApplicationShutdown {
   }
 
   /**
-   * Pins `services`; the first lists of those not watched yet are read in batches, once their watches
-   * are created (see `FromNowWatch`). Resolves once each is listed.
+   * Pins `services`; the first lists of those not watched yet are read in one batch once their
+   * watches are created (see `FromNowWatch`). Not sooner: etcd creates some 3 watches a millisecond,
+   * and lists read meanwhile slow the creates and are slowed by them (1,000 services' first lists
+   * were readable after 1.1–1.8 s, against 0.9–1.1 s one after the other).
    */
   async watchRequired(services: readonly string[]): Promise<void> {
     const fresh = services.filter((service) => this.watches.get(service) === undefined);
-    if (fresh.length > 1) {
-      const lists = new Deferred<(PrefixList | undefined)[]>();
-      fresh.forEach((service, index) =>
-        this.batchedLists.set(
-          service,
-          lists.promise.then((all) => all[index]),
-        ),
-      );
-      let created: Promise<void[]>;
-      try {
-        created = Promise.all(fresh.map((service) => this.watches.pin(service).watchCreated));
-      } catch (error) {
-        lists.resolve([]); // a name refused: the services pinned before it list on their own
-        throw error;
-      }
-      const patience = cancellableSleep(WATCH_BEFORE_LIST_MS);
-      void Promise.race([created, patience.done])
-        .then(() => {
-          patience.cancel();
-          return this.gateway.listMany(fresh.map((service) => servicePrefix(this.options.namespace, service)));
-        })
-        // Failed: each watch lists on its own, with its own retries.
-        .then(lists.resolve, () => lists.resolve([]));
-    }
+    fresh.forEach((service) => assertServiceName(service, 'DiscoveryClient')); // none pinned if one is refused
+    if (fresh.length > 1) this.listOnceWatched(fresh);
     await Promise.all(services.map((service) => this.watches.pin(service).ready));
   }
 
@@ -136,7 +118,31 @@ export class ServiceWatches implements OnApplicationShutdown {
   /** Stops every watch; lists stay as they were. */
   async onApplicationShutdown(): Promise<void> {
     this.checks.stop();
+    this.patiences.forEach((patience) => patience.cancel());
     await this.watches.close();
+  }
+
+  /** Pins `services` (not watched yet), and lists them once their watches are created (or later). */
+  private listOnceWatched(services: readonly string[]): void {
+    const lists = new Deferred<(PrefixList | undefined)[]>();
+    services.forEach((service, index) =>
+      this.batchedLists.set(
+        service,
+        lists.promise.then((all) => all[index]),
+      ),
+    );
+    const created = Promise.all(services.map((service) => this.watches.pin(service).watchCreated));
+    const patience = cancellableSleep(WATCH_BEFORE_LIST_MS);
+    this.patiences.add(patience);
+    void Promise.race([created, patience.done])
+      .then(() => {
+        patience.cancel();
+        this.patiences.delete(patience);
+        if (this.closed) return [];
+        return this.gateway.listMany(services.map((service) => servicePrefix(this.options.namespace, service)));
+      })
+      // Failed: each watch lists on its own, with its own retries.
+      .then(lists.resolve, () => lists.resolve([]));
   }
 
   /**
