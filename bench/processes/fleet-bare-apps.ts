@@ -3,7 +3,9 @@
  * what a user would write by hand. Each has its own etcd3 client (its own connection: a local
  * gRPC subchannel pool), a lease kept alive by etcd3, one key put under it, and a watch of each of
  * the same 3 services as the library's apps (`fleetServices`), without first lists. Reports `ready`
- * and `seen` like fleet-apps.ts. SIGTERM revokes every lease and closes every client.
+ * and `seen` like fleet-apps.ts. An app whose start fails (etcd busy: "request timed out") starts
+ * again a second later, with a new client, as an orchestrator would restart it. SIGTERM revokes
+ * every lease and closes every client.
  */
 import { reportEvent } from '@repo/testing/json-lines';
 import { Etcd3, type Lease } from 'etcd3';
@@ -23,21 +25,38 @@ async function startBareApp(index: number): Promise<{ client: Etcd3; lease: Leas
   const client = new Etcd3({ hosts, grpcOptions: { 'grpc.use_local_subchannel_pool': 1 } });
   const lease = client.lease(ttl);
   const id = `app-${index}`;
-  await lease
-    .put(`/services/${own}/${id}`)
-    .value(JSON.stringify({ id, service: own, address: `${fleetHost(index)}:8000` }));
-  for (const service of requires) {
-    const watcher = await client.watch().prefix(`/services/${service}/`).create();
-    if (service === 'fleet-common')
-      watcher.on('put', (kv) => reportSeen(kv.key.toString().slice('/services/fleet-common/'.length)));
+  try {
+    await lease
+      .put(`/services/${own}/${id}`)
+      .value(JSON.stringify({ id, service: own, address: `${fleetHost(index)}:8000` }));
+    for (const service of requires) {
+      const watcher = await client.watch().prefix(`/services/${service}/`).create();
+      if (service === 'fleet-common')
+        watcher.on('put', (kv) => reportSeen(kv.key.toString().slice('/services/fleet-common/'.length)));
+    }
+    return { client, lease };
+  } catch (error) {
+    await lease.revoke().catch(() => undefined);
+    client.close();
+    throw error;
   }
-  return { client, lease };
+}
+
+async function startUntilUp(index: number): Promise<{ client: Etcd3; lease: Lease }> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startBareApp(index);
+    } catch (error) {
+      if (attempt === 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 const running: { client: Etcd3; lease: Lease }[] = [];
 for (let start = 0; start < apps; start += 10) {
   const batch = Array.from({ length: Math.min(10, apps - start) }, (_, offset) =>
-    startBareApp(firstIndex + start + offset),
+    startUntilUp(firstIndex + start + offset),
   );
   running.push(...(await Promise.all(batch)));
 }
