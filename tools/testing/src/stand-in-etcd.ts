@@ -75,6 +75,8 @@ export class StandInEtcd {
   createDelayMs = 0;
   /** Watch ids chosen here, not the ones creates ask for (`etcd grpc-proxy` does so; etcd keeps them). */
   choosesWatchIds = false;
+  /** Watch creates answered this many revisions behind (a follower behind in applying); reads answer at the revision. */
+  appliedLag = 0;
   ranges = 0;
   keepalives = 0;
   keepaliveStreams = 0;
@@ -234,8 +236,9 @@ export class StandInEtcd {
     }
     const asked = Number(create.watch_id) > 0 && !this.choosesWatchIds;
     const id = asked ? create.watch_id : String(this.nextWatchId++);
+    const applied = { ...header, revision: String(this.revision - this.appliedLag) };
     call.write({
-      header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : header,
+      header: this.proxyCreatedHeaders ? { revision: String(startRevision), raft_term: '0' } : applied,
       watch_id: id,
       created: true,
     });

@@ -13,8 +13,9 @@ export interface ResumingWatch {
  * with a leader (every stream requires one) is at its leader's term. A cluster whose every member went
  * down and came back with its data has elected a new leader, at a higher term: one back at the term
  * seen, or below, lost its data (or it was the app that was cut off: then the cost is a list, never a
- * skipped change). A member a little behind in applying can also answer with a lower revision: that
- * too costs a list. What it cannot tell: a young cluster (never re-elected since it started, term 2)
+ * skipped change). A member behind in applying also answers with a lower revision: the leader then
+ * says whether the data were lost (`belowSeen`). What it cannot tell: a young cluster (never
+ * re-elected since it started, term 2)
  * rebuilt empty whose election took more than one round, and that was written past the revision the
  * app saw before the app came back to it.
  */
@@ -69,21 +70,15 @@ export class SeenHistory {
 
   /**
    * Why a member's answer to the creation of `watch` says that etcd lost its data, or undefined if it
-   * does not: a revision below one seen (or below where the watch resumes), a raft term below one seen,
-   * or not above it after an outage (`etcd grpc-proxy` gives no term). A loss found makes etcd's new
-   * history the one seen: the watches started after their owners listed again are judged against it.
-   * `etcd grpc-proxy` answers a watch that joins one it already has with a header it makes up: no
-   * term, and the watch's own start revision (grpcproxy's watchBroadcast.add) — it says nothing of
-   * etcd's history, and judged as a real one it sent every app sharing a prefix into a loop of lists.
+   * does not: a raft term below one seen, or not above it after an outage (`etcd grpc-proxy` gives
+   * no term). A loss found makes etcd's new history the one seen: the watches started after their
+   * owners listed again are judged against it. A revision below one seen says nothing sure by itself:
+   * see `belowSeen`.
    */
   lostData(header: ResponseHeader, watch: ResumingWatch): string | undefined {
-    const { revision, raft_term: term } = header;
-    const expected = Math.max(this.revision, watch.nextRevision - 1);
+    const { raft_term: term } = header;
     let lost: string | undefined;
     if (watch.epoch < this.epoch) lost = 'etcd lost its data (found on another watch)';
-    else if (term === 0 && revision === watch.nextRevision)
-      return undefined; // made up by a proxy: see above
-    else if (revision < expected) lost = `etcd is at revision ${revision}, below ${expected}: its data were lost`;
     else if (term > 0 && term < this.term)
       lost = `etcd's raft term went back from ${this.term} to ${term}: its data were lost`;
     else if (term > 0 && term <= (this.termBeforeOutage ?? 0)) {
@@ -92,11 +87,34 @@ export class SeenHistory {
         'its data were lost';
     }
     if (term > 0) this.termBeforeOutage = this.termAtFailure = undefined;
-    if (lost !== undefined && watch.epoch === this.epoch) {
-      this.epoch += 1;
-      this.revision = revision;
-      this.term = term;
-    }
+    if (lost !== undefined && watch.epoch === this.epoch) this.startOver(header);
     return lost;
+  }
+
+  /**
+   * The revision `watch` expected of a member (the highest seen, or where it resumes) when the
+   * member's answer is below it, else undefined. Such a member lost its data, or is behind in
+   * applying: under load a follower is behind its leader by many writes, and judged lost then, every
+   * watch of 1,000 apps listed again, over and over (fleet bench). The leader says which
+   * (`WatchStream`, `leaderHistory`). `etcd grpc-proxy` answers a watch that joins one it already has
+   * with a header it makes up — no term, and the watch's own start revision (grpcproxy's
+   * watchBroadcast.add) — which says nothing of etcd's history.
+   */
+  belowSeen(header: ResponseHeader, watch: ResumingWatch): number | undefined {
+    const { revision, raft_term: term } = header;
+    if (term === 0 && revision === watch.nextRevision) return undefined; // made up by a proxy: see above
+    const expected = Math.max(this.revision, watch.nextRevision - 1);
+    return revision < expected ? expected : undefined;
+  }
+
+  /** The leader confirmed a loss (`belowSeen`): its history is the one seen from now on. */
+  confirmedLoss(leader: ResponseHeader): void {
+    this.startOver(leader);
+  }
+
+  private startOver(header: ResponseHeader): void {
+    this.epoch += 1;
+    this.revision = header.revision;
+    this.term = header.raft_term;
   }
 }

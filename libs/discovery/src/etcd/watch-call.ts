@@ -9,17 +9,8 @@ export type WatchDuplex = ClientDuplexStream<object, WatchResponse>;
 /** A create waits at most this many attach timeouts, answering member or not (see `waitForCreation`). */
 const ATTACH_BACKSTOP = 10;
 
-/**
- * The first id a stream asks etcd to give its watches: far above the ids etcd and its proxy count
- * from 0 when they choose, so the first answer shows whether the member keeps the ids asked for.
- */
+/** The first watch id a stream asks for: far above the ids etcd and its proxy choose (from 0), so an answer tells. */
 const FIRST_ASKED_ID = 1_000_000_000;
-
-/** A create request sent, its answer awaited. */
-interface SentCreate {
-  watcher: EtcdWatcher;
-  askedId: number;
-}
 
 /** What one Watch stream tells the `WatchStream` that opened it. */
 export interface WatchCallEvents {
@@ -31,6 +22,8 @@ export interface WatchCallEvents {
   over(watcher: EtcdWatcher): void;
   /** A member's answer showed that etcd lost its data (`reason`): every watch is listed again. */
   lostData(reason: string): void;
+  /** `watcher` was created below the `expected` revision seen: a member behind, or one that lost its data. */
+  belowSeen(watcher: EtcdWatcher, expected: number): void;
   /** A create request went unanswered for the attach timeout. */
   unanswered(): void;
   /** The stream failed, or etcd ended it. */
@@ -53,8 +46,8 @@ export class WatchCall {
   readonly ended: boolean = false;
   private readonly byId = new Map<number, EtcdWatcher>();
   private readonly toCreate: EtcdWatcher[] = [];
-  /** Sent, in order; answered in that order. */
-  private readonly sent: SentCreate[] = [];
+  /** Sent, in order (answered in that order), with the id each asked for. */
+  private readonly sent: { watcher: EtcdWatcher; askedId: number }[] = [];
   /** Whether the member keeps the ids asked for (then creates are sent without waiting); unknown until it answers. */
   private idsKept: boolean | undefined;
   private nextAskedId = FIRST_ASKED_ID;
@@ -154,6 +147,14 @@ export class WatchCall {
 
   /** `watcher` resumed in a history etcd lost, and so did those created here before the loss was found. */
   private lost(watcher: EtcdWatcher, reason: string): void {
+    this.breakStale(reason);
+    watcher.broken(new Error(reason));
+    this.events.over(watcher);
+    this.events.lostData(reason);
+  }
+
+  /** etcd lost its data (`reason`): the watches created here before the loss was found deliver nothing more. */
+  breakStale(reason: string): void {
     for (const [id, created] of this.byId) {
       if (created.epoch >= this.history.epoch) continue;
       this.byId.delete(id);
@@ -161,9 +162,6 @@ export class WatchCall {
       created.broken(new Error(reason));
       this.events.over(created);
     }
-    watcher.broken(new Error(reason));
-    this.events.over(watcher);
-    this.events.lostData(reason);
   }
 
   private createdOne(response: WatchResponse): void {
@@ -183,12 +181,14 @@ export class WatchCall {
         this.send({ cancel_request: { watch_id: response.watch_id } });
         if (lost !== undefined) this.lost(watcher, lost);
       } else {
+        const expected = this.history.belowSeen(response.header, watcher);
         this.history.saw(response.header);
         watcher.id = response.watch_id;
         watcher.refusals = 0;
         this.byId.set(response.watch_id, watcher);
         watcher.created(response.header.revision);
         this.events.created();
+        if (expected !== undefined) this.events.belowSeen(watcher, expected);
       }
     }
     this.createNext();

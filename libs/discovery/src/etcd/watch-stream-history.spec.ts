@@ -87,6 +87,24 @@ describe('WatchStream on a member that lost its data', () => {
     expect(again.broken).toEqual([]);
   });
 
+  it('a member behind in applying (below the revision seen, same term): the leader is asked, no loss', async () => {
+    const etcd = await started();
+    const stream = watchStream(etcd.host);
+    const { seen, broken } = watchP(stream, 2);
+    await waitFor('the watch to be created', () => etcd.creates.length === 1);
+    for (let write = 0; write < 4; write += 1) etcd.put('/q/elsewhere', String(write));
+    etcd.put('/p/a', '1');
+    await waitFor('its change', () => seen.length === 1);
+    etcd.appliedLag = 4; // the watch is created again at revision 2, below the 6 seen
+    const ranges = etcd.ranges;
+    etcd.dropStreams();
+    await waitFor('the watch created again', () => etcd.creates.length === 2);
+    await waitFor('the leader asked', () => etcd.ranges > ranges);
+    etcd.put('/p/b', '1');
+    await waitFor('the next change', () => seen.length === 2);
+    expect({ seen, broken, warnings }).toEqual({ seen: ['/p/a@6', '/p/b@7'], broken: [], warnings: [] });
+  });
+
   it('full outage, etcd back at the raft term seen: a loss even past the revision seen; every watch told', async () => {
     const etcd = await started();
     const stream = watchStream(etcd.host);

@@ -2,6 +2,7 @@ import { backoffDelay } from '../util/backoff.js';
 import type { EtcdConnections } from './etcd-connections.js';
 import type { WatchHandle, WatchHandlers } from './etcd-gateway.js';
 import { EtcdWatcher, type WatchedRange } from './etcd-watcher.js';
+import { DataLosses } from './data-losses.js';
 import { ReopenBackoff, REOPEN_INITIAL_MS } from './reopen-backoff.js';
 import { WatchCall, type WatchDuplex } from './watch-call.js';
 import { WatchSilence } from './watch-silence.js';
@@ -40,8 +41,7 @@ export class WatchStream {
   private opening = false;
   private readonly reopen = new ReopenBackoff(() => void this.open());
   private closed = false;
-  /** The `SeenHistory` epoch whose loss was last warned of. */
-  private lossesWarned = 0;
+  private readonly losses: DataLosses;
   private readonly silence: WatchSilence;
   private readonly stopFollowing: (() => void)[];
 
@@ -49,6 +49,7 @@ export class WatchStream {
     private readonly connections: EtcdConnections,
     private readonly settings: WatchStreamSettings,
   ) {
+    this.losses = new DataLosses(connections, settings);
     this.silence = new WatchSilence(connections, settings, () => ({
       call: this.call,
       watcher: this.watchers.values().next().value,
@@ -104,7 +105,9 @@ export class WatchStream {
         created: () => this.reopen.succeeded(),
         refused: (watcher, reason) => this.refused(call, watcher, reason),
         over: (watcher) => this.watchers.delete(watcher),
-        lostData: (reason) => this.lostData(reason),
+        lostData: (reason) => this.losses.found(reason),
+        belowSeen: (watcher, expected) =>
+          void this.losses.belowSeen(watcher, expected, (reason) => this.call === call && call.breakStale(reason)),
         unanswered: () => this.unanswered(call),
         failed: (error) => this.failed(call, error),
       });
@@ -144,14 +147,6 @@ export class WatchStream {
       },
       REOPEN_INITIAL_MS + backoffDelay(watcher.refusals, 1000, REFUSED_MAX_MS),
     ).unref();
-  }
-
-  /** Once per loss found (the other watches' owners are told too, and list again: no warning each). */
-  private lostData(reason: string): void {
-    if (this.connections.history.epoch !== this.lossesWarned) {
-      this.lossesWarned = this.connections.history.epoch;
-      this.settings.warn(`${reason}: every watch lists its prefix again`);
-    }
   }
 
   /** A member that is frozen or cut off still accepts the stream, and answers nothing. */
