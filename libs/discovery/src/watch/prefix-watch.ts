@@ -117,9 +117,9 @@ export class PrefixWatch {
     try {
       // The watch first, from now on (see `FromNowWatch`); kept for the next attempt if this one fails.
       const watch = (this.starting ??= this.watchFromNow());
-      await watch.createdOrLater();
       const batched = this.firstList;
       this.firstList = undefined;
+      if (!batched) await watch.createdOrLater(); // a batch's owner chose when to read it
       let listed = (await batched?.catch(() => undefined)) ?? (await this.gateway.list(this.prefix));
       // Older than what was applied: a member behind answered, or etcd lost its data. The leader says which.
       if (listed.revision < this.revision) listed = await this.gateway.list(this.prefix, 'linearizable');
