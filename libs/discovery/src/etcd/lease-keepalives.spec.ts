@@ -1,4 +1,4 @@
-import { StandInEtcd } from '@repo/testing';
+import { StandInEtcd, waitFor } from '@repo/testing';
 import { EtcdConnections } from './etcd-connections.js';
 import { LeaseKeepAlives } from './lease-keepalives.js';
 
@@ -42,7 +42,10 @@ describe('LeaseKeepAlives', () => {
     etcd.keepaliveDelayMs = 200;
     const { keepAlive } = keepAlives([etcd.host]);
     const waiting = keepAlive.keepAlive('1', 1000);
-    setTimeout(() => etcd.dropStreams(), 50);
+    // Dropped once etcd has the keepalive and before it answers (not 50 ms after the call: on a loaded
+    // machine the stream was not open yet, the keepalive went on the next one, and it was answered).
+    await waitFor('the keepalive at etcd', () => etcd.keepalives === 1, { intervalMs: 5 });
+    etcd.dropStreams();
     await expect(waiting).rejects.toThrow(/restarted/);
     expect(await keepAlive.keepAlive('1', 1000)).toBe(5);
     expect(etcd.keepaliveStreams).toBe(2);

@@ -15,9 +15,9 @@ export interface ResumingWatch {
  * seen, or below, lost its data (or it was the app that was cut off: then the cost is a list, never a
  * skipped change). A member behind in applying also answers with a lower revision: the leader then
  * says whether the data were lost (`belowSeen`). What it cannot tell: a young cluster (never
- * re-elected since it started, term 2)
- * rebuilt empty whose election took more than one round, and that was written past the revision the
- * app saw before the app came back to it.
+ * re-elected since it started, term 2) rebuilt empty whose election took more than one round, and
+ * that was written past the revision the app saw before the app came back to it (or before its
+ * leader answered the question of `belowSeen`).
  */
 export class SeenHistory {
   /** Grows at each loss found: a watch whose revision is from an earlier history is past repair. */
@@ -96,7 +96,7 @@ export class SeenHistory {
    * member's answer is below it, else undefined. Such a member lost its data, or is behind in
    * applying: under load a follower is behind its leader by many writes, and judged lost then, every
    * watch of 1,000 apps listed again, over and over (fleet bench). The leader says which
-   * (`WatchStream`, `leaderHistory`). `etcd grpc-proxy` answers a watch that joins one it already has
+   * (`DataLosses`, `leaderHistory`). `etcd grpc-proxy` answers a watch that joins one it already has
    * with a header it makes up — no term, and the watch's own start revision (grpcproxy's
    * watchBroadcast.add) — which says nothing of etcd's history.
    */

@@ -1,7 +1,7 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { OpenedStream } from './etcd-connections.js';
 import type { EtcdWatcher } from './etcd-watcher.js';
-import type { WatchResponse } from './stream-codecs.js';
+import type { ResponseHeader, WatchResponse } from './stream-codecs.js';
 import type { SeenHistory } from './seen-history.js';
 
 export type WatchDuplex = ClientDuplexStream<object, WatchResponse>;
@@ -22,8 +22,8 @@ export interface WatchCallEvents {
   over(watcher: EtcdWatcher): void;
   /** A member's answer showed that etcd lost its data (`reason`): every watch is listed again. */
   lostData(reason: string): void;
-  /** `watcher` was created below the `expected` revision seen: a member behind, or one that lost its data. */
-  belowSeen(watcher: EtcdWatcher, expected: number): void;
+  /** `watcher` was created at `header`, below the `expected` revision seen: a member behind, or one that lost data. */
+  belowSeen(watcher: EtcdWatcher, header: ResponseHeader, expected: number): void;
   /** A create request went unanswered for the attach timeout. */
   unanswered(): void;
   /** The stream failed, or etcd ended it. */
@@ -188,7 +188,7 @@ export class WatchCall {
         this.byId.set(response.watch_id, watcher);
         watcher.created(response.header.revision);
         this.events.created();
-        if (expected !== undefined) this.events.belowSeen(watcher, expected);
+        if (expected !== undefined) this.events.belowSeen(watcher, response.header, expected);
       }
     }
     this.createNext();

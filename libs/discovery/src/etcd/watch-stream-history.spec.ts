@@ -168,6 +168,7 @@ describe('WatchStream on a member that lost its data', () => {
     // seen: revision 6
     await connections.exec('KV', 'range', { key: Buffer.from('/q/'), range_end: Buffer.from('/q0') });
     etcd.proxyCreatedHeaders = true;
+    const ranges = etcd.ranges;
     // Its list of /p/ came from the proxy's cache, at revision 2: the watch starts at 3, below what the app saw.
     const { seen, broken } = watchP(stream, 3);
     await waitFor('the watch created', () => etcd.creates.length === 1);
@@ -175,5 +176,22 @@ describe('WatchStream on a member that lost its data', () => {
     await waitFor('its change', () => seen.length === 1);
     expect(broken).toEqual([]);
     expect(etcd.creates).toHaveLength(1);
+    expect(etcd.ranges).toBe(ranges); // nothing to ask the leader: the header says nothing of etcd's history
+  });
+
+  it('below the revision seen, the leader never answering: a loss after 3 questions (a list, not a miss)', async () => {
+    const etcd = await started();
+    const stream = watchStream(etcd.host);
+    const { seen, broken } = watchP(stream, 2);
+    await waitFor('the watch to be created', () => etcd.creates.length === 1);
+    for (let write = 0; write < 5; write += 1) etcd.put('/p/a', String(write));
+    await waitFor('its changes', () => seen.length === 5);
+    etcd.appliedLag = 4;
+    etcd.unavailable = true; // every read refused: the leader cannot be asked
+    const ranges = etcd.ranges;
+    etcd.dropStreams();
+    await waitFor('the loss told', () => broken.length === 1, { timeoutMs: 5000 });
+    expect(etcd.ranges - ranges).toBe(3);
+    expect(broken[0]).toMatch(/below 6 \(the leader did not answer 3 times\): its data were lost/);
   });
 });

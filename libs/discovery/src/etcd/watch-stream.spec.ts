@@ -194,6 +194,7 @@ describe('WatchStream', () => {
     etcd.choosesWatchIds = choosesWatchIds;
     const { stream } = watchStream([etcd.host]);
     const watches = ['/a/', '/b/', '/c/', '/d/'].map((prefix) => watchP(stream, 2, prefix));
+    await waitFor('the first create', () => etcd.creates.length > 0);
     await new Promise((resolve) => setTimeout(resolve, 750)); // the first answered at 500 ms, the second not yet
     expect(etcd.creates).toHaveLength(sentBySecondAnswer);
     await waitFor('every create', () => etcd.creates.length === 4, { timeoutMs: 4000 });

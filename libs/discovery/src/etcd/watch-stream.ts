@@ -49,7 +49,12 @@ export class WatchStream {
     private readonly connections: EtcdConnections,
     private readonly settings: WatchStreamSettings,
   ) {
-    this.losses = new DataLosses(connections, settings);
+    this.losses = new DataLosses(
+      connections,
+      settings,
+      (reason) => this.call?.breakStale(reason), // the stream may have moved meanwhile: its watches too
+      () => this.closed,
+    );
     this.silence = new WatchSilence(connections, settings, () => ({
       call: this.call,
       watcher: this.watchers.values().next().value,
@@ -106,8 +111,7 @@ export class WatchStream {
         refused: (watcher, reason) => this.refused(call, watcher, reason),
         over: (watcher) => this.watchers.delete(watcher),
         lostData: (reason) => this.losses.found(reason),
-        belowSeen: (watcher, expected) =>
-          void this.losses.belowSeen(watcher, expected, (reason) => this.call === call && call.breakStale(reason)),
+        belowSeen: (watcher, header, expected) => void this.losses.belowSeen(watcher, header, expected),
         unanswered: () => this.unanswered(call),
         failed: (error) => this.failed(call, error),
       });

@@ -32,7 +32,7 @@ export interface PrefixWatchListener {
 /**
  * Follows one key prefix by list-then-watch, telling its listener what is there (after a list) and
  * what changed (after each watch response), correct where the etcd3 client alone is not:
- * - a watch from now on, then a list read after its creation: nothing between the two is lost, and
+ * - a watch from now on, and a list read after its creation (or again after it): nothing is lost, and
  *   grpc-proxy serves every app's watch of the prefix with one watch on etcd (see `FromNowWatch`);
  * - a watch resumed after a disconnect or on another member starts after the last change it
  *   delivered (see `EtcdWatcher`): nothing to list again; every event at or below the revision
@@ -117,10 +117,10 @@ export class PrefixWatch {
     try {
       // The watch first, from now on (see `FromNowWatch`); kept for the next attempt if this one fails.
       const watch = (this.starting ??= this.watchFromNow());
-      const batched = this.firstList;
+      const batched = await this.firstList?.catch(() => undefined); // its owner chose when to read it
       this.firstList = undefined;
-      if (!batched) await watch.createdOrLater(); // a batch's owner chose when to read it
-      let listed = (await batched?.catch(() => undefined)) ?? (await this.gateway.list(this.prefix));
+      if (!batched) await watch.createdOrLater();
+      let listed = batched ?? (await this.gateway.list(this.prefix));
       // Older than what was applied: a member behind answered, or etcd lost its data. The leader says which.
       if (listed.revision < this.revision) listed = await this.gateway.list(this.prefix, 'linearizable');
       if (this.stopped) return;

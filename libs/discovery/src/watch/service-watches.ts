@@ -143,7 +143,7 @@ export class ServiceWatches implements OnApplicationShutdown {
     });
   }
 
-  /** Lists `services` (not watched yet), then pins them. */
+  /** Lists `services` (not watched yet), for their watches to take when they start. */
   private async listFirst(services: readonly string[]): Promise<void> {
     const lists = this.batchLists(services);
     this.listInto(lists, services);

@@ -23,9 +23,9 @@ export interface FromNowHandlers {
  * etcd, but a watch from a revision of its own with a watch of its own, which it never merges with
  * another once 5 apps have joined it (1,000 apps' watches were some 280 watches on etcd, and a change
  * reached those apps later than bare etcd3 ones). The owner lists once the watch is created (or after
- * WATCH_BEFORE_LIST_MS), and says at which revision (`listed`): the changes held until then are
- * passed on. Only a watch created after the list's revision (a list read before it, or on a member
- * behind) needs the prefix listed again, at or after the watch's start.
+ * WATCH_BEFORE_LIST_MS; a batch of many services' first lists, before), and says at which revision
+ * (`listed`): the changes held until then are passed on. Only a watch created after the list's
+ * revision (a list read before it, or on a member behind) needs the prefix listed again.
  */
 export class FromNowWatch {
   readonly handle: WatchHandle;
