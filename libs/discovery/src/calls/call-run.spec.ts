@@ -166,6 +166,23 @@ describe('call() with deadlines', () => {
     expect(ports).toHaveLength(1);
   });
 
+  it('late, then still unanswered: the hedge is asked again, and goes once the caller is on time', async () => {
+    const discovery = await discoveryWith({ attemptTimeoutMs: 2000, hedge: { afterMs: 10 } });
+    const ports: number[] = [];
+    const startedAt = performance.now();
+    const call = discovery.call(
+      'svc',
+      (endpoint, { signal }) => (ports.push(endpoint.port), ports.length === 1 ? silent(signal) : Promise.resolve(1)),
+      { idempotent: true },
+    );
+    const blockedUntil = performance.now() + 120;
+    while (performance.now() < blockedUntil); // the hedge timer fires 110 ms late: no hedge then
+    expect(await call).toBe(1);
+    expect(ports).toHaveLength(2);
+    // Asked again no sooner than the lateness (110 ms), not after the attempt timeout (2 s).
+    expect(performance.now() - startedAt).toBeLessThan(1000);
+  });
+
   it('never hedges a call not known to be idempotent', async () => {
     const discovery = await discoveryWith({ attemptTimeoutMs: 1000, hedge: { afterMs: 5 } });
     const ports: number[] = [];

@@ -41,7 +41,7 @@ export class CallRun<T> {
     private readonly attemptFn: (endpoint: ServiceEndpoint, context: AttemptContext) => Promise<T>,
   ) {
     this.timers = new CallTimers(settings.timeoutMs, settings.attemptTimeoutMs, {
-      hedgeDue: (running, restMs, lateMs) => this.hedgeDue(running, restMs, lateMs),
+      hedgeDue: (running, restMs, lateMs, waitedMs) => this.hedgeDue(running, restMs, lateMs, waitedMs),
       attemptTimedOut: (running) => this.attemptTimedOut(running),
       deadlinePassed: () => this.deadlinePassed(),
     });
@@ -123,15 +123,18 @@ export class CallRun<T> {
 
   /**
    * `running` has had no answer for the hedge's delay: its attempt timeout goes on with what is left of it; a
-   * hedge goes out, unless the call has made its most attempts or the caller's event loop is late.
+   * hedge goes out, unless the call has made its most attempts. Not now while the caller's event loop is late, or
+   * no instance may take it (see `hedgeFits`, the budget): asked again, at twice the last wait, while the attempt
+   * waits — a hedge not sent cost a call on a hung instance its whole attempt timeout (CI: 2,020 ms).
    */
-  private hedgeDue(running: Running, restMs: number | undefined, lateMs: number): void {
+  private hedgeDue(running: Running, restMs: number | undefined, lateMs: number, waitedMs?: number): void {
     if (running.done || this.settled) return;
     running.overdue = true;
     if (restMs !== undefined) this.timers.timeOut(running, restMs);
-    if (lateMs > LATE_HEDGE_MS || this.running.count >= this.maxHedgedAttempts()) return;
-    const next = this.retries.hedge();
+    if (this.running.count >= this.maxHedgedAttempts()) return;
+    const next = lateMs > LATE_HEDGE_MS ? undefined : this.retries.hedge();
     if (next !== undefined) this.launch(next, true);
+    else this.timers.hedgeAgain(running, waitedMs === undefined ? this.calls.hedgeAfterMs()! : 2 * waitedMs, lateMs);
   }
 
   /** The most attempts hedging may bring the call to. */

@@ -5,9 +5,10 @@ import type { Running } from './run-settings.interface.js';
 export interface TimerActions {
   /**
    * `running` has had no answer for the hedge's delay; `restMs` is what is left of its attempt timeout, `lateMs` how
-   * much later than due the timer fired (the caller's event loop was busy).
+   * much later than due the timer fired (the caller's event loop was busy); `waitedMs`, the wait of a hedge asked
+   * again (`hedgeAgain`).
    */
-  hedgeDue(running: Running, restMs: number | undefined, lateMs: number): void;
+  hedgeDue(running: Running, restMs: number | undefined, lateMs: number, waitedMs?: number): void;
   attemptTimedOut(running: Running): void;
   deadlinePassed(): void;
 }
@@ -22,6 +23,8 @@ export class CallTimers {
   private readonly deadlineAt: number;
   /** The call's own timer: set once a second attempt starts, or for a first without one. */
   private deadline: NodeJS.Timeout | undefined;
+  /** A hedge not sent when due, asked again (one at a time). */
+  private again: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly timeoutMs: number,
@@ -76,8 +79,23 @@ export class CallTimers {
     );
   }
 
-  /** The call has settled: its own timer goes (each attempt's goes as the attempt ends). */
+  /**
+   * A hedge due for `running` was not sent: asked again in `ms` — no sooner than the caller's loop was late
+   * (`lateMs`): an overloaded caller is asked seldom — its attempt timeout going on meanwhile.
+   */
+  hedgeAgain(running: Running, waitMs: number, lateMs: number): void {
+    clearTimeout(this.again);
+    const ms = Math.max(waitMs, lateMs);
+    const dueAt = performance.now() + ms;
+    this.again = setTimeout(
+      afterIo(() => this.actions.hedgeDue(running, undefined, performance.now() - dueAt, ms)),
+      ms,
+    );
+  }
+
+  /** The call has settled: its own timers go (each attempt's goes as the attempt ends). */
   stop(): void {
     clearTimeout(this.deadline);
+    clearTimeout(this.again);
   }
 }
