@@ -63,15 +63,21 @@ async function restartedEmpty(etcd: StandInEtcd, term: number, writes: string[])
   return back;
 }
 
+/** A stream watching `/p/` from revision 2, its change at revision 6 seen (after 4 writes elsewhere). */
+async function watchingPastRevision6() {
+  const etcd = await started();
+  const stream = watchStream(etcd.host);
+  const { seen, broken } = watchP(stream, 2);
+  await waitFor('the watch to be created', () => etcd.creates.length === 1);
+  for (let write = 0; write < 4; write += 1) etcd.put('/q/elsewhere', String(write));
+  etcd.put('/p/a', '1');
+  await waitFor('its change', () => seen.length === 1);
+  return { etcd, stream, seen, broken };
+}
+
 describe('WatchStream on a member that lost its data', () => {
   it('tells its owner when the member it resumes on lost its data (revisions started over), once', async () => {
-    const etcd = await started();
-    const stream = watchStream(etcd.host);
-    const { seen, broken } = watchP(stream, 2);
-    await waitFor('the watch to be created', () => etcd.creates.length === 1);
-    for (let write = 0; write < 4; write += 1) etcd.put('/q/elsewhere', String(write));
-    etcd.put('/p/a', '1');
-    await waitFor('its change', () => seen.length === 1);
+    const { etcd, stream, seen, broken } = await watchingPastRevision6();
     etcd.dropStreams();
     etcd.wipe();
     etcd.put('/p/new', 'n'); // revision 2: the watch resumes from 7, etcd is below what the app saw
@@ -88,13 +94,7 @@ describe('WatchStream on a member that lost its data', () => {
   });
 
   it('a member behind in applying (below the revision seen, same term): the leader is asked, no loss', async () => {
-    const etcd = await started();
-    const stream = watchStream(etcd.host);
-    const { seen, broken } = watchP(stream, 2);
-    await waitFor('the watch to be created', () => etcd.creates.length === 1);
-    for (let write = 0; write < 4; write += 1) etcd.put('/q/elsewhere', String(write));
-    etcd.put('/p/a', '1');
-    await waitFor('its change', () => seen.length === 1);
+    const { etcd, seen, broken } = await watchingPastRevision6();
     etcd.appliedLag = 4; // the watch is created again at revision 2, below the 6 seen
     const ranges = etcd.ranges;
     etcd.dropStreams();
