@@ -130,10 +130,22 @@ afterAll(async () => {
 afterEach(async () => {
   // Each test starts from no policy (a document of its own is written over it, so history goes on).
   await etcd.client().delete().key('/services.policy/shop');
-  await waitFor(
-    'every instance called again',
-    async () => Object.keys((await callMany(30)).byId).length === 3 || undefined,
-  );
+  let last: Awaited<ReturnType<typeof callMany>> | undefined;
+  await waitFor('every instance called again', async () => {
+    last = await callMany(30);
+    return Object.keys(last.byId).length === 3 || undefined;
+  }).catch((error: Error) => {
+    // What the caller saw, so that a failure here explains itself.
+    const listed = discovery.getEndpoints('shop').map(({ id, address, status }) => ({ id, address, status }));
+    const counts = discovery.callCounts.snapshot().map(({ instance, calls, unreachable, timedOut, inFlight }) => ({
+      instance,
+      calls,
+      unreachable,
+      timedOut,
+      inFlight,
+    }));
+    throw new Error(`${error.message}: ${JSON.stringify({ last, listed, counts })}`);
+  });
 });
 
 describe('the operator CLI, from the packed tarball', () => {

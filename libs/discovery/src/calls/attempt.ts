@@ -72,4 +72,12 @@ export class Attempt {
     this.counter.finished(counted, outcome === 'timeout' ? this.elapsedMs : this.responseMs);
     return true;
   }
+
+  /**
+   * A loser let finish after its call settled stayed silent through its attempt timeout: its instance failed it,
+   * as a timeout would have (its end was told already, as given up).
+   */
+  silentThroughout(): void {
+    this.picks.reportFailure(this.endpoint);
+  }
 }

@@ -181,8 +181,8 @@ export class CallRun<T> {
   }
 
   /**
-   * Settles the call once, and ends what is still in flight: aborted. One silent past its hedge's
-   * delay counts as a timeout of its instance (outlier ejection hears it); any other, as given up.
+   * Settles the call once, and ends what is still in flight: aborted (one silent past its hedge's delay a timeout of
+   * its instance, any other given up), or let finish and judged by what it does (`losersFinish`: `endInFlight`).
    */
   private settle(outcome: CallMetricOutcome, settleWith: () => void, result?: T): void {
     if (this.settled) return;

@@ -156,6 +156,37 @@ describe('DiscoveryClient.fetch()', () => {
     expect(closedAt[0] - answeredAt).toBeGreaterThan(200);
   });
 
+  it('ejection: one slow to answer, losing to hedges, stays; a hung one goes once its losers time out', async () => {
+    // An instance just started (cold) answers its first requests slower than its warm peers: hedges win, and it
+    // answers all the same. Counted as timeouts when they lost, 3 of them ejected it for 10 s.
+    const slow = await instance((_request, response) => void setTimeout(() => response.end('late'), 60));
+    const { discovery } = await discoveryOf([slow, await instance(answer('fast'))], {
+      attemptTimeoutMs: 300,
+      hedge: { afterMs: 10 },
+    });
+    const answers: string[] = [];
+    for (let call = 0; call < 3; call += 1) {
+      aim(discovery, slow, 2);
+      answers.push(await (await discovery.fetch('http://svc/')).text());
+    }
+    expect(answers.map((text) => text.includes('fast'))).toEqual([true, true, true]);
+    await sleep(400); // every loser has answered, or would have timed out
+    expect([discovery.pick('svc').port, discovery.pick('svc').port]).toContain(slow);
+
+    const hung = await instance(hang);
+    const { discovery: hedging } = await discoveryOf([hung, await instance(answer('alive'))], {
+      attemptTimeoutMs: 300,
+      hedge: { afterMs: 10 },
+    });
+    for (let call = 0; call < 3; call += 1) {
+      aim(hedging, hung, 2);
+      expect(((await (await hedging.fetch('http://svc/')).json()) as { name: string }).name).toBe('alive');
+    }
+    await sleep(400);
+    const picks = Array.from({ length: 4 }, () => hedging.pick('svc').port);
+    expect(picks).not.toContain(hung);
+  });
+
   it('a hedge neither grows a pool in use nor takes its last idle connection: another instance, or none', async () => {
     const connections = new Map<number, number>();
     const requests = new Map<number, number>();
