@@ -83,6 +83,8 @@ export class StandInEtcd {
   watchStreams = 0;
   /** Every watch create request, in order. */
   readonly creates: StandInCreate[] = [];
+  /** The watch ids of the cancel requests received, in order. */
+  readonly cancels: number[] = [];
   /** The revision of the last write (`put`). */
   revision = 1;
   /** The raft term in every header: a cluster's rises at each election, and starts over when its data are lost. */
@@ -200,6 +202,7 @@ export class StandInEtcd {
     this.track(call);
     call.on('data', (request: WatchRequest) => {
       if (request.cancel_request) {
+        this.cancels.push(Number(request.cancel_request.watch_id));
         for (const watcher of this.watchers)
           if (watcher.call === call && watcher.id === request.cancel_request.watch_id) this.watchers.delete(watcher);
         call.write({ header: this.header(), watch_id: request.cancel_request.watch_id, canceled: true });

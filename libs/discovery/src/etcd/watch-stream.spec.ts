@@ -239,3 +239,72 @@ describe('WatchStream', () => {
     await waitFor('its change', () => seen.length === 1);
   });
 });
+
+// Creates sent at once on a member that keeps the ids asked for: whatever happens to one of them while others are in
+// flight, each watch gets its own changes, once.
+describe('WatchStream, creates in flight', () => {
+  const prefixes = ['/a/', '/b/', '/c/', '/d/'];
+  /** Puts one key under each prefix; resolves once `watches` (by prefix) saw theirs, and checks nothing else came. */
+  async function eachSeesItsOwn(etcd: StandInEtcd, watches: Map<string, ReturnType<typeof watchP>>): Promise<void> {
+    const before = etcd.revision;
+    prefixes.forEach((prefix) => etcd.put(`${prefix}x`, '1'));
+    await waitFor('each change', () => [...watches.values()].every((watch) => watch.seen.length === 1));
+    await new Promise((resolve) => setTimeout(resolve, 100)); // nothing more on its way
+    for (const [prefix, watch] of watches) {
+      const revision = before + 1 + prefixes.indexOf(prefix);
+      expect({ prefix, seen: watch.seen, broken: watch.broken }).toEqual({
+        prefix,
+        seen: [`${prefix}x@${revision}`],
+        broken: [],
+      });
+    }
+  }
+
+  it('one refused among them: the others deliver their own changes; it is asked again, not broken', async () => {
+    const etcd = await started();
+    etcd.createDelayMs = 100;
+    etcd.refuseWatch = (key) => (key === '/b/' ? 'etcdserver: permission denied' : undefined);
+    const { stream, warnings } = watchStream([etcd.host]);
+    const watches = new Map(prefixes.map((prefix) => [prefix, watchP(stream, 2, prefix)]));
+    // The first refusal re-opens the stream (a token may have been renewed); the second is one: a warning.
+    await waitFor('the warning', () => warnings.length === 1);
+    const refused = watches.get('/b/')!;
+    watches.delete('/b/');
+    await eachSeesItsOwn(etcd, watches);
+    expect(refused).toMatchObject({ seen: [], broken: [] });
+    expect(warnings).toEqual([
+      'etcd refused the watch on /b/ (etcdserver: permission denied); asking again in the background',
+    ]);
+  });
+
+  it('one cancelled before its answer: etcd is told to cancel it once answered; it delivers nothing', async () => {
+    const etcd = await started();
+    etcd.createDelayMs = 300;
+    const { stream } = watchStream([etcd.host]);
+    const watches = new Map(prefixes.map((prefix) => [prefix, watchP(stream, 2, prefix)]));
+    await waitFor('every create sent', () => etcd.creates.length === 4);
+    const cancelled = watches.get('/c/')!;
+    await cancelled.handle.cancel(); // answered at 600 ms, after the first
+    watches.delete('/c/');
+    const asked = etcd.creates.find((create) => create.key === '/c/')!.askedId;
+    await waitFor('the cancel request', () => etcd.cancels.includes(asked));
+    await eachSeesItsOwn(etcd, watches);
+    expect(cancelled.seen).toEqual([]);
+    expect(etcd.cancels).toEqual([asked]);
+  });
+
+  it('the stream failing with creates unanswered: each is created again on a new stream, where it was', async () => {
+    const etcd = await started();
+    etcd.createDelayMs = 300;
+    const { stream } = watchStream([etcd.host]);
+    const watches = new Map(prefixes.map((prefix) => [prefix, watchP(stream, 2, prefix)]));
+    await waitFor('every create sent', () => etcd.creates.length === 4);
+    etcd.dropStreams(); // the first answered, three not
+    await waitFor('every watch created again', () => etcd.creates.length === 8, { timeoutMs: 5000 });
+    expect(etcd.creates.slice(4).map(({ key, startRevision }) => `${key}@${startRevision}`)).toEqual(
+      prefixes.map((prefix) => `${prefix}@2`),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 4 * 300)); // every create answered
+    await eachSeesItsOwn(etcd, watches);
+  });
+});
