@@ -144,7 +144,8 @@ afterEach(async () => {
       timedOut,
       inFlight,
     }));
-    throw new Error(`${error.message}: ${JSON.stringify({ last, listed, counts })}`);
+    const picked = Array.from({ length: 6 }, () => discovery.pick('shop').id); // ejected ones are not picked
+    throw new Error(`${error.message}: ${JSON.stringify({ last, listed, picked, counts })}`);
   });
 });
 

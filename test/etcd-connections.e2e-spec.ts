@@ -112,7 +112,10 @@ describe('connections to etcd: at most one per member, whatever happened before'
         await registered(member);
         const counts = await connectionsAfterRecovery(app, cluster.members);
         seen.push(`${member.name.split('-')[0]} restarted: ${counts.join('/')}`);
-        expect(counts.every((count) => count <= 1)).toBe(true);
+        expect(
+          counts.every((count) => count <= 1),
+          seen.join('; '),
+        ).toBe(true);
       }
       // Frozen long enough for the app's calls on it to time out and go elsewhere.
       const frozen = await cluster.leader();
@@ -123,7 +126,10 @@ describe('connections to etcd: at most one per member, whatever happened before'
       const counts = await connectionsAfterRecovery(app, cluster.members);
       seen.push(`${frozen.name.split('-')[0]} (the leader) frozen 6 s, then thawed: ${counts.join('/')}`);
       console.log(`[measured] connections per member (most seen over 1 s): ${seen.join('; ')}`);
-      expect(counts.every((count) => count <= 1)).toBe(true);
+      expect(
+        counts.every((count) => count <= 1),
+        seen.join('; '),
+      ).toBe(true);
     } finally {
       busy.stop();
       await cluster.destroy();

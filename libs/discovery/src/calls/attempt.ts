@@ -74,10 +74,11 @@ export class Attempt {
   }
 
   /**
-   * A loser let finish after its call settled stayed silent through its attempt timeout: its instance failed it,
-   * as a timeout would have (its end was told already, as given up).
+   * An answer came after the attempt ended (a hedge's loser let finish): the instance is alive. Ejection hears it: a
+   * loser silent past its hedge's delay counted as a timeout, and an instance just started, whose first cold answers
+   * lose to hedges, is not kept out for them.
    */
-  silentThroughout(): void {
-    this.picks.reportFailure(this.endpoint);
+  answeredLate(): void {
+    this.picks.reportSuccess(this.endpoint);
   }
 }

@@ -9,10 +9,7 @@ import { failureOutcome, TIMED_OUT, type CallMetricOutcome } from './call-outcom
 import { RunningAttempts } from './running-attempts.js';
 import { attemptTimeoutError, callTimeoutError } from './tried-instances.js';
 
-/**
- * Hedges go out no later than this after they were due: a timer that fired later says that the caller's own event
- * loop is overloaded — it, not the instance, is slow, and more attempts would add to its load.
- */
+/** No hedge from a timer this late: the caller's own event loop is overloaded (it is slow; more attempts add to it). */
 const LATE_HEDGE_MS = 50;
 
 /**
@@ -151,10 +148,12 @@ export class CallRun<T> {
     );
   }
 
-  /** The answer or error of an attempt already ended (a loser let finish, one timed out): dropped. */
+  /** The answer or error of an attempt already ended (a loser let finish, one timed out): dropped; an answer, heard. */
   private late(running: Running, value?: T): void {
     clearTimeout(running.timer);
-    if (value !== undefined) this.settings.discard?.(value);
+    if (value === undefined) return;
+    if (this.settings.failedAnswer?.(value) !== true) running.record.answeredLate();
+    this.settings.discard?.(value);
   }
 
   /**
@@ -181,8 +180,8 @@ export class CallRun<T> {
   }
 
   /**
-   * Settles the call once, and ends what is still in flight: aborted (one silent past its hedge's delay a timeout of
-   * its instance, any other given up), or let finish and judged by what it does (`losersFinish`: `endInFlight`).
+   * Settles the call once, and ends what is still in flight: aborted, or let finish (`losersFinish`). One silent past
+   * its hedge's delay counts as a timeout of its instance (ejection hears it, and an answer after: `late`).
    */
   private settle(outcome: CallMetricOutcome, settleWith: () => void, result?: T): void {
     if (this.settled) return;

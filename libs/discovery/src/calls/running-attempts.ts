@@ -41,28 +41,20 @@ export class RunningAttempts {
 
   /**
    * Ends each attempt still in flight as `outcome` says, and aborts its signal with `reason` — or, given
-   * `finishWithinMs` (its attempt timeout), lets it finish: ended as given up, it is judged by what it does, not by
-   * having lost. An instance slower than the hedge's delay (one just started, still cold) answers and is not blamed;
-   * one silent through its attempt timeout is, and aborted then. (Blamed at once, a new instance's first few answers
-   * losing to hedges ejected it: CI's CLI e2e waited 10 s for a restarted instance to be called.)
+   * `finishWithinMs` (its attempt timeout), lets it finish, aborting it only once that has passed.
    */
   endInFlight(outcome: (running: Running) => AttemptOutcome, reason: string, finishWithinMs?: number): void {
     for (const running of this.all) {
       if (running.done) continue;
-      if (finishWithinMs === undefined) {
-        this.end(running, outcome(running));
-        running.context.abort(new Error(reason));
-        continue;
+      this.end(running, outcome(running));
+      if (finishWithinMs === undefined) running.context.abort(new Error(reason));
+      else {
+        // Unref'd: a loser never keeps the process alive; cleared when its answer comes (`CallRun`).
+        running.timer = setTimeout(
+          () => running.context.abort(new Error('attempt timed out')),
+          Math.max(0, finishWithinMs - running.record.elapsedMs),
+        ).unref();
       }
-      this.end(running, 'abandoned');
-      // Unref'd: a loser never keeps the process alive; cleared when its answer comes (`CallRun`).
-      running.timer = setTimeout(
-        () => {
-          running.record.silentThroughout();
-          running.context.abort(new Error('attempt timed out'));
-        },
-        Math.max(0, finishWithinMs - running.record.elapsedMs),
-      ).unref();
     }
   }
 }

@@ -304,7 +304,6 @@ describe('WatchStream, creates in flight', () => {
     expect(etcd.creates.slice(4).map(({ key, startRevision }) => `${key}@${startRevision}`)).toEqual(
       prefixes.map((prefix) => `${prefix}@2`),
     );
-    await new Promise((resolve) => setTimeout(resolve, 4 * 300)); // every create answered
     await eachSeesItsOwn(etcd, watches);
   });
 });

@@ -156,33 +156,32 @@ describe('DiscoveryClient.fetch()', () => {
     expect(closedAt[0] - answeredAt).toBeGreaterThan(200);
   });
 
-  it('ejection: one slow to answer, losing to hedges, stays; a hung one goes once its losers time out', async () => {
-    // An instance just started (cold) answers its first requests slower than its warm peers: hedges win, and it
-    // answers all the same. Counted as timeouts when they lost, 3 of them ejected it for 10 s.
-    const slow = await instance((_request, response) => void setTimeout(() => response.end('late'), 60));
+  it('ejection: one slow to answer, losing to hedges, is let back in by its answers; a hung one stays', async () => {
+    // An instance just started (cold) answers its first requests slower than its warm peers: hedges win, and each
+    // loser silent past its delay counts as a timeout; 3 in a row eject it. Its answers, which come all the same, end
+    // that at once (CI: an instance just undrained, ejected so, was not called for 10 s).
+    const slow = await instance((_request, response) => void setTimeout(() => response.end('late'), 200));
     const { discovery } = await discoveryOf([slow, await instance(answer('fast'))], {
-      attemptTimeoutMs: 300,
+      attemptTimeoutMs: 1000,
       hedge: { afterMs: 10 },
     });
-    const answers: string[] = [];
     for (let call = 0; call < 3; call += 1) {
       aim(discovery, slow, 2);
-      answers.push(await (await discovery.fetch('http://svc/')).text());
+      await (await discovery.fetch('http://svc/')).text();
     }
-    expect(answers.map((text) => text.includes('fast'))).toEqual([true, true, true]);
-    await sleep(400); // every loser has answered, or would have timed out
+    await sleep(400); // every loser has answered
     expect([discovery.pick('svc').port, discovery.pick('svc').port]).toContain(slow);
 
     const hung = await instance(hang);
     const { discovery: hedging } = await discoveryOf([hung, await instance(answer('alive'))], {
-      attemptTimeoutMs: 300,
+      attemptTimeoutMs: 1000,
       hedge: { afterMs: 10 },
     });
     for (let call = 0; call < 3; call += 1) {
       aim(hedging, hung, 2);
-      expect(((await (await hedging.fetch('http://svc/')).json()) as { name: string }).name).toBe('alive');
+      await (await hedging.fetch('http://svc/')).text();
     }
-    await sleep(400);
+    // Ejected at once, before any attempt timeout: every caller avoids it from the third lost hedge on.
     const picks = Array.from({ length: 4 }, () => hedging.pick('svc').port);
     expect(picks).not.toContain(hung);
   });
