@@ -16,7 +16,8 @@ afterEach(async () => {
   await Promise.all(apps.splice(0).map((app) => app.close()));
 });
 
-async function discoveryWith(calls: DiscoveryCallsOptions, outlierEjection: false | undefined = false) {
+async function discoveryWith(calls: DiscoveryCallsOptions, ejecting = false) {
+  const outlierEjection = ejecting ? undefined : false; // undefined: the defaults
   const endpoints = { svc: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'] };
   const app = await (
     await Test.createTestingModule({
@@ -181,6 +182,14 @@ describe('call() with deadlines', () => {
     expect(ports).toHaveLength(2);
     // Asked again no sooner than the lateness (110 ms), not after the attempt timeout (2 s).
     expect(performance.now() - startedAt).toBeLessThan(1000);
+  });
+
+  it('an instance past its attempt timeout stays ejected when late answers come (fn ignoring abort)', async () => {
+    const discovery = await discoveryWith({ attemptTimeoutMs: 50, hedge: false }, true);
+    const late = (endpoint: ServiceEndpoint) => sleep(endpoint.port === 1 ? 80 : 0).then(() => endpoint.port);
+    for (let call = 0; call < 9; call += 1) await discovery.call('svc', late, { idempotent: true });
+    await sleep(100); // every late answer has come
+    expect(Array.from({ length: 6 }, () => discovery.pick('svc').port)).not.toContain(1);
   });
 
   it('never hedges a call not known to be idempotent', async () => {

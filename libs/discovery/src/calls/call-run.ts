@@ -148,11 +148,12 @@ export class CallRun<T> {
     );
   }
 
-  /** The answer or error of an attempt already ended (a loser let finish, one timed out): dropped; an answer, heard. */
+  /** The answer or error of an attempt already ended (a loser let finish, one timed out): dropped; a loser's, heard. */
   private late(running: Running, value?: T): void {
     clearTimeout(running.timer);
     if (value === undefined) return;
-    if (this.settings.failedAnswer?.(value) !== true) running.record.answeredLate();
+    if (this.settings.losersFinish === true && this.settings.failedAnswer?.(value) !== true)
+      running.record.answeredLate();
     this.settings.discard?.(value);
   }
 

@@ -260,6 +260,16 @@ describe('WatchStream, creates in flight', () => {
     }
   }
 
+  /** A watch of each prefix, each create answered 300 ms after it came: resolves once the 4 were sent. */
+  async function fourCreatesSent() {
+    const etcd = await started();
+    etcd.createDelayMs = 300;
+    const { stream } = watchStream([etcd.host]);
+    const watches = new Map(prefixes.map((prefix) => [prefix, watchP(stream, 2, prefix)]));
+    await waitFor('every create sent', () => etcd.creates.length === 4);
+    return { etcd, watches };
+  }
+
   it('one refused among them: the others deliver their own changes; it is asked again, not broken', async () => {
     const etcd = await started();
     etcd.createDelayMs = 100;
@@ -278,11 +288,7 @@ describe('WatchStream, creates in flight', () => {
   });
 
   it('one cancelled before its answer: etcd is told to cancel it once answered; it delivers nothing', async () => {
-    const etcd = await started();
-    etcd.createDelayMs = 300;
-    const { stream } = watchStream([etcd.host]);
-    const watches = new Map(prefixes.map((prefix) => [prefix, watchP(stream, 2, prefix)]));
-    await waitFor('every create sent', () => etcd.creates.length === 4);
+    const { etcd, watches } = await fourCreatesSent();
     const cancelled = watches.get('/c/')!;
     await cancelled.handle.cancel(); // answered at 600 ms, after the first
     watches.delete('/c/');
@@ -294,11 +300,7 @@ describe('WatchStream, creates in flight', () => {
   });
 
   it('the stream failing with creates unanswered: each is created again on a new stream, where it was', async () => {
-    const etcd = await started();
-    etcd.createDelayMs = 300;
-    const { stream } = watchStream([etcd.host]);
-    const watches = new Map(prefixes.map((prefix) => [prefix, watchP(stream, 2, prefix)]));
-    await waitFor('every create sent', () => etcd.creates.length === 4);
+    const { etcd, watches } = await fourCreatesSent();
     etcd.dropStreams(); // the first answered, three not
     await waitFor('every watch created again', () => etcd.creates.length === 8, { timeoutMs: 5000 });
     expect(etcd.creates.slice(4).map(({ key, startRevision }) => `${key}@${startRevision}`)).toEqual(
