@@ -19,12 +19,15 @@ export interface Stall {
 export interface Instances {
   servers: Server[];
   requests(): number;
+  /** Requests the first instance stalled. */
+  stalled(): number;
   connections(): number;
 }
 
 /** Three HTTP instances on loopback; the first stalls as `stall` says. */
 export async function instances(client: Etcd3, service: string, stall?: Stall): Promise<Instances> {
   let requests = 0;
+  let stalled = 0;
   let connections = 0;
   const servers = await Promise.all(
     [0, 1, 2].map((index) => {
@@ -32,9 +35,10 @@ export async function instances(client: Etcd3, service: string, stall?: Stall): 
       const server = createServer((_request, response) => {
         requests += 1;
         seen += 1;
-        if (stall !== undefined && index === 0 && seen % stall.every === 0)
+        if (stall !== undefined && index === 0 && seen % stall.every === 0) {
+          stalled += 1;
           setTimeout(() => response.end('ok'), stall.ms);
-        else response.end('ok');
+        } else response.end('ok');
       });
       server.on('connection', () => void (connections += 1));
       // Idle connections kept 30 s (Node's default is 5 s): a caller's pool outlives the pause between two segments,
@@ -49,7 +53,7 @@ export async function instances(client: Etcd3, service: string, stall?: Stall): 
       testEndpoint(service, `i${index}`, (server.address() as AddressInfo).port, { host: '127.0.0.1' }),
     );
   }
-  return { servers, requests: () => requests, connections: () => connections };
+  return { servers, requests: () => requests, stalled: () => stalled, connections: () => connections };
 }
 
 export async function closeInstances(instances: Instances): Promise<void> {

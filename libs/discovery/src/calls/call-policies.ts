@@ -9,6 +9,7 @@ import type { PolicyCalls } from '../policy/traffic-policy.interface.js';
 import { DEFAULT_HEDGE_BUDGET_PERCENT } from '../options/defaults.js';
 import { defaultHedge } from '../options/resolve-calls.js';
 import { libraryLogger } from '../util/library-logger.js';
+import { CallerLoad } from './caller-load.js';
 import { LatencyWindow } from './latency-window.js';
 import { BUDGET_WINDOW_MS, RetryBudget } from './retry-budget.js';
 
@@ -30,6 +31,8 @@ export class ServiceCalls {
     private readonly logger: LoggerService,
     /** The service's traffic policy, whose `calls` go over the app's own settings while it says any. */
     private readonly traffic?: ServicePolicy,
+    /** Whether the app's event loop is overloaded: the same for every service's calls. */
+    readonly load = new CallerLoad(),
   ) {
     const { budget, hedge } = configured;
     this.budget = budget === false ? undefined : new RetryBudget(budget.percent, budget.minPerSecond);
@@ -95,6 +98,7 @@ export class ServiceCalls {
 export class CallPolicies {
   private readonly services = new Map<string, ServiceCalls>();
   private readonly logger: LoggerService;
+  private readonly load = new CallerLoad();
 
   constructor(
     @Inject(RESOLVED_DISCOVERY_OPTIONS) private readonly options: ResolvedDiscoveryOptions,
@@ -107,7 +111,8 @@ export class CallPolicies {
     let calls = this.services.get(service);
     if (calls === undefined) {
       const { defaults, services } = this.options.calls;
-      calls = new ServiceCalls(service, services.get(service) ?? defaults, this.logger, this.traffic.of(service));
+      const configured = services.get(service) ?? defaults;
+      calls = new ServiceCalls(service, configured, this.logger, this.traffic.of(service), this.load);
       this.services.set(service, calls);
     }
     return calls;

@@ -167,6 +167,25 @@ describe('call() with deadlines', () => {
     expect(ports).toHaveLength(1);
   });
 
+  it('for 250 ms after a timer came that late, calls start with no hedge at all; then hedged again', async () => {
+    const discovery = await discoveryWith({ attemptTimeoutMs: 300, hedge: { afterMs: 10 } });
+    /** A call whose attempts each answer in 60 ms: how many attempts it made. */
+    const attemptsOfCall = async () => {
+      let attempts = 0;
+      const slow = (endpoint: ServiceEndpoint) => ((attempts += 1), sleep(60).then(() => endpoint.port));
+      await discovery.call('svc', slow, { idempotent: true });
+      return attempts;
+    };
+    const blocked = attemptsOfCall();
+    const blockedUntil = performance.now() + 120;
+    while (performance.now() < blockedUntil); // its hedge timer fires 110 ms late: the caller is overloaded
+    expect(await blocked).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve)); // the late timer is heard after the answers read with it
+    expect(await attemptsOfCall()).toBe(1); // its hedge timer would have fired on time: none was set
+    await sleep(250);
+    expect(await attemptsOfCall()).toBeGreaterThan(1); // hedged again
+  });
+
   it('late, then still unanswered: the hedge is asked again, and goes once the caller is on time', async () => {
     const discovery = await discoveryWith({ attemptTimeoutMs: 2000, hedge: { afterMs: 10 } });
     const ports: number[] = [];

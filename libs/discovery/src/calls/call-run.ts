@@ -9,9 +9,6 @@ import { failureOutcome, TIMED_OUT, type CallMetricOutcome } from './call-outcom
 import { RunningAttempts } from './running-attempts.js';
 import { attemptTimeoutError, callTimeoutError } from './tried-instances.js';
 
-/** No hedge from a timer this late: the caller's own event loop is overloaded (it is slow; more attempts add to it). */
-const LATE_HEDGE_MS = 50;
-
 /**
  * One call through discovery: a first attempt on the strategy's pick; a retry on an endpoint not tried
  * yet after a connection failed before any answer (always), an attempt timeout or a failed answer
@@ -59,9 +56,10 @@ export class CallRun<T> {
 
   private launch(endpoint: ServiceEndpoint, isHedge: boolean): void {
     const running = this.running.add(endpoint, this.attempts.start(endpoint), isHedge);
-    const hedgeAfterMs =
-      this.settings.idempotent && this.running.count < this.maxHedgedAttempts() ? this.calls.hedgeAfterMs() : undefined;
-    this.timers.start(running, this.running.count, hedgeAfterMs);
+    // No hedge's timer while the caller is overloaded (see `CallerLoad`).
+    const hedged =
+      this.settings.idempotent && this.running.count < this.maxHedgedAttempts() && !this.calls.load.overloaded;
+    this.timers.start(running, this.running.count, hedged ? this.calls.hedgeAfterMs() : undefined);
     let answer: Promise<T>;
     try {
       answer = this.attemptFn(endpoint, running.context);
@@ -120,16 +118,17 @@ export class CallRun<T> {
 
   /**
    * `running` has had no answer for the hedge's delay: its attempt timeout goes on with what is left of it; a
-   * hedge goes out, unless the call has made its most attempts. Not now while the caller's event loop is late, or
-   * no instance may take it (see `hedgeFits`, the budget): asked again, at twice the last wait, while the attempt
-   * waits — a hedge not sent cost a call on a hung instance its whole attempt timeout (CI: 2,020 ms).
+   * hedge goes out, unless the call has made its most attempts. Not now while the caller's event loop is late
+   * (`CallerLoad`), or no instance may take it (see `hedgeFits`, the budget): asked again, at twice the last wait,
+   * while the attempt waits — a hedge not sent cost a call on a hung instance its whole attempt timeout (CI: 2,020 ms).
    */
   private hedgeDue(running: Running, restMs: number | undefined, lateMs: number, waitedMs?: number): void {
+    const callerLate = this.calls.load.timerLate(lateMs); // heard even when the answer came meanwhile
     if (running.done || this.settled) return;
     running.overdue = true;
     if (restMs !== undefined) this.timers.timeOut(running, restMs);
     if (this.running.count >= this.maxHedgedAttempts()) return;
-    const next = lateMs > LATE_HEDGE_MS ? undefined : this.retries.hedge();
+    const next = callerLate ? undefined : this.retries.hedge();
     if (next !== undefined) this.launch(next, true);
     else this.timers.hedgeAgain(running, waitedMs === undefined ? this.calls.hedgeAfterMs()! : 2 * waitedMs, lateMs);
   }

@@ -23,14 +23,48 @@ describe('RetryBudget', () => {
 });
 
 describe('LatencyWindow', () => {
-  it('gives the 95th percentile of the last 128 answers once 20 are known', () => {
+  const turnEnds = () => new Promise((resolve) => setImmediate(resolve));
+  /** Records each of `answers` in a turn of the event loop of its own, as answers read one at a time are. */
+  const recordApart = async (window: LatencyWindow, answers: number[]) => {
+    for (const answer of answers) {
+      window.record(answer);
+      await turnEnds();
+    }
+  };
+  const many = (count: number, value: (index: number) => number) => Array.from({ length: count }, (_, i) => value(i));
+
+  it('gives the 95th percentile of the last 128 answers once 20 are known', async () => {
     const window = new LatencyWindow();
-    for (let answer = 1; answer <= 19; answer += 1) window.record(answer);
+    await recordApart(
+      window,
+      many(19, (i) => i + 1),
+    );
     expect(window.percentile95).toBeNaN();
-    window.record(20);
+    await recordApart(window, [20]);
     expect(window.percentile95).toBe(19); // of 1..20
-    for (let answer = 1; answer <= 128; answer += 1) window.record(answer % 100 === 0 ? 1000 : 5);
+    await recordApart(
+      window,
+      many(128, (i) => ((i + 1) % 100 === 0 ? 1000 : 5)),
+    );
     expect(window.percentile95).toBe(5); // one slow answer in 128 is above the p95
+  });
+
+  it('counts answers read in one turn of the event loop once: a pause of the caller does not set the p95', async () => {
+    const window = new LatencyWindow();
+    await recordApart(
+      window,
+      many(100, () => 5),
+    );
+    // A pause: 40 answers in flight during it, all read in the turn after it, each 80 ms late.
+    for (let answer = 0; answer < 40; answer += 1) window.record(80);
+    await turnEnds();
+    expect(window.percentile95).toBe(5);
+    // A slow instance: its answers come in turns of their own, and move the p95 once taken again (16 answers later).
+    await recordApart(
+      window,
+      many(16, () => 80),
+    );
+    expect(window.percentile95).toBe(80);
   });
 });
 
