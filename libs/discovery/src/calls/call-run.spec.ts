@@ -167,23 +167,30 @@ describe('call() with deadlines', () => {
     expect(ports).toHaveLength(1);
   });
 
-  it('for 250 ms after a timer came that late, calls start with no hedge at all; then hedged again', async () => {
-    const discovery = await discoveryWith({ attemptTimeoutMs: 300, hedge: { afterMs: 10 } });
-    /** A call whose attempts each answer in 60 ms: how many attempts it made. */
-    const attemptsOfCall = async () => {
+  it('for 250 ms after a timer came that late, a hedge waits for that: only a silent call is hedged', async () => {
+    const discovery = await discoveryWith({ attemptTimeoutMs: 2000, hedge: { afterMs: 10 } });
+    /** A call whose first attempt answers in `firstMs` (never, if undefined), the others at once: its attempts. */
+    const attemptsOfCall = async (firstMs?: number) => {
       let attempts = 0;
-      const slow = (endpoint: ServiceEndpoint) => ((attempts += 1), sleep(60).then(() => endpoint.port));
-      await discovery.call('svc', slow, { idempotent: true });
+      const attempt = (endpoint: ServiceEndpoint, { signal }: AttemptContext) => {
+        attempts += 1;
+        if (attempts > 1) return Promise.resolve(endpoint.port);
+        return firstMs === undefined ? silent(signal) : sleep(firstMs).then(() => endpoint.port);
+      };
+      await discovery.call('svc', attempt, { idempotent: true });
       return attempts;
     };
-    const blocked = attemptsOfCall();
+    const blocked = attemptsOfCall(60);
     const blockedUntil = performance.now() + 120;
     while (performance.now() < blockedUntil); // its hedge timer fires 110 ms late: the caller is overloaded
     expect(await blocked).toBe(1);
     await new Promise((resolve) => setImmediate(resolve)); // the late timer is heard after the answers read with it
-    expect(await attemptsOfCall()).toBe(1); // its hedge timer would have fired on time: none was set
+    expect(await attemptsOfCall(60)).toBe(1); // its hedge was due at 10 ms: it waited, and the answer came first
+    const startedAt = performance.now();
+    expect(await attemptsOfCall()).toBe(2); // a silent first attempt: hedged once the overload passed
+    expect(performance.now() - startedAt).toBeLessThan(1000); // not after its attempt timeout (2 s)
     await sleep(250);
-    expect(await attemptsOfCall()).toBeGreaterThan(1); // hedged again
+    expect(await attemptsOfCall(60)).toBeGreaterThan(1); // hedged at 10 ms again
   });
 
   it('late, then still unanswered: the hedge is asked again, and goes once the caller is on time', async () => {

@@ -56,10 +56,10 @@ export class CallRun<T> {
 
   private launch(endpoint: ServiceEndpoint, isHedge: boolean): void {
     const running = this.running.add(endpoint, this.attempts.start(endpoint), isHedge);
-    // No hedge's timer while the caller is overloaded (see `CallerLoad`).
-    const hedged =
-      this.settings.idempotent && this.running.count < this.maxHedgedAttempts() && !this.calls.load.overloaded;
-    this.timers.start(running, this.running.count, hedged ? this.calls.hedgeAfterMs() : undefined);
+    // While the caller is overloaded, a hedge waits for that to pass as well (see `CallerLoad`).
+    const hedged = this.settings.idempotent && this.running.count < this.maxHedgedAttempts();
+    const hedgeAfterMs = hedged ? this.calls.hedgeAfterMs()! + this.calls.load.overloadedForMs : undefined;
+    this.timers.start(running, this.running.count, hedgeAfterMs);
     let answer: Promise<T>;
     try {
       answer = this.attemptFn(endpoint, running.context);

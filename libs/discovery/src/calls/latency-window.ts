@@ -1,3 +1,5 @@
+import { loopTurn } from './loop-turn.js';
+
 /** How many recent answers the percentile is taken over. */
 const SAMPLES = 128;
 /** Answers needed before the percentile is trusted. */
@@ -10,11 +12,12 @@ const RECOMPUTE_EVERY = 16;
  * ("The Tail at Scale": after the p95, a hedge costs about 5 % more attempts and cuts the tail).
  * Fixed buffers, taken again every 16 answers: an answer costs a store, never an allocation.
  *
- * One answer per turn of the event loop is recorded. A pause of the caller itself (a GC, a long task) makes every
- * answer in flight late at once, and they are all read in the turn after it: counted one by one, a single pause of
- * 50 ms at 1,000 calls/s filled the window's top 5 % and set the hedge delay to the pause for the next 128 answers
- * (hedging bench: 5–10 % of calls with a delay of 20 to over 100 ms in its bad runs). A slow instance's answers come
- * one at a time, in turns of their own, and are all heard.
+ * One answer per turn of the event loop is recorded (`loopTurn`). A pause of the caller itself (a GC, a long task)
+ * makes every answer in flight late at once, and they are all read in the turn after it: counted one by one, a single
+ * pause of 50 ms at 1,000 calls/s filled the window's top 5 % and set the hedge delay to the pause for the next 128
+ * answers (hedging bench: 5–10 % of calls with a delay of 20 to over 100 ms in its bad runs). The first answer read in
+ * a turn is kept: a sample of the answers when a busy caller reads several a turn, the same for a slow instance's as
+ * for any other.
  */
 export class LatencyWindow {
   private readonly samples = new Float64Array(SAMPLES);
@@ -22,13 +25,12 @@ export class LatencyWindow {
   private count = 0;
   private sinceComputed = 0;
   private p95 = Number.NaN;
-  private recordedThisTurn = false;
-  private readonly turnEnded = () => (this.recordedThisTurn = false);
+  private lastTurn = -1;
 
   record(responseMs: number): void {
-    if (this.recordedThisTurn) return;
-    this.recordedThisTurn = true;
-    setImmediate(this.turnEnded);
+    const turn = loopTurn();
+    if (turn === this.lastTurn) return;
+    this.lastTurn = turn;
     this.samples[this.count % SAMPLES] = responseMs;
     this.count += 1;
     this.sinceComputed += 1;
