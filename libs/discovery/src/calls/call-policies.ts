@@ -88,6 +88,11 @@ export class ServiceCalls {
     const p95 = this.latency.percentile95;
     return Number.isNaN(p95) ? hedge.maxMs : Math.min(hedge.maxMs, Math.max(hedge.minMs, p95));
   }
+
+  /** When the hedge of a call starting now goes out: `hedgeAfterMs`, pushed back while the caller is overloaded. */
+  hedgeOfCallStartingMs(attemptTimeoutMs: number): number {
+    return this.load.hedgeDelay(this.hedgeAfterMs()!, attemptTimeoutMs);
+  }
 }
 
 /**

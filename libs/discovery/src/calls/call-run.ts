@@ -58,7 +58,7 @@ export class CallRun<T> {
     const running = this.running.add(endpoint, this.attempts.start(endpoint), isHedge);
     // While the caller is overloaded, a hedge waits for that to pass as well (see `CallerLoad`).
     const hedged = this.settings.idempotent && this.running.count < this.maxHedgedAttempts();
-    const hedgeAfterMs = hedged ? this.calls.hedgeAfterMs()! + this.calls.load.overloadedForMs : undefined;
+    const hedgeAfterMs = hedged ? this.calls.hedgeOfCallStartingMs(this.settings.attemptTimeoutMs) : undefined;
     this.timers.start(running, this.running.count, hedgeAfterMs);
     let answer: Promise<T>;
     try {

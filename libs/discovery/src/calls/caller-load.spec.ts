@@ -16,4 +16,14 @@ describe('CallerLoad', () => {
     vi.advanceTimersByTime(1);
     expect(load.overloadedForMs).toBe(0);
   });
+
+  it('pushes the hedge of a call starting while overloaded past the overload, never past its attempt timeout', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const load = new CallerLoad();
+    expect(load.hedgeDelay(10, 2000)).toBe(10);
+    load.timerLate(60);
+    vi.advanceTimersByTime(50);
+    expect(load.hedgeDelay(10, 2000)).toBe(10 + 200); // what is left of the 250 ms
+    expect(load.hedgeDelay(10, 210)).toBe(10 + 100); // half the time to the attempt timeout at most
+  });
 });

@@ -9,12 +9,12 @@ const endTurn = () => {
 
 /**
  * A number that is the same for every call made in one turn of the event loop and different in the next: one
- * `setImmediate` a turn for the whole process, whoever asks. An end set over a second ago counts as lost (a spec's fake
- * timers that never ran it) and is set again, so that a turn never lasts for good.
+ * `setImmediate` a turn for the whole process, whoever asks. An end set over a second ago, or by a clock ahead of this
+ * one, counts as lost (a spec's fake timers that never ran it) and is set again, so that a turn never lasts for good.
  */
 export function loopTurn(): number {
   const now = performance.now();
-  if (endSetAt === undefined || now - endSetAt > 1000) {
+  if (endSetAt === undefined || now - endSetAt > 1000 || now < endSetAt) {
     endSetAt = now;
     setImmediate(endTurn);
   }

@@ -10,8 +10,8 @@ export interface HedgeOptions {
    * After how long without an answer: a fixed time in ms, or `'adaptive'`: the service's recent 95th
    * percentile response time (of its last 128 answers, one per turn of the event loop: those read together after a
    * pause of the caller count once), within `minMs` and `maxMs` — `maxMs` until 20 answers are known. No hedge from
-   * a timer that fires more than 50 ms late (the caller's own event loop is busy); for 250 ms after one, a call's
-   * hedge waits until that time has passed.
+   * a timer that fires more than 50 ms late (the caller's own event loop is busy); the hedge of a call started in the
+   * 250 ms after one waits until they have passed (by half its attempt timeout at most).
    * @default 'adaptive'
    */
   afterMs?: number | 'adaptive';
