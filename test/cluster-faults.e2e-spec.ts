@@ -4,6 +4,7 @@ import type { DiscoveryClient } from 'nestjs-etcd-discovery';
 import {
   type AppProcess,
   AppProcesses,
+  CapturingLogger,
   EtcdCluster,
   type EtcdServer,
   leaseIds,
@@ -45,13 +46,36 @@ async function registeredApp(name: string): Promise<{ app: AppProcess; key: stri
   return { app, key: message.key as string };
 }
 
+/** What each consumer logged, by its client: a failure says it. */
+const consumerLogs = new Map<DiscoveryClient, CapturingLogger>();
+
 async function consumer(requires: string[]): Promise<DiscoveryClient> {
   // The TTL of the apps, for its own lease too (its policy report's): etcd gives every lease its whole TTL again
   // when a leader is elected, so a lease the app took for lost in an outage lingers that long after it — with the
   // default 10 s, past the wait for stale leases to go (a CI run).
-  const { app, discovery } = await startConsumer({ etcd: { hosts: cluster.hosts }, requires, retry, ttl });
+  const logger = new CapturingLogger();
+  const { app, discovery } = await startConsumer({ etcd: { hosts: cluster.hosts }, requires, retry, ttl }, logger);
   contexts.push(app);
+  consumerLogs.set(discovery, logger);
   return discovery;
+}
+
+/** Waits for `discovery` to list endpoint `id` of "news"; on a timeout, says what it held and logged, and etcd held. */
+async function newsSeen(discovery: DiscoveryClient, id: string, client: Etcd3, timeoutMs: number): Promise<void> {
+  try {
+    await waitFor(`the watcher to have news/${id}`, () => discovery.getEndpoints('news').some((e) => e.id === id), {
+      timeoutMs,
+    });
+  } catch (error) {
+    const logger = consumerLogs.get(discovery);
+    const held = discovery.getEndpoints('news').map((endpoint) => endpoint.id);
+    const stored = [...(await readKeys(client, '/services/news/').catch(() => new Map())).keys()];
+    throw new Error(
+      `${(error as Error).message}. It held news ${JSON.stringify(held)}; etcd holds ${JSON.stringify(stored)}; ` +
+        `it warned ${JSON.stringify(logger?.warnings)}, errors ${JSON.stringify(logger?.errors)}`,
+      { cause: error },
+    );
+  }
 }
 
 /** Writes the endpoint `id` of service "news" through `client`. */
@@ -72,9 +96,7 @@ async function delivery(
   const startedAt = Date.now();
   await waitFor(`the write of ${id}`, () => writeNews(client, id).then(() => true), { timeoutMs });
   const writtenAt = Date.now();
-  await waitFor(`${id} to be delivered`, () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === id), {
-    timeoutMs,
-  });
+  await newsSeen(discovery, id, client, timeoutMs);
   measured(`${what}: write accepted after`, writtenAt - startedAt);
   measured(`${what}: watcher had it after the write`, Date.now() - writtenAt);
 }
@@ -163,11 +185,7 @@ describe('on a 3-node etcd cluster', () => {
       );
       measured(`cluster ${wipe ? 'wiped' : 'restarted'} → every app registered again`, Date.now() - restartedAt);
       await written;
-      await waitFor(
-        'the watcher to converge',
-        () => discovery.getEndpoints('news').some((endpoint) => endpoint.id === 'after-outage'),
-        { timeoutMs: 20_000 },
-      );
+      await newsSeen(discovery, 'after-outage', client, 20_000);
       measured(
         `cluster ${wipe ? 'wiped' : 'restarted'} → watcher had a write made after the restart`,
         Date.now() - restartedAt,
