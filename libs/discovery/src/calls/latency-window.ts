@@ -10,7 +10,8 @@ const RECOMPUTE_EVERY = 16;
 /**
  * One service's recent response times, and their 95th percentile: when an adaptive hedge goes out
  * ("The Tail at Scale": after the p95, a hedge costs about 5 % more attempts and cuts the tail).
- * Fixed buffers, taken again every 16 answers: an answer costs a store, never an allocation.
+ * Fixed buffers, taken again every 16 answers: an answer costs a store, never an allocation of its own (`loopTurn`
+ * sets one `setImmediate` a turn for the whole process).
  *
  * One answer per turn of the event loop is recorded (`loopTurn`). A pause of the caller itself (a GC, a long task)
  * makes every answer in flight late at once, and they are all read in the turn after it: counted one by one, a single
